@@ -1,0 +1,140 @@
+// The public agenda page (index.html): wires the agenda from HTTP and Socket.IO to the views.
+
+import { fetchAgenda } from './api.js';
+import { AgendaClock, ZoneFormat, browserTimeZone } from './clock.js';
+import { byId, setShown, setText } from './dom.js';
+import { AgendaView } from './agendaview.js';
+import { LiveConnection } from './live.js';
+import { stateAnnouncement } from './roomstate.js';
+import { Announcer, NoticeBoard, showLinkStatus } from './status.js';
+import { SummaryView } from './summary.js';
+import { parseAgenda, parseRoomState, withRoomState } from './timetable.js';
+
+class AgendaPage {
+  #doc;
+  #clock = new AgendaClock();
+  #announcer;
+  #notices;
+  #event = null;
+  #items = [];
+  #agendaView = null;
+  #summary = null;
+  #format = null;
+  #fromSocket = false;
+
+  constructor(doc) {
+    this.#doc = doc;
+    this.#announcer = new Announcer(byId(doc, 'announcer'));
+    this.#notices = new NoticeBoard(byId(doc, 'notices'));
+  }
+
+  /** An agenda body; `live` when it came over Socket.IO (newer than any HTTP answer). */
+  showAgenda(body, { live }) {
+    if (!live && this.#fromSocket) return;
+    this.#fromSocket ||= live;
+    const agenda = parseAgenda(body);
+    if (agenda.clock.now) this.#clock.sync(agenda.clock.now, agenda.clock);
+    if (this.#event?.timeZone !== agenda.event.timeZone) this.#createViews(agenda.event.timeZone);
+    this.#event = agenda.event;
+    this.#items = agenda.items;
+    this.#showEvent();
+    setShown(byId(this.#doc, 'load-error'), false);
+    this.#render();
+  }
+
+  showRoomState(body) {
+    const update = parseRoomState(body);
+    if (update.now) this.#clock.sync(update.now);
+    const item = this.#items.find((candidate) => candidate.room?.id === update.id);
+    if (item && item.room.state !== update.room.state) {
+      this.#announcer.say(stateAnnouncement(item.title, update.room.state));
+    }
+    this.#items = withRoomState(this.#items, update);
+    this.#render();
+  }
+
+  showNotice(body) {
+    this.#notices.show(body);
+  }
+
+  showStatus(status) {
+    showLinkStatus(byId(this.#doc, 'link-status'), status);
+  }
+
+  showLoadError(error) {
+    if (this.#event !== null) return;
+    const node = byId(this.#doc, 'load-error');
+    setText(node, `The agenda could not be loaded (${error.message}). It will appear as soon as the server answers.`);
+    setShown(node, true);
+  }
+
+  /** Keep countdowns and "On now" moving with agenda time. */
+  startTicking() {
+    const tick = () => {
+      this.#tick();
+      setTimeout(tick, this.#clock.tickInterval());
+    };
+    tick();
+  }
+
+  #createViews(timeZone) {
+    const format = new ZoneFormat(timeZone);
+    const ownZone = browserTimeZone();
+    const localFormat = ownZone && ownZone !== timeZone ? new ZoneFormat(ownZone) : null;
+    this.#agendaView = new AgendaView(byId(this.#doc, 'days'), format, localFormat);
+    this.#summary = new SummaryView({
+      onNow: byId(this.#doc, 'on-now'),
+      upNext: byId(this.#doc, 'up-next'),
+    }, format);
+    this.#format = format;
+  }
+
+  #showEvent() {
+    const event = this.#event;
+    const doc = this.#doc;
+    doc.title = `${event.name} – Agenda`;
+    setText(byId(doc, 'event-name'), event.name);
+    setText(byId(doc, 'event-theme'), event.theme);
+    setText(byId(doc, 'event-venue'), event.venue);
+    const first = this.#items[0];
+    const zone = first ? ` (${this.#format.abbreviation(first.startsAt)})` : '';
+    setText(byId(doc, 'zone-note'), `All times are ${this.#format.label}${zone}.`);
+    const rehearsal = byId(doc, 'rehearsal-note');
+    setShown(rehearsal, this.#clock.rehearsal);
+    const pace = this.#clock.speed === 1 ? '' : ` at ${this.#clock.speed}× speed`;
+    setText(rehearsal, `Rehearsal: the agenda is being replayed${pace}; times and states follow the replay.`);
+  }
+
+  #render() {
+    if (this.#agendaView === null) return;
+    this.#agendaView.show(this.#items);
+    this.#tick();
+  }
+
+  #tick() {
+    if (this.#agendaView === null) return;
+    const now = this.#clock.now();
+    this.#agendaView.tick(now);
+    this.#summary.show(this.#items, now);
+  }
+}
+
+async function main() {
+  const page = new AgendaPage(document);
+  new LiveConnection({
+    handlers: {
+      agenda: (body) => page.showAgenda(body, { live: true }),
+      roomState: (body) => page.showRoomState(body),
+      notice: (body) => page.showNotice(body),
+      status: (status) => page.showStatus(status),
+    },
+  });
+  page.startTicking();
+  try {
+    page.showAgenda(await fetchAgenda(), { live: false });
+  } catch (error) {
+    page.showLoadError(error);
+  }
+}
+
+main();

@@ -1,0 +1,138 @@
+// Agenda time and how to write it.
+//
+// In rehearsal the server replays the published agenda on a clock of its own, possibly
+// faster than the wall clock, so the browser never trusts Date.now() for countdowns: it
+// anchors on the last `now` the server sent and lets it run at the server's speed,
+// measured with the monotonic performance.now().
+
+const LOCALE = 'en-GB';
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+export class AgendaClock {
+  #anchorAgendaMs = Date.now();
+  #anchorPerfMs = performance.now();
+  #speed = 1;
+  #rehearsal = false;
+
+  /** Re-anchor on the server's agenda time `nowIso`; `speed` and `rehearsal` when known. */
+  sync(nowIso, { speed, rehearsal } = {}) {
+    const agendaMs = Date.parse(nowIso);
+    if (Number.isFinite(agendaMs)) {
+      this.#anchorAgendaMs = agendaMs;
+      this.#anchorPerfMs = performance.now();
+    }
+    if (Number.isFinite(speed) && speed > 0) this.#speed = speed;
+    if (typeof rehearsal === 'boolean') this.#rehearsal = rehearsal;
+  }
+
+  /** The agenda time now, in epoch milliseconds. */
+  now() {
+    return this.#anchorAgendaMs + (performance.now() - this.#anchorPerfMs) * this.#speed;
+  }
+
+  get speed() {
+    return this.#speed;
+  }
+
+  get rehearsal() {
+    return this.#rehearsal;
+  }
+
+  /** Wall-clock milliseconds between ticks so a displayed second never lags behind. */
+  tickInterval() {
+    return Math.max(100, Math.min(1000, 1000 / this.#speed));
+  }
+}
+
+/** Times and dates written in one time zone (the event's), whatever the browser's zone. */
+export class ZoneFormat {
+  #time;
+  #timeWithSeconds;
+  #dayKey;
+  #abbrev;
+
+  constructor(timeZone) {
+    this.timeZone = timeZone;
+    this.place = placeName(timeZone);
+    const base = { timeZone, hourCycle: 'h23' };
+    this.#time = new Intl.DateTimeFormat(LOCALE, { ...base, hour: '2-digit', minute: '2-digit' });
+    this.#timeWithSeconds = new Intl.DateTimeFormat(LOCALE, {
+      ...base, hour: '2-digit', minute: '2-digit', second: '2-digit',
+    });
+    this.#dayKey = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    this.#abbrev = new Intl.DateTimeFormat(LOCALE, { timeZone, timeZoneName: 'short' });
+  }
+
+  /** "14:00" */
+  time(ms) {
+    return this.#time.format(ms);
+  }
+
+  /** "14:00:07" */
+  timeWithSeconds(ms) {
+    return this.#timeWithSeconds.format(ms);
+  }
+
+  /** "14:00–14:45" */
+  range(startMs, endMs) {
+    return `${this.time(startMs)}–${this.time(endMs)}`;
+  }
+
+  /** "2021-06-14": the calendar day of `ms` in this zone. */
+  dayKey(ms) {
+    return this.#dayKey.format(ms);
+  }
+
+  /** "CEST": the zone's short name at `ms`, or its UTC offset when it has none. */
+  abbreviation(ms) {
+    const part = this.#abbrev.formatToParts(ms).find((p) => p.type === 'timeZoneName');
+    return part ? part.value : '';
+  }
+
+  /** "Vienna time" */
+  get label() {
+    return `${this.place} time`;
+  }
+}
+
+/** "Monday 14 June" for the calendar date "2021-06-14" (already a date in the event's zone). */
+export function dayHeading(isoDate) {
+  const [year, month, day] = isoDate.split('-').map(Number);
+  const noonUtc = Date.UTC(year, month - 1, day, 12);
+  return new Intl.DateTimeFormat(LOCALE, {
+    timeZone: 'UTC', weekday: 'long', day: 'numeric', month: 'long',
+  }).format(noonUtc);
+}
+
+/** "Europe/Vienna" -> "Vienna", "America/Argentina/Buenos_Aires" -> "Buenos Aires". */
+export function placeName(timeZone) {
+  const last = timeZone.split('/').pop() ?? timeZone;
+  return last.replaceAll('_', ' ');
+}
+
+/** The browser's own time zone, or null when the browser does not say. */
+export function browserTimeZone() {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone ?? null;
+}
+
+/**
+ * A duration for a countdown, rounded up to the second: "0:07", "4:12", "1:04:12",
+ * "1 day 3 h", "3 days".
+ */
+export function formatDuration(ms) {
+  const totalSeconds = Math.max(0, Math.ceil(ms / 1000));
+  if (totalSeconds * 1000 >= DAY) {
+    const days = Math.floor(totalSeconds * 1000 / DAY);
+    const hours = Math.floor((totalSeconds * 1000 % DAY) / HOUR);
+    const dayWord = days === 1 ? 'day' : 'days';
+    return days >= 3 || hours === 0 ? `${days} ${dayWord}` : `${days} ${dayWord} ${hours} h`;
+  }
+  const hours = Math.floor(totalSeconds / 3600);
+  const minutes = Math.floor((totalSeconds % 3600) / 60);
+  const seconds = totalSeconds % 60;
+  const ss = String(seconds).padStart(2, '0');
+  if (hours > 0) return `${hours}:${String(minutes).padStart(2, '0')}:${ss}`;
+  return `${minutes}:${ss}`;
+}

@@ -1,0 +1,89 @@
+"""Runs the timetable: a dated APScheduler job at every instant a room changes state.
+
+Each job calls the same idempotent ``reconcile`` (compare every room with the clock, announce
+the differences), never a toggle, so a missed, repeated or late job cannot leave a room wrong,
+and start-up runs it once before anything else: a server restarted in the middle of a panel has
+the room live again at once. Jobs are keyed by their instant and replaced whenever the running
+order changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from scheduler.clock import Clock
+from scheduler.timetable import Timetable
+
+log = logging.getLogger(__name__)
+
+JOB_PREFIX = "transition@"
+
+
+class TransitionRunner:
+    def __init__(self, clock: Clock, reconcile: Callable[[], Awaitable[object]]) -> None:
+        self._clock = clock
+        self._reconcile = reconcile
+        self._scheduler = AsyncIOScheduler(
+            timezone=UTC,
+            # A job that fires late (a busy loop, a suspended laptop) still runs, once.
+            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+        )
+        self._started = False
+
+    @property
+    def running(self) -> bool:
+        return self._started
+
+    async def start(self, timetable: Timetable) -> None:
+        await self._reconcile()
+        self._scheduler.start()
+        self._started = True
+        self.schedule(timetable)
+
+    def schedule(self, timetable: Timetable) -> None:
+        """(Re)place one job per future transition instant; drop jobs no longer wanted."""
+        now = self._clock.now()
+        wanted = {
+            f"{JOB_PREFIX}{transition.at.isoformat()}": transition.at
+            for transition in timetable.transitions()
+            if transition.at > now
+        }
+        for job in self._scheduler.get_jobs():
+            if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
+                job.remove()
+        for job_id, at in wanted.items():
+            self._scheduler.add_job(
+                self._run,
+                "date",
+                id=job_id,
+                replace_existing=True,
+                run_date=self._clock.to_wall(at),
+                name=f"reconcile at {at}",
+            )
+
+    def next_run(self) -> datetime | None:
+        times = [job.next_run_time for job in self._scheduler.get_jobs() if job.next_run_time]
+        return min(times, default=None)
+
+    def pending(self) -> int:
+        return len(self._scheduler.get_jobs())
+
+    async def stop(self) -> None:
+        """Safe to call twice, or before ``start``."""
+        if self._started:
+            self._started = False
+            self._scheduler.shutdown(wait=False)
+            # AsyncIOScheduler shuts down in a loop callback; let it run before returning.
+            await asyncio.sleep(0)
+
+    async def _run(self) -> None:
+        try:
+            await self._reconcile()
+        except Exception:
+            # The next job reconciles again; a failure here must not kill the scheduler.
+            log.exception("reconcile failed")

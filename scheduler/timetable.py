@@ -1,0 +1,393 @@
+"""The published agenda as data, and what it says about any instant.
+
+Pure: no I/O, no clock. ``parse_timetable`` turns the ``[event]`` and ``[[days]]`` tables of a
+config into a validated ``Timetable``; ``Timetable.state_at``, ``on_now`` and ``up_next`` answer
+questions about an instant the caller supplies. Overrides (start now, extend, end now) are
+applied by ``Timetable.with_overrides``, which returns the effective running order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ITEM_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
+CLOCK_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+MAX_TITLE = 200
+MAX_DESCRIPTION = 5000
+MAX_LOBBY_MINUTES = 240
+
+
+class ItemKind(StrEnum):
+    REMARKS = "remarks"
+    KEYNOTE = "keynote"
+    PANEL = "panel"
+    STATEMENT = "statement"
+    BREAK = "break"
+
+
+class RoomState(StrEnum):
+    SCHEDULED = "scheduled"
+    LOBBY = "lobby"
+    LIVE = "live"
+    ENDED = "ended"
+
+
+class OverrideAction(StrEnum):
+    START = "start"
+    EXTEND = "extend"
+    END = "end"
+
+
+class TimetableError(ValueError):
+    """A config the timetable cannot run, naming where: item and field."""
+
+    def __init__(self, where: str, field_name: str, problem: str) -> None:
+        super().__init__(f"{where}: field {field_name!r}: {problem}")
+        self.where = where
+        self.field_name = field_name
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class AgendaItem:
+    id: str
+    title: str
+    kind: ItemKind
+    starts_at: datetime
+    ends_at: datetime
+    description: str = ""
+    audio_only: bool = False
+    recorded: bool = True
+
+    @property
+    def has_room(self) -> bool:
+        return self.kind is not ItemKind.BREAK
+
+    @property
+    def duration(self) -> timedelta:
+        return self.ends_at - self.starts_at
+
+    def shifted(self, delta: timedelta) -> AgendaItem:
+        return replace(self, starts_at=self.starts_at + delta, ends_at=self.ends_at + delta)
+
+
+@dataclass(frozen=True)
+class Override:
+    """A technician's decision about one room, taken at agenda instant ``at``."""
+
+    room: str
+    action: OverrideAction
+    at: datetime
+    minutes: int = 0
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The moment ``room`` enters ``state``."""
+
+    room: str
+    state: RoomState
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Timetable:
+    items: tuple[AgendaItem, ...]
+    zone: ZoneInfo
+    lobby: timedelta
+    _by_id: Mapping[str, AgendaItem] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {item.id: item for item in self.items})
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def item(self, item_id: str) -> AgendaItem:
+        return self._by_id[item_id]
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self._by_id
+
+    @property
+    def rooms(self) -> tuple[AgendaItem, ...]:
+        return tuple(item for item in self.items if item.has_room)
+
+    def local_day(self, item: AgendaItem) -> date:
+        return item.starts_at.astimezone(self.zone).date()
+
+    def days(self) -> list[tuple[date, list[AgendaItem]]]:
+        by_day: dict[date, list[AgendaItem]] = {}
+        for item in self.items:
+            by_day.setdefault(self.local_day(item), []).append(item)
+        return sorted(by_day.items())
+
+    # -- instants --------------------------------------------------------------------------
+
+    def state_at(self, item: AgendaItem, instant: datetime) -> RoomState:
+        if instant >= item.ends_at:
+            return RoomState.ENDED
+        if instant >= item.starts_at:
+            return RoomState.LIVE
+        if instant >= item.starts_at - self.lobby:
+            return RoomState.LOBBY
+        return RoomState.SCHEDULED
+
+    def states_at(self, instant: datetime) -> dict[str, RoomState]:
+        return {item.id: self.state_at(item, instant) for item in self.rooms}
+
+    def on_now(self, instant: datetime) -> list[AgendaItem]:
+        return [item for item in self.items if item.starts_at <= instant < item.ends_at]
+
+    def up_next(self, instant: datetime) -> AgendaItem | None:
+        upcoming = [item for item in self.items if item.starts_at > instant]
+        return min(upcoming, key=lambda item: item.starts_at, default=None)
+
+    def transitions(self) -> list[Transition]:
+        """Every instant at which some room changes state, in order."""
+        found = []
+        for item in self.rooms:
+            found.append(Transition(item.id, RoomState.LOBBY, item.starts_at - self.lobby))
+            found.append(Transition(item.id, RoomState.LIVE, item.starts_at))
+            found.append(Transition(item.id, RoomState.ENDED, item.ends_at))
+        return sorted(found, key=lambda transition: transition.at)
+
+    # -- the running order -----------------------------------------------------------------
+
+    def with_overrides(self, overrides: Iterable[Override]) -> Timetable:
+        """The effective timetable once the stored overrides, in order, are applied.
+
+        An override that no longer fits (its item was removed from a later config) is passed
+        over: the audit log keeps it, the running order cannot.
+        """
+        current = self
+        for override in overrides:
+            try:
+                current = current.apply(override)
+            except OverrideRefused:
+                continue
+        return current
+
+    def apply(self, override: Override) -> Timetable:
+        """One override; raises ``OverrideRefused`` if the room's state does not allow it."""
+        item = self._by_id.get(override.room)
+        if item is None or not item.has_room:
+            raise OverrideRefused(f"no room {override.room!r} in the agenda")
+        state = self.state_at(item, override.at)
+        if state is RoomState.ENDED:
+            raise OverrideRefused(f"room {item.id!r} has already ended")
+        if override.action is OverrideAction.START:
+            if state is RoomState.LIVE:
+                raise OverrideRefused(f"room {item.id!r} is already live")
+            return self._replace_item(replace(item, starts_at=override.at))
+        if override.action is OverrideAction.END:
+            return self._replace_item(
+                replace(item, starts_at=min(item.starts_at, override.at), ends_at=override.at)
+            )
+        if not 1 <= override.minutes <= 240:
+            raise OverrideRefused("extend takes between 1 and 240 minutes")
+        extended = replace(item, ends_at=item.ends_at + timedelta(minutes=override.minutes))
+        return self._replace_item(extended)._push_back_after(extended)
+
+    def _replace_item(self, new: AgendaItem) -> Timetable:
+        items = tuple(new if item.id == new.id else item for item in self.items)
+        return replace(self, items=_in_order(items))
+
+    def _push_back_after(self, anchor: AgendaItem) -> Timetable:
+        """Later items of the same day that now overlap move back, keeping their length."""
+        day = self.local_day(anchor)
+        later = [
+            item
+            for item in self.items
+            if item.id != anchor.id
+            and self.local_day(item) == day
+            and item.starts_at >= anchor.starts_at
+        ]
+        moved: dict[str, AgendaItem] = {}
+        boundary = anchor.ends_at
+        for item in sorted(later, key=lambda item: item.starts_at):
+            if item.starts_at >= boundary:
+                break
+            shifted = item.shifted(boundary - item.starts_at)
+            moved[item.id] = shifted
+            boundary = shifted.ends_at
+        items = tuple(moved.get(item.id, item) for item in self.items)
+        return replace(self, items=_in_order(items))
+
+
+class OverrideRefused(ValueError):
+    """An override that does not fit the room's present state."""
+
+
+def _in_order(items: Iterable[AgendaItem]) -> tuple[AgendaItem, ...]:
+    return tuple(sorted(items, key=lambda item: (item.starts_at, item.ends_at)))
+
+
+# -- parsing -------------------------------------------------------------------------------
+
+
+def parse_timetable(event: Mapping[str, Any], days: Sequence[Any]) -> Timetable:
+    """Validate the ``[event]`` table and the ``[[days]]`` array of a config."""
+    zone = _parse_zone(event.get("timezone"))
+    lobby = _parse_lobby(event.get("lobby_minutes", 15))
+    if not isinstance(days, Sequence) or isinstance(days, str) or not days:
+        raise TimetableError("days", "days", "the agenda needs at least one [[days]] table")
+    items: list[AgendaItem] = []
+    for day_index, day in enumerate(days):
+        items.extend(_parse_day(day, day_index, zone))
+    _check_unique_ids(items)
+    _check_no_overlaps(items, zone)
+    return Timetable(items=_in_order(items), zone=zone, lobby=lobby)
+
+
+def _parse_zone(value: object) -> ZoneInfo:
+    if not isinstance(value, str) or not value:
+        raise TimetableError("event", "timezone", "must be an IANA zone name like 'Europe/Vienna'")
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise TimetableError("event", "timezone", f"unknown time zone {value!r}") from None
+
+
+def _parse_lobby(value: object) -> timedelta:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TimetableError("event", "lobby_minutes", "must be a whole number of minutes")
+    if not 0 <= value <= MAX_LOBBY_MINUTES:
+        raise TimetableError("event", "lobby_minutes", f"must be from 0 to {MAX_LOBBY_MINUTES}")
+    return timedelta(minutes=value)
+
+
+def _parse_day(day: object, index: int, zone: ZoneInfo) -> list[AgendaItem]:
+    where = f"days[{index}]"
+    if not isinstance(day, Mapping):
+        raise TimetableError(where, "days", "each day must be a table with a date and items")
+    on = _parse_date(day.get("date"), where)
+    raw_items = day.get("items")
+    if not isinstance(raw_items, list) or not raw_items:
+        raise TimetableError(where, "items", "each day needs at least one [[days.items]] table")
+    return [_parse_item(raw, f"{where}.items[{n}]", on, zone) for n, raw in enumerate(raw_items)]
+
+
+def _parse_date(value: object, where: str) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise TimetableError(where, "date", f"must be a date like 2021-06-14, not {value!r}")
+
+
+def _parse_item(raw: object, where: str, on: date, zone: ZoneInfo) -> AgendaItem:
+    if not isinstance(raw, Mapping):
+        raise TimetableError(where, "items", "each item must be a table")
+    item_id = raw.get("id")
+    if not isinstance(item_id, str) or not ITEM_ID.match(item_id):
+        raise TimetableError(
+            where,
+            "id",
+            f"must be lower-case letters, digits and '-', up to 63 characters, not {item_id!r}",
+        )
+    where = f"item {item_id!r}"
+    title = _parse_text(raw, "title", where, MAX_TITLE, required=True)
+    kind = _parse_kind(raw.get("kind"), where)
+    starts_at = _local_instant(
+        on, _parse_clock(raw.get("start"), where, "start"), zone, where, "start"
+    )
+    ends_at = _local_instant(on, _parse_clock(raw.get("end"), where, "end"), zone, where, "end")
+    if ends_at <= starts_at:
+        raise TimetableError(where, "end", f"must be after the start ({raw.get('start')})")
+    return AgendaItem(
+        id=item_id,
+        title=title,
+        kind=kind,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        description=_parse_text(raw, "description", where, MAX_DESCRIPTION, required=False),
+        audio_only=_parse_flag(raw, "audio_only", where, default=False),
+        recorded=_parse_flag(raw, "recorded", where, default=True),
+    )
+
+
+def _parse_text(
+    raw: Mapping[str, Any], name: str, where: str, limit: int, *, required: bool
+) -> str:
+    value = raw.get(name, None if required else "")
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise TimetableError(where, name, "is required" if value is None else "must be text")
+    if len(value) > limit:
+        raise TimetableError(where, name, f"is longer than {limit} characters")
+    return " ".join(value.split()) if name == "title" else value.strip()
+
+
+def _parse_kind(value: object, where: str) -> ItemKind:
+    if isinstance(value, str) and value in ItemKind.__members__.values():
+        return ItemKind(value)
+    known = ", ".join(kind.value for kind in ItemKind)
+    raise TimetableError(where, "kind", f"unknown kind {value!r}; one of {known}")
+
+
+def _parse_flag(raw: Mapping[str, Any], name: str, where: str, *, default: bool) -> bool:
+    value = raw.get(name, default)
+    if not isinstance(value, bool):
+        raise TimetableError(where, name, "must be true or false")
+    return value
+
+
+def _parse_clock(value: object, where: str, name: str) -> time:
+    if isinstance(value, time):
+        return value
+    if isinstance(value, str) and (match := CLOCK_TIME.match(value)):
+        return time(int(match.group(1)), int(match.group(2)))
+    if value is None:
+        raise TimetableError(where, name, 'is required (a local time like "14:00")')
+    raise TimetableError(where, name, f'must be a local time like "14:00", not {value!r}')
+
+
+def _local_instant(on: date, at: time, zone: ZoneInfo, where: str, name: str) -> datetime:
+    """The one real instant a wall-clock time names, refusing gaps and repeats of DST."""
+    naive = datetime.combine(on, at)
+    first = naive.replace(tzinfo=zone, fold=0)
+    second = naive.replace(tzinfo=zone, fold=1)
+    if first.utcoffset() != second.utcoffset():
+        round_trip = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+        if round_trip != naive:
+            raise TimetableError(
+                where, name, f"{on} {at:%H:%M} does not exist in {zone.key} (clocks go forward)"
+            )
+        raise TimetableError(
+            where,
+            name,
+            f"{on} {at:%H:%M} happens twice in {zone.key} (clocks go back); pick another time",
+        )
+    # Aware datetimes sharing a tzinfo compare and subtract as wall times, so store UTC.
+    return first.astimezone(UTC)
+
+
+def _check_unique_ids(items: Sequence[AgendaItem]) -> None:
+    seen: set[str] = set()
+    for item in items:
+        if item.id in seen:
+            raise TimetableError(f"item {item.id!r}", "id", "is used by more than one item")
+        seen.add(item.id)
+
+
+def _check_no_overlaps(items: Sequence[AgendaItem], zone: ZoneInfo) -> None:
+    ordered = sorted(items, key=lambda item: item.starts_at)
+    for before, after in itertools.pairwise(ordered):
+        same_day = (
+            before.starts_at.astimezone(zone).date() == after.starts_at.astimezone(zone).date()
+        )
+        if same_day and after.starts_at < before.ends_at:
+            raise TimetableError(
+                f"item {after.id!r}",
+                "start",
+                f"overlaps {before.id!r}, which ends at {before.ends_at.astimezone(zone):%H:%M}",
+            )

@@ -1,0 +1,21 @@
+"""The shared state of the aiohttp application, declared together as typed keys."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from scheduler.runner import TransitionRunner
+from server.config import Config
+from server.keys import KeyRing
+from server.live import LiveChannel
+from server.rooms import RoomService
+from server.store import Store
+from server.tokens import TokenService
+
+CONFIG = web.AppKey("config", Config)
+STORE = web.AppKey("store", Store)
+KEYRING = web.AppKey("keyring", KeyRing)
+TOKENS = web.AppKey("tokens", TokenService)
+ROOMS = web.AppKey("rooms", RoomService)
+RUNNER = web.AppKey("runner", TransitionRunner)
+LIVE = web.AppKey("live", LiveChannel)

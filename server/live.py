@@ -1,0 +1,126 @@
+"""The Socket.IO adapter: who is connected, what they may do, and live status pushed to them.
+
+Handlers here parse, authorise and call the room service; the rules live elsewhere. Each
+client-to-server event is answered through its ack with ``{"ok": true, ...}`` or
+``{"ok": false, "error": CODE, "message": TEXT}``; ``answer`` is the one place that mapping
+happens, so a malformed payload can never take the server down.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import socketio
+
+from server.agenda_view import agenda_payload, room_state_message
+from server.config import Config
+from server.errors import Forbidden, InvalidToken, PlenaryError
+from server.permissions import Permission
+from server.requests import ControlRequest, NoticeRequest
+from server.rooms import Reason, RoomService, RoomUpdate
+from server.store import Actor
+from server.tokens import Claims, TokenService
+
+log = logging.getLogger(__name__)
+
+STAFF_ROOM = "staff:health"
+MAX_PAYLOAD_BYTES = 64 * 1024
+
+Handler = Callable[[Claims | None, Any], Awaitable[dict[str, Any]]]
+
+
+class LiveChannel:
+    def __init__(self, config: Config, rooms: RoomService, tokens: TokenService) -> None:
+        self.sio = socketio.AsyncServer(
+            async_mode="aiohttp",
+            max_http_buffer_size=MAX_PAYLOAD_BYTES,
+            cors_allowed_origins=[],  # same origin only
+        )
+        self._config = config
+        self._rooms = rooms
+        self._tokens = tokens
+        self._clients: dict[str, Claims | None] = {}
+        self.sio.on("connect", self._connect)
+        self.sio.on("disconnect", self._disconnect)
+        self.sio.on("control", self._event(self._control))
+        self.sio.on("notice", self._event(self._notice))
+        rooms.subscribe(self.on_room_update)
+
+    @property
+    def connected(self) -> int:
+        return len(self._clients)
+
+    async def on_room_update(self, update: RoomUpdate) -> None:
+        by = None if update.reason is Reason.SCHEDULE else update.actor.name
+        for room in update.rooms:
+            await self.sio.emit(
+                "room_state", room_state_message(self._rooms, room, update.reason, by)
+            )
+        if update.running_order_changed:
+            await self.sio.emit("agenda", agenda_payload(self._config, self._rooms))
+
+    async def close(self) -> None:
+        for sid in list(self._clients):
+            await self.sio.disconnect(sid)
+
+    async def _connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
+        try:
+            claims = self._authenticate(auth)
+        except InvalidToken as error:
+            raise socketio.exceptions.ConnectionRefusedError(
+                error.code, {"error": error.code, "message": error.message}
+            ) from None
+        self._clients[sid] = claims
+        if claims is not None and claims.can(Permission.SEE_HEALTH):
+            await self.sio.enter_room(sid, STAFF_ROOM)
+        await self.sio.emit("agenda", agenda_payload(self._config, self._rooms), to=sid)
+
+    async def _disconnect(self, sid: str, reason: object = None) -> None:
+        self._clients.pop(sid, None)
+
+    def _authenticate(self, auth: object) -> Claims | None:
+        if auth is None or auth == {}:
+            return None
+        if not isinstance(auth, dict) or set(auth) != {"token"}:
+            raise InvalidToken('auth must be {"token": TOKEN}')
+        return self._tokens.verify(auth["token"])
+
+    def _event(self, handler: Handler) -> Callable[[str, Any], Awaitable[dict[str, Any]]]:
+        async def answer(sid: str, data: Any = None) -> dict[str, Any]:
+            try:
+                return await handler(self._clients.get(sid), data)
+            except PlenaryError as error:
+                return {"ok": False, **error.as_dict()}
+            except Exception:
+                log.exception("socket event failed")
+                return {"ok": False, "error": "internal", "message": "the server could not do that"}
+
+        return answer
+
+    async def _control(self, claims: Claims | None, data: Any) -> dict[str, Any]:
+        request = ControlRequest.parse(data)
+        claims = _require(claims, Permission.CONTROL_ROOMS)
+        room = self._rooms.room(request.room)
+        if not claims.allows_room(room.id):
+            raise Forbidden(f"your access does not include room {room.id!r}")
+        await self._rooms.override(
+            room.id, request.action, request.minutes, Actor(claims.sub, claims.name)
+        )
+        payload = room_state_message(self._rooms, room.id, Reason.OVERRIDE, claims.name)
+        return {"ok": True, "room": payload}
+
+    async def _notice(self, claims: Claims | None, data: Any) -> dict[str, Any]:
+        request = NoticeRequest.parse(data)
+        _require(claims, Permission.SEND_NOTICE)
+        await self.sio.emit("notice", {"text": request.text, "level": request.level.value})
+        return {"ok": True}
+
+
+def _require(claims: Claims | None, permission: Permission) -> Claims:
+    if claims is None:
+        raise Forbidden("sign in with an access token to do that")
+    if not claims.can(permission):
+        raise Forbidden(f"the {claims.role.value} role may not do that")
+    return claims

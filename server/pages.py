@@ -1,0 +1,59 @@
+"""The browser pages and their static files, served from ``client_web/``.
+
+Only files directly in that folder with a known type are served (never ``node_modules`` or a
+path with a separator in it); the official Socket.IO client comes from npm at ``/vendor/``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from aiohttp import web
+
+from server.errors import NotFound
+
+CLIENT_DIR = Path(__file__).resolve().parent.parent / "client_web"
+SOCKET_IO_CLIENT = CLIENT_DIR / "node_modules/socket.io-client/dist/socket.io.esm.min.js"
+ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(js|css|svg|png|ico|html)$")
+PAGES = {"/": "index.html", "/technician": "technician.html"}
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+        "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def _file(path: Path, cache: str) -> web.FileResponse:
+    if not path.is_file():
+        raise NotFound(f"{path.name} is not here")
+    return web.FileResponse(path, headers={**SECURITY_HEADERS, "Cache-Control": cache})
+
+
+async def page(request: web.Request) -> web.FileResponse:
+    return _file(CLIENT_DIR / PAGES[request.path], "no-cache")
+
+
+async def asset(request: web.Request) -> web.FileResponse:
+    name = request.match_info["name"]
+    if not ASSET_NAME.match(name):
+        raise NotFound(f"no asset {name!r}")
+    return _file(CLIENT_DIR / name, "no-cache")
+
+
+async def socket_io_client(request: web.Request) -> web.FileResponse:
+    if not SOCKET_IO_CLIENT.is_file():
+        raise NotFound(
+            "the Socket.IO client is not installed: run `make run` or `npm ci` in client_web"
+        )
+    return _file(SOCKET_IO_CLIENT, "max-age=3600")
+
+
+def add_routes(app: web.Application) -> None:
+    for path in PAGES:
+        app.router.add_get(path, page)
+    app.router.add_get("/app/{name}", asset)
+    app.router.add_get("/vendor/socket.io.esm.min.js", socket_io_client)

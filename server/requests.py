@@ -1,0 +1,89 @@
+"""Client-to-server Socket.IO payloads, parsed at the edge into frozen value objects.
+
+A raw dict from a socket never travels past these ``parse`` functions; everything wrong with
+it becomes an ``InvalidInput`` naming the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from scheduler.timetable import OverrideAction
+from server.errors import InvalidInput
+
+MAX_NOTICE = 500
+DEFAULT_EXTEND_MINUTES = 5
+
+Choice = TypeVar("Choice", bound=StrEnum)
+
+
+class NoticeLevel(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    URGENT = "urgent"
+
+
+@dataclass(frozen=True)
+class ControlRequest:
+    room: str
+    action: OverrideAction
+    minutes: int
+
+    @classmethod
+    def parse(cls, data: object) -> ControlRequest:
+        body = _mapping(data, {"room", "action", "minutes"})
+        room = _string(body, "room", 63)
+        action = _choice(body, "action", OverrideAction)
+        minutes = body.get(
+            "minutes", DEFAULT_EXTEND_MINUTES if action is OverrideAction.EXTEND else 0
+        )
+        if isinstance(minutes, bool) or not isinstance(minutes, int):
+            raise InvalidInput("'minutes' must be a whole number")
+        if action is OverrideAction.EXTEND and not 1 <= minutes <= 240:
+            raise InvalidInput("'minutes' must be from 1 to 240")
+        if action is not OverrideAction.EXTEND and minutes:
+            raise InvalidInput(f"'minutes' only goes with 'extend', not {action.value!r}")
+        return cls(room, action, minutes)
+
+
+@dataclass(frozen=True)
+class NoticeRequest:
+    text: str
+    level: NoticeLevel
+
+    @classmethod
+    def parse(cls, data: object) -> NoticeRequest:
+        body = _mapping(data, {"text", "level"})
+        text = _string(body, "text", MAX_NOTICE)
+        level = _choice(body, "level", NoticeLevel) if "level" in body else NoticeLevel.INFO
+        return cls(text, level)
+
+
+def _mapping(data: object, known: set[str]) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        raise InvalidInput("the payload must be a JSON object")
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise InvalidInput(f"unknown field {unknown[0]!r}")
+    return data
+
+
+def _string(body: Mapping[str, Any], name: str, limit: int) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"{name!r} is required and must be text")
+    if len(value) > limit:
+        raise InvalidInput(f"{name!r} is longer than {limit} characters")
+    return value.strip()
+
+
+def _choice(body: Mapping[str, Any], name: str, choices: type[Choice]) -> Choice:
+    value = body.get(name)
+    for choice in choices:
+        if value == choice.value:
+            return choice
+    allowed = ", ".join(choice.value for choice in choices)
+    raise InvalidInput(f"{name!r} must be one of {allowed}, not {value!r}")

@@ -1,0 +1,176 @@
+"""The rooms: one per agenda item that is not a break, kept in step with the timetable.
+
+``RoomService`` holds the effective running order (the published timetable with the
+technicians' overrides applied) and the last state announced for each room. ``reconcile`` is
+idempotent: it compares every room with what the clock says it should be, records and announces
+only the differences, and is what every scheduled job and every start-up runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from scheduler.clock import Clock
+from scheduler.timetable import (
+    AgendaItem,
+    Override,
+    OverrideAction,
+    OverrideRefused,
+    RoomState,
+    Timetable,
+)
+from server.errors import Conflict, UnknownRoom
+from server.store import SCHEDULE, Actor, AuditEntry, RoomChange, Store
+
+log = logging.getLogger(__name__)
+
+
+class Reason(StrEnum):
+    SCHEDULE = "schedule"
+    OVERRIDE = "override"
+
+
+@dataclass(frozen=True)
+class RoomUpdate:
+    """What listeners hear: these rooms changed state or times, for this reason."""
+
+    rooms: tuple[str, ...]
+    reason: Reason
+    actor: Actor
+    running_order_changed: bool = False
+
+
+Listener = Callable[[RoomUpdate], Awaitable[None]]
+
+
+class RoomService:
+    def __init__(
+        self,
+        timetable: Timetable,
+        clock: Clock,
+        store: Store,
+        run: str,
+        wall: Callable[[], datetime],
+    ) -> None:
+        self.published = timetable
+        self.timetable = timetable
+        self.clock = clock
+        self.run = run
+        self._store = store
+        self._wall = wall
+        self._overrides: list[Override] = []
+        self._states: dict[str, RoomState] = {}
+        self._listeners: list[Listener] = []
+        self._lock = asyncio.Lock()
+        self.transition_count = 0
+
+    @property
+    def override_count(self) -> int:
+        return len(self._overrides)
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    async def load(self) -> None:
+        """Restore this run's overrides and last announced states after a restart."""
+        self._overrides = await self._store.overrides(self.run)
+        self.timetable = self.published.with_overrides(self._overrides)
+        self._states = await self._store.room_states(self.run)
+
+    def room(self, room_id: object) -> AgendaItem:
+        if isinstance(room_id, str) and room_id in self.timetable:
+            item = self.timetable.item(room_id)
+            if item.has_room:
+                return item
+        raise UnknownRoom(f"there is no room {room_id!r}")
+
+    def state(self, room_id: str) -> RoomState:
+        item = self.timetable.item(room_id)
+        return self._states.get(room_id) or self.timetable.state_at(item, self.clock.now())
+
+    async def reconcile(self) -> tuple[str, ...]:
+        async with self._lock:
+            changed = await self._reconcile_locked(SCHEDULE)
+        if changed:
+            await self._announce(RoomUpdate(changed, Reason.SCHEDULE, SCHEDULE))
+        return changed
+
+    async def override(
+        self, room_id: str, action: OverrideAction, minutes: int, actor: Actor
+    ) -> AgendaItem:
+        item = self.room(room_id)
+        async with self._lock:
+            override = Override(item.id, action, self.clock.now(), minutes)
+            try:
+                effective = self.timetable.apply(override)
+            except OverrideRefused as refusal:
+                raise Conflict(str(refusal)) from None
+            moved = _moved_rooms(self.timetable, effective)
+            detail = {"action": action.value, "minutes": minutes, "moved": list(moved)}
+            await self._store.add_override(
+                self.run, override, self._entry(item.id, "override", actor, detail)
+            )
+            self._overrides.append(override)
+            self.timetable = effective
+            changed = await self._reconcile_locked(actor)
+        rooms = tuple(dict.fromkeys((item.id, *moved, *changed)))
+        await self._announce(RoomUpdate(rooms, Reason.OVERRIDE, actor, running_order_changed=True))
+        return self.timetable.item(item.id)
+
+    async def audit_log(self, limit: int = 200) -> list[AuditEntry]:
+        return await self._store.audit_log(self.run, limit)
+
+    async def _reconcile_locked(self, actor: Actor) -> tuple[str, ...]:
+        target = self.timetable.states_at(self.clock.now())
+        changes = [
+            RoomChange(
+                room,
+                state,
+                self._entry(
+                    room, "transition", actor, {"from": self._states.get(room), "to": state}
+                ),
+            )
+            for room, state in target.items()
+            if self._states.get(room) != state
+        ]
+        if changes:
+            await self._store.save_transitions(self.run, changes)
+            self._states.update((change.room, change.state) for change in changes)
+            self.transition_count += len(changes)
+            for change in changes:
+                log.info("room %s is now %s", change.room, change.state)
+        return tuple(change.room for change in changes)
+
+    def _entry(
+        self, room: str | None, action: str, actor: Actor, detail: Mapping[str, object]
+    ) -> AuditEntry:
+        return AuditEntry(
+            wall_at=self._wall(),
+            agenda_at=self.clock.now(),
+            room=room,
+            action=action,
+            actor=actor,
+            detail=dict(detail),
+        )
+
+    async def _announce(self, update: RoomUpdate) -> None:
+        for listener in self._listeners:
+            try:
+                await listener(update)
+            except Exception:
+                # One failing listener (a broken socket, say) must not stop the others.
+                log.exception("room update listener failed")
+
+
+def _moved_rooms(before: Timetable, after: Timetable) -> tuple[str, ...]:
+    return tuple(
+        item.id
+        for item in after.rooms
+        if (item.starts_at, item.ends_at)
+        != (before.item(item.id).starts_at, before.item(item.id).ends_at)
+    )

@@ -1,0 +1,77 @@
+"""``plenary serve``: choose the clock, build the app, run it, and greet the user."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from aiohttp import web
+
+from scheduler.clock import Clock, RehearsalClock, SystemClock, wall_now
+from server.app import Settings, create_app
+from server.config import Config
+from server.keys import KeyRing
+from server.permissions import Role
+from server.tokens import TokenService
+
+# Which page each staff role starts from; attendees start from the agenda.
+ROLE_PAGES = {
+    Role.TECHNICIAN: "/technician",
+    Role.ORGANIZER: "/technician",
+    Role.ATTENDEE: "/",
+}
+
+
+def serve(
+    config: Config,
+    data_dir: Path,
+    *,
+    host: str,
+    port: int,
+    rehearsal_start: datetime | None,
+    speed: float,
+    ice_addresses: tuple[str, ...],
+    print_links: bool,
+) -> None:
+    clock = _clock(config, rehearsal_start, speed)
+    run = clock.run_id if isinstance(clock, RehearsalClock) else "event"
+    app = create_app(Settings(config=config, data_dir=data_dir, clock=clock, run=run))
+    base = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+
+    def greet(_message: str) -> None:
+        print(_banner(config, base, clock, data_dir, print_links), flush=True)
+
+    web.run_app(app, host=host, port=port, print=greet, access_log=None)
+
+
+def _clock(config: Config, rehearsal_start: datetime | None, speed: float) -> Clock:
+    if rehearsal_start is None:
+        return SystemClock()
+    first = config.timetable.items[0].starts_at
+    return RehearsalClock(agenda_origin=first, wall_origin=rehearsal_start, speed=speed)
+
+
+def _banner(config: Config, base: str, clock: Clock, data_dir: Path, print_links: bool) -> str:
+    lines = [
+        "",
+        f"plenary is serving {config.event.name}",
+        f"  agenda        {base}/",
+        f"  technicians   {base}/technician",
+        f"  health        {base}/healthz",
+    ]
+    if isinstance(clock, RehearsalClock):
+        first = config.timetable.items[0]
+        lines.append(
+            f"  rehearsal     {first.title!r} starts at "
+            f"{clock.to_wall(first.starts_at).astimezone():%H:%M:%S} (your time), "
+            f"agenda time runs x{clock.speed:g}"
+        )
+    if print_links:
+        tokens = TokenService(KeyRing.open(data_dir), config.issuer, wall_now)
+        lines.append("")
+        lines.append("Signed-in links (each carries its token after #; keep them private):")
+        for role in Role:
+            token = tokens.issue(role=role, name=f"Rehearsal {role.value}", ttl=config.staff_ttl)
+            lines.append(f"  {role.value:<12}  {base}{ROLE_PAGES.get(role, '/')}#token={token}")
+    lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.serverproc import ServerProcess, utc_in
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+    """Start real ``plenary serve`` subprocesses; all are stopped at the end of the test."""
+    started: list[ServerProcess] = []
+
+    def start(*, lead_seconds: float = 8.0, speed: float = 1.0, **kwargs: Any) -> ServerProcess:
+        kwargs.setdefault("data_dir", tmp_path / "data")
+        kwargs.setdefault("rehearse", utc_in(lead_seconds))
+        server = ServerProcess(speed=speed, **kwargs).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def rehearsal_server(start_server: Callable[..., ServerProcess]) -> ServerProcess:
+    """The bundled agenda, rehearsed: the first item goes live eight seconds from now."""
+    return start_server()
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> Path:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium")
+        pytest.skip(f"{CHROMIUM} is not installed")
+    return CHROMIUM

@@ -1,0 +1,106 @@
+"""A real ``plenary serve`` in a subprocess, on loopback, with its own data folder."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from scheduler.clock import wall_now
+from server.keys import KeyRing
+from server.permissions import Role
+from server.tokens import TokenService
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "config.toml"
+PLENARY = Path(sys.executable).parent / "plenary"
+STARTUP_SECONDS = 20.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class ServerProcess:
+    data_dir: Path
+    rehearse: datetime
+    speed: float = 1.0
+    config: Path = CONFIG
+    port: int = field(default_factory=free_port)
+    extra_args: tuple[str, ...] = ()
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir.parent / f"server-{self.port}.log"
+
+    def start(self) -> ServerProcess:
+        args = [
+            str(PLENARY),
+            "serve",
+            "--config",
+            str(self.config),
+            "--data",
+            str(self.data_dir),
+            "--port",
+            str(self.port),
+            "--ice-address",
+            "127.0.0.1",
+            "--rehearse",
+            self.rehearse.isoformat(),
+            "--speed",
+            str(self.speed),
+            *self.extra_args,
+        ]
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        self._wait_healthy()
+        return self
+
+    def token(self, role: Role | str, name: str = "Test", rooms: tuple[str, ...] = ("*",)) -> str:
+        tokens = TokenService(KeyRing.open(self.data_dir), "plenary", wall_now)
+        return tokens.issue(role=Role(role), name=name, rooms=rooms)
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.process and self.process.poll() is None:
+            os.kill(self.process.pid, sig)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        self.kill(signal.SIGTERM)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"plenary serve exited {self.process.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        self.kill()
+        raise RuntimeError(f"plenary serve did not become healthy:\n{self.log()}")
+
+
+def utc_in(seconds: float) -> datetime:
+    return datetime.fromtimestamp(time.time() + seconds, UTC).replace(microsecond=0)
