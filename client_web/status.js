@@ -14,7 +14,7 @@ const STATUS_TEXT = Object.freeze({
   [LinkStatus.CLOSED]: 'disconnected',
 });
 
-const NOTICE_LEVELS = new Set(['info', 'warning', 'error']);
+const NOTICE_LEVELS = new Set(['info', 'warning', 'urgent']);
 const MAX_NOTICES = 3;
 
 /** Show the link status in `node` (text plus a `data-status` for the coloured dot). */

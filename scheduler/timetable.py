@@ -248,18 +248,20 @@ def parse_timetable(event: Mapping[str, Any], days: Sequence[Any]) -> Timetable:
 
 def _parse_zone(value: object) -> ZoneInfo:
     if not isinstance(value, str) or not value:
-        raise TimetableError("event", "timezone", "must be an IANA zone name like 'Europe/Vienna'")
+        raise TimetableError(
+            "[event]", "timezone", "must be an IANA zone name like 'Europe/Vienna'"
+        )
     try:
         return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise TimetableError("event", "timezone", f"unknown time zone {value!r}") from None
+        raise TimetableError("[event]", "timezone", f"unknown time zone {value!r}") from None
 
 
 def _parse_lobby(value: object) -> timedelta:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TimetableError("event", "lobby_minutes", "must be a whole number of minutes")
+        raise TimetableError("[event]", "lobby_minutes", "must be a whole number of minutes")
     if not 0 <= value <= MAX_LOBBY_MINUTES:
-        raise TimetableError("event", "lobby_minutes", f"must be from 0 to {MAX_LOBBY_MINUTES}")
+        raise TimetableError("[event]", "lobby_minutes", f"must be from 0 to {MAX_LOBBY_MINUTES}")
     return timedelta(minutes=value)
 
 

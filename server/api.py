@@ -10,7 +10,7 @@ from aiohttp.typedefs import Handler
 
 from server import appkeys
 from server.agenda_view import agenda_payload
-from server.errors import AtCapacity, NotFound, PlenaryError, TooManyRequests
+from server.errors import AtCapacity, PlenaryError, TooManyRequests
 from server.metrics import render_metrics
 
 log = logging.getLogger(__name__)
@@ -77,13 +77,8 @@ async def metrics(request: web.Request) -> web.Response:
     )
 
 
-async def unknown_api(request: web.Request) -> web.Response:
-    raise NotFound(f"no such endpoint: {request.method} {request.path}")
-
-
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/api/agenda", agenda)
     app.router.add_get("/.well-known/jwks.json", jwks)
-    app.router.add_route("*", "/api/{tail:.*}", unknown_api)

@@ -33,10 +33,12 @@ def fast_rehearsal(config: Config, *, lead: float = 1.0, speed: float = 600.0) -
     return RehearsalClock(first, wall_now() + timedelta(seconds=lead), speed)
 
 
-def settings(tmp_path: Path, clock: Clock, config: Config | None = None,
-             run: str = "test") -> Settings:
-    return Settings(config=config or bundled_config(), data_dir=tmp_path / "data", clock=clock,
-                    run=run)
+def settings(
+    tmp_path: Path, clock: Clock, config: Config | None = None, run: str = "test"
+) -> Settings:
+    return Settings(
+        config=config or bundled_config(), data_dir=tmp_path / "data", clock=clock, run=run
+    )
 
 
 @dataclass
@@ -45,8 +47,9 @@ class Listener:
 
     url: str
     token: str | None = None
-    client: socketio.AsyncClient = field(default_factory=lambda: socketio.AsyncClient(
-        reconnection=False))
+    client: socketio.AsyncClient = field(
+        default_factory=lambda: socketio.AsyncClient(reconnection=False)
+    )
     events: list[tuple[str, Any, datetime]] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 

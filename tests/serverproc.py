@@ -66,8 +66,8 @@ class ServerProcess:
             str(self.speed),
             *self.extra_args,
         ]
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        with self.log_path.open("ab") as log:  # the child keeps its own descriptor
+            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         self._wait_healthy()
         return self
 

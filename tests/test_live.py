@@ -73,7 +73,8 @@ async def test_technician_start_reaches_every_client(harness: Harness) -> None:
     assert answer["room"]["by"] == "A technician"
     for client in (technician, attendee, anonymous):
         state = await client.wait_for(
-            lambda event, data: event == "room_state" and data["room"] == "keynote")
+            lambda event, data: event == "room_state" and data["room"] == "keynote"
+        )
         assert state["state"] == "live"
         assert state["reason"] == "override"
         assert set(state) >= {"room", "state", "starts_at", "ends_at", "publishers", "viewers"}
@@ -82,17 +83,22 @@ async def test_technician_start_reaches_every_client(harness: Harness) -> None:
 async def test_extend_pushes_the_running_order_to_everyone(harness: Harness) -> None:
     technician = await harness.listen(Role.TECHNICIAN)
     anonymous = await harness.listen()
-    answer = await technician.call("control", {"room": "welcome", "action": "extend",
-                                               "minutes": 10})
+    answer = await technician.call(
+        "control", {"room": "welcome", "action": "extend", "minutes": 10}
+    )
     assert answer["ok"] is True
     assert answer["room"]["ends_at"] == "2021-06-14T14:55:00+02:00"
     keynote = await anonymous.wait_for(
-        lambda event, data: event == "room_state" and data["room"] == "keynote")
-    assert (keynote["starts_at"], keynote["ends_at"]) == ("2021-06-14T14:55:00+02:00",
-                                                          "2021-06-14T15:40:00+02:00")
+        lambda event, data: event == "room_state" and data["room"] == "keynote"
+    )
+    assert (keynote["starts_at"], keynote["ends_at"]) == (
+        "2021-06-14T14:55:00+02:00",
+        "2021-06-14T15:40:00+02:00",
+    )
     agendas = anonymous.received("agenda")
-    await anonymous.wait_for(lambda event, _: event == "agenda" and len(anonymous.received(
-        "agenda")) >= 2)
+    await anonymous.wait_for(
+        lambda event, _: event == "agenda" and len(anonymous.received("agenda")) >= 2
+    )
     coffee = next(i for i in anonymous.received("agenda")[-1]["items"] if i["id"] == "break-mon")
     assert coffee["starts_at"] == "2021-06-14T15:40:00+02:00"
     assert coffee["scheduled_starts_at"] == "2021-06-14T15:30:00+02:00"
@@ -154,21 +160,25 @@ async def test_notice_goes_to_everyone(harness: Harness) -> None:
     anonymous = await harness.listen()
     assert (await anonymous.call("notice", {"text": "hi"}))["error"] == "forbidden"
     assert (await technician.call("notice", {"text": "x", "level": "loud"}))["error"] == (
-        "invalid_input")
+        "invalid_input"
+    )
     answer = await technician.call("notice", {"text": "We resume in 5 minutes", "level": "info"})
     assert answer == {"ok": True}
     notice = await anonymous.wait_for(lambda event, _: event == "notice")
     assert notice == {"text": "We resume in 5 minutes", "level": "info"}
 
 
-@pytest.mark.parametrize("auth", [
-    {"token": "not-a-jwt"},
-    {"token": ""},
-    {"token": 42},
-    {"token": None},
-    {"token": "a.b.c", "extra": 1},
-    {"tok": "x"},
-])
+@pytest.mark.parametrize(
+    "auth",
+    [
+        {"token": "not-a-jwt"},
+        {"token": ""},
+        {"token": 42},
+        {"token": None},
+        {"token": "a.b.c", "extra": 1},
+        {"tok": "x"},
+    ],
+)
 async def test_bad_token_is_refused_with_invalid_token(harness: Harness, auth: Any) -> None:
     client = socketio.AsyncClient(reconnection=False)
     errors: list[Any] = []
@@ -191,7 +201,8 @@ async def test_token_signed_elsewhere_is_refused(harness: Harness, tmp_path: Pat
     errors: list[Any] = []
     client.on("connect_error", errors.append)
     with pytest.raises(socketio.exceptions.ConnectionError):
-        await client.connect(harness.url, auth={"token": token}, transports=["websocket"],
-                             wait_timeout=5)
+        await client.connect(
+            harness.url, auth={"token": token}, transports=["websocket"], wait_timeout=5
+        )
     assert errors[0]["data"]["error"] == "invalid_token"
     await client.disconnect()

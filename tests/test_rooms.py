@@ -63,8 +63,10 @@ async def test_transitions_are_in_the_audit_log(store: Store) -> None:
     clock.set(WELCOME.ends_at)
     await rooms.reconcile()
     log = [e for e in await rooms.audit_log() if e.room == "welcome"]
-    assert [(e.action, e.detail["to"]) for e in log] == [("transition", "live"),
-                                                         ("transition", "ended")]
+    assert [(e.action, e.detail["to"]) for e in log] == [
+        ("transition", "live"),
+        ("transition", "ended"),
+    ]
     assert log[-1].detail["from"] == "live"
     assert log[-1].agenda_at == WELCOME.ends_at
     assert log[-1].actor.name == "schedule"
@@ -95,12 +97,16 @@ async def test_override_start_extend_end_with_who_and_when(store: Store) -> None
     assert item.ends_at == CONFIG.timetable.item("keynote").ends_at + timedelta(minutes=10)
     assert set(updates[-1].rooms) >= {"keynote", "panel-1"}  # the panel was pushed back
     assert rooms.timetable.item("panel-1").starts_at - CONFIG.timetable.item(
-        "panel-1").starts_at == timedelta(minutes=10)
+        "panel-1"
+    ).starts_at == timedelta(minutes=10)
     await rooms.override("keynote", OverrideAction.END, 0, TECH)
     assert rooms.state("keynote") is RoomState.ENDED
     overrides = [e for e in await rooms.audit_log() if e.action == "override"]
     assert [(e.room, e.detail["action"], e.actor) for e in overrides] == [
-        ("welcome", "start", TECH), ("keynote", "extend", TECH), ("keynote", "end", TECH)]
+        ("welcome", "start", TECH),
+        ("keynote", "extend", TECH),
+        ("keynote", "end", TECH),
+    ]
 
 
 async def test_overrides_survive_a_restart_of_the_service(store: Store) -> None:

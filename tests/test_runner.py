@@ -47,8 +47,9 @@ class Recorder:
                 await asyncio.sleep(0.01)
 
 
-async def start(store: Store, clock: RehearsalClock) -> tuple[RoomService, TransitionRunner,
-                                                                Recorder]:
+async def start(
+    store: Store, clock: RehearsalClock
+) -> tuple[RoomService, TransitionRunner, Recorder]:
     rooms = RoomService(CONFIG.timetable, clock, store, "test", wall_now)
     recorder = Recorder(rooms)
     await rooms.load()
@@ -65,15 +66,21 @@ async def test_first_day_runs_on_time_at_1200x(store: Store) -> None:
         assert rooms.state("welcome") is RoomState.LOBBY  # already inside its lobby window
         for item_id in ("welcome", "keynote", "panel-1"):
             item = CONFIG.timetable.item(item_id)
-            for state, agenda_at in ((RoomState.LIVE, item.starts_at),
-                                     (RoomState.ENDED, item.ends_at)):
+            for state, agenda_at in (
+                (RoomState.LIVE, item.starts_at),
+                (RoomState.ENDED, item.ends_at),
+            ):
                 announced = await recorder.until(item_id, state, within=30)
                 late = announced - clock.to_wall(agenda_at)
                 assert timedelta(0) <= late < ON_TIME, (item_id, state, late)
         assert rooms.state("statement-day-2") is RoomState.SCHEDULED
         order = [(room, state) for room, state, _ in recorder.seen if room == "keynote"]
-        assert order == [("keynote", RoomState.SCHEDULED), ("keynote", RoomState.LOBBY),
-                         ("keynote", RoomState.LIVE), ("keynote", RoomState.ENDED)]
+        assert order == [
+            ("keynote", RoomState.SCHEDULED),
+            ("keynote", RoomState.LOBBY),
+            ("keynote", RoomState.LIVE),
+            ("keynote", RoomState.ENDED),
+        ]
     finally:
         await runner.stop()
 

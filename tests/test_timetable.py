@@ -508,25 +508,25 @@ def test_bad_date_is_refused(on: object) -> None:
 )
 def test_unknown_time_zone_is_refused(zone: str) -> None:
     error = refusal(event(timezone=zone), one_day(item("a", "09:00", "10:00")))
-    assert (error.where, error.field_name) == ("event", "timezone")
+    assert (error.where, error.field_name) == ("[event]", "timezone")
     assert repr(zone) in error.problem
 
 
 @pytest.mark.parametrize("zone", [None, "", 1, VIENNA])
 def test_missing_or_non_text_time_zone_is_refused(zone: object) -> None:
     error = refusal(event(timezone=zone), one_day(item("a", "09:00", "10:00")))
-    assert (error.where, error.field_name) == ("event", "timezone")
+    assert (error.where, error.field_name) == ("[event]", "timezone")
 
 
 def test_absent_time_zone_is_refused() -> None:
     error = refusal({"lobby_minutes": 15}, one_day(item("a", "09:00", "10:00")))
-    assert (error.where, error.field_name) == ("event", "timezone")
+    assert (error.where, error.field_name) == ("[event]", "timezone")
 
 
 @pytest.mark.parametrize("minutes", [-1, 241, 10_000, True, False, 15.0, "15", None])
 def test_bad_lobby_minutes_is_refused(minutes: object) -> None:
     error = refusal(event(lobby_minutes=minutes), one_day(item("a", "09:00", "10:00")))
-    assert (error.where, error.field_name) == ("event", "lobby_minutes")
+    assert (error.where, error.field_name) == ("[event]", "lobby_minutes")
 
 
 @pytest.mark.parametrize("name", ["audio_only", "recorded"])

@@ -1,0 +1,104 @@
+"""The HTTP surface: health, metrics, agenda, public keys, pages, and JSON errors."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from server import appkeys
+from server.app import create_app
+from tests.helpers import bundled_config, fast_rehearsal, settings
+
+Client = TestClient[web.Request, web.Application]
+ClientFactory = Callable[..., Awaitable[Client]]
+
+
+@pytest.fixture
+async def client(tmp_path: Path, aiohttp_client: ClientFactory) -> Client:
+    clock = fast_rehearsal(bundled_config(), lead=-60, speed=1.0)  # a minute into the welcome
+    return await aiohttp_client(create_app(settings(tmp_path, clock)))
+
+
+async def test_healthz(client: Client) -> None:
+    response = await client.get("/healthz")
+    assert response.status == 200
+    body = await response.json()
+    assert body["status"] == "ok" and body["scheduler"] == "running"
+
+
+async def test_agenda_has_every_item_in_vienna_time(client: Client) -> None:
+    response = await client.get("/api/agenda")
+    assert response.status == 200
+    body = await response.json()
+    assert body["event"]["name"] == "21st Alliance against Trafficking in Persons Conference"
+    assert body["event"]["timezone"] == "Europe/Vienna"
+    items = body["items"]
+    assert [item["kind"] for item in items].count("break") == 3
+    assert all(item["room"] is None for item in items if item["kind"] == "break")
+    assert all(
+        re.fullmatch(r"2021-06-1[456]T\d\d:\d\d:00\+02:00", item["starts_at"]) for item in items
+    )
+    welcome = items[0]
+    assert welcome["room"]["state"] == "live"
+    assert welcome["room"]["opens_at"] == "2021-06-14T13:45:00+02:00"
+    statement = next(item for item in items if item["id"] == "statement-day-2")
+    assert statement["audio_only"] is True and statement["recorded"] is False
+
+
+async def test_jwks_lists_the_signing_key(client: Client) -> None:
+    body = await (await client.get("/.well-known/jwks.json")).json()
+    assert client.app is not None
+    kid = client.app[appkeys.KEYRING].current_kid
+    assert [key["kid"] for key in body["keys"]] == [kid]
+    assert body["keys"][0]["kty"] == "OKP" and body["keys"][0]["crv"] == "Ed25519"
+    assert "d" not in body["keys"][0]  # never the private part
+
+
+async def test_metrics_in_prometheus_text(client: Client) -> None:
+    response = await client.get("/metrics")
+    assert response.status == 200
+    assert response.content_type == "text/plain"
+    text = await response.text()
+    assert 'plenary_rooms{state="live"} 1' in text
+    assert 'plenary_room_live{room="welcome"} 1' in text
+    assert "# TYPE plenary_socket_clients gauge" in text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/api/nothing", 404, "not_found"),
+        ("POST", "/api/agenda", 405, "method_not_allowed"),
+        ("GET", "/nowhere", 404, "not_found"),
+        ("GET", "/app/..%2Fconfig.toml", 404, "not_found"),
+        ("GET", "/app/node_modules", 404, "not_found"),
+        ("GET", "/app/missing.js", 404, "not_found"),
+    ],
+)
+async def test_errors_are_json(
+    client: Client,
+    method: str,
+    path: str,
+    status: int,
+    code: str,
+) -> None:
+    response = await client.request(method, path)
+    assert response.status == status
+    body = await response.json()
+    assert body["error"] == code and body["message"]
+
+
+async def test_pages_are_served_with_a_strict_policy(client: Client) -> None:
+    for path in ("/", "/technician"):
+        response = await client.get(path)
+        assert response.status == 200, path
+        assert "<html" in (await response.text()).lower()
+        assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+    script = await client.get("/vendor/socket.io.esm.min.js")
+    assert script.status == 200

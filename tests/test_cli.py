@@ -1,0 +1,173 @@
+"""The ``plenary`` command as a user runs it: real subprocesses, real files."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from scheduler.clock import wall_now
+from server.keys import KeyRing
+from server.tokens import TokenService
+from tests.serverproc import CONFIG, PLENARY
+
+
+def plenary(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(PLENARY), *args], capture_output=True, text=True, timeout=60, cwd=cwd
+    )
+
+
+def broken_config(tmp_path: Path, old: str, new: str) -> Path:
+    text = CONFIG.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "event.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            'timezone = "Europe/Vienna"',
+            'timezone = "Europe/Vienn"',
+            "[event]: field 'timezone': unknown time zone 'Europe/Vienn'",
+        ),
+        (
+            'end = "14:45"\nkind = "remarks"',
+            'kind = "remarks"',
+            "item 'welcome': field 'end': is required",
+        ),
+        (
+            'start = "14:45"',
+            'start = "14:30"',
+            "item 'keynote': field 'start': overlaps 'welcome', which ends at 14:45",
+        ),
+        (
+            'kind = "keynote"',
+            'kind = "speech"',
+            "item 'keynote': field 'kind': unknown kind 'speech'",
+        ),
+        ('end = "16:30"', 'end = "15:30"', "item 'closing': field 'end': must be after the start"),
+        ('name = "21st', "name = 21st", "TOML"),
+        ("lobby_minutes = 15", 'lobby_minutes = "soon"', "[event]: field 'lobby_minutes'"),
+        (
+            'issuer = "plenary"',
+            'issuer = "plenary"\nissuers = 2',
+            "[auth]: unknown field 'issuers'",
+        ),
+        ('staff_ttl = "12h"', 'staff_ttl = "forever"', "[auth]: field 'staff_ttl'"),
+        ("ice_addresses = []", 'ice_addresses = ["not-an-ip"]', "'not-an-ip' is not an IP address"),
+        ('date = "2021-06-15"', 'date = "2021-06-31"', "days[1]: field 'date'"),
+    ],
+)
+@pytest.mark.parametrize(
+    "command", [["agenda"], ["token", "issue", "--role", "technician", "--name", "T"]]
+)
+def test_bad_config_is_one_clear_line(
+    tmp_path: Path, old: str, new: str, expected: str, command: list[str]
+) -> None:
+    path = broken_config(tmp_path, old, new)
+    result = plenary(*command, "--config", str(path), "--data", str(tmp_path / "data"))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(f"plenary: {path}: ")
+    assert expected in result.stderr
+
+
+def test_serve_refuses_a_bad_config_before_listening(tmp_path: Path) -> None:
+    path = broken_config(tmp_path, 'kind = "panel"', 'kind = "workshop"')
+    result = plenary("serve", "--config", str(path), "--data", str(tmp_path / "d"), "--port", "1")
+    assert result.returncode == 2
+    assert "item 'panel-1': field 'kind': unknown kind 'workshop'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    result = plenary("agenda", "--config", str(tmp_path / "nope.toml"))
+    assert result.returncode == 2
+    assert result.stderr == f"plenary: {tmp_path / 'nope.toml'}: file: not found\n"
+
+
+def test_agenda_prints_the_timetable_with_states(tmp_path: Path) -> None:
+    result = plenary(
+        "agenda", "--config", str(CONFIG), "--data", str(tmp_path), "--at", "2021-06-15T14:30+02:00"
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "Tuesday 15 June 2021" in lines
+    assert any("14:05–15:35  live" in line and "panel-2" in line for line in lines)
+    assert any("16:00–17:30  ended" in line and "panel-1" in line for line in lines)
+    assert any("14:00–14:05  scheduled" in line and "(audio only)" in line for line in lines)
+    assert sum("Coffee Break" in line for line in lines) == 3
+    assert not list(tmp_path.iterdir())  # reading the agenda creates no state
+
+
+def test_token_issue_prints_one_verifiable_line(tmp_path: Path) -> None:
+    result = plenary(
+        "token",
+        "issue",
+        "--config",
+        str(CONFIG),
+        "--data",
+        str(tmp_path),
+        "--role",
+        "moderator",
+        "--name",
+        "Mo Derator",
+        "--rooms",
+        "panel-1,panel-2",
+        "--ttl",
+        "2h",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("\n") == 1
+    claims = TokenService(KeyRing.open(tmp_path), "plenary", wall_now).verify(result.stdout.strip())
+    assert (claims.role.value, claims.name, claims.rooms) == (
+        "moderator",
+        "Mo Derator",
+        ("panel-1", "panel-2"),
+    )
+    assert 7190 <= (claims.expires_at - claims.issued_at).total_seconds() <= 7200
+    assert "@" not in claims.sub
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--role", "king", "--name", "K"], "unknown role 'king'"),
+        (["--role", "attendee", "--name", "A", "--rooms", "panel-9"], "no room 'panel-9'"),
+        (["--role", "attendee", "--name", "A", "--ttl", "soon"], "ttl must be"),
+        (["--role", "attendee", "--name", "   "], "name"),
+    ],
+)
+def test_token_issue_refuses_bad_input(tmp_path: Path, args: list[str], expected: str) -> None:
+    result = plenary("token", "issue", "--config", str(CONFIG), "--data", str(tmp_path), *args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert expected in result.stderr and "Traceback" not in result.stderr
+
+
+def test_keys_rotate_keeps_old_tokens_valid(tmp_path: Path) -> None:
+    issue = [
+        "token",
+        "issue",
+        "--config",
+        str(CONFIG),
+        "--data",
+        str(tmp_path),
+        "--role",
+        "technician",
+        "--name",
+        "T",
+    ]
+    old = plenary(*issue).stdout.strip()
+    assert plenary("keys", "rotate", "--data", str(tmp_path)).returncode == 0
+    new = plenary(*issue).stdout.strip()
+    tokens = TokenService(KeyRing.open(tmp_path), "plenary", wall_now)
+    assert tokens.verify(old).role.value == tokens.verify(new).role.value == "technician"
+    assert old.split(".")[0] != new.split(".")[0]  # another kid in the header

@@ -1,0 +1,70 @@
+"""A real server killed with SIGKILL in the middle of a panel comes back in the right state."""
+
+from __future__ import annotations
+
+import json
+import signal
+import urllib.request
+from collections.abc import Callable
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from server.permissions import Role
+from tests.helpers import Listener
+from tests.serverproc import ServerProcess, utc_in
+
+pytestmark = pytest.mark.slow
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.load(response)
+
+
+def room(agenda: dict[str, Any], room_id: str) -> dict[str, Any]:
+    return next(item for item in agenda["items"] if item["id"] == room_id)
+
+
+async def test_sigkill_mid_panel_restarts_live_with_its_overrides(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    # The agenda's first item began 20 wall minutes ago: the welcoming remarks are live.
+    rehearse = utc_in(-20 * 60)
+    server = start_server(rehearse=rehearse)
+    assert room(get_json(f"{server.url}/api/agenda"), "welcome")["room"]["state"] == "live"
+    technician = await Listener(server.url, server.token(Role.TECHNICIAN, "Tess")).connect()
+    answer = await technician.call(
+        "control", {"room": "welcome", "action": "extend", "minutes": 10}
+    )
+    assert answer["ok"], answer
+    await technician.close()
+
+    server.kill(signal.SIGKILL)
+    restarted = start_server(rehearse=rehearse, port=server.port)
+    agenda = get_json(f"{restarted.url}/api/agenda")
+    welcome, keynote = room(agenda, "welcome"), room(agenda, "keynote")
+    assert welcome["room"]["state"] == "live"
+    assert welcome["ends_at"] == "2021-06-14T14:55:00+02:00"  # the extension survived
+    assert keynote["starts_at"] == "2021-06-14T14:55:00+02:00"  # and so did the push-back
+    assert keynote["room"]["state"] == "scheduled"  # its lobby now opens at 14:40
+    health = get_json(f"{restarted.url}/healthz")
+    assert health["status"] == "ok" and health["scheduler"] == "running"
+
+
+async def test_restart_after_a_transition_was_missed_catches_up(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    # The welcome is in its lobby when the server dies, and its start passes while it is down.
+    rehearse = utc_in(2)
+    server = start_server(rehearse=rehearse)
+    assert room(get_json(f"{server.url}/api/agenda"), "welcome")["room"]["state"] == "lobby"
+    server.kill(signal.SIGKILL)
+    time.sleep(max(0.0, (rehearse - datetime.now(UTC)).total_seconds()) + 0.5)
+    restarted = start_server(rehearse=rehearse, port=server.port)
+    agenda = get_json(f"{restarted.url}/api/agenda")
+    assert room(agenda, "welcome")["room"]["state"] == "live"
+    log = restarted.log()
+    assert "room welcome is now live" in log
