@@ -54,6 +54,7 @@ TARGET_CLIENTS, TARGET_P99_MS = 1000, 1000.0
 STARTUP_TIMEOUT = 30.0
 CONTROL_TIMEOUT = 15.0
 FD_HEADROOM = 256
+SHUTDOWN_GRACE = 3.0
 # Before the exec: the child gets SIGTERM when the bench dies, however it dies.
 DIE_WITH_PARENT = (
     "import ctypes, os, signal, sys\n"
@@ -559,15 +560,25 @@ async def plenary_trial(
         cpu = server_cpu(usage)
         await control_phase(trial, pool, technician, control_plan(agenda, opts.rounds))
         trial.cpu_per_event = (server_cpu(usage) - cpu) / max(len(trial.control.rows), 1)
-        trial.shutdown_s = await asyncio.to_thread(Children.stop, server, 20.0)
-        if server.returncode not in (0, -signal.SIGTERM):
-            trial.notes.append(f"exit status {server.returncode} on SIGTERM")
+        await stop_with_clients(trial, server)
     finally:
         await technician.close()
         await pool.quit()
         Children.stop(server)
     trial.notes += log_findings(log)
     return trial, technician
+
+
+async def stop_with_clients(trial: Trial, server: subprocess.Popen[bytes]) -> None:
+    """SIGTERM while the N clients are still connected, as a restart during an event would."""
+    trial.shutdown_s = await asyncio.to_thread(Children.stop, server, SHUTDOWN_GRACE)
+    if server.returncode == -signal.SIGKILL:
+        trial.notes.append(
+            f"still running {SHUTDOWN_GRACE:g} s after SIGTERM with {trial.connected} clients "
+            "connected; killed"
+        )
+    elif server.returncode not in (0, -signal.SIGTERM):
+        trial.notes.append(f"exit status {server.returncode} after SIGTERM")
 
 
 def technician_token(config: Path, data: Path) -> str:
@@ -670,7 +681,7 @@ async def baseline_trial(
             trial.control.add(sent, receipts)
             await asyncio.sleep(0.05)
         trial.cpu_per_event = (server_cpu(usage) - cpu) / max(opts.rounds, 1)
-        trial.shutdown_s = await asyncio.to_thread(Children.stop, server, 20.0)
+        await stop_with_clients(trial, server)
     finally:
         await trigger.close()
         await pool.quit()
@@ -777,11 +788,17 @@ def details(plenary: Trial, base: Trial) -> str:
         f"max {ms(max(agenda, default=math.nan))}",
         f"    server CPU per control {ms(plenary.cpu_per_event)} (baseline per broadcast "
         f"{ms(base.cpu_per_event)}); SIGTERM to exit with clients connected "
-        f"{plenary.shutdown_s:.1f} s (baseline {base.shutdown_s:.1f} s)",
+        f"{shutdown(plenary)} (baseline {shutdown(base)})",
     ]
     lines += [f"    plenary {note}" for note in plenary.notes]
     lines += [f"    baseline {note}" for note in base.notes]
     return "\n".join(lines)
+
+
+def shutdown(trial: Trial) -> str:
+    if trial.shutdown_s >= SHUTDOWN_GRACE:
+        return f"over {SHUTDOWN_GRACE:g} s, killed"
+    return f"{trial.shutdown_s:.1f} s"
 
 
 def verdict(results: list[tuple[Trial, Trial]]) -> None:

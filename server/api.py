@@ -9,9 +9,11 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from server import appkeys
-from server.agenda_view import agenda_payload
-from server.errors import AtCapacity, PlenaryError, TooManyRequests
+from server.agenda_view import agenda_payload, local_iso
+from server.errors import AtCapacity, InvalidInput, InvalidToken, PlenaryError, TooManyRequests
+from server.httpauth import require
 from server.metrics import render_metrics
+from server.permissions import Permission
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,8 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
 
 def error_response(error: PlenaryError) -> web.Response:
     response = web.json_response(error.as_dict(), status=error.http_status)
+    if isinstance(error, InvalidToken):
+        response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     if isinstance(error, TooManyRequests | AtCapacity):
         response.headers["Retry-After"] = str(error.retry_after)
     return response
@@ -77,8 +81,35 @@ async def metrics(request: web.Request) -> web.Response:
     )
 
 
+async def audit(request: web.Request) -> web.Response:
+    """The newest entries of the audit log: transitions and overrides, when, what and who."""
+    require(request, Permission.CONTROL_ROOMS)
+    limit = request.query.get("limit", "100")
+    if not limit.isdigit() or not 1 <= int(limit) <= 1000:
+        raise InvalidInput("limit must be a whole number from 1 to 1000")
+    rooms = request.app[appkeys.ROOMS]
+    entries = await rooms.audit_log(int(limit))
+    return web.json_response(
+        {
+            "entries": [
+                {
+                    "at": entry.wall_at.isoformat(),
+                    "agenda_at": local_iso(entry.agenda_at, rooms),
+                    "room": entry.room,
+                    "action": entry.action,
+                    "by": entry.actor.name,
+                    "detail": entry.detail,
+                }
+                for entry in entries
+            ]
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/api/agenda", agenda)
+    app.router.add_get("/api/audit", audit)
     app.router.add_get("/.well-known/jwks.json", jwks)

@@ -10,8 +10,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from scheduler.timetable import OverrideAction
 from server import appkeys
 from server.app import create_app
+from server.permissions import Role
+from server.store import Actor
 from tests.helpers import bundled_config, fast_rehearsal, settings
 
 Client = TestClient[web.Request, web.Application]
@@ -102,3 +105,43 @@ async def test_pages_are_served_with_a_strict_policy(client: Client) -> None:
         assert response.headers["Referrer-Policy"] == "no-referrer"
     script = await client.get("/vendor/socket.io.esm.min.js")
     assert script.status == 200
+
+
+def bearer(client: Client, role: str) -> dict[str, str]:
+    assert client.app is not None
+    token = client.app[appkeys.TOKENS].issue(role=Role(role), name=f"A {role}")
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_audit_log_needs_a_technician(client: Client) -> None:
+    missing = await client.get("/api/audit")
+    assert missing.status == 401
+    assert (await missing.json())["error"] == "invalid_token"
+    assert missing.headers["WWW-Authenticate"].startswith("Bearer")
+    garbage = await client.get("/api/audit", headers={"Authorization": "Bearer x.y.z"})
+    assert garbage.status == 401
+    attendee = await client.get("/api/audit", headers=bearer(client, "attendee"))
+    assert attendee.status == 403
+    assert (await attendee.json())["error"] == "forbidden"
+    for limit in ("0", "-1", "abc", "5000"):
+        bad = await client.get(f"/api/audit?limit={limit}", headers=bearer(client, "technician"))
+        assert bad.status == 400, limit
+
+
+async def test_audit_log_says_when_what_and_who(client: Client) -> None:
+    assert client.app is not None
+    rooms = client.app[appkeys.ROOMS]
+    await rooms.override("keynote", OverrideAction.START, 0, Actor("u_x", "Tess"))
+    response = await client.get("/api/audit?limit=5", headers=bearer(client, "technician"))
+    assert response.status == 200
+    entries = (await response.json())["entries"]
+    override = next(entry for entry in entries if entry["action"] == "override")
+    assert (override["room"], override["by"], override["detail"]["action"]) == (
+        "keynote",
+        "Tess",
+        "start",
+    )
+    transition = entries[-1]
+    assert transition["action"] == "transition" and transition["room"] == "keynote"
+    assert transition["detail"] == {"from": "scheduled", "to": "live"}
+    assert transition["agenda_at"].endswith("+02:00")

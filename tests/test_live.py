@@ -16,7 +16,7 @@ from scheduler.clock import RehearsalClock, wall_now
 from server import appkeys
 from server.app import create_app
 from server.permissions import Role
-from tests.helpers import Listener, bundled_config, settings
+from tests.helpers import Listener, bundled_config, fast_rehearsal, settings
 
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
 
@@ -206,3 +206,34 @@ async def test_token_signed_elsewhere_is_refused(harness: Harness, tmp_path: Pat
         )
     assert errors[0]["data"]["error"] == "invalid_token"
     await client.disconnect()
+
+
+async def test_scheduled_transition_reaches_every_client_within_500_ms(
+    tmp_path: Path, aiohttp_server: ServerFactory
+) -> None:
+    clock = fast_rehearsal(bundled_config(), lead=1.5, speed=600)
+    app = create_app(settings(tmp_path, clock))
+    harness = Harness(await aiohttp_server(app), app)
+    clients = [await harness.listen(role) for role in (None, Role.ATTENDEE, Role.TECHNICIAN)]
+    try:
+        welcome = bundled_config().timetable.item("welcome")
+        for state, agenda_at in (("live", welcome.starts_at), ("ended", welcome.ends_at)):
+            due = clock.to_wall(agenda_at)
+            for client in clients:
+                await client.wait_for(
+                    lambda event, data, s=state: (
+                        event == "room_state" and data["room"] == "welcome" and data["state"] == s
+                    ),
+                    within=10,
+                )
+                arrived = next(
+                    at
+                    for event, data, at in client.events
+                    if event == "room_state"
+                    and data["room"] == "welcome"
+                    and data["state"] == state
+                )
+                assert timedelta(0) <= arrived - due < timedelta(milliseconds=500), state
+    finally:
+        for client in clients:
+            await client.close()

@@ -152,6 +152,10 @@ def test_technician_extends_the_live_room_and_the_keynote_moves(
     expect(welcome.locator(".card-facts")).to_contain_text("Tess Technician")
     shoot(page, "technician-extended-desktop")
 
+    public = open_page(server.url)
+    expect(public.locator("#item-keynote .time-range")).to_have_text("14:55–15:40")
+    expect(public.locator("#item-keynote .time-moved")).to_have_text("moved from 14:45–15:30")
+
 
 def test_technician_confirms_before_ending_a_room(
     start_server: Callable[..., ServerProcess], open_page: OpenPage
@@ -164,6 +168,7 @@ def test_technician_confirms_before_ending_a_room(
     welcome.get_by_role("button", name="End now").click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("End “Welcoming Remarks” now?")
+    shoot(page, "technician-confirm-desktop")
     dialog.get_by_role("button", name="Cancel").click()
     expect(dialog).to_be_hidden()
     expect(welcome.locator(".badge")).to_have_text("Live now")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 import urllib.request
 from collections.abc import Callable
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,7 +54,7 @@ async def test_sigkill_mid_panel_restarts_live_with_its_overrides(
     assert health["status"] == "ok" and health["scheduler"] == "running"
 
 
-async def test_restart_after_a_transition_was_missed_catches_up(
+def test_restart_after_a_transition_was_missed_catches_up(
     start_server: Callable[..., ServerProcess],
 ) -> None:
     # The welcome is in its lobby when the server dies, and its start passes while it is down.
