@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import math
 import os
@@ -265,6 +266,9 @@ async def worker(argv: list[str]) -> None:
         request = json.loads(line)
         if request["op"] == "connect":
             reply = await fleet.connect()
+            # The clients are the measuring instrument: keep collector pauses out of the figures.
+            gc.freeze()
+            gc.disable()
         elif request["op"] == "await":
             reply = await fleet.wait_for(request["matches"], request["seconds"])
         else:
@@ -285,6 +289,9 @@ class WorkerPool:
             for count in counts
             if count
         ]
+
+    def cpu(self) -> float:
+        return sum(server_cpu(psutil.Process(proc.pid)) for proc in self._procs)
 
     async def _ask(self, request: dict[str, Any]) -> list[dict[str, Any]]:
         line = (json.dumps(request) + "\n").encode()
@@ -434,6 +441,7 @@ class Trial:
     ack: list[float] = field(default_factory=list)
     agenda: EventSet = field(default_factory=EventSet)
     cpu_per_event: float = math.nan
+    client_cpu_per_event: float = math.nan
     shutdown_s: float = math.nan
     notes: list[str] = field(default_factory=list)
 
@@ -451,6 +459,7 @@ class Options:
     batch: int
     config: Path
     workdir: Path
+    per_event: bool = False
 
 
 @dataclass(frozen=True)
@@ -557,9 +566,10 @@ async def plenary_trial(
         trial.rss_after = await settle_rss(usage)
         expected = expected_transitions(agenda, start.timestamp(), opts.speed)
         await scheduled_phase(trial, pool, technician, expected, opts.speed)
-        cpu = server_cpu(usage)
+        cpu, client_cpu = server_cpu(usage), pool.cpu()
         await control_phase(trial, pool, technician, control_plan(agenda, opts.rounds))
         trial.cpu_per_event = (server_cpu(usage) - cpu) / max(len(trial.control.rows), 1)
+        trial.client_cpu_per_event = (pool.cpu() - client_cpu) / max(len(trial.control.rows), 1)
         await stop_with_clients(trial, server)
     finally:
         await technician.close()
@@ -672,7 +682,7 @@ async def baseline_trial(
         await connect_clients(trial, pool)
         trial.rss_after = await settle_rss(usage)
         await baseline_scheduled(trial, pool, trigger, offsets)
-        cpu = server_cpu(usage)
+        cpu, client_cpu = server_cpu(usage), pool.cpu()
         for seq in range(1000, 1000 + opts.rounds):
             sent = time.time()
             await trigger.sio.call("trigger", {"seq": seq}, timeout=CONTROL_TIMEOUT)
@@ -681,6 +691,7 @@ async def baseline_trial(
             trial.control.add(sent, receipts)
             await asyncio.sleep(0.05)
         trial.cpu_per_event = (server_cpu(usage) - cpu) / max(opts.rounds, 1)
+        trial.client_cpu_per_event = (pool.cpu() - client_cpu) / max(opts.rounds, 1)
         await stop_with_clients(trial, server)
     finally:
         await trigger.close()
@@ -787,7 +798,9 @@ def details(plenary: Trial, base: Trial) -> str:
         f"after each control reaches the last client p50 {ms(percentile(agenda, 50))} "
         f"max {ms(max(agenda, default=math.nan))}",
         f"    server CPU per control {ms(plenary.cpu_per_event)} (baseline per broadcast "
-        f"{ms(base.cpu_per_event)}); SIGTERM to exit with clients connected "
+        f"{ms(base.cpu_per_event)}); client workers' CPU per event "
+        f"{ms(plenary.client_cpu_per_event)} (baseline {ms(base.client_cpu_per_event)})",
+        f"    SIGTERM to exit with clients connected "
         f"{shutdown(plenary)} (baseline {shutdown(base)})",
     ]
     lines += [f"    plenary {note}" for note in plenary.notes]
@@ -822,11 +835,11 @@ async def run(opts: Options) -> None:
     try:
         for n in opts.ladder:
             plenary, observer = await plenary_trial(n, opts, children, connect_rate)
-            print(progress("plenary", plenary), flush=True)
+            print(progress("plenary", plenary, opts.per_event), flush=True)
             connect_rate = max(connect_rate, plenary.connect_s * 1.5 / n)
             offsets = schedule_offsets(observer.agenda or {}, opts.speed)
             base = await baseline_trial(n, opts, children, observer, offsets)
-            print(progress("baseline", base), flush=True)
+            print(progress("baseline", base, opts.per_event), flush=True)
             results.append((plenary, base))
             state = sample(observer)
             sizes = (len(json.dumps(state)), len(json.dumps({**state, "seq": 1000})))
@@ -835,12 +848,19 @@ async def run(opts: Options) -> None:
     report(results, sizes)
 
 
-def progress(name: str, trial: Trial) -> str:
+def progress(name: str, trial: Trial, per_event: bool) -> str:
     last = trial.scheduled.last_client() + trial.control.last_client()
-    return (
+    lines = [
         f"[{name} N={trial.n}] {trial.connected} connected in {trial.connect_s:.1f} s, "
         f"{len(last)} events, last-client p99 {ms(percentile(last, 99))} ms"
-    )
+    ]
+    if per_event:
+        for kind, events in (("scheduled", trial.scheduled), ("control", trial.control)):
+            for row in events.rows:
+                got = [v for v in row if v is not None]
+                spread = (min(got), percentile(got, 50), max(got)) if got else (math.nan,) * 3
+                lines.append(f"    {kind:<9} first/median/last " + " / ".join(map(ms, spread)))
+    return "\n".join(lines)
 
 
 def parse_options(argv: Sequence[str]) -> tuple[Options, float]:
@@ -867,6 +887,9 @@ def parse_options(argv: Sequence[str]) -> tuple[Options, float]:
     )
     parser.add_argument("--config", type=Path, default=ROOT / "config.toml")
     parser.add_argument(
+        "--per-event", action="store_true", help="also print each event's first/median/last"
+    )
+    parser.add_argument(
         "--time-limit", type=float, default=600.0, help="give up after this many seconds"
     )
     args = parser.parse_args(argv)
@@ -875,7 +898,14 @@ def parse_options(argv: Sequence[str]) -> tuple[Options, float]:
         parser.error("--clients, --rounds and --client-procs must be positive")
     workdir = Path(tempfile.mkdtemp(prefix="status-fanout-"))
     opts = Options(
-        ladder, args.rounds, args.speed, args.client_procs, args.batch, args.config, workdir
+        ladder,
+        args.rounds,
+        args.speed,
+        args.client_procs,
+        args.batch,
+        args.config,
+        workdir,
+        args.per_event,
     )
     return opts, args.time_limit
 

@@ -43,6 +43,6 @@ async def _effective(timetable: Timetable, data_dir: Path) -> Timetable:
     store = Store.in_data_dir(data_dir)
     try:
         await store.prepare()
-        return timetable.with_overrides(await store.overrides("event"))
+        return timetable.with_overrides(await store.rooms.overrides("event"))
     finally:
         await store.close()

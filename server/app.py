@@ -42,7 +42,7 @@ def create_app(settings: Settings) -> web.Application:
     keyring = KeyRing.open(settings.data_dir)
     tokens = TokenService(keyring, settings.config.issuer, settings.wall)
     rooms = RoomService(
-        settings.config.timetable, settings.clock, store, settings.run, settings.wall
+        settings.config.timetable, settings.clock, store.rooms, settings.run, settings.wall
     )
     runner = TransitionRunner(settings.clock, rooms.reconcile)
     live = LiveChannel(settings.config, rooms, tokens)

@@ -25,7 +25,7 @@ from scheduler.timetable import (
     Timetable,
 )
 from server.errors import Conflict, UnknownRoom
-from server.store import SCHEDULE, Actor, AuditEntry, RoomChange, Store
+from server.store import SCHEDULE, Actor, AuditEntry, RoomChange, RoomRecords
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class RoomService:
         self,
         timetable: Timetable,
         clock: Clock,
-        store: Store,
+        records: RoomRecords,
         run: str,
         wall: Callable[[], datetime],
     ) -> None:
@@ -61,7 +61,7 @@ class RoomService:
         self.timetable = timetable
         self.clock = clock
         self.run = run
-        self._store = store
+        self._records = records
         self._wall = wall
         self._overrides: list[Override] = []
         self._states: dict[str, RoomState] = {}
@@ -78,9 +78,9 @@ class RoomService:
 
     async def load(self) -> None:
         """Restore this run's overrides and last announced states after a restart."""
-        self._overrides = await self._store.overrides(self.run)
+        self._overrides = await self._records.overrides(self.run)
         self.timetable = self.published.with_overrides(self._overrides)
-        self._states = await self._store.room_states(self.run)
+        self._states = await self._records.room_states(self.run)
 
     def room(self, room_id: object) -> AgendaItem:
         if isinstance(room_id, str) and room_id in self.timetable:
@@ -112,7 +112,7 @@ class RoomService:
                 raise Conflict(str(refusal)) from None
             moved = _moved_rooms(self.timetable, effective)
             detail = {"action": action.value, "minutes": minutes, "moved": list(moved)}
-            await self._store.add_override(
+            await self._records.add_override(
                 self.run, override, self._entry(item.id, "override", actor, detail)
             )
             self._overrides.append(override)
@@ -123,7 +123,7 @@ class RoomService:
         return self.timetable.item(item.id)
 
     async def audit_log(self, limit: int = 200) -> list[AuditEntry]:
-        return await self._store.audit_log(self.run, limit)
+        return await self._records.audit_log(self.run, limit)
 
     async def _reconcile_locked(self, actor: Actor) -> tuple[str, ...]:
         target = self.timetable.states_at(self.clock.now())
@@ -139,7 +139,7 @@ class RoomService:
             if self._states.get(room) != state
         ]
         if changes:
-            await self._store.save_transitions(self.run, changes)
+            await self._records.save_transitions(self.run, changes)
             self._states.update((change.room, change.state) for change in changes)
             self.transition_count += len(changes)
             for change in changes:

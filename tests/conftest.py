@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.pg import PostgresServer, postgres_bin
 from tests.serverproc import ServerProcess, utc_in
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -50,3 +51,24 @@ def chromium_path() -> Path:
             pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium")
         pytest.skip(f"{CHROMIUM} is not installed")
     return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL is missing: CI must install Debian's postgresql")
+        pytest.skip("PostgreSQL is not installed")
+    server = PostgresServer.start(bin_dir)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database of each kind the store supports."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.create_database()

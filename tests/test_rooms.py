@@ -29,7 +29,7 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 
 async def service(store: Store, clock: ManualClock, run: str = "event") -> RoomService:
-    rooms = RoomService(CONFIG.timetable, clock, store, run, wall_now)
+    rooms = RoomService(CONFIG.timetable, clock, store.rooms, run, wall_now)
     await rooms.load()
     return rooms
 
@@ -133,4 +133,4 @@ async def test_refusals_change_nothing(store: Store) -> None:
     with pytest.raises(UnknownRoom):
         await rooms.override("nope", OverrideAction.END, 0, TECH)
     assert rooms.override_count == 0
-    assert await store.overrides("event") == []
+    assert await store.rooms.overrides("event") == []

@@ -50,7 +50,7 @@ class Recorder:
 async def start(
     store: Store, clock: RehearsalClock
 ) -> tuple[RoomService, TransitionRunner, Recorder]:
-    rooms = RoomService(CONFIG.timetable, clock, store, "test", wall_now)
+    rooms = RoomService(CONFIG.timetable, clock, store.rooms, "test", wall_now)
     recorder = Recorder(rooms)
     await rooms.load()
     runner = TransitionRunner(clock, rooms.reconcile)

@@ -1,0 +1,86 @@
+"""The engine, its sessions and the schema's migrations: ``Store`` is opened in one place
+(the app factory, or a command) and hands each kind of record its own small class."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import event, inspect
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from server.store.records import RoomRecords
+
+DATABASE_FILE = "plenary.db"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+FIRST_REVISION = "0001"
+
+
+class StoreError(Exception):
+    """The database cannot be reached or brought up to date."""
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.rooms = RoomRecords(sessions)
+
+    @classmethod
+    def at(cls, url: str) -> Store:
+        """A store for ``url``; nothing is touched until ``prepare``."""
+        engine = create_async_engine(url, pool_pre_ping=True)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return cls(engine)
+
+    @classmethod
+    def in_data_dir(cls, data_dir: Path, url: str | None = None) -> Store:
+        return cls.at(url or f"sqlite+aiosqlite:///{data_dir / DATABASE_FILE}")
+
+    async def prepare(self) -> None:
+        """Bring the schema up to the newest migration; an upgrade never drops data."""
+        try:
+            async with self.engine.begin() as connection:
+                await connection.run_sync(_upgrade)
+        except (SQLAlchemyError, OSError) as error:
+            raise StoreError(f"cannot prepare the database: {error}") from error
+
+    async def revision(self) -> str | None:
+        async with self.engine.connect() as connection:
+            return await connection.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_revision()
+            )
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def alembic_config(connection: Connection) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _upgrade(connection: Connection, target: str = "head") -> None:
+    config = alembic_config(connection)
+    tables = set(inspect(connection).get_table_names())
+    if "overrides" in tables and "alembic_version" not in tables:
+        # A database made before migrations existed holds exactly the first revision's tables.
+        command.stamp(config, FIRST_REVISION)
+    command.upgrade(config, target)
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
