@@ -128,6 +128,12 @@ class Timetable:
             by_day.setdefault(self.local_day(item), []).append(item)
         return sorted(by_day.items())
 
+    def access_ends_at(self) -> datetime:
+        """Midnight after the event's last day, in its zone: when attendees' access ends."""
+        last_day = max(self.local_day(item) for item in self.items)
+        midnight = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=self.zone)
+        return midnight.astimezone(UTC)
+
     # -- instants --------------------------------------------------------------------------
 
     def state_at(self, item: AgendaItem, instant: datetime) -> RoomState:

@@ -13,10 +13,16 @@ from aiohttp import web
 
 from scheduler.clock import Clock, wall_now
 from scheduler.runner import TransitionRunner
-from server import api, appkeys, pages
+from server import api, appkeys, pages, registration_api
+from server.access_watch import AccessWatch
 from server.config import Config
+from server.joinlinks import JoinLinkSender
 from server.keys import KeyRing
 from server.live import LiveChannel
+from server.mail import mailer_for
+from server.ratelimit import RateLimiter
+from server.registrar import Registrar
+from server.revocation import RevocationList
 from server.rooms import RoomService, RoomUpdate
 from server.store import Store
 from server.tokens import TokenService
@@ -32,21 +38,44 @@ class Settings:
     data_dir: Path
     clock: Clock
     run: str = "event"
+    public_url: str = "http://127.0.0.1:8080"
     wall: Callable[[], datetime] = wall_now
 
 
 def create_app(settings: Settings) -> web.Application:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = web.Application(middlewares=[api.json_errors], client_max_size=MAX_BODY_BYTES)
-    store = Store.in_data_dir(settings.data_dir)
+    config = settings.config
+    store = Store.in_data_dir(settings.data_dir, config.store_url or None)
     keyring = KeyRing.open(settings.data_dir)
-    tokens = TokenService(keyring, settings.config.issuer, settings.wall)
+    revocations = RevocationList(store.registrations)
+    tokens = TokenService(keyring, config.issuer, settings.wall, revocations.is_revoked)
     rooms = RoomService(
         settings.config.timetable, settings.clock, store.rooms, settings.run, settings.wall
     )
     runner = TransitionRunner(settings.clock, rooms.reconcile)
-    live = LiveChannel(settings.config, rooms, tokens)
+    live = LiveChannel(config, rooms, tokens)
     live.sio.attach(app)
+
+    def access_until() -> datetime:
+        return settings.clock.to_wall(config.timetable.access_ends_at())
+
+    join_links = JoinLinkSender(
+        config,
+        store.registrations,
+        tokens,
+        mailer_for(config.mail, settings.data_dir),
+        settings.clock,
+        settings.public_url,
+    )
+    registrar = Registrar(
+        config.registration,
+        store.registrations,
+        join_links,
+        revocations,
+        settings.wall,
+        access_until,
+    )
 
     async def reschedule(update: RoomUpdate) -> None:
         if update.running_order_changed:
@@ -60,9 +89,16 @@ def create_app(settings: Settings) -> web.Application:
     app[appkeys.ROOMS] = rooms
     app[appkeys.RUNNER] = runner
     app[appkeys.LIVE] = live
+    app[appkeys.REVOCATIONS] = revocations
+    app[appkeys.REGISTRAR] = registrar
+    app[appkeys.JOIN_LINKS] = join_links
+    app[appkeys.RATE_LIMITER] = RateLimiter(config.registration.per_address_per_minute)
+    app[appkeys.ACCESS_WATCH] = AccessWatch(revocations, live, settings.wall)
     api.add_routes(app)
+    registration_api.add_routes(app)
     pages.add_routes(app)
     app.cleanup_ctx.append(_run_store)
+    app.cleanup_ctx.append(_run_access)
     app.cleanup_ctx.append(_run_schedule)
     return app
 
@@ -72,6 +108,17 @@ async def _run_store(app: web.Application) -> AsyncIterator[None]:
     await store.prepare()
     yield
     await store.close()
+
+
+async def _run_access(app: web.Application) -> AsyncIterator[None]:
+    """Revocations known before the first request; join links and access checks running."""
+    await app[appkeys.REVOCATIONS].refresh()
+    join_links, watch = app[appkeys.JOIN_LINKS], app[appkeys.ACCESS_WATCH]
+    join_links.start()
+    watch.start()
+    yield
+    await watch.stop()
+    await join_links.stop()
 
 
 async def _run_schedule(app: web.Application) -> AsyncIterator[None]:

@@ -18,6 +18,7 @@ from scheduler.clock import SystemClock, wall_now
 from server.config import ConfigError, load_config
 from server.errors import InvalidInput
 from server.keys import KeyRing, KeyRingError
+from server.store import StoreError
 
 EXIT_USAGE = 2
 
@@ -31,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.command(args))
-    except (ConfigError, CommandError, KeyRingError) as error:
+    except (ConfigError, CommandError, KeyRingError, StoreError) as error:
         print(f"plenary: {error}", file=sys.stderr)
         return EXIT_USAGE
     except InvalidInput as error:
@@ -107,6 +108,10 @@ def _parser() -> argparse.ArgumentParser:
     issue.add_argument("--ttl", help="lifetime like 6h or 30m (default: [auth] staff_ttl)")
     issue.set_defaults(command=_token_issue)
 
+    revoke = token.add_parser("revoke", parents=[common], help="stop a token working everywhere")
+    revoke.add_argument("jti", metavar="JTI", help="the token's jti claim")
+    revoke.set_defaults(command=_token_revoke)
+
     keys = commands.add_parser("keys", help="signing keys").add_subparsers(
         required=True, metavar="ACTION"
     )
@@ -162,6 +167,35 @@ def _token_issue(args: argparse.Namespace) -> int:
     tokens = TokenService(KeyRing.open(args.data), config.issuer, SystemClock().now)
     print(tokens.issue(role=role, name=args.name, rooms=rooms, ttl=ttl))
     return 0
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from server.tokens import JTI
+
+    if not JTI.fullmatch(args.jti):
+        raise CommandError(f"{args.jti!r} is not a token id (the jti claim of a token)")
+    config = load_config(args.config)
+    args.data.mkdir(parents=True, exist_ok=True)
+    fresh = asyncio.run(_revoke(config.store_url, args.data, args.jti))
+    print(
+        f"token {args.jti} {'revoked' if fresh else 'was already revoked'}; live connections "
+        "using it end within seconds",
+        file=sys.stderr,
+    )
+    return 0
+
+
+async def _revoke(store_url: str, data_dir: Path, jti: str) -> bool:
+    from server.store import Store
+
+    store = Store.in_data_dir(data_dir, store_url or None)
+    try:
+        await store.prepare()
+        return await store.registrations.revoke_token(jti, wall_now(), "revoked by command")
+    finally:
+        await store.close()
 
 
 def _keys_rotate(args: argparse.Namespace) -> int:

@@ -10,18 +10,34 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from ipaddress import ip_address
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from scheduler.timetable import Timetable, TimetableError, parse_timetable
 from server.errors import InvalidInput
 from server.tokens import parse_ttl
 
-SECTIONS = {"event", "auth", "media", "days"}
+SECTIONS = {"event", "auth", "media", "registration", "mail", "store", "server", "days"}
 EVENT_KEYS = {"name", "theme", "venue", "timezone", "lobby_minutes"}
 AUTH_KEYS = {"issuer", "staff_ttl"}
 MEDIA_KEYS = {"ice_addresses"}
+REGISTRATION_KEYS = {"mode", "privacy_notice", "per_address_per_minute"}
+MAIL_KEYS = {
+    "sender",
+    "smtp_host",
+    "smtp_port",
+    "smtp_security",
+    "smtp_username",
+    "smtp_password_env",
+}
+STORE_KEYS = {"url"}
+SERVER_KEYS = {"public_url"}
+MAX_NOTICE = 20_000
+
+Choice = TypeVar("Choice", bound=StrEnum)
 MAX_TEXT = 300
 
 
@@ -37,6 +53,37 @@ class EventInfo:
     venue: str
 
 
+class RegistrationMode(StrEnum):
+    OPEN = "open"
+    APPROVAL = "approval"
+    CLOSED = "closed"
+
+
+class SmtpSecurity(StrEnum):
+    STARTTLS = "starttls"
+    TLS = "tls"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class RegistrationSettings:
+    mode: RegistrationMode = RegistrationMode.APPROVAL
+    privacy_notice: str = ""
+    per_address_per_minute: int = 60
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """With no ``smtp_host``, mail lands in the outbox folder under ``--data`` instead."""
+
+    sender: str = "plenary <plenary@localhost>"
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: SmtpSecurity = SmtpSecurity.STARTTLS
+    smtp_username: str = ""
+    smtp_password_env: str = ""
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path
@@ -45,6 +92,10 @@ class Config:
     issuer: str
     staff_ttl: timedelta
     ice_addresses: tuple[str, ...]
+    registration: RegistrationSettings = RegistrationSettings()
+    mail: MailSettings = MailSettings()
+    store_url: str = ""
+    public_url: str = ""  # empty: the address the server listens on
 
 
 def load_config(path: Path) -> Config:
@@ -67,6 +118,14 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
     _refuse_unknown(event, EVENT_KEYS, path, "[event]")
     _refuse_unknown(auth, AUTH_KEYS, path, "[auth]")
     _refuse_unknown(media, MEDIA_KEYS, path, "[media]")
+    registration = _table(raw, "registration", path, required=False)
+    mail = _table(raw, "mail", path, required=False)
+    store = _table(raw, "store", path, required=False)
+    server = _table(raw, "server", path, required=False)
+    _refuse_unknown(registration, REGISTRATION_KEYS, path, "[registration]")
+    _refuse_unknown(mail, MAIL_KEYS, path, "[mail]")
+    _refuse_unknown(store, STORE_KEYS, path, "[store]")
+    _refuse_unknown(server, SERVER_KEYS, path, "[server]")
     try:
         timetable = parse_timetable(event, raw.get("days", []))
     except TimetableError as error:
@@ -84,6 +143,10 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
         issuer=_text(auth, "issuer", path, "[auth]", default="plenary"),
         staff_ttl=_ttl(auth.get("staff_ttl", "12h"), path),
         ice_addresses=_addresses(media.get("ice_addresses", []), path),
+        registration=_registration(registration, path),
+        mail=_mail(mail, path),
+        store_url=_store_url(store, path),
+        public_url=_public_url(server, path),
     )
 
 
@@ -112,12 +175,13 @@ def _text(
     *,
     required: bool = False,
     default: str = "",
+    limit: int = MAX_TEXT,
 ) -> str:
     value = table.get(key, None if required else default)
     if not isinstance(value, str) or (required and not value.strip()):
         raise ConfigError(path, where, f"field {key!r}: must be non-empty text")
-    if len(value) > MAX_TEXT:
-        raise ConfigError(path, where, f"field {key!r}: longer than {MAX_TEXT} characters")
+    if len(value) > limit:
+        raise ConfigError(path, where, f"field {key!r}: longer than {limit} characters")
     return value.strip()
 
 
@@ -141,3 +205,83 @@ def _addresses(value: object, path: Path) -> tuple[str, ...]:
                 path, "[media]", f"field 'ice_addresses': {address!r} is not an IP address"
             ) from None
     return tuple(value)
+
+
+def _choice(
+    table: Mapping[str, Any],
+    key: str,
+    path: Path,
+    where: str,
+    choices: type[Choice],
+    default: Choice,
+) -> Choice:
+    value = table.get(key, default.value)
+    for choice in choices:
+        if value == choice.value:
+            return choice
+    allowed = ", ".join(choice.value for choice in choices)
+    raise ConfigError(path, where, f"field {key!r}: must be one of {allowed}, not {value!r}")
+
+
+def _whole(
+    table: Mapping[str, Any], key: str, path: Path, where: str, default: int, low: int, high: int
+) -> int:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(
+            path, where, f"field {key!r}: must be a whole number from {low} to {high}"
+        )
+    return value
+
+
+def _registration(table: Mapping[str, Any], path: Path) -> RegistrationSettings:
+    where = "[registration]"
+    return RegistrationSettings(
+        mode=_choice(table, "mode", path, where, RegistrationMode, RegistrationMode.APPROVAL),
+        privacy_notice=_text(table, "privacy_notice", path, where, limit=MAX_NOTICE),
+        per_address_per_minute=_whole(table, "per_address_per_minute", path, where, 60, 1, 10_000),
+    )
+
+
+def _mail(table: Mapping[str, Any], path: Path) -> MailSettings:
+    where = "[mail]"
+    sender = _text(table, "sender", path, where, default=MailSettings.sender)
+    if "@" not in sender:
+        raise ConfigError(path, where, "field 'sender': must contain an e-mail address")
+    return MailSettings(
+        sender=sender,
+        smtp_host=_text(table, "smtp_host", path, where),
+        smtp_port=_whole(table, "smtp_port", path, where, 587, 1, 65535),
+        smtp_security=_choice(
+            table, "smtp_security", path, where, SmtpSecurity, SmtpSecurity.STARTTLS
+        ),
+        smtp_username=_text(table, "smtp_username", path, where),
+        smtp_password_env=_text(table, "smtp_password_env", path, where),
+    )
+
+
+def _store_url(table: Mapping[str, Any], path: Path) -> str:
+    url = _text(table, "url", path, "[store]")
+    if url and not url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+        raise ConfigError(
+            path,
+            "[store]",
+            "field 'url': must start with postgresql+asyncpg:// "
+            "(or sqlite+aiosqlite://); leave it out for SQLite under --data",
+        )
+    return url
+
+
+def _public_url(table: Mapping[str, Any], path: Path) -> str:
+    url = _text(table, "public_url", path, "[server]")
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(
+            path,
+            "[server]",
+            f"field 'public_url': {url!r} is not an http(s) "
+            "address like https://conference.example.org",
+        )
+    return url.rstrip("/")

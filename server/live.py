@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import socketio
@@ -60,6 +61,18 @@ class LiveChannel:
             )
         if update.running_order_changed:
             await self.sio.emit("agenda", agenda_payload(self._config, self._rooms))
+
+    async def end_lapsed(self, now: datetime, is_revoked: Callable[[str], bool]) -> int:
+        """Disconnect every client whose token has expired or been revoked."""
+        lapsed = [
+            sid
+            for sid, claims in self._clients.items()
+            if claims is not None and (claims.expires_at <= now or is_revoked(claims.jti))
+        ]
+        for sid in lapsed:
+            self._clients.pop(sid, None)
+            await self.sio.disconnect(sid)
+        return len(lapsed)
 
     async def close(self) -> None:
         for sid in list(self._clients):

@@ -16,7 +16,12 @@ from server.errors import NotFound
 CLIENT_DIR = Path(__file__).resolve().parent.parent / "client_web"
 SOCKET_IO_CLIENT = CLIENT_DIR / "node_modules/socket.io-client/dist/socket.io.esm.min.js"
 ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(js|css|svg|png|ico|html)$")
-PAGES = {"/": "index.html", "/technician": "technician.html"}
+PAGES = {
+    "/": "index.html",
+    "/technician": "technician.html",
+    "/register": "register.html",
+    "/organizer": "organizer.html",
+}
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "

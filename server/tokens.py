@@ -133,6 +133,21 @@ class TokenService:
         expires_at: datetime | None = None,
         sub: str | None = None,
     ) -> str:
+        return self.mint(
+            role=role, name=name, rooms=rooms, ttl=ttl, expires_at=expires_at, sub=sub
+        )[0]
+
+    def mint(
+        self,
+        *,
+        role: Role,
+        name: str,
+        rooms: Sequence[str] = (ALL_ROOMS,),
+        ttl: timedelta | None = None,
+        expires_at: datetime | None = None,
+        sub: str | None = None,
+    ) -> tuple[str, Claims]:
+        """A signed token and the claims it carries (to record its ``jti``, say)."""
         issued_at = _whole_seconds(self._now())
         try:
             claims = Claims(
@@ -148,12 +163,13 @@ class TokenService:
             )
         except ValueError as error:
             raise InvalidInput(str(error)) from None
+        self._keyring.refresh()  # sign with a key another process rotated in
         kid, key = self._keyring.signing_key()
         headers = {"kid": kid, "typ": "JWT"}
         token = jwt.encode(_payload(claims), key, algorithm=ALGORITHM, headers=headers)
         if len(token) > MAX_TOKEN_LENGTH:
             raise InvalidInput("the token would be too long: shorten the name or list fewer rooms")
-        return token
+        return token, claims
 
     def verify(self, token: object) -> Claims:
         """The token's claims if it is genuine, current and well formed; InvalidToken if not."""

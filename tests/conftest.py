@@ -9,6 +9,7 @@ import pytest
 
 from tests.pg import PostgresServer, postgres_bin
 from tests.serverproc import ServerProcess, utc_in
+from tests.smtp import SmtpServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -72,3 +73,11 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
     server: PostgresServer = request.getfixturevalue("postgres")
     return server.create_database()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server on loopback; ``smtp_server.inbox`` holds what it received."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()

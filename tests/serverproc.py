@@ -102,5 +102,30 @@ class ServerProcess:
         raise RuntimeError(f"plenary serve did not become healthy:\n{self.log()}")
 
 
+def event_config(
+    folder: Path,
+    *,
+    mode: str = "approval",
+    smtp_port: int | None = None,
+    per_minute: int = 60,
+    public_url: str = "",
+) -> Path:
+    """The bundled config with another registration mode, and mail to a local SMTP server."""
+    text = CONFIG.read_text(encoding="utf-8")
+    text = text.replace('mode = "approval"', f'mode = "{mode}"', 1)
+    text = text.replace("per_address_per_minute = 60", f"per_address_per_minute = {per_minute}", 1)
+    if smtp_port is not None:
+        text = text.replace(
+            "[mail]\n",
+            f'[mail]\nsmtp_host = "127.0.0.1"\nsmtp_port = {smtp_port}\nsmtp_security = "none"\n',
+            1,
+        )
+    if public_url:
+        text = text.replace("[server]\n", f'[server]\npublic_url = "{public_url}"\n', 1)
+    path = folder / f"config-{mode}.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def utc_in(seconds: float) -> datetime:
     return datetime.fromtimestamp(time.time() + seconds, UTC).replace(microsecond=0)

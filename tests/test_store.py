@@ -94,11 +94,12 @@ async def test_a_database_from_before_migrations_is_upgraded_without_loss(
     store_url: str,
 ) -> None:
     """The first release created its tables directly; opening it now keeps every row."""
-    from server.store.models import Base
+    from server.store.models import AuditRow, Base, OverrideRow, RoomStateRow
 
+    first_release = [OverrideRow.__table__, AuditRow.__table__, RoomStateRow.__table__]
     store = Store.at(store_url)
     async with store.engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
+        await connection.run_sync(lambda sync: Base.metadata.create_all(sync, tables=first_release))
         await connection.execute(
             text(
                 "INSERT INTO overrides (run, room, action, minutes, at) "

@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from server.store.records import RoomRecords
+from server.store.registrations import RegistrationRecords
 
 DATABASE_FILE = "plenary.db"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -30,6 +31,7 @@ class Store:
         self.engine = engine
         sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.rooms = RoomRecords(sessions)
+        self.registrations = RegistrationRecords(sessions)
 
     @classmethod
     def at(cls, url: str) -> Store:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Integer, String, Text
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -56,3 +56,40 @@ class RoomStateRow(Base):
     room: Mapped[str] = mapped_column(String(63), primary_key=True)
     state: Mapped[str] = mapped_column(String(16))
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RegistrationRow(Base):
+    __tablename__ = "registrations"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sub: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254))
+    # The address folded to one letter case: two registrations may not share it.
+    email_key: Mapped[str] = mapped_column(String(254), unique=True)
+    affiliation: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    consent_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    mail: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+
+
+class IssuedTokenRow(Base):
+    __tablename__ = "issued_tokens"
+    jti: Mapped[str] = mapped_column(String(128), primary_key=True)
+    sub: Mapped[str] = mapped_column(String(64), index=True)
+    registration_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("registrations.id"), nullable=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(16))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RevocationRow(Base):
+    __tablename__ = "revocations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    jti: Mapped[str] = mapped_column(String(128), unique=True)
+    revoked_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    reason: Mapped[str] = mapped_column(String(64))

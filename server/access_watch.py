@@ -1,0 +1,52 @@
+"""Ends live connections whose access has ended: a revoked or expired token is cut off
+within about a second (the contract allows five)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from server.background import BackgroundTask
+from server.live import LiveChannel
+from server.revocation import RevocationList
+
+log = logging.getLogger(__name__)
+
+INTERVAL_SECONDS = 1.0
+
+
+class AccessWatch:
+    def __init__(
+        self,
+        revocations: RevocationList,
+        live: LiveChannel,
+        wall: Callable[[], datetime],
+        interval: float = INTERVAL_SECONDS,
+    ) -> None:
+        self._revocations = revocations
+        self._live = live
+        self._wall = wall
+        self._interval = interval
+        self._task = BackgroundTask("access-watch", self._run)
+
+    def start(self) -> None:
+        self._task.start()
+
+    async def stop(self) -> None:
+        await self._task.stop()
+
+    async def check(self) -> int:
+        await self._revocations.refresh()
+        return await self._live.end_lapsed(self._wall(), self._revocations.is_revoked)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                ended = await self.check()
+                if ended:
+                    log.info("ended %d connection(s) whose access was revoked or expired", ended)
+            except Exception:
+                log.exception("checking access failed; trying again in a moment")
+            await asyncio.sleep(self._interval)

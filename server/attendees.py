@@ -1,0 +1,154 @@
+"""Registrations of remote attendees: what a sign-up must contain and how its status moves.
+
+Pure: no I/O. ``RegistrationForm.parse`` checks a sign-up body field by field; the
+status rules say which decisions apply to which registrations.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from server.errors import InvalidInput
+
+MAX_NAME = 120
+MAX_EMAIL = 254
+MAX_LOCAL_PART = 64
+MAX_AFFILIATION = 200
+FORM_FIELDS = frozenset({"name", "email", "affiliation", "consent"})
+# Deliberately permissive: one @, something on each side, a dot in the domain, no spaces.
+EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+# Zero-width joiners and direction marks are part of writing some names (Arabic, Indic).
+JOINERS_AND_MARKS = frozenset("\u200c\u200d\u200e\u200f")
+
+
+class RegistrationStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"  # the attendee deleted it
+    REVOKED = "revoked"  # an organizer took access back
+
+
+class Decision(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class MailStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    OUTBOX = "outbox"
+    FAILED = "failed"
+
+
+# Which statuses each decision may be taken from; anything else is left as it is.
+DECIDABLE: Mapping[Decision, frozenset[RegistrationStatus]] = {
+    Decision.APPROVE: frozenset({RegistrationStatus.PENDING, RegistrationStatus.REJECTED}),
+    Decision.REJECT: frozenset({RegistrationStatus.PENDING, RegistrationStatus.APPROVED}),
+}
+OUTCOME = {
+    Decision.APPROVE: RegistrationStatus.APPROVED,
+    Decision.REJECT: RegistrationStatus.REJECTED,
+}
+HAS_ACCESS = frozenset({RegistrationStatus.APPROVED})
+
+
+class FieldError(InvalidInput):
+    """A bad field of a body, named so a form can show the message beside it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+    def as_dict(self) -> dict[str, str]:
+        return {**super().as_dict(), "field": self.field}
+
+
+@dataclass(frozen=True)
+class RegistrationForm:
+    name: str
+    email: str
+    affiliation: str
+
+    @property
+    def email_key(self) -> str:
+        """One address in any letter case is one registration."""
+        return self.email.casefold()
+
+    @classmethod
+    def parse(cls, body: object) -> RegistrationForm:
+        if not isinstance(body, Mapping):
+            raise InvalidInput("the body must be a JSON object")
+        unknown = sorted(set(body) - FORM_FIELDS)
+        if unknown:
+            raise FieldError(unknown[0], f"unknown field {unknown[0]!r}")
+        if body.get("consent") is not True:
+            raise FieldError("consent", "please agree to the privacy notice to register")
+        return cls(
+            name=_text(body, "name", MAX_NAME, required=True),
+            email=_email(body.get("email")),
+            affiliation=_text(body, "affiliation", MAX_AFFILIATION, required=False),
+        )
+
+
+@dataclass(frozen=True)
+class Registration:
+    id: str
+    sub: str
+    name: str
+    email: str
+    affiliation: str
+    status: RegistrationStatus
+    created_at: datetime
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    mail: MailStatus | None = None
+
+    @property
+    def has_access(self) -> bool:
+        return self.status in HAS_ACCESS
+
+
+def new_registration_id() -> str:
+    return "r_" + secrets.token_hex(10)
+
+
+def new_subject() -> str:
+    """The opaque ``sub`` of an attendee's tokens: nothing about the person is in it."""
+    return "a_" + secrets.token_hex(10)
+
+
+def _text(body: Mapping[str, object], field: str, limit: int, *, required: bool) -> str:
+    value = body.get(field, None if required else "")
+    if value is None and not required:
+        value = ""
+    if not isinstance(value, str):
+        raise FieldError(field, f"{field} must be text")
+    value = value.strip()
+    if required and not value:
+        raise FieldError(field, f"{field} is required")
+    if len(value) > limit:
+        raise FieldError(field, f"{field} is longer than {limit} characters")
+    if any(
+        unicodedata.category(char) in _INVISIBLE and char not in JOINERS_AND_MARKS for char in value
+    ):
+        raise FieldError(field, f"{field} contains control or invisible formatting characters")
+    return value
+
+
+def _email(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise FieldError("email", "email is required")
+    value = value.strip()
+    if len(value) > MAX_EMAIL or len(value.partition("@")[0]) > MAX_LOCAL_PART:
+        raise FieldError("email", "that e-mail address is too long")
+    if not EMAIL.fullmatch(value) or any(unicodedata.category(c) == "Cc" for c in value):
+        raise FieldError("email", "that is not an e-mail address")
+    return value

@@ -1,0 +1,99 @@
+"""Outgoing mail: over SMTP as configured, or into the outbox folder when none is.
+
+Either way the log says what happened without naming the recipient, and the caller learns
+whether the letter was sent, left in the outbox, or failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Protocol
+
+import aiosmtplib
+
+from server.attendees import MailStatus
+from server.config import MailSettings, SmtpSecurity
+
+log = logging.getLogger(__name__)
+
+OUTBOX = "outbox"
+SMTP_TIMEOUT_SECONDS = 20
+
+
+@dataclass(frozen=True)
+class Letter:
+    to: str
+    subject: str
+    text: str
+
+
+class Mailer(Protocol):
+    async def send(self, letter: Letter) -> MailStatus: ...
+
+
+def compose(letter: Letter, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = letter.to
+    message["Subject"] = letter.subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(letter.text)
+    return message
+
+
+class SmtpMailer:
+    def __init__(self, settings: MailSettings) -> None:
+        self._settings = settings
+
+    async def send(self, letter: Letter) -> MailStatus:
+        settings = self._settings
+        password = (
+            os.environ.get(settings.smtp_password_env) if settings.smtp_password_env else None
+        )
+        try:
+            await aiosmtplib.send(
+                compose(letter, settings.sender),
+                hostname=settings.smtp_host,
+                port=settings.smtp_port,
+                use_tls=settings.smtp_security is SmtpSecurity.TLS,
+                start_tls=settings.smtp_security is SmtpSecurity.STARTTLS,
+                username=settings.smtp_username or None,
+                password=password,
+                timeout=SMTP_TIMEOUT_SECONDS,
+            )
+        except (aiosmtplib.SMTPException, OSError) as error:
+            log.warning("mail to a registrant failed via %s: %s", settings.smtp_host, error)
+            return MailStatus.FAILED
+        return MailStatus.SENT
+
+
+class OutboxMailer:
+    """No SMTP server configured: each message becomes a file a person can open and forward."""
+
+    def __init__(self, settings: MailSettings, data_dir: Path) -> None:
+        self._settings = settings
+        self.folder = data_dir / OUTBOX
+
+    async def send(self, letter: Letter) -> MailStatus:
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        path = self.folder / f"{stamp}-{secrets.token_hex(4)}.eml"
+        path.write_bytes(bytes(compose(letter, self._settings.sender)))
+        path.chmod(0o600)
+        log.info("no SMTP server configured: mail written to %s", path)
+        return MailStatus.OUTBOX
+
+
+def mailer_for(settings: MailSettings, data_dir: Path) -> Mailer:
+    if settings.smtp_host:
+        return SmtpMailer(settings)
+    return OutboxMailer(settings, data_dir)

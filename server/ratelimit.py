@@ -1,0 +1,46 @@
+"""A token bucket per client address: bursts are fine, floods get 429 with Retry-After.
+
+The clock is injected (monotonic seconds) so tests run without sleeping.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from server.errors import TooManyRequests
+
+MAX_TRACKED = 50_000
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class RateLimiter:
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._capacity = float(per_minute)
+        self._rate = per_minute / 60.0
+        self._clock = clock
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+
+    def check(self, address: str) -> None:
+        """Spend one token of ``address``; raise TooManyRequests when it has none left."""
+        now = self._clock()
+        bucket = self._buckets.pop(address, None) or _Bucket(self._capacity, now)
+        bucket.tokens = min(self._capacity, bucket.tokens + (now - bucket.updated) * self._rate)
+        bucket.updated = now
+        self._buckets[address] = bucket  # most recently seen last
+        if len(self._buckets) > MAX_TRACKED:
+            self._buckets.popitem(last=False)  # forget the quietest address, not memory
+        if bucket.tokens < 1.0:
+            wait = math.ceil((1.0 - bucket.tokens) / self._rate)
+            raise TooManyRequests(
+                "too many requests from your address; try again shortly", retry_after=wait
+            )
+        bucket.tokens -= 1.0

@@ -1,0 +1,260 @@
+"""What registration keeps: registrations, the tokens issued for them, and revocations."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server.attendees import MailStatus, Registration, RegistrationStatus
+from server.store.models import IssuedTokenRow, RegistrationRow, RevocationRow
+
+EXPORT_BATCH = 500
+Query = TypeVar("Query", bound=Select[Any])
+
+
+class DuplicateEmail(Exception):
+    """Another registration already holds this address, in some letter case."""
+
+
+class RegistrationRecords:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def add(self, registration: Registration, consent_at: datetime) -> None:
+        row = RegistrationRow(
+            id=registration.id,
+            sub=registration.sub,
+            name=registration.name,
+            email=registration.email,
+            email_key=registration.email.casefold(),
+            affiliation=registration.affiliation,
+            status=registration.status.value,
+            created_at=registration.created_at,
+            consent_at=consent_at,
+            decided_at=registration.decided_at,
+            decided_by=registration.decided_by,
+            mail=registration.mail.value if registration.mail else None,
+        )
+        try:
+            async with self._sessions.begin() as session:
+                session.add(row)
+        except IntegrityError:
+            raise DuplicateEmail(registration.email) from None
+
+    async def get(self, registration_id: str) -> Registration | None:
+        async with self._sessions() as session:
+            row = await session.get(RegistrationRow, registration_id)
+            return _registration(row) if row else None
+
+    async def by_sub(self, sub: str) -> Registration | None:
+        async with self._sessions() as session:
+            row = await session.scalar(select(RegistrationRow).where(RegistrationRow.sub == sub))
+            return _registration(row) if row else None
+
+    async def search(
+        self, status: RegistrationStatus | None, text: str, limit: int, offset: int
+    ) -> tuple[list[Registration], int]:
+        query = _filtered(select(RegistrationRow), status, text)
+        async with self._sessions() as session:
+            total = await session.scalar(
+                _filtered(select(func.count()).select_from(RegistrationRow), status, text)
+            )
+            rows = await session.scalars(
+                query.order_by(RegistrationRow.created_at.desc(), RegistrationRow.id)
+                .limit(limit)
+                .offset(offset)
+            )
+            return [_registration(row) for row in rows], int(total or 0)
+
+    async def export(self) -> AsyncIterator[Registration]:
+        """Every registration, oldest first, a batch at a time."""
+        offset = 0
+        while True:
+            async with self._sessions() as session:
+                rows = list(
+                    await session.scalars(
+                        select(RegistrationRow)
+                        .order_by(RegistrationRow.created_at, RegistrationRow.id)
+                        .limit(EXPORT_BATCH)
+                        .offset(offset)
+                    )
+                )
+            for row in rows:
+                yield _registration(row)
+            if len(rows) < EXPORT_BATCH:
+                return
+            offset += EXPORT_BATCH
+
+    async def counts(self) -> dict[RegistrationStatus, int]:
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(RegistrationRow.status, func.count()).group_by(RegistrationRow.status)
+            )
+            found = {RegistrationStatus(status): int(count) for status, count in rows}
+        return {status: found.get(status, 0) for status in RegistrationStatus}
+
+    async def decide(
+        self,
+        ids: Iterable[str],
+        allowed: Iterable[RegistrationStatus],
+        outcome: RegistrationStatus,
+        at: datetime,
+        by: str,
+        mail: MailStatus | None,
+    ) -> list[Registration]:
+        """Move those of ``ids`` whose status is in ``allowed`` to ``outcome``, at once; a
+        rejection also revokes every token the registration was given."""
+        ids = list(ids)
+        async with self._sessions.begin() as session:
+            rows = list(
+                await session.scalars(
+                    select(RegistrationRow)
+                    .where(RegistrationRow.id.in_(ids), RegistrationRow.status.in_(list(allowed)))
+                    .with_for_update()
+                )
+            )
+            for row in rows:
+                row.status, row.decided_at, row.decided_by = outcome.value, at, by
+                row.mail = mail.value if mail else row.mail
+            if outcome is not RegistrationStatus.APPROVED:
+                await _revoke_tokens(session, [row.id for row in rows], at, outcome.value)
+            return [_registration(row) for row in rows]
+
+    async def close(
+        self, registration_id: str, outcome: RegistrationStatus, at: datetime, by: str
+    ) -> tuple[Registration | None, list[str]]:
+        """Withdraw or revoke one registration and every token it was given, together."""
+        async with self._sessions.begin() as session:
+            row = await session.get(RegistrationRow, registration_id, with_for_update=True)
+            if row is None:
+                return None, []
+            row.status, row.decided_at, row.decided_by = outcome.value, at, by
+            revoked = await _revoke_tokens(session, [row.id], at, outcome.value)
+            return _registration(row), revoked
+
+    async def queue_mail(self, registration_id: str) -> Registration | None:
+        async with self._sessions.begin() as session:
+            row = await session.get(RegistrationRow, registration_id, with_for_update=True)
+            if row is None:
+                return None
+            row.mail = MailStatus.QUEUED.value
+            return _registration(row)
+
+    async def queued_mail(self, limit: int = 50) -> list[Registration]:
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(RegistrationRow)
+                .where(RegistrationRow.mail == MailStatus.QUEUED.value)
+                .order_by(RegistrationRow.decided_at)
+                .limit(limit)
+            )
+            return [_registration(row) for row in rows]
+
+    async def set_mail(self, registration_id: str, mail: MailStatus) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(RegistrationRow)
+                .where(RegistrationRow.id == registration_id)
+                .values(mail=mail.value)
+            )
+
+    async def record_token(
+        self,
+        jti: str,
+        sub: str,
+        registration_id: str | None,
+        role: str,
+        issued_at: datetime,
+        expires_at: datetime,
+    ) -> None:
+        async with self._sessions.begin() as session:
+            session.add(
+                IssuedTokenRow(
+                    jti=jti,
+                    sub=sub,
+                    registration_id=registration_id,
+                    role=role,
+                    issued_at=issued_at,
+                    expires_at=expires_at,
+                )
+            )
+
+    async def revoke_token(self, jti: str, at: datetime, reason: str) -> bool:
+        """False if it was revoked already."""
+        try:
+            async with self._sessions.begin() as session:
+                session.add(RevocationRow(jti=jti, revoked_at=at, reason=reason))
+        except IntegrityError:
+            return False
+        return True
+
+    async def revocations_after(self, last_id: int) -> tuple[list[str], int]:
+        async with self._sessions() as session:
+            rows = list(
+                await session.execute(
+                    select(RevocationRow.id, RevocationRow.jti)
+                    .where(RevocationRow.id > last_id)
+                    .order_by(RevocationRow.id)
+                )
+            )
+        return [jti for _, jti in rows], max((row_id for row_id, _ in rows), default=last_id)
+
+
+async def _revoke_tokens(
+    session: AsyncSession, registration_ids: list[str], at: datetime, reason: str
+) -> list[str]:
+    if not registration_ids:
+        return []
+    jtis = list(
+        await session.scalars(
+            select(IssuedTokenRow.jti).where(IssuedTokenRow.registration_id.in_(registration_ids))
+        )
+    )
+    already = (
+        set(await session.scalars(select(RevocationRow.jti).where(RevocationRow.jti.in_(jtis))))
+        if jtis
+        else set()
+    )
+    fresh = [jti for jti in jtis if jti not in already]
+    session.add_all(RevocationRow(jti=jti, revoked_at=at, reason=reason) for jti in fresh)
+    return fresh
+
+
+def _filtered(query: Query, status: RegistrationStatus | None, text: str) -> Query:
+    if status is not None:
+        query = query.where(RegistrationRow.status == status.value)
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(
+                *(
+                    column.ilike(pattern, escape="\\")
+                    for column in (
+                        RegistrationRow.name,
+                        RegistrationRow.email,
+                        RegistrationRow.affiliation,
+                    )
+                )
+            )
+        )
+    return query
+
+
+def _registration(row: RegistrationRow) -> Registration:
+    return Registration(
+        id=row.id,
+        sub=row.sub,
+        name=row.name,
+        email=row.email,
+        affiliation=row.affiliation,
+        status=RegistrationStatus(row.status),
+        created_at=row.created_at,
+        decided_at=row.decided_at,
+        decided_by=row.decided_by,
+        mail=MailStatus(row.mail) if row.mail else None,
+    )

@@ -1,0 +1,386 @@
+"""Registration over real HTTP, with mail through a real SMTP server (aiosmtpd)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import socketio
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from server import appkeys
+from server.app import create_app
+from server.config import load_config
+from server.permissions import Role
+from tests.helpers import Listener, fast_rehearsal, settings
+from tests.serverproc import event_config
+from tests.smtp import SmtpServer, join_link
+
+Client = TestClient[web.Request, web.Application]
+ClientFactory = Callable[..., Awaitable[Client]]
+ANA = {"name": "Ana Pérez", "email": "ana@example.org", "affiliation": "NGO", "consent": True}
+
+
+class Site:
+    def __init__(self, client: Client, smtp: SmtpServer) -> None:
+        self.client = client
+        self.smtp = smtp
+        assert client.app is not None
+        self.app = client.app
+
+    def bearer(self, role: Role = Role.ORGANIZER) -> dict[str, str]:
+        token = self.app[appkeys.TOKENS].issue(role=role, name=f"A {role.value}")
+        return {"Authorization": f"Bearer {token}"}
+
+    async def register(self, body: Any, **kwargs: Any) -> tuple[int, dict[str, Any]]:
+        response = await self.client.post("/api/registrations", json=body, **kwargs)
+        return response.status, await response.json()
+
+    async def decide(self, ids: list[str], decision: str) -> list[dict[str, Any]]:
+        response = await self.client.post(
+            "/api/registrations/decisions",
+            headers=self.bearer(),
+            json={"ids": ids, "decision": decision},
+        )
+        assert response.status == 200, await response.text()
+        return list((await response.json())["registrations"])
+
+    async def listing(self, query: str = "") -> dict[str, Any]:
+        response = await self.client.get(f"/api/registrations{query}", headers=self.bearer())
+        assert response.status == 200, await response.text()
+        return dict(await response.json())
+
+    async def link_token(self, address: str, count: int = 1) -> str:
+        messages = await asyncio.to_thread(self.smtp.inbox.wait_for, address, count)
+        return join_link(messages[-1]).split("#token=", 1)[1]
+
+
+def make_site(mode: str, per_minute: int = 60) -> Callable[..., Awaitable[Site]]:
+    async def build(tmp_path: Path, aiohttp_client: ClientFactory, smtp_server: SmtpServer) -> Site:
+        config = load_config(
+            event_config(tmp_path, mode=mode, smtp_port=smtp_server.port, per_minute=per_minute)
+        )
+        app = create_app(settings(tmp_path, fast_rehearsal(config, lead=60, speed=1), config))
+        return Site(await aiohttp_client(app), smtp_server)
+
+    return build
+
+
+@pytest.fixture
+async def approval(tmp_path: Path, aiohttp_client: ClientFactory, smtp_server: SmtpServer) -> Site:
+    return await make_site("approval")(tmp_path, aiohttp_client, smtp_server)
+
+
+@pytest.fixture
+async def open_site(tmp_path: Path, aiohttp_client: ClientFactory, smtp_server: SmtpServer) -> Site:
+    return await make_site("open")(tmp_path, aiohttp_client, smtp_server)
+
+
+async def test_open_mode_mails_a_link_that_signs_in(open_site: Site) -> None:
+    status, body = await open_site.register(ANA)
+    assert (status, body["status"]) == (201, "approved")
+    message = (await asyncio.to_thread(open_site.smtp.inbox.wait_for, "ana@example.org"))[0]
+    assert "Your join link" in message["Subject"]
+    link = join_link(message)
+    assert link.startswith("http://127.0.0.1:8080/#token=")  # the token is in the fragment
+    token = link.split("#token=", 1)[1]
+    me = await open_site.client.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status == 200
+    profile = await me.json()
+    assert profile["name"] == "Ana Pérez" and profile["role"] == "attendee"
+    assert profile["registration"] == {"id": body["id"], "status": "approved"}
+    claims = open_site.app[appkeys.TOKENS].verify(token)
+    assert "@" not in claims.sub and "ana" not in claims.sub.lower()
+    rooms = open_site.app[appkeys.ROOMS]
+    expected_end = rooms.clock.to_wall(rooms.published.access_ends_at())
+    assert abs((claims.expires_at - expected_end).total_seconds()) < 1  # end of the last day
+    listing = await open_site.listing()
+    assert listing["registrations"][0]["mail"] == "sent"
+
+
+async def test_approval_mode_waits_for_an_organizer(approval: Site) -> None:
+    status, body = await approval.register(ANA)
+    assert (status, body["status"]) == (201, "pending")
+    await asyncio.sleep(0.3)
+    assert approval.smtp.inbox.to("ana@example.org") == []
+    decided = await approval.decide([body["id"]], "approve")
+    assert [(r["status"], r["decided_by"]) for r in decided] == [("approved", "A organizer")]
+    token = await approval.link_token("ana@example.org")
+    assert approval.app[appkeys.TOKENS].verify(token).name == "Ana Pérez"
+
+
+async def test_reject_many_and_nothing_is_mailed(approval: Site) -> None:
+    ids = [
+        (await approval.register({**ANA, "email": f"p{n}@example.org"}))[1]["id"] for n in range(3)
+    ]
+    decided = await approval.decide([*ids, "r_unknown"], "reject")
+    assert sorted(r["id"] for r in decided) == sorted(ids)
+    assert {r["status"] for r in decided} == {"rejected"}
+    assert (await approval.listing())["counts"]["rejected"] == 3
+    again = await approval.decide(ids, "reject")  # already rejected: nothing to do
+    assert again == []
+    await asyncio.sleep(0.3)
+    assert approval.smtp.inbox.messages == []
+
+
+async def test_closed_mode_refuses(
+    tmp_path: Path, aiohttp_client: ClientFactory, smtp_server: SmtpServer
+) -> None:
+    site = await make_site("closed")(tmp_path, aiohttp_client, smtp_server)
+    status, body = await site.register(ANA)
+    assert (status, body["error"]) == (403, "registration_closed")
+    policy = await (await site.client.get("/api/registrations/policy")).json()
+    assert policy["mode"] == "closed"
+    assert "survivors" in policy["privacy_notice"].lower()
+
+
+BAD_BODIES: list[tuple[Any, str | None]] = [
+    ({}, "consent"),
+    ({**ANA, "consent": False}, "consent"),
+    ({**ANA, "consent": "yes"}, "consent"),
+    ({k: v for k, v in ANA.items() if k != "name"}, "name"),
+    ({**ANA, "name": "   "}, "name"),
+    ({**ANA, "name": 42}, "name"),
+    ({**ANA, "name": "x" * 121}, "name"),
+    ({**ANA, "name": "Ana\u202eevil"}, "name"),
+    ({**ANA, "name": "Ana\nPérez"}, "name"),
+    ({k: v for k, v in ANA.items() if k != "email"}, "email"),
+    ({**ANA, "email": "ana"}, "email"),
+    ({**ANA, "email": "ana@localhost"}, "email"),
+    ({**ANA, "email": "ana @example.org"}, "email"),
+    ({**ANA, "email": "a@b@example.org"}, "email"),
+    ({**ANA, "email": ["ana@example.org"]}, "email"),
+    ({**ANA, "email": "a" * 65 + "@example.org"}, "email"),
+    ({**ANA, "email": "ana@" + "d" * 250 + ".org"}, "email"),
+    ({**ANA, "affiliation": {"org": 1}}, "affiliation"),
+    ({**ANA, "affiliation": "y" * 201}, "affiliation"),
+    ({**ANA, "admin": True}, "admin"),
+    ({**ANA, "status": "approved"}, "status"),
+    ([ANA], None),
+    ("ana", None),
+]
+
+
+@pytest.mark.parametrize(("body", "field"), BAD_BODIES)
+async def test_every_field_is_checked(approval: Site, body: Any, field: str | None) -> None:
+    status, answer = await approval.register(body)
+    assert status == 400, answer
+    assert answer["error"] == "invalid_input" and answer["message"]
+    assert answer.get("field") == field
+    assert (await approval.listing())["total"] == 0  # nothing half-written
+
+
+async def test_body_problems(approval: Site) -> None:
+    client = approval.client
+    not_json = await client.post(
+        "/api/registrations", data="{oops", headers={"Content-Type": "application/json"}
+    )
+    assert (not_json.status, (await not_json.json())["error"]) == (400, "invalid_input")
+    null = await client.post(
+        "/api/registrations", data="null", headers={"Content-Type": "application/json"}
+    )
+    assert null.status == 400
+    wrong_type = await client.post(
+        "/api/registrations",
+        data="name=Ana",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert wrong_type.status == 415
+    huge = await client.post("/api/registrations", json={**ANA, "name": "x" * 20_000})
+    assert (huge.status, (await huge.json())["error"]) == (413, "too_large")
+    enormous = await client.post(
+        "/api/registrations", data=b"x" * 200_000, headers={"Content-Type": "application/json"}
+    )
+    assert enormous.status == 413
+    assert (await client.get("/healthz")).status == 200
+
+
+async def test_same_address_in_any_case_is_409(approval: Site) -> None:
+    assert (await approval.register(ANA))[0] == 201
+    for email in ("ANA@example.org", "Ana@Example.Org", "  ana@example.org "):
+        status, body = await approval.register({**ANA, "email": email})
+        assert (status, body["error"]) == (409, "already_registered")
+    assert (await approval.listing())["total"] == 1
+
+
+async def test_concurrent_duplicates_leave_exactly_one(approval: Site) -> None:
+    results = await asyncio.gather(
+        *(approval.register({**ANA, "email": "Twin@example.org"}) for _ in range(10))
+    )
+    assert sorted(status for status, _ in results) == [201] + [409] * 9
+    assert (await approval.listing())["total"] == 1
+
+
+async def test_markup_and_any_script_are_stored_as_given(approval: Site) -> None:
+    names = [
+        "<script>alert(1)</script>",
+        "أحمد الفارسي",
+        "Ольга Смирнова",
+        "李小龙",
+        "Zoë O'Brien-Łukasiewicz",
+        "राम\u200dकुमार",
+    ]
+    for n, name in enumerate(names):
+        assert (await approval.register({**ANA, "name": name, "email": f"n{n}@example.org"}))[
+            0
+        ] == 201
+    stored = {r["name"] for r in (await approval.listing("?limit=50"))["registrations"]}
+    assert stored == set(names)
+
+
+async def test_a_flood_from_one_address_gets_429(
+    tmp_path: Path, aiohttp_client: ClientFactory, smtp_server: SmtpServer
+) -> None:
+    site = await make_site("approval", per_minute=5)(tmp_path, aiohttp_client, smtp_server)
+    statuses = []
+    for n in range(7):
+        response = await site.client.post(
+            "/api/registrations", json={**ANA, "email": f"f{n}@example.org"}
+        )
+        statuses.append(response.status)
+        if response.status == 429:
+            assert int(response.headers["Retry-After"]) >= 1
+            assert (await response.json())["error"] == "too_many_requests"
+    assert statuses == [201] * 5 + [429] * 2
+    assert (await site.listing())["total"] == 5
+
+
+@pytest.mark.parametrize("role", [None, Role.ATTENDEE, Role.TECHNICIAN, Role.MODERATOR])
+async def test_the_list_is_for_organizers_only(approval: Site, role: Role | None) -> None:
+    await approval.register(ANA)
+    headers = approval.bearer(role) if role else {}
+    for method, path in [
+        ("GET", "/api/registrations"),
+        ("GET", "/api/registrations.csv"),
+        ("POST", "/api/registrations/decisions"),
+        ("POST", "/api/registrations/r_x/revoke"),
+    ]:
+        response = await approval.client.request(method, path, headers=headers, json={})
+        assert response.status == (401 if role is None else 403), (method, path)
+        assert "ana@example.org" not in await response.text()
+
+
+async def test_search_paging_and_counts(approval: Site) -> None:
+    for n in range(12):
+        await approval.register(
+            {
+                **ANA,
+                "name": f"Person {n}",
+                "email": f"p{n}@example.org",
+                "affiliation": "Ministry" if n % 3 == 0 else "NGO 100%",
+            }
+        )
+    page = await approval.listing("?limit=5&offset=10")
+    assert (page["total"], len(page["registrations"])) == (12, 2)
+    assert (await approval.listing("?q=ministry"))["total"] == 4
+    assert (await approval.listing("?q=P11@EXAMPLE"))["total"] == 1
+    assert (await approval.listing("?q=100%25"))["total"] == 8  # % is a character, not a wildcard
+    assert (await approval.listing("?q=_"))["total"] == 0
+    assert (await approval.listing("?status=pending"))["counts"]["pending"] == 12
+    for bad in ("?status=maybe", "?limit=0", "?limit=9999", "?offset=-1", "?q=" + "x" * 201):
+        response = await approval.client.get(f"/api/registrations{bad}", headers=approval.bearer())
+        assert response.status == 400, bad
+
+
+async def test_csv_export_is_safe_to_open_in_a_spreadsheet(approval: Site) -> None:
+    await approval.register({**ANA, "name": '=HYPERLINK("http://x")', "affiliation": "@org"})
+    await approval.register({**ANA, "name": "Ольга", "email": "olga@example.org"})
+    response = await approval.client.get("/api/registrations.csv", headers=approval.bearer())
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO((await response.read()).decode("utf-8-sig"))))
+    assert [row["name"] for row in rows] == ['\'=HYPERLINK("http://x")', "Ольга"]
+    assert rows[0]["affiliation"] == "'@org"
+    assert rows[0]["email"] == "ana@example.org" and rows[1]["status"] == "pending"
+
+
+async def test_attendee_deletes_their_registration_and_the_link_dies(open_site: Site) -> None:
+    await open_site.register(ANA)
+    headers = {"Authorization": f"Bearer {await open_site.link_token('ana@example.org')}"}
+    deleted = await open_site.client.delete("/api/me/registration", headers=headers)
+    assert (deleted.status, (await deleted.json())["status"]) == (200, "withdrawn")
+    after = await open_site.client.get("/api/me", headers=headers)
+    assert (after.status, (await after.json())["error"]) == (401, "invalid_token")
+    listing = await open_site.listing()
+    assert listing["registrations"][0]["status"] == "withdrawn"
+    staff = await open_site.client.delete(
+        "/api/me/registration", headers=open_site.bearer(Role.TECHNICIAN)
+    )
+    assert staff.status == 404
+
+
+async def test_revocation_ends_a_live_connection_within_5_seconds(open_site: Site) -> None:
+    _, body = await open_site.register(ANA)
+    token = await open_site.link_token("ana@example.org")
+    url = str(open_site.client.make_url("")).rstrip("/")
+    listener = await Listener(url, token).connect()
+    assert listener.client.connected
+    revoked = await open_site.client.post(
+        f"/api/registrations/{body['id']}/revoke", headers=open_site.bearer()
+    )
+    assert (await revoked.json())["registration"]["status"] == "revoked"
+    async with asyncio.timeout(5):
+        while listener.client.connected:
+            await asyncio.sleep(0.05)
+    again = Listener(url, token)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await again.connect()
+    assert again.received("connect_error")[0]["data"]["error"] == "invalid_token"
+    await again.close()
+
+
+async def test_resend_mails_a_fresh_link_and_both_work(open_site: Site) -> None:
+    _, body = await open_site.register(ANA)
+    first = await open_site.link_token("ana@example.org")
+    response = await open_site.client.post(
+        f"/api/registrations/{body['id']}/resend", headers=open_site.bearer()
+    )
+    assert response.status == 200
+    second = await open_site.link_token("ana@example.org", count=2)
+    assert first != second
+    tokens = open_site.app[appkeys.TOKENS]
+    assert tokens.verify(first).sub == tokens.verify(second).sub
+    missing = await open_site.client.post(
+        "/api/registrations/r_nope/resend", headers=open_site.bearer()
+    )
+    assert missing.status == 404
+
+
+async def test_smtp_down_marks_the_mail_failed_and_keeps_the_registration(
+    tmp_path: Path, aiohttp_client: ClientFactory, smtp_server: SmtpServer
+) -> None:
+    site = await make_site("open")(tmp_path, aiohttp_client, smtp_server)
+    smtp_server.stop()
+    status, body = await site.register(ANA)
+    assert status == 201
+    async with asyncio.timeout(30):
+        while (await site.listing())["registrations"][0]["mail"] != "failed":
+            await asyncio.sleep(0.1)
+    smtp_server.start()
+    await site.client.post(f"/api/registrations/{body['id']}/resend", headers=site.bearer())
+    assert await site.link_token("ana@example.org")
+
+
+@pytest.fixture
+async def outbox_site(tmp_path: Path, aiohttp_client: ClientFactory) -> AsyncIterator[Site]:
+    config = load_config(event_config(tmp_path, mode="open"))
+    app = create_app(settings(tmp_path, fast_rehearsal(config, lead=60, speed=1), config))
+    yield Site(await aiohttp_client(app), SmtpServer())
+
+
+async def test_without_smtp_the_mail_lands_in_the_outbox(outbox_site: Site, tmp_path: Path) -> None:
+    await outbox_site.register(ANA)
+    outbox = tmp_path / "data" / "outbox"
+    async with asyncio.timeout(5):
+        while not list(outbox.glob("*.eml")):
+            await asyncio.sleep(0.05)
+    text = next(outbox.glob("*.eml")).read_bytes()
+    assert b"To: ana@example.org" in text
+    assert oct(next(outbox.glob("*.eml")).stat().st_mode & 0o777) == "0o600"
+    assert (await outbox_site.listing())["registrations"][0]["mail"] == "outbox"
