@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy import text
 
 from scheduler.timetable import Override, OverrideAction, RoomState
+from server.attendees import MailStatus, Registration, RegistrationStatus
 from server.store import Actor, AuditEntry, RoomChange, Store
 from server.store.database import FIRST_REVISION
+from server.store.registrations import DuplicateEmail
 
 AT = datetime(2021, 6, 14, 12, 0, tzinfo=UTC)
 TECH = Actor("u_tech", "Tess")
@@ -135,3 +137,97 @@ async def test_every_revision_upgrades_from_the_first_without_loss(store_url: st
     log = await store.rooms.audit_log("event")
     assert [(e.room, e.actor.name) for e in log] == [("welcome", "Tess")]
     await store.close()
+
+
+def registration(
+    n: int, status: RegistrationStatus = RegistrationStatus.PENDING, email: str | None = None
+) -> Registration:
+    return Registration(
+        id=f"r_{n:04d}",
+        sub=f"a_{n:04d}",
+        name=f"Person {n}",
+        email=email or f"p{n}@example.org",
+        affiliation="NGO_1 100%",
+        status=status,
+        created_at=AT + timedelta(seconds=n),
+    )
+
+
+async def test_registrations_refuse_the_same_address_in_any_case(store: Store) -> None:
+    records = store.registrations
+    await records.add(registration(1, email="Ana@Example.org"), consent_at=AT)
+    with pytest.raises(DuplicateEmail):
+        await records.add(registration(2, email="ana@EXAMPLE.ORG"), consent_at=AT)
+    assert (await records.search(None, "", 10, 0))[1] == 1
+
+
+async def test_decide_revokes_tokens_of_rejected_registrations(store: Store) -> None:
+    records = store.registrations
+    for n in range(3):
+        await records.add(registration(n), consent_at=AT)
+    approved = await records.decide(
+        ["r_0000", "r_0001"],
+        [RegistrationStatus.PENDING],
+        RegistrationStatus.APPROVED,
+        AT,
+        "Olga",
+        MailStatus.QUEUED,
+    )
+    assert [r.mail for r in approved] == [MailStatus.QUEUED] * 2
+    await records.record_token("j" * 22, "a_0000", "r_0000", "attendee", AT, AT)
+    await records.record_token("k" * 22, "a_0000", "r_0000", "attendee", AT, AT)
+    rejected = await records.decide(
+        ["r_0000", "r_0002"],
+        [RegistrationStatus.PENDING, RegistrationStatus.APPROVED],
+        RegistrationStatus.REJECTED,
+        AT,
+        "Olga",
+        None,
+    )
+    assert {r.id for r in rejected} == {"r_0000", "r_0002"}
+    revoked, last = await records.revocations_after(0)
+    assert sorted(revoked) == ["j" * 22, "k" * 22]
+    assert await records.revocations_after(last) == ([], last)
+    counts = await records.counts()
+    assert (counts[RegistrationStatus.APPROVED], counts[RegistrationStatus.REJECTED]) == (1, 2)
+
+
+async def test_close_withdraws_and_revokes_together(store: Store) -> None:
+    records = store.registrations
+    await records.add(registration(7, RegistrationStatus.APPROVED), consent_at=AT)
+    await records.record_token("t" * 22, "a_0007", "r_0007", "attendee", AT, AT)
+    closed, revoked = await records.close("r_0007", RegistrationStatus.WITHDRAWN, AT, "self")
+    assert closed is not None and closed.status is RegistrationStatus.WITHDRAWN
+    assert revoked == ["t" * 22]
+    assert await records.close("r_nope", RegistrationStatus.REVOKED, AT, "x") == (None, [])
+    _, again = await records.close("r_0007", RegistrationStatus.REVOKED, AT, "x")
+    assert again == []  # revoked once is enough
+    assert not await records.revoke_token("t" * 22, AT, "again")
+
+
+async def test_search_treats_wildcards_as_text(store: Store) -> None:
+    records = store.registrations
+    for n in range(5):
+        await records.add(registration(n), consent_at=AT)
+    assert (await records.search(None, "person 3", 10, 0))[1] == 1
+    assert (await records.search(None, "100%", 10, 0))[1] == 5
+    assert (await records.search(None, "o_1", 10, 0))[1] == 5
+    assert (await records.search(None, "O%1", 10, 0))[1] == 0
+    found, total = await records.search(RegistrationStatus.PENDING, "", 2, 1)
+    assert total == 5 and [r.id for r in found] == ["r_0003", "r_0002"]  # newest first
+    exported = [r.id async for r in records.export()]
+    assert exported == [f"r_{n:04d}" for n in range(5)]
+
+
+async def test_queued_mail_is_picked_up_after_a_restart(store_url: str) -> None:
+    first = Store.at(store_url)
+    await first.prepare()
+    await first.registrations.add(registration(1, RegistrationStatus.APPROVED), consent_at=AT)
+    await first.registrations.queue_mail("r_0001")
+    await first.close()
+    second = Store.at(store_url)
+    await second.prepare()
+    assert [r.id for r in await second.registrations.queued_mail()] == ["r_0001"]
+    await second.registrations.set_mail("r_0001", MailStatus.SENT)
+    assert await second.registrations.queued_mail() == []
+    await second.close()

@@ -1,0 +1,55 @@
+"""The per-address token bucket, on an injected clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.errors import TooManyRequests
+from server.ratelimit import RateLimiter
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_burst_up_to_the_limit_then_429_with_retry_after() -> None:
+    clock = Clock()
+    limiter = RateLimiter(per_minute=60, clock=clock)
+    for _ in range(60):
+        limiter.check("10.0.0.1")
+    with pytest.raises(TooManyRequests) as caught:
+        limiter.check("10.0.0.1")
+    assert caught.value.retry_after == 1
+    limiter.check("10.0.0.2")  # another address is not affected
+
+
+def test_tokens_come_back_with_time() -> None:
+    clock = Clock()
+    limiter = RateLimiter(per_minute=6, clock=clock)
+    for _ in range(6):
+        limiter.check("a")
+    with pytest.raises(TooManyRequests) as caught:
+        limiter.check("a")
+    assert caught.value.retry_after == 10
+    clock.now += 10
+    limiter.check("a")
+    with pytest.raises(TooManyRequests):
+        limiter.check("a")
+    clock.now += 3600
+    for _ in range(6):  # refilled to the burst size, never beyond
+        limiter.check("a")
+    with pytest.raises(TooManyRequests):
+        limiter.check("a")
+
+
+def test_memory_is_bounded() -> None:
+    from server import ratelimit
+
+    limiter = RateLimiter(per_minute=1, clock=Clock())
+    for n in range(ratelimit.MAX_TRACKED + 10):
+        limiter.check(f"addr-{n}")
+    assert len(limiter._buckets) == ratelimit.MAX_TRACKED
