@@ -8,7 +8,7 @@ PORT ?= 8080
 SPEED ?= 1
 DATA ?= var
 
-.PHONY: run test install lint check browser clean
+.PHONY: run test install lint system clean
 
 $(BIN)/plenary: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +21,17 @@ client_web/node_modules/.package-lock.json: client_web/package.json client_web/p
 
 install: $(BIN)/plenary client_web/node_modules/.package-lock.json
 
-# Debian's Chromium for the browser tests (never a browser download of Playwright's own).
-browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
+# The Debian packages the tests use: Chromium for the browser tests (never a browser download
+# of Playwright's own) and PostgreSQL, whose private cluster the tests start and stop themselves.
+system:
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else \
-	    echo "make test: the browser tests need Debian's chromium: sudo apt-get install chromium"; \
+	    echo "make test needs these Debian packages:$$missing (sudo apt-get install$$missing)"; \
 	  fi; \
 	fi
 
@@ -40,7 +44,7 @@ lint: install
 	$(BIN)/ruff format --check server scheduler tests bench
 	$(BIN)/mypy
 
-test: install browser lint
+test: install system lint
 	$(BIN)/pytest
 
 clean:

@@ -17,7 +17,7 @@ from server.tokens import TokenService
 # Which page each staff role starts from; attendees start from the agenda.
 ROLE_PAGES = {
     Role.TECHNICIAN: "/technician",
-    Role.ORGANIZER: "/technician",
+    Role.ORGANIZER: "/organizer",
     Role.ATTENDEE: "/",
 }
 
@@ -56,7 +56,9 @@ def _banner(config: Config, base: str, clock: Clock, data_dir: Path, print_links
         "",
         f"plenary is serving {config.event.name}",
         f"  agenda        {base}/",
+        f"  register      {base}/register",
         f"  technicians   {base}/technician",
+        f"  organizers    {base}/organizer",
         f"  health        {base}/healthz",
     ]
     if isinstance(clock, RehearsalClock):
