@@ -5,28 +5,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from server.background import BackgroundTask
-from server.live import LiveChannel
 from server.revocation import RevocationList
 
 log = logging.getLogger(__name__)
 
 INTERVAL_SECONDS = 1.0
 
+# Ends whatever of its own (connections, media sessions) belongs to lapsed tokens; says how many.
+Enforcer = Callable[[datetime, Callable[[str], bool]], Awaitable[int]]
+
 
 class AccessWatch:
     def __init__(
         self,
         revocations: RevocationList,
-        live: LiveChannel,
+        enforcers: Sequence[Enforcer],
         wall: Callable[[], datetime],
         interval: float = INTERVAL_SECONDS,
     ) -> None:
         self._revocations = revocations
-        self._live = live
+        self._enforcers = enforcers
         self._wall = wall
         self._interval = interval
         self._task = BackgroundTask("access-watch", self._run)
@@ -39,7 +41,10 @@ class AccessWatch:
 
     async def check(self) -> int:
         await self._revocations.refresh()
-        return await self._live.end_lapsed(self._wall(), self._revocations.is_revoked)
+        now, ended = self._wall(), 0
+        for enforce in self._enforcers:
+            ended += await enforce(now, self._revocations.is_revoked)
+        return ended
 
     async def _run(self) -> None:
         while True:

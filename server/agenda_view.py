@@ -15,10 +15,8 @@ def local_iso(instant: datetime, rooms: RoomService) -> str:
     return instant.astimezone(rooms.timetable.zone).isoformat()
 
 
-def room_payload(
-    rooms: RoomService, item: AgendaItem, counts: tuple[int, int] = (0, 0)
-) -> dict[str, Any]:
-    publishers, viewers = counts
+def room_payload(rooms: RoomService, item: AgendaItem) -> dict[str, Any]:
+    publishers, viewers = rooms.occupancy(item.id)
     return {
         "id": item.id,
         "room": item.id,
@@ -37,9 +35,8 @@ def room_state_message(
     room_id: str,
     reason: Reason,
     by: str | None,
-    counts: tuple[int, int] = (0, 0),
 ) -> dict[str, Any]:
-    payload = room_payload(rooms, rooms.timetable.item(room_id), counts)
+    payload = room_payload(rooms, rooms.timetable.item(room_id))
     payload.update(now=local_iso(rooms.clock.now(), rooms), reason=reason.value, by=by)
     return payload
 

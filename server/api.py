@@ -10,12 +10,23 @@ from aiohttp.typedefs import Handler
 
 from server import appkeys
 from server.agenda_view import agenda_payload, local_iso
-from server.errors import AtCapacity, InvalidInput, InvalidToken, PlenaryError, TooManyRequests
+from server.errors import (
+    AtCapacity,
+    InvalidInput,
+    InvalidToken,
+    PlenaryError,
+    TooLarge,
+    TooManyRequests,
+    UnsupportedMediaType,
+)
 from server.httpauth import require
 from server.metrics import render_metrics
 from server.permissions import Permission
 
 log = logging.getLogger(__name__)
+
+# aiohttp's own refusals, named as ours are (``server/errors.py``).
+HTTP_CODES = {413: TooLarge.code, 415: UnsupportedMediaType.code}
 
 
 @web.middleware
@@ -27,7 +38,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except web.HTTPException as error:
         if error.status < 400:
             raise
-        code = error.reason.lower().replace(" ", "_")
+        code = HTTP_CODES.get(error.status) or error.reason.lower().replace(" ", "_")
         return web.json_response({"error": code, "message": error.reason}, status=error.status)
     except Exception:
         log.exception("request %s %s failed", request.method, request.path)

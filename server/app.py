@@ -13,6 +13,7 @@ from aiohttp import web
 
 from scheduler.clock import Clock, wall_now
 from scheduler.runner import TransitionRunner
+from scheduler.timetable import RoomState
 from server import api, appkeys, pages, registration_api
 from server.access_watch import AccessWatch
 from server.config import Config
@@ -20,6 +21,8 @@ from server.joinlinks import JoinLinkSender
 from server.keys import KeyRing
 from server.live import LiveChannel
 from server.mail import mailer_for
+from server.media import endpoints as media_endpoints
+from server.media.relay import Relay, RelaySettings
 from server.ratelimit import RateLimiter
 from server.registrar import Registrar
 from server.revocation import RevocationList
@@ -39,6 +42,8 @@ class Settings:
     clock: Clock
     run: str = "event"
     public_url: str = "http://127.0.0.1:8080"
+    ice_addresses: tuple[str, ...] = ()  # given on the command line: instead of the config's
+    media_connect_within: float = 20.0  # seconds a WHIP/WHEP session has to connect
     wall: Callable[[], datetime] = wall_now
 
 
@@ -56,6 +61,7 @@ def create_app(settings: Settings) -> web.Application:
     runner = TransitionRunner(settings.clock, rooms.reconcile)
     live = LiveChannel(config, rooms, tokens)
     live.sio.attach(app)
+    relay = _relay(settings, rooms, live)
 
     def access_until() -> datetime:
         return settings.clock.to_wall(config.timetable.access_ends_at())
@@ -93,14 +99,41 @@ def create_app(settings: Settings) -> web.Application:
     app[appkeys.REGISTRAR] = registrar
     app[appkeys.JOIN_LINKS] = join_links
     app[appkeys.RATE_LIMITER] = RateLimiter(config.registration.per_address_per_minute)
-    app[appkeys.ACCESS_WATCH] = AccessWatch(revocations, live, settings.wall)
+    app[appkeys.RELAY] = relay
+    app[appkeys.ACCESS_WATCH] = AccessWatch(
+        revocations, [live.end_lapsed, relay.end_lapsed], settings.wall
+    )
     api.add_routes(app)
     registration_api.add_routes(app)
+    media_endpoints.add_routes(app)
     pages.add_routes(app)
     app.cleanup_ctx.append(_run_store)
     app.cleanup_ctx.append(_run_access)
     app.cleanup_ctx.append(_run_schedule)
     return app
+
+
+def _relay(settings: Settings, rooms: RoomService, live: LiveChannel) -> Relay:
+    """The media relay, told when rooms end, and telling the rooms who is in them."""
+    config = settings.config
+    relay = Relay(
+        RelaySettings(
+            ice_addresses=settings.ice_addresses or config.ice_addresses,
+            max_viewers_per_room=config.max_viewers_per_room,
+            max_viewers=config.max_viewers,
+            connect_within_seconds=settings.media_connect_within,
+        )
+    )
+    rooms.occupancy = relay.counts
+    relay.subscribe(live.occupancy_changed)
+
+    async def end_media(update: RoomUpdate) -> None:
+        for room in update.rooms:
+            if rooms.state(room) is RoomState.ENDED:
+                await relay.end_room(room)
+
+    rooms.subscribe(end_media)
+    return relay
 
 
 async def _run_store(app: web.Application) -> AsyncIterator[None]:
@@ -127,4 +160,5 @@ async def _run_schedule(app: web.Application) -> AsyncIterator[None]:
     await runner.start(rooms.timetable)
     yield
     await runner.stop()
+    await app[appkeys.RELAY].close()
     await live.close()

@@ -10,6 +10,7 @@ from server.config import Config
 from server.joinlinks import JoinLinkSender
 from server.keys import KeyRing
 from server.live import LiveChannel
+from server.media.relay import Relay
 from server.ratelimit import RateLimiter
 from server.registrar import Registrar
 from server.revocation import RevocationList
@@ -29,3 +30,4 @@ RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
 REVOCATIONS = web.AppKey("revocations", RevocationList)
 JOIN_LINKS = web.AppKey("join_links", JoinLinkSender)
 ACCESS_WATCH = web.AppKey("access_watch", AccessWatch)
+RELAY = web.AppKey("relay", Relay)

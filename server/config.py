@@ -23,7 +23,8 @@ from server.tokens import parse_ttl
 SECTIONS = {"event", "auth", "media", "registration", "mail", "store", "server", "days"}
 EVENT_KEYS = {"name", "theme", "venue", "timezone", "lobby_minutes"}
 AUTH_KEYS = {"issuer", "staff_ttl"}
-MEDIA_KEYS = {"ice_addresses"}
+MEDIA_KEYS = {"ice_addresses", "ice_servers", "max_viewers_per_room", "max_viewers"}
+ICE_SERVER_KEYS = {"urls", "username", "credential"}
 REGISTRATION_KEYS = {"mode", "privacy_notice", "per_address_per_minute"}
 MAIL_KEYS = {
     "sender",
@@ -85,6 +86,30 @@ class MailSettings:
 
 
 @dataclass(frozen=True)
+class IceServer:
+    """A STUN or TURN server handed to browsers and encoders (WHIP/WHEP Link headers)."""
+
+    urls: tuple[str, ...]
+    username: str = ""
+    credential: str = ""
+
+    def link_headers(self) -> list[str]:
+        extra = ""
+        if self.username:
+            extra = (
+                f'; username="{self.username}"; credential="{self.credential}"; '
+                'credential-type="password"'
+            )
+        return [f'<{url}>; rel="ice-server"{extra}' for url in self.urls]
+
+    def as_dict(self) -> dict[str, object]:
+        entry: dict[str, object] = {"urls": list(self.urls)}
+        if self.username:
+            entry.update(username=self.username, credential=self.credential)
+        return entry
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     event: EventInfo
@@ -92,6 +117,9 @@ class Config:
     issuer: str
     staff_ttl: timedelta
     ice_addresses: tuple[str, ...]
+    ice_servers: tuple[IceServer, ...] = ()
+    max_viewers_per_room: int = 500
+    max_viewers: int = 1000
     registration: RegistrationSettings = RegistrationSettings()
     mail: MailSettings = MailSettings()
     store_url: str = ""
@@ -143,6 +171,11 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
         issuer=_text(auth, "issuer", path, "[auth]", default="plenary"),
         staff_ttl=_ttl(auth.get("staff_ttl", "12h"), path),
         ice_addresses=_addresses(media.get("ice_addresses", []), path),
+        ice_servers=_ice_servers(media.get("ice_servers", []), path),
+        max_viewers_per_room=_whole(
+            media, "max_viewers_per_room", path, "[media]", 500, 1, 100_000
+        ),
+        max_viewers=_whole(media, "max_viewers", path, "[media]", 1000, 1, 100_000),
         registration=_registration(registration, path),
         mail=_mail(mail, path),
         store_url=_store_url(store, path),
@@ -285,3 +318,39 @@ def _public_url(table: Mapping[str, Any], path: Path) -> str:
             "address like https://conference.example.org",
         )
     return url.rstrip("/")
+
+
+def _ice_servers(value: object, path: Path) -> tuple[IceServer, ...]:
+    where = "[media] ice_servers"
+    if not isinstance(value, list):
+        raise ConfigError(path, where, "must be a list of {urls = [...]} tables")
+    servers = []
+    for index, entry in enumerate(value):
+        if not isinstance(entry, dict):
+            raise ConfigError(path, f"{where}[{index}]", "must be a table with urls")
+        _refuse_unknown(entry, ICE_SERVER_KEYS, path, f"{where}[{index}]")
+        urls = entry.get("urls")
+        if (
+            not isinstance(urls, list)
+            or not urls
+            or not all(
+                isinstance(u, str)
+                and u.startswith(("stun:", "turn:", "turns:"))
+                and '"' not in u
+                and ">" not in u
+                for u in urls
+            )
+        ):
+            raise ConfigError(
+                path,
+                f"{where}[{index}]",
+                "field 'urls': a list of stun:, turn: or turns: addresses",
+            )
+        servers.append(
+            IceServer(
+                urls=tuple(urls),
+                username=_text(entry, "username", path, f"{where}[{index}]"),
+                credential=_text(entry, "credential", path, f"{where}[{index}]"),
+            )
+        )
+    return tuple(servers)

@@ -8,6 +8,7 @@ happens, so a malformed payload can never take the server down.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -27,6 +28,8 @@ from server.tokens import Claims, TokenService
 log = logging.getLogger(__name__)
 
 STAFF_ROOM = "staff:health"
+# Occupancy changes are gathered for this long, so a crowd arriving is one message, not many.
+OCCUPANCY_SECONDS = 0.5
 MAX_PAYLOAD_BYTES = 64 * 1024
 
 Handler = Callable[[Claims | None, Any], Awaitable[dict[str, Any]]]
@@ -43,6 +46,9 @@ class LiveChannel:
         self._rooms = rooms
         self._tokens = tokens
         self._clients: dict[str, Claims | None] = {}
+        self._occupancy_changed: set[str] = set()
+        self._occupancy_flush: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self.sio.on("connect", self._connect)
         self.sio.on("disconnect", self._disconnect)
         self.sio.on("control", self._event(self._control))
@@ -62,6 +68,25 @@ class LiveChannel:
         if update.running_order_changed:
             await self.sio.emit("agenda", agenda_payload(self._config, self._rooms))
 
+    async def occupancy_changed(self, room: str) -> None:
+        self._occupancy_changed.add(room)
+        if self._occupancy_flush is None:
+            loop = asyncio.get_running_loop()
+            self._occupancy_flush = loop.call_later(OCCUPANCY_SECONDS, self._flush_soon)
+
+    def _flush_soon(self) -> None:
+        self._occupancy_flush = None
+        rooms, self._occupancy_changed = self._occupancy_changed, set()
+        task = asyncio.ensure_future(self._announce_occupancy(rooms))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _announce_occupancy(self, rooms: set[str]) -> None:
+        for room in rooms:
+            if room in self._rooms.timetable:
+                message = room_state_message(self._rooms, room, Reason.OCCUPANCY, None)
+                await self.sio.emit("room_state", message)
+
     async def end_lapsed(self, now: datetime, is_revoked: Callable[[str], bool]) -> int:
         """Disconnect every client whose token has expired or been revoked."""
         lapsed = [
@@ -75,6 +100,10 @@ class LiveChannel:
         return len(lapsed)
 
     async def close(self) -> None:
+        if self._occupancy_flush is not None:
+            self._occupancy_flush.cancel()
+        for task in list(self._tasks):
+            task.cancel()
         for sid in list(self._clients):
             await self.sio.disconnect(sid)
 

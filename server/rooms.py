@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 class Reason(StrEnum):
     SCHEDULE = "schedule"
     OVERRIDE = "override"
+    OCCUPANCY = "occupancy"  # publishers or viewers came or went
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ class RoomService:
         self._listeners: list[Listener] = []
         self._lock = asyncio.Lock()
         self.transition_count = 0
+        # (publishers, viewers) of a room: the media relay knows, and is wired in by the app.
+        self.occupancy: Callable[[str], tuple[int, int]] = lambda room: (0, 0)
 
     @property
     def override_count(self) -> int:

@@ -35,8 +35,17 @@ def serve(
 ) -> None:
     clock = _clock(config, rehearsal_start, speed)
     run = clock.run_id if isinstance(clock, RehearsalClock) else "event"
-    app = create_app(Settings(config=config, data_dir=data_dir, clock=clock, run=run))
     base = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    app = create_app(
+        Settings(
+            config=config,
+            data_dir=data_dir,
+            clock=clock,
+            run=run,
+            public_url=config.public_url or base,
+            ice_addresses=ice_addresses,
+        )
+    )
 
     def greet(_message: str) -> None:
         print(_banner(config, base, clock, data_dir, print_links), flush=True)

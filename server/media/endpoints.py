@@ -1,0 +1,133 @@
+"""WHIP and WHEP over HTTP (RFC 9725): parse, authorise, gate by the room's state, and hand
+the offer to the relay.
+
+Publishers may start from the lobby on; viewers while the room is live, and roles allowed to
+watch the lobby (speakers, interpreters, moderators, technicians) from the lobby on.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from scheduler.timetable import AgendaItem, RoomState
+from server import appkeys
+from server.errors import Conflict, Forbidden, NotFound, UnsupportedMediaType
+from server.httpauth import bearer_claims
+from server.media.sdp import parse_fragment, parse_offer
+from server.media.sessions import Direction, MediaSession, Owner
+from server.permissions import Permission
+from server.tokens import Claims
+
+SDP = "application/sdp"
+TRICKLE = "application/trickle-ice-sdpfrag"
+OPEN_FOR = {
+    Direction.PUBLISH: frozenset({RoomState.LOBBY, RoomState.LIVE}),
+    Direction.WATCH: frozenset({RoomState.LIVE}),
+}
+
+
+class RoomNotOpen(Conflict):
+    code = "room_not_open"
+
+
+def may_enter(direction: Direction, state: RoomState, claims: Claims) -> bool:
+    """Whether the room's state lets this person publish or watch now."""
+    if state in OPEN_FOR[direction]:
+        return True
+    return (
+        direction is Direction.WATCH
+        and state is RoomState.LOBBY
+        and claims.can(Permission.WATCH_LOBBY)
+    )
+
+
+def authorise(request: web.Request, direction: Direction) -> tuple[AgendaItem, Claims]:
+    rooms = request.app[appkeys.ROOMS]
+    item = rooms.room(request.match_info["room"])
+    claims = bearer_claims(request)
+    needed = Permission.PUBLISH if direction is Direction.PUBLISH else Permission.WATCH
+    if not claims.can(needed):
+        raise Forbidden(f"the {claims.role.value} role may not {direction.value} here")
+    if not claims.allows_room(item.id):
+        raise Forbidden(f"your access does not include room {item.id!r}")
+    state = rooms.state(item.id)
+    if not may_enter(direction, state, claims):
+        raise RoomNotOpen(
+            f"room {item.id!r} is {state.value}; "
+            f"{direction.value} opens when it is "
+            f"{'in its lobby' if direction is Direction.PUBLISH else 'live'}"
+        )
+    return item, claims
+
+
+async def open_session(request: web.Request, direction: Direction) -> web.Response:
+    item, claims = authorise(request, direction)
+    if request.content_type != SDP:
+        raise UnsupportedMediaType(f"send the offer as {SDP}")
+    relay = request.app[appkeys.RELAY]
+    offer = parse_offer(await request.read(), loopback_only=relay.settings.loopback_only)
+    owner = Owner(
+        sub=claims.sub,
+        name=claims.name,
+        role=claims.role.value,
+        jti=claims.jti,
+        expires_at=claims.expires_at,
+    )
+    start = relay.publish if direction is Direction.PUBLISH else relay.watch
+    session = await start(item.id, item.audio_only, owner, offer)
+    response = web.Response(status=201, text=session.answer, content_type=SDP)
+    response.headers["Location"] = session.path
+    response.headers["ETag"] = session.etag
+    for server in request.app[appkeys.CONFIG].ice_servers:
+        for link in server.link_headers():
+            response.headers.add("Link", link)
+    return response
+
+
+async def whip(request: web.Request) -> web.Response:
+    return await open_session(request, Direction.PUBLISH)
+
+
+async def whep(request: web.Request) -> web.Response:
+    return await open_session(request, Direction.WATCH)
+
+
+def owned_session(request: web.Request) -> MediaSession:
+    claims = bearer_claims(request)
+    session = request.app[appkeys.RELAY].session(request.match_info["session"])
+    if session is None or session.room != request.match_info["room"]:
+        raise NotFound("no such session (it may have ended already)")
+    if session.owner.sub != claims.sub and not claims.can(Permission.CONTROL_ROOMS):
+        raise Forbidden("this session belongs to someone else")
+    return session
+
+
+async def end_session(request: web.Request) -> web.Response:
+    session = owned_session(request)
+    await session.close("ended by its owner")
+    return web.json_response({"ended": session.id})
+
+
+async def trickle(request: web.Request) -> web.Response:
+    session = owned_session(request)
+    if request.content_type != TRICKLE:
+        raise UnsupportedMediaType(f"send candidates as {TRICKLE}")
+    relay = request.app[appkeys.RELAY]
+    fragment = await request.read()
+    for candidate in parse_fragment(fragment, loopback_only=relay.settings.loopback_only):
+        await session.pc.addIceCandidate(candidate)
+    return web.Response(status=204)
+
+
+async def ice_servers(request: web.Request) -> web.Response:
+    """For pages that build their peer connection before they have an answer."""
+    servers = request.app[appkeys.CONFIG].ice_servers
+    return web.json_response({"iceServers": [server.as_dict() for server in servers]})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/media/ice-servers", ice_servers)
+    for endpoint, handler in (("whip", whip), ("whep", whep)):
+        app.router.add_post(f"/{endpoint}/{{room}}", handler)
+        app.router.add_delete(f"/{endpoint}/{{room}}/{{session}}", end_session)
+        app.router.add_patch(f"/{endpoint}/{{room}}/{{session}}", trickle)

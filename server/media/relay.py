@@ -1,0 +1,281 @@
+"""The relay: who publishes into each room and who watches it, and the forwarding between.
+
+Each room carries one programme: the most recently connected publisher is on air, and when it
+drops the one before it (still connected) takes over. Its packets go through the room's two
+forwarders (audio, video) to every viewer, undecoded. Audio-only rooms have no video forwarder,
+and their sessions refuse video in the SDP answer, so no picture is ever carried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from ipaddress import ip_address
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
+from aiortc.exceptions import InvalidAccessError, InvalidStateError, OperationError
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtp import RtpPacket
+from aiortc.sdp import SessionDescription
+
+from server.errors import AtCapacity
+from server.media.aiortc_hooks import (
+    PassthroughSender,
+    answer_as_dtls_server,
+    request_keyframe,
+    restrict_ice,
+    tap_receiver,
+)
+from server.media.codecs import prefer_relay_codecs
+from server.media.forwarder import Forwarder
+from server.media.sdp import BadSdp, Offer
+from server.media.sessions import Direction, MediaSession, Owner
+
+log = logging.getLogger(__name__)
+
+CAPACITY_RETRY_SECONDS = 15
+NO_COMMON_CODEC = "the offer has no audio or video codec this relay forwards (Opus, VP8, H.264)"
+
+
+@dataclass(frozen=True)
+class RelaySettings:
+    ice_addresses: tuple[str, ...] = ()
+    max_viewers_per_room: int = 500
+    max_viewers: int = 1000
+    connect_within_seconds: float = 20.0
+
+    @property
+    def loopback_only(self) -> bool:
+        """Announcing loopback only: remote candidates off loopback are ignored too."""
+        return any(ip_address(address).is_loopback for address in self.ice_addresses)
+
+
+@dataclass(eq=False)
+class RoomMedia:
+    room: str
+    audio_only: bool
+    audio: Forwarder = field(init=False)
+    video: Forwarder | None = field(init=False)
+    publishers: list[MediaSession] = field(default_factory=list)
+    viewers: list[MediaSession] = field(default_factory=list)
+    _keyframe_tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.audio = Forwarder("audio")
+        self.video = None if self.audio_only else Forwarder("video", self._request_keyframe)
+
+    @property
+    def on_air(self) -> MediaSession | None:
+        connected = [session for session in self.publishers if session.connected.is_set()]
+        return connected[-1] if connected else None
+
+    def forwarder(self, kind: str) -> Forwarder | None:
+        return self.audio if kind == "audio" else self.video
+
+    def _request_keyframe(self) -> None:
+        publisher, video = self.on_air, self.video
+        if publisher is None or video is None or video.source_ssrc is None:
+            return
+        for transceiver in publisher.pc.getTransceivers():
+            if transceiver.kind == "video":
+                task = asyncio.ensure_future(
+                    request_keyframe(transceiver.receiver, video.source_ssrc)
+                )
+                self._keyframe_tasks.add(task)
+                task.add_done_callback(self._keyframe_tasks.discard)
+
+
+Changed = Callable[[str], Awaitable[None]]
+
+
+class Relay:
+    def __init__(self, settings: RelaySettings) -> None:
+        self.settings = settings
+        self._rooms: dict[str, RoomMedia] = {}
+        self._sessions: dict[str, MediaSession] = {}
+        self._listeners: list[Changed] = []
+        self._closing = False
+
+    def subscribe(self, listener: Changed) -> None:
+        self._listeners.append(listener)
+
+    def counts(self, room: str) -> tuple[int, int]:
+        media = self._rooms.get(room)
+        if media is None:
+            return 0, 0
+        return (
+            sum(s.connected.is_set() for s in media.publishers),
+            sum(s.connected.is_set() for s in media.viewers),
+        )
+
+    @property
+    def peer_connections(self) -> int:
+        return len(self._sessions)
+
+    def session(self, session_id: str) -> MediaSession | None:
+        return self._sessions.get(session_id)
+
+    def room_media(self, room: str) -> RoomMedia | None:
+        return self._rooms.get(room)
+
+    async def publish(
+        self, room: str, audio_only: bool, owner: Owner, offer: Offer
+    ) -> MediaSession:
+        media = self._media(room, audio_only)
+        session = await self._open(media, Direction.PUBLISH, owner, offer, self._publisher_setup)
+        media.publishers.append(session)
+        return session
+
+    async def watch(self, room: str, audio_only: bool, owner: Owner, offer: Offer) -> MediaSession:
+        media = self._media(room, audio_only)
+        watching = sum(len(m.viewers) for m in self._rooms.values())
+        if len(media.viewers) >= self.settings.max_viewers_per_room:
+            raise AtCapacity("this room is full", retry_after=CAPACITY_RETRY_SECONDS)
+        if watching >= self.settings.max_viewers:
+            raise AtCapacity("the server is full", retry_after=CAPACITY_RETRY_SECONDS)
+        session = await self._open(media, Direction.WATCH, owner, offer, self._viewer_setup)
+        media.viewers.append(session)
+        return session
+
+    async def end_room(self, room: str, reason: str = "the room ended") -> None:
+        media = self._rooms.pop(room, None)
+        if media is not None:
+            for session in [*media.publishers, *media.viewers]:
+                await session.close(reason)
+
+    async def end_lapsed(self, now: datetime, is_revoked: Callable[[str], bool]) -> int:
+        lapsed = [
+            s
+            for s in self._sessions.values()
+            if s.owner.expires_at <= now or is_revoked(s.owner.jti)
+        ]
+        for session in lapsed:
+            await session.close("access revoked or expired")
+        return len(lapsed)
+
+    async def close(self) -> None:
+        self._closing = True
+        for session in list(self._sessions.values()):
+            await session.close("the server is stopping")
+
+    def _media(self, room: str, audio_only: bool) -> RoomMedia:
+        media = self._rooms.get(room)
+        if media is None:
+            media = self._rooms[room] = RoomMedia(room, audio_only)
+        return media
+
+    async def _open(
+        self,
+        media: RoomMedia,
+        direction: Direction,
+        owner: Owner,
+        offer: Offer,
+        setup: Callable[[RoomMedia, MediaSession, RTCRtpTransceiver], None],
+    ) -> MediaSession:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        session = MediaSession(room=media.room, direction=direction, owner=owner, pc=pc)
+        self._sessions[session.id] = session
+        session.on_close(lambda closed: self._forget(media, closed))
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(offer.sdp, "offer"))
+            for transceiver in pc.getTransceivers():
+                setup(media, session, transceiver)
+            if self.settings.ice_addresses:
+                restrict_ice(pc, self.settings.ice_addresses)
+            answer_as_dtls_server(pc)
+            await pc.setLocalDescription(await pc.createAnswer())
+        except OperationError as error:  # aiortc found nothing it could send or receive
+            await session.close("no common codec")
+            raise NoCommonCodec(f"{NO_COMMON_CODEC} ({error})") from None
+        except (ValueError, TypeError, KeyError, InvalidAccessError, InvalidStateError) as error:
+            await session.close("bad offer")
+            raise BadSdp(f"the offer cannot be answered ({error})") from None
+        except BaseException:
+            await session.close("failed to answer")
+            raise
+        if not _carries_media(pc):
+            await session.close("no common codec")
+            raise NoCommonCodec(
+                "the offer has no audio or video codec this relay forwards (Opus, VP8, H.264)"
+            )
+        session.answer = pc.localDescription.sdp
+        session.watch_connection(self.settings.connect_within_seconds)
+
+        @pc.on("connectionstatechange")
+        async def announce() -> None:
+            if pc.connectionState == "connected":
+                await self._changed(media.room)
+
+        return session
+
+    def _publisher_setup(
+        self, media: RoomMedia, session: MediaSession, transceiver: RTCRtpTransceiver
+    ) -> None:
+        forwarder = media.forwarder(transceiver.kind)
+        if forwarder is None:  # video in an audio-only room: refused in the answer
+            transceiver.direction = "inactive"
+            return
+        prefer_relay_codecs(transceiver)
+        transceiver.direction = "recvonly"
+
+        async def on_packet(packet: RtpPacket, codec: RTCRtpCodecParameters) -> None:
+            if media.on_air is session:
+                await forwarder.forward(packet, codec)
+
+        tap_receiver(transceiver.receiver, on_packet)
+
+    def _viewer_setup(
+        self, media: RoomMedia, session: MediaSession, transceiver: RTCRtpTransceiver
+    ) -> None:
+        forwarder = media.forwarder(transceiver.kind)
+        if forwarder is None:
+            transceiver.direction = "inactive"
+            return
+        prefer_relay_codecs(transceiver)
+        transceiver.direction = "sendonly"
+        output = PassthroughSender(transceiver.sender, forwarder.ssrc, forwarder.ask_for_keyframe)
+        session.outputs.append(output)
+        forwarder.add_viewer(output)
+
+    async def _forget(self, media: RoomMedia, session: MediaSession) -> None:
+        self._sessions.pop(session.id, None)
+        was_on_air = media.on_air is session
+        for group in (media.publishers, media.viewers):
+            if session in group:
+                group.remove(session)
+        for output in session.outputs:
+            for forwarder in (media.audio, media.video):
+                if forwarder is not None:
+                    forwarder.remove_viewer(output)
+        if was_on_air and media.video is not None:
+            media.video.ask_for_keyframe()  # the next publisher on air starts with a picture
+        if not self._closing:
+            await self._changed(media.room)
+
+    async def _changed(self, room: str) -> None:
+        for listener in self._listeners:
+            try:
+                await listener(room)
+            except Exception:
+                log.exception("relay listener failed")
+
+
+class NoCommonCodec(BadSdp):
+    code = "no_common_codec"
+
+
+def _carries_media(pc: RTCPeerConnection) -> bool:
+    """Whether the answer agreed to carry at least one audio or video stream."""
+    description = pc.localDescription
+    if description is None:
+        return False
+    return any(
+        media.kind in ("audio", "video")
+        and media.port != 0
+        and media.rtp.codecs
+        and media.direction != "inactive"
+        for media in SessionDescription.parse(description.sdp).media
+    )

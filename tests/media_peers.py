@@ -1,0 +1,111 @@
+"""Real aiortc peers for the media tests: a publisher with synthetic tracks and a viewer that
+decodes what it receives, both talking WHIP/WHEP over HTTP and ICE on loopback only."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
+
+from server.media.aiortc_hooks import restrict_ice
+
+LOOPBACK = ["127.0.0.1"]
+
+
+class SignallingError(Exception):
+    def __init__(self, status: int, body: Any, headers: Any) -> None:
+        super().__init__(f"{status}: {body}")
+        self.status = status
+        self.body = body
+        self.headers = headers
+
+
+@dataclass
+class Peer:
+    pc: RTCPeerConnection
+    base: str
+    token: str
+    location: str = ""
+    answer: str = ""
+    frames: dict[str, int] = field(default_factory=lambda: {"audio": 0, "video": 0})
+    first_frame_at: dict[str, float] = field(default_factory=dict)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def signal(self, path: str) -> Peer:
+        restrict_ice(self.pc, LOOPBACK)
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        headers = {"Content-Type": "application/sdp", "Authorization": f"Bearer {self.token}"}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                self.base + path, data=self.pc.localDescription.sdp, headers=headers
+            ) as response,
+        ):
+            if response.status != 201:
+                body = await response.json(content_type=None)
+                await self.pc.close()
+                raise SignallingError(response.status, body, response.headers)
+            self.answer = await response.text()
+            self.location = response.headers["Location"]
+            assert response.headers["ETag"]
+        await self.pc.setRemoteDescription(RTCSessionDescription(self.answer, "answer"))
+        return self
+
+    async def delete(self) -> int:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.delete(
+                self.base + self.location, headers={"Authorization": f"Bearer {self.token}"}
+            ) as response,
+        ):
+            return response.status
+
+    async def connected(self, within: float = 10.0) -> None:
+        async with asyncio.timeout(within):
+            while self.pc.connectionState != "connected":
+                await asyncio.sleep(0.05)
+
+    async def until_frames(self, kind: str, count: int, within: float = 10.0) -> None:
+        async with asyncio.timeout(within):
+            while self.frames[kind] < count:
+                await asyncio.sleep(0.02)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await self.pc.close()
+
+
+async def publisher(base: str, room: str, token: str, *, video: bool = True) -> Peer:
+    peer = Peer(RTCPeerConnection(), base, token)
+    peer.pc.addTrack(AudioStreamTrack())
+    if video:
+        peer.pc.addTrack(VideoStreamTrack())
+    return await peer.signal(f"/whip/{room}")
+
+
+async def viewer(base: str, room: str, token: str, *, video: bool = True) -> Peer:
+    peer = Peer(RTCPeerConnection(), base, token)
+    loop = asyncio.get_running_loop()
+
+    @peer.pc.on("track")
+    def on_track(track: Any) -> None:
+        async def pull() -> None:
+            try:
+                while True:
+                    await track.recv()
+                    peer.frames[track.kind] += 1
+                    peer.first_frame_at.setdefault(track.kind, loop.time())
+            except MediaStreamError:
+                pass
+
+        peer._tasks.append(asyncio.ensure_future(pull()))
+
+    peer.pc.addTransceiver("audio", direction="recvonly")
+    if video:
+        peer.pc.addTransceiver("video", direction="recvonly")
+    return await peer.signal(f"/whep/{room}")

@@ -1,0 +1,340 @@
+"""The relay with real aiortc peers on loopback: WHIP in, WHEP out, nothing decoded."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from scheduler.timetable import OverrideAction
+from server import appkeys
+from server.app import create_app
+from server.permissions import Role
+from server.store import Actor
+from tests.helpers import bundled_config, fast_rehearsal, settings
+from tests.media_peers import Peer, SignallingError, publisher, viewer
+from tests.test_live import clock_in_welcome
+
+ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
+TECH = Actor("u_t", "Tess")
+
+
+class Stage:
+    def __init__(self, app: web.Application, server: TestServer) -> None:
+        self.app = app
+        self.base = str(server.make_url("")).rstrip("/")
+        self.peers: list[Peer] = []
+
+    @property
+    def relay(self) -> Any:
+        return self.app[appkeys.RELAY]
+
+    def token(self, role: Role, rooms: tuple[str, ...] = ("*",)) -> str:
+        return self.app[appkeys.TOKENS].issue(role=role, name=f"A {role.value}", rooms=rooms)
+
+    async def publish(self, room: str = "welcome", role: Role = Role.SPEAKER, **kw: Any) -> Peer:
+        peer = await publisher(self.base, room, self.token(role), **kw)
+        self.peers.append(peer)
+        return peer
+
+    async def watch(self, room: str = "welcome", role: Role = Role.ATTENDEE, **kw: Any) -> Peer:
+        peer = await viewer(self.base, room, self.token(role), **kw)
+        self.peers.append(peer)
+        return peer
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(self.base + path, data=body, headers=headers) as response,
+        ):
+            return response.status, await response.json(content_type=None)
+
+
+async def make_stage(
+    tmp_path: Path, aiohttp_server: ServerFactory, *, minutes_in: float = 10, **overrides: Any
+) -> Stage:
+    config = replace(
+        bundled_config(), **{k: v for k, v in overrides.items() if k.startswith("max_")}
+    )
+    base = settings(tmp_path, clock_in_welcome(minutes_in), config)
+    app = create_app(
+        replace(
+            base,
+            ice_addresses=("127.0.0.1",),
+            media_connect_within=overrides.get("connect_within", 20.0),
+        )
+    )
+    return Stage(app, await aiohttp_server(app))
+
+
+@pytest.fixture
+async def stage(tmp_path: Path, aiohttp_server: ServerFactory) -> AsyncIterator[Stage]:
+    stage = await make_stage(tmp_path, aiohttp_server)
+    yield stage
+    for peer in stage.peers:
+        await peer.close()
+
+
+async def test_a_viewer_decodes_what_a_publisher_sends(stage: Stage) -> None:
+    speaker = await stage.publish()
+    await speaker.connected()
+    audience = await stage.watch()
+    await audience.until_frames("video", 30)
+    await audience.until_frames("audio", 30)
+    media = stage.relay.room_media("welcome")
+    assert media.video.stats.packets_out > 0 and media.audio.stats.packets_out > 0
+    assert stage.relay.counts("welcome") == (1, 1)
+    assert "a=setup:passive" in speaker.answer  # aiortc is the DTLS server
+
+
+async def test_a_new_viewer_sees_a_picture_within_a_second(stage: Stage) -> None:
+    speaker = await stage.publish()
+    await speaker.connected()
+    await asyncio.sleep(2)  # well past the publisher's first keyframe
+    audience = await stage.watch()
+    await audience.connected()
+    connected_at = asyncio.get_running_loop().time()
+    await audience.until_frames("video", 1, within=5)
+    assert audience.first_frame_at["video"] - connected_at < 1.0
+    assert stage.relay.room_media("welcome").video.stats.keyframe_requests >= 1
+
+
+async def test_a_returning_publisher_reaches_viewers_already_there(stage: Stage) -> None:
+    first = await stage.publish(role=Role.TECHNICIAN)
+    audience = await stage.watch()
+    await audience.until_frames("video", 10)
+    await first.close()
+    await asyncio.sleep(0.5)
+    before = audience.frames["video"]
+    second = await stage.publish(role=Role.TECHNICIAN)  # the encoder reconnecting
+    await second.connected()
+    await audience.until_frames("video", before + 30, within=10)
+    assert audience.pc.connectionState == "connected"  # the viewer never reconnected
+    assert stage.relay.room_media("welcome").video.stats.source_switches >= 2
+
+
+async def test_an_audio_only_room_carries_no_video(
+    tmp_path: Path, aiohttp_server: ServerFactory
+) -> None:
+    stage = await make_stage(tmp_path, aiohttp_server)
+    rooms = stage.app[appkeys.ROOMS]
+    await rooms.override("statement-day-2", OverrideAction.START, 0, TECH)
+    speaker = await stage.publish("statement-day-2")
+    audience = await stage.watch("statement-day-2")
+    try:
+        await audience.until_frames("audio", 20)
+        await asyncio.sleep(1)
+        assert audience.frames["video"] == 0
+        for answer in (speaker.answer, audience.answer):
+            video = answer.split("m=video", 1)[1]
+            assert "a=inactive" in video.split("m=", 1)[0]
+        assert stage.relay.room_media("statement-day-2").video is None
+    finally:
+        await speaker.close()
+        await audience.close()
+
+
+async def test_the_relay_retransmits_what_a_viewer_missed(stage: Stage) -> None:
+    speaker = await stage.publish()
+    await speaker.connected()
+    audience = await stage.watch()
+    await audience.until_frames("video", 5)
+    session = next(s for s in stage.relay._sessions.values() if s.direction == "watch")
+    output = next(o for o in session.outputs if o.sender.kind == "video")
+    dropped: list[int] = []
+    retransmitted: list[int] = []
+    send = output.send
+    retransmit = output.sender._retransmit
+
+    async def lossy(packet: Any, data: bytes) -> None:
+        if len(dropped) < 3 and packet.sequence_number % 7 == 0:
+            dropped.append(packet.sequence_number)
+            output._history[packet.sequence_number % 128] = packet  # kept, but not sent
+            return
+        await send(packet, data)
+
+    async def counted(sequence_number: int) -> None:
+        retransmitted.append(sequence_number)
+        await retransmit(sequence_number)
+
+    output.send = lossy  # type: ignore[method-assign]
+    output.sender._retransmit = counted  # type: ignore[method-assign]
+    async with asyncio.timeout(10):
+        while not set(dropped) <= set(retransmitted) or len(dropped) < 3:
+            await asyncio.sleep(0.05)
+    assert set(dropped) <= set(retransmitted)
+
+
+async def test_staff_in_the_lobby_attendees_only_when_live(
+    tmp_path: Path, aiohttp_server: ServerFactory
+) -> None:
+    stage = await make_stage(tmp_path, aiohttp_server, minutes_in=-5)  # welcome in its lobby
+    try:
+        with pytest.raises(SignallingError) as refused:
+            await stage.watch(role=Role.ATTENDEE)
+        assert (refused.value.status, refused.value.body["error"]) == (409, "room_not_open")
+        speaker = await stage.publish(role=Role.SPEAKER)  # publishers from the lobby on
+        moderator = await stage.watch(role=Role.MODERATOR)  # lobby watchers too
+        await moderator.until_frames("video", 5)
+        with pytest.raises(SignallingError) as early:
+            await stage.publish("keynote")  # keynote is still only scheduled
+        assert early.value.status == 409
+        assert speaker.location.startswith("/whip/welcome/")
+    finally:
+        for peer in stage.peers:
+            await peer.close()
+
+
+async def test_who_may_publish_and_watch(stage: Stage) -> None:
+    for role in (Role.ATTENDEE, Role.MODERATOR):
+        with pytest.raises(SignallingError) as refused:
+            await stage.publish(role=role)
+        assert (refused.value.status, refused.value.body["error"]) == (403, "forbidden")
+    with pytest.raises(SignallingError) as elsewhere:
+        await publisher(stage.base, "welcome", stage.token(Role.SPEAKER, rooms=("panel-1",)))
+    assert elsewhere.value.status == 403
+    with pytest.raises(SignallingError) as unknown:
+        await stage.watch("nowhere")
+    assert (unknown.value.status, unknown.value.body["error"]) == (404, "unknown_room")
+    with pytest.raises(SignallingError) as ticketless:
+        await viewer(stage.base, "welcome", "not-a-token")
+    assert (ticketless.value.status, ticketless.value.body["error"]) == (401, "invalid_token")
+    assert stage.relay.peer_connections == 0
+
+
+async def test_bad_offers_get_clear_errors_and_leak_nothing(stage: Stage) -> None:
+    good = await stage.publish()
+    await good.connected()
+    audience = await stage.watch()
+    auth = {"Authorization": f"Bearer {stage.token(Role.SPEAKER)}"}
+    sdp = {**auth, "Content-Type": "application/sdp"}
+    cases = [
+        (b"v=0\r\n", sdp, 400, "bad_sdp"),
+        (b"hello", sdp, 400, "bad_sdp"),
+        (b"\xff\xfe", sdp, 400, "bad_sdp"),
+        (b"v=0\r\n" + b"a=x\r\n" * 20000, sdp, 413, "too_large"),
+        (
+            good.pc.localDescription.sdp.encode(),
+            {**auth, "Content-Type": "text/plain"},
+            415,
+            "unsupported_media_type",
+        ),
+        (_without_codecs(good.pc.localDescription.sdp).encode(), sdp, 400, "no_common_codec"),
+    ]
+    for body, headers, status, code in cases:
+        got_status, got = await stage.post("/whip/welcome", body, headers)
+        assert got_status == status, (body[:30], got)
+        assert got["message"]
+        if code:
+            assert got["error"] == code
+    assert stage.relay.peer_connections == 2  # only the two good sessions
+    frames = audience.frames["video"]
+    await audience.until_frames("video", frames + 15)  # and they kept going
+
+
+def _without_codecs(sdp: str) -> str:
+    """An offer whose only codecs are ones the relay does not forward."""
+    lines = []
+    for line in sdp.splitlines():
+        if line.startswith("m=audio"):
+            line = " ".join(line.split()[:3]) + " 0"
+        elif line.startswith("m=video"):
+            line = " ".join(line.split()[:3]) + " 34"
+        elif line.startswith(("a=rtpmap", "a=fmtp", "a=rtcp-fb")):
+            continue
+        lines.append(line)
+    audio = lines.index(next(x for x in lines if x.startswith("m=audio")))
+    lines.insert(audio + 1, "a=rtpmap:0 PCMU/8000")
+    video = lines.index(next(x for x in lines if x.startswith("m=video")))
+    lines.insert(video + 1, "a=rtpmap:34 H263/90000")
+    return "\r\n".join(lines) + "\r\n"
+
+
+async def test_delete_and_trickle(stage: Stage) -> None:
+    speaker = await stage.publish()
+    await speaker.connected()
+    async with aiohttp.ClientSession() as http:
+        auth = {"Authorization": f"Bearer {stage.token(Role.SPEAKER)}"}
+        fragment = (
+            "a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdef0123456789\r\na=mid:0\r\n"
+            "a=candidate:1 1 udp 2130706431 127.0.0.1 50000 typ host\r\n"
+        )
+        own = {"Authorization": f"Bearer {speaker.token}"}
+        async with http.patch(
+            stage.base + speaker.location,
+            data=fragment,
+            headers={**own, "Content-Type": "application/trickle-ice-sdpfrag"},
+        ) as response:
+            assert response.status == 204
+        async with http.patch(
+            stage.base + speaker.location,
+            data=fragment,
+            headers={**own, "Content-Type": "text/plain"},
+        ) as response:
+            assert response.status == 415
+        async with http.delete(stage.base + speaker.location, headers=auth) as response:
+            assert response.status == 403  # someone else's session
+        async with http.delete(stage.base + "/whip/welcome/nope", headers=own) as response:
+            assert response.status == 404
+    assert await speaker.delete() == 200
+    assert stage.relay.peer_connections == 0
+    assert await speaker.delete() == 404
+
+
+async def test_sessions_that_never_connect_are_cleaned_up(
+    tmp_path: Path, aiohttp_server: ServerFactory
+) -> None:
+    stage = await make_stage(tmp_path, aiohttp_server, connect_within=1.5)
+    peer = await stage.publish()
+    await peer.pc.close()  # walks away before ICE completes
+    assert stage.relay.peer_connections == 1
+    await asyncio.sleep(2.5)
+    assert stage.relay.peer_connections == 0
+
+
+async def test_ending_the_room_closes_its_sessions(stage: Stage) -> None:
+    speaker = await stage.publish()
+    audience = await stage.watch()
+    await audience.until_frames("video", 5)
+    await stage.app[appkeys.ROOMS].override("welcome", OverrideAction.END, 0, TECH)
+    assert stage.relay.peer_connections == 0
+    async with asyncio.timeout(10):
+        while audience.pc.connectionState not in ("closed", "failed", "disconnected"):
+            await asyncio.sleep(0.1)
+    assert speaker.pc.connectionState in ("closed", "failed", "disconnected", "connected")
+
+
+async def test_capacity_gives_503_with_retry_after(
+    tmp_path: Path, aiohttp_server: ServerFactory
+) -> None:
+    stage = await make_stage(tmp_path, aiohttp_server, max_viewers_per_room=1)
+    try:
+        await stage.watch()
+        with pytest.raises(SignallingError) as full:
+            await stage.watch()
+        assert (full.value.status, full.value.body["error"]) == (503, "at_capacity")
+        assert int(full.value.headers["Retry-After"]) > 0
+        assert stage.relay.peer_connections == 1
+    finally:
+        for peer in stage.peers:
+            await peer.close()
+
+
+async def test_rehearsal_speed_does_not_matter_to_media(
+    tmp_path: Path, aiohttp_server: ServerFactory
+) -> None:
+    app = create_app(
+        replace(
+            settings(tmp_path, fast_rehearsal(bundled_config(), lead=-1)),
+            ice_addresses=("127.0.0.1",),
+        )
+    )
+    stage = Stage(app, await aiohttp_server(app))
+    assert stage.relay.settings.loopback_only
