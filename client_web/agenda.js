@@ -2,13 +2,21 @@
 
 import { fetchAgenda } from './api.js';
 import { AgendaClock, ZoneFormat, browserTimeZone } from './clock.js';
+import { ConfirmDialog } from './confirm.js';
 import { byId, setShown, setText } from './dom.js';
 import { AgendaView } from './agendaview.js';
-import { LiveConnection } from './live.js';
+import { LinkStatus, LiveConnection } from './live.js';
 import { stateAnnouncement } from './roomstate.js';
+import { SignedInBar, TokenCheck } from './signedin.js';
 import { Announcer, NoticeBoard, showLinkStatus } from './status.js';
 import { SummaryView } from './summary.js';
 import { parseAgenda, parseRoomState, withRoomState } from './timetable.js';
+import { takeToken } from './token.js';
+
+// After the server hangs up on a signed-in connection, wait this long before asking again
+// (doubling each time): a refused token then shows as withdrawn; a good one reconnects.
+const REJOIN_DELAY_MS = 1000;
+const REJOIN_DELAY_MAX_MS = 30_000;
 
 class AgendaPage {
   #doc;
@@ -119,22 +127,84 @@ class AgendaPage {
   }
 }
 
+/**
+ * The page's Socket.IO connection: with the access token while the server accepts it, and
+ * anonymous (the public agenda) once it does not.
+ */
+class AgendaLink {
+  #handlers;
+  #tokenRefused;
+  #connection = null;
+  #generation = 0;
+  #rejoinDelay = REJOIN_DELAY_MS;
+
+  /** `handlers` as for LiveConnection; `tokenRefused()` when the token stops being accepted. */
+  constructor(handlers, tokenRefused) {
+    this.#handlers = handlers;
+    this.#tokenRefused = tokenRefused;
+  }
+
+  connect(token) {
+    // Events still arriving from the connection being replaced are ignored.
+    const generation = ++this.#generation;
+    this.#connection?.close();
+    this.#connection = new LiveConnection({
+      token,
+      handlers: {
+        ...this.#handlers,
+        status: (status) => {
+          if (generation !== this.#generation) return;
+          this.#handlers.status(status);
+          if (token !== null) this.#watch(status, token, generation);
+        },
+      },
+    });
+  }
+
+  #watch(status, token, generation) {
+    if (status === LinkStatus.LIVE) {
+      this.#rejoinDelay = REJOIN_DELAY_MS;
+    } else if (status === LinkStatus.INVALID_TOKEN) {
+      this.#tokenRefused();
+    } else if (status === LinkStatus.CLOSED) {
+      // The server hangs up on purpose when access is revoked; asking again tells which it was.
+      setTimeout(() => {
+        if (generation === this.#generation) this.connect(token);
+      }, this.#rejoinDelay);
+      this.#rejoinDelay = Math.min(this.#rejoinDelay * 2, REJOIN_DELAY_MAX_MS);
+    }
+  }
+}
+
 async function main() {
   const page = new AgendaPage(document);
-  new LiveConnection({
-    handlers: {
-      agenda: (body) => page.showAgenda(body, { live: true }),
-      roomState: (body) => page.showRoomState(body),
-      notice: (body) => page.showNotice(body),
-      status: (status) => page.showStatus(status),
-    },
+  const confirmDialog = new ConfirmDialog(byId(document, 'confirm-dialog'));
+  const signedIn = new SignedInBar(document, {
+    confirm: (message, label) => confirmDialog.ask(message, label),
+    signedOut: () => link.connect(null),
   });
+  const link = new AgendaLink({
+    agenda: (body) => page.showAgenda(body, { live: true }),
+    roomState: (body) => page.showRoomState(body),
+    notice: (body) => page.showNotice(body),
+    status: (status) => page.showStatus(status),
+  }, () => signedIn.withdrawn());
   page.startTicking();
+  await Promise.all([showFirstAgenda(page), connectLink(link, signedIn, takeToken())]);
+}
+
+async function showFirstAgenda(page) {
   try {
     page.showAgenda(await fetchAgenda(), { live: false });
   } catch (error) {
     page.showLoadError(error);
   }
+}
+
+/** Signed in when there is a token the server does not refuse; else the public agenda. */
+async function connectLink(link, signedIn, token) {
+  const accepted = token !== null && (await signedIn.check(token)) !== TokenCheck.INVALID;
+  link.connect(accepted ? token : null);
 }
 
 main();

@@ -1,0 +1,262 @@
+// One WHIP or WHEP session over HTTP (RFC 9725), shared by publishing (whip.js) and watching
+// (whep.js): the ICE servers to build the peer connection with, the SDP offer POSTed with the
+// bearer token, the answer, the session URL to DELETE at the end, and the watch over the
+// connection that says when it is lost. The server's refusals come back as Refusal (http.js)
+// with their code, message and Retry-After.
+
+import { ApiError } from './api.js';
+import { Refusal, bodyOf, send } from './http.js';
+
+// Non-trickle: send the offer once gathering is complete, or with what there is by then.
+const GATHER_LIMIT_MS = 2000;
+// ICE may flap to "disconnected" for a moment on a busy network; only a lasting one counts.
+const DISCONNECTED_LIMIT_MS = 3000;
+// A connection that has not come up by then will not.
+const CONNECT_LIMIT_MS = 15_000;
+// How long a DELETE may take before the peer connection is closed anyway.
+const DELETE_WAIT_MS = 1500;
+const SDP = 'application/sdp';
+
+/** The ICE servers for a new peer connection (GET /api/media/ice-servers); none if unknown. */
+export async function fetchIceServers(token) {
+  try {
+    const body = await bodyOf(await send('GET', '/api/media/ice-servers', { token }));
+    return Array.isArray(body.iceServers) ? body.iceServers.filter(isIceServer) : [];
+  } catch {
+    // Host candidates alone work on a LAN; the offer POST reports any real problem.
+    return [];
+  }
+}
+
+/**
+ * Offer `pc` to the WHIP or WHEP endpoint `path` and apply the answer. Resolves with the
+ * MediaSession; on failure (or when `signal` aborts) `pc` is closed and the error thrown.
+ */
+export async function openSession(pc, path, token, { signal } = {}) {
+  try {
+    signal?.throwIfAborted();
+    await pc.setLocalDescription();
+    await gatheringDone(pc, GATHER_LIMIT_MS, signal);
+    const response = await postOffer(path, token, pc.localDescription.sdp, signal);
+    const session = new MediaSession(pc, sessionUrl(response, path), token, {
+      etag: response.headers.get('ETag'),
+      iceServers: parseIceServerLinks(response.headers.get('Link')),
+    });
+    try {
+      signal?.throwIfAborted();
+      await pc.setRemoteDescription({ type: 'answer', sdp: await response.text() });
+    } catch (error) {
+      session.close();
+      throw error;
+    }
+    return session;
+  } catch (error) {
+    pc.close();
+    throw error;
+  }
+}
+
+export class MediaSession {
+  #pc;
+  #url;
+  #token;
+  #closed = false;
+  #timers = new Map();
+
+  constructor(pc, url, token, { etag = null, iceServers = [] } = {}) {
+    this.#pc = pc;
+    this.#url = url;
+    this.#token = token;
+    /** The session's entity tag, for PATCH requests. */
+    this.etag = etag;
+    /** The ICE servers the answer named (Link rel="ice-server"), for the next connection. */
+    this.iceServers = iceServers;
+  }
+
+  get pc() {
+    return this.#pc;
+  }
+
+  /**
+   * Call `connected()` each time the media flows, and `lost()` once, when the connection
+   * fails, stays disconnected for a while, is closed by the server, or never comes up.
+   */
+  watch({ connected, lost }) {
+    const pc = this.#pc;
+    let done = false;
+    let flowing = false;
+    const giveUp = () => {
+      if (done || this.#closed) return;
+      done = true;
+      this.#clearTimers();
+      lost();
+    };
+    const check = () => {
+      const states = [pc.connectionState, pc.iceConnectionState, dtlsState(pc)];
+      if (states.some((state) => state === 'failed' || state === 'closed')) {
+        giveUp();
+      } else if (states.includes('disconnected')) {
+        flowing = false;
+        this.#startTimer('disconnected', DISCONNECTED_LIMIT_MS, giveUp);
+      } else if (pc.connectionState === 'connected' && !flowing) {
+        flowing = true;
+        this.#clearTimers();
+        connected();
+      }
+    };
+    pc.addEventListener('connectionstatechange', check);
+    pc.addEventListener('iceconnectionstatechange', check);
+    pc.getTransceivers()[0]?.receiver.transport?.addEventListener('statechange', check);
+    this.#startTimer('connect', CONNECT_LIMIT_MS, giveUp);
+    check();
+  }
+
+  /**
+   * End the session: close the peer connection and DELETE the session URL. With `leaving`,
+   * the request outlives the page (pagehide). Safe to call twice.
+   */
+  close({ leaving = false } = {}) {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#clearTimers();
+    const ended = fetch(this.#url, {
+      method: 'DELETE',
+      headers: { Authorization: `Bearer ${this.#token}` },
+      keepalive: leaving,
+      cache: 'no-store',
+    }).catch(() => {
+      // The server ends sessions whose peer is gone on its own.
+    });
+    if (leaving) {
+      this.#pc.close();
+      return;
+    }
+    // Hanging up after the DELETE lets the server end the session as asked, rather than
+    // first seeing the peer vanish; a DELETE that takes too long does not keep media flowing.
+    const hangUp = () => this.#pc.close();
+    Promise.race([ended, new Promise((resolve) => setTimeout(resolve, DELETE_WAIT_MS))]).then(hangUp);
+  }
+
+  #startTimer(name, ms, action) {
+    if (this.#timers.has(name)) return;
+    this.#timers.set(name, setTimeout(action, ms));
+  }
+
+  #clearTimers() {
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+  }
+}
+
+/**
+ * The ICE servers in `Link` headers (fetch joins several with commas):
+ * `<turn:turn.example.org>; rel="ice-server"; username="u"; credential="p"`.
+ */
+export function parseIceServerLinks(header) {
+  if (!header) return [];
+  const servers = [];
+  for (const match of header.matchAll(LINK_VALUE)) {
+    const params = linkParams(match[2]);
+    if (!(params.get('rel') ?? '').split(/\s+/).includes('ice-server')) continue;
+    const server = { urls: match[1].trim() };
+    if (params.has('username')) server.username = params.get('username');
+    if (params.has('credential')) server.credential = params.get('credential');
+    servers.push(server);
+  }
+  return servers;
+}
+
+// One link-value: <uri> followed by its parameters, up to the comma that starts the next.
+const LINK_VALUE = /<([^>]*)>((?:\s*;\s*[^;,=\s]+(?:\s*=\s*(?:"(?:[^"\\]|\\.)*"|[^;,\s]*))?)*)/g;
+const LINK_PARAM = /;\s*([^;,=\s]+)(?:\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;,\s]*)))?/g;
+
+function linkParams(text) {
+  const params = new Map();
+  for (const [, name, quoted, bare] of text.matchAll(LINK_PARAM)) {
+    const key = name.toLowerCase();
+    if (params.has(key)) continue;
+    params.set(key, quoted !== undefined ? quoted.replace(/\\(.)/g, '$1') : bare ?? '');
+  }
+  return params;
+}
+
+async function postOffer(path, token, offer, signal) {
+  let response;
+  try {
+    response = await fetch(path, {
+      method: 'POST',
+      headers: { 'Content-Type': SDP, Accept: SDP, Authorization: `Bearer ${token}` },
+      body: offer,
+      signal,
+      cache: 'no-store',
+    });
+  } catch (error) {
+    if (error.name === 'AbortError') throw error;
+    throw new ApiError('network', 'The server cannot be reached.', 0);
+  }
+  if (response.status !== 201) throw await refusalOf(response);
+  return response;
+}
+
+function sessionUrl(response, path) {
+  const location = response.headers.get('Location');
+  if (!location) {
+    throw new ApiError('bad_response', 'The server did not say where the session is.', response.status);
+  }
+  return new URL(location, new URL(path, window.location.href)).href;
+}
+
+async function refusalOf(response) {
+  const body = await response.json().catch(() => null);
+  return new Refusal(
+    body?.error ?? `http_${response.status}`,
+    body?.message ?? `The server answered ${response.status}.`,
+    response.status,
+    { retryAfter: retryAfterSeconds(response.headers.get('Retry-After')) },
+  );
+}
+
+/** Retry-After is a number of seconds or an HTTP date; null when absent or unreadable. */
+function retryAfterSeconds(header) {
+  const text = header?.trim() ?? '';
+  if (/^\d+$/.test(text)) return Number(text);
+  const at = Date.parse(text);
+  return Number.isFinite(at) ? Math.max(0, Math.ceil((at - Date.now()) / 1000)) : null;
+}
+
+/** Resolves when ICE gathering is complete, or after `limitMs` with what there is. */
+function gatheringDone(pc, limitMs, signal) {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const finish = () => {
+      clearTimeout(timer);
+      pc.removeEventListener('icegatheringstatechange', onChange);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onChange = () => {
+      if (pc.iceGatheringState !== 'complete') return;
+      finish();
+      resolve();
+    };
+    const onAbort = () => {
+      finish();
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      finish();
+      resolve();
+    }, limitMs);
+    pc.addEventListener('icegatheringstatechange', onChange);
+    signal?.addEventListener('abort', onAbort);
+  });
+}
+
+function dtlsState(pc) {
+  return pc.getTransceivers()[0]?.receiver.transport?.state ?? 'new';
+}
+
+function isIceServer(server) {
+  return server !== null && typeof server === 'object'
+    && (typeof server.urls === 'string' || Array.isArray(server.urls));
+}

@@ -1,0 +1,113 @@
+// One room followed live, for the pages that show a single room (watch, speak): the agenda
+// from HTTP and then Socket.IO, the room's state changes, and agenda time ticking.
+
+import { fetchAgenda } from './api.js';
+import { AgendaClock, ZoneFormat } from './clock.js';
+import { LinkStatus, LiveConnection } from './live.js';
+import { parseAgenda, parseRoomState, withRoomState } from './timetable.js';
+
+/** The room id of a page at /watch/{room} or /speak/{room}: the last path segment. */
+export function roomIdFromPath(pathname) {
+  const last = pathname.replace(/\/+$/, '').split('/').pop() ?? '';
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    return last;
+  }
+}
+
+export class RoomFollower {
+  #roomId;
+  #handlers;
+  #clock = new AgendaClock();
+  #format = null;
+  #event = null;
+  #items = [];
+  #fromSocket = false;
+  #connection = null;
+
+  /**
+   * `handlers`: changed({event, item, items, format, previous}) when the agenda or the room
+   * changes (`item` null when the agenda has no such room; `previous` the room state before),
+   * tick(now) with agenda time, notice(body), linkStatus(status, detail), loadFailed(error).
+   */
+  constructor(roomId, handlers) {
+    this.#roomId = roomId;
+    this.#handlers = handlers;
+  }
+
+  get clock() {
+    return this.#clock;
+  }
+
+  /** Follow with `token` (or anonymously when null). */
+  async start(token) {
+    this.#connect(token);
+    this.#startTicking();
+    try {
+      this.#showAgenda(await fetchAgenda(), false);
+    } catch (error) {
+      if (this.#event === null) this.#handlers.loadFailed?.(error);
+    }
+  }
+
+  #connect(token) {
+    this.#connection?.close();
+    this.#connection = new LiveConnection({
+      token,
+      handlers: {
+        agenda: (body) => this.#showAgenda(body, true),
+        roomState: (body) => this.#showRoomState(body),
+        notice: (body) => this.#handlers.notice?.(body),
+        status: (status, detail) => {
+          this.#handlers.linkStatus?.(status, detail);
+          // Room states are public: keep following without the refused token.
+          if (status === LinkStatus.INVALID_TOKEN) this.#connect(null);
+        },
+      },
+    });
+  }
+
+  #showAgenda(body, live) {
+    // An HTTP answer that arrives after the socket's agenda is older than it.
+    if (!live && this.#fromSocket) return;
+    this.#fromSocket ||= live;
+    const agenda = parseAgenda(body);
+    if (agenda.clock.now) this.#clock.sync(agenda.clock.now, agenda.clock);
+    if (this.#format?.timeZone !== agenda.event.timeZone) this.#format = new ZoneFormat(agenda.event.timeZone);
+    const previous = this.#item()?.room.state ?? null;
+    this.#event = agenda.event;
+    this.#items = agenda.items;
+    this.#changed(previous);
+  }
+
+  #showRoomState(body) {
+    const update = parseRoomState(body);
+    if (update.now) this.#clock.sync(update.now);
+    const previous = this.#item()?.room.state ?? null;
+    this.#items = withRoomState(this.#items, update);
+    if (this.#event !== null) this.#changed(previous);
+  }
+
+  #changed(previous) {
+    this.#handlers.changed({
+      event: this.#event,
+      item: this.#item(),
+      items: this.#items,
+      format: this.#format,
+      previous,
+    });
+  }
+
+  #item() {
+    return this.#items.find((item) => item.room?.id === this.#roomId) ?? null;
+  }
+
+  #startTicking() {
+    const tick = () => {
+      if (this.#event !== null) this.#handlers.tick?.(this.#clock.now());
+      setTimeout(tick, this.#clock.tickInterval());
+    };
+    tick();
+  }
+}

@@ -1,0 +1,57 @@
+// What the pages of one room (watch, speak) say about it apart from the stream: the status
+// sentence for its state, the big countdown to its start, and what comes after it. Pure.
+
+import { dayHeading } from './clock.js';
+import { RoomState, countdown } from './roomstate.js';
+
+/** One sentence on where the room stands at agenda time `now`. */
+export function roomStatusText(item, items, now, format) {
+  const room = item.room;
+  const pause = breakOn(items, now);
+  const next = nextSession(items, now, item);
+  switch (room.state) {
+    case RoomState.LIVE:
+      return 'Live now';
+    case RoomState.LOBBY:
+      return `The lobby is open — the item starts at ${when(startOf(item), now, format)}`;
+    case RoomState.ENDED:
+      return pause && next
+        ? `This item has ended. The break is on — the next item starts at ${when(startOf(next), now, format)}`
+        : 'This item has ended';
+    default: {
+      if (pause) return `The break is on — this item starts at ${when(startOf(item), now, format)}`;
+      const opens = room.opensAt === null ? '' : `; the room opens at ${when(room.opensAt, now, format)}`;
+      return `Starts at ${when(startOf(item), now, format)}${opens}`;
+    }
+  }
+}
+
+/** "Starts in 4:12" before the item begins, "Starting shortly" when it is due; else null. */
+export function startCountdown(item, now) {
+  const text = item.room.state === RoomState.LIVE ? null : countdown(item.room, now);
+  return text === null ? null : text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** The next item with a room still to come after `item` (not a break), or null. */
+export function nextSession(items, now, item) {
+  const upcoming = items.filter((candidate) => candidate !== item && candidate.room !== null
+    && (candidate.room.state === RoomState.SCHEDULED || candidate.room.state === RoomState.LOBBY)
+    && candidate.startsAt >= item.startsAt);
+  upcoming.sort((a, b) => startOf(a) - startOf(b));
+  return upcoming[0] ?? null;
+}
+
+/** "14:00" today, "14:00 on Tuesday 15 June" on another day. */
+export function when(ms, now, format) {
+  const day = format.dayKey(ms);
+  return day === format.dayKey(now) ? format.time(ms) : `${format.time(ms)} on ${dayHeading(day)}`;
+}
+
+/** The break going on at `now`, or null. */
+function breakOn(items, now) {
+  return items.find((item) => item.room === null && item.startsAt <= now && now < item.endsAt) ?? null;
+}
+
+function startOf(item) {
+  return item.room?.startsAt ?? item.startsAt;
+}

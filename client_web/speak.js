@@ -1,0 +1,334 @@
+// The speaker page (speak.html, /speak/{room}): camera and microphone check, device pickers,
+// and going on air over WHIP from the lobby on, kept up through network drops until the
+// speaker stops or the item ends. Sound only (no camera asked for) in audio-only rooms.
+
+import { ConfirmDialog } from './confirm.js';
+import { byId, setShown, setText } from './dom.js';
+import { LevelMeter } from './levelmeter.js';
+import { LinkStatus } from './live.js';
+import { LinkState, MediaLink } from './medialink.js';
+import { DevicePreview } from './preview.js';
+import { RoomHeader } from './roomheader.js';
+import { RoomFollower, roomIdFromPath } from './roomfollow.js';
+import { RoomState } from './roomstate.js';
+import { when } from './roomstatus.js';
+import { NoticeBoard, showLinkStatus } from './status.js';
+import { forgetToken, takeToken } from './token.js';
+import { publishToRoom, switchTrack } from './whip.js';
+
+// Why the page cannot put anyone on air, with what it says about it.
+const STOPS = Object.freeze({
+  noToken: {
+    heading: 'This page needs your speaker link',
+    text: 'Open it with the personal link the organizers sent you (it ends in #token=…). You can still test your camera and microphone here.',
+  },
+  invalidToken: {
+    heading: 'Your speaker link is not valid or has expired',
+    text: 'Ask the organizers for a new link. You can still test your camera and microphone here.',
+  },
+  forbidden: { heading: 'Your link does not let you speak in this room' },
+  unknownRoom: { heading: 'There is no such room', text: 'Check the link you were given.' },
+});
+
+// Why the speaker is off air after having been on.
+const OFF_AIR = Object.freeze({
+  stopped: 'Stopped — you are off air',
+  ended: 'The item has ended — you are off air',
+});
+
+class SpeakPage {
+  #doc;
+  #token;
+  #header;
+  #notices;
+  #confirm;
+  #meter;
+  #preview = null;
+  #link;
+  #item = null;
+  #format = null;
+  #now = 0;
+  #stop = null;
+  #linkState = LinkState.IDLE;
+  #linkDetail = {};
+  #offAir = null;
+  #micMuted = false;
+
+  constructor(doc, roomId, token) {
+    this.#doc = doc;
+    this.#token = token;
+    this.#header = new RoomHeader(doc, 'Speak');
+    this.#notices = new NoticeBoard(byId(doc, 'notices'));
+    this.#confirm = new ConfirmDialog(byId(doc, 'confirm-dialog'));
+    this.#meter = new LevelMeter(byId(doc, 'mic-meter'), { heard: (heard) => this.#heard(heard) });
+    this.#link = new MediaLink({
+      token,
+      open: ({ iceServers, signal }) => publishToRoom({
+        room: roomId, token, iceServers, signal, stream: this.#preview.stream,
+      }),
+      report: (state, detail) => this.#linkChanged(state, detail),
+      // The room_state "lobby" can reach us a moment before the media relay opens the room.
+      retryRefused: (error) => error.code === 'room_not_open' && this.#mayPublish(),
+    });
+    byId(doc, 'devices-on').addEventListener('click', () => this.#devicesOn());
+    byId(doc, 'go-live').addEventListener('click', () => this.#goOnAir());
+    byId(doc, 'stop').addEventListener('click', () => this.#stopAir());
+    byId(doc, 'mute-mic').addEventListener('click', () => this.#toggleMic());
+    if (token === null) this.#stop = STOPS.noToken;
+  }
+
+  changed({ event, item, format }) {
+    setText(byId(this.#doc, 'event-name'), `Speaker check-in · ${event.name}`);
+    this.#format = format;
+    if (item === null) {
+      this.#item = null;
+      setText(byId(this.#doc, 'item-title'), 'No such room');
+      this.#stopSpeaking(STOPS.unknownRoom);
+      return;
+    }
+    this.#item = item;
+    this.#header.show(item, format);
+    this.#createPreview(item);
+    if (item.room.state === RoomState.ENDED && this.#link.wanted) {
+      this.#offAir = OFF_AIR.ended;
+      this.#link.stop();
+    }
+    this.#render();
+  }
+
+  tick(now) {
+    this.#now = now;
+    if (this.#item === null) return;
+    this.#header.tick(this.#item, now);
+    this.#render();
+  }
+
+  notice(body) {
+    this.#notices.show(body);
+  }
+
+  linkStatus(status) {
+    showLinkStatus(byId(this.#doc, 'link-status'), status);
+    const problem = byId(this.#doc, 'link-problem');
+    if (status === LinkStatus.INVALID_TOKEN && this.#token !== null) {
+      forgetToken();
+      this.#stopSpeaking(STOPS.invalidToken);
+    } else if (status === LinkStatus.CLOSED) {
+      setText(problem, 'The server closed the live connection (your access may have been withdrawn). Reload the page to try again.');
+      setShown(problem, true);
+    } else if (status === LinkStatus.LIVE) {
+      setShown(problem, false);
+    }
+  }
+
+  loadFailed(error) {
+    const problem = byId(this.#doc, 'link-problem');
+    setText(problem, `The agenda could not be loaded (${error.message}). The page fills in as soon as the server answers.`);
+    setShown(problem, true);
+  }
+
+  /** The page goes away: off air at once, camera and microphone released. */
+  leave() {
+    this.#link.stop({ leaving: true });
+    this.#preview?.stop();
+    this.#showPreview();
+  }
+
+  /** The preview is made once the room is known: audio-only rooms never ask for the camera. */
+  #createPreview(item) {
+    if (this.#preview !== null) return;
+    const doc = this.#doc;
+    this.#preview = new DevicePreview({
+      video: byId(doc, 'preview-video'),
+      cameraSelect: byId(doc, 'camera-select'),
+      micSelect: byId(doc, 'mic-select'),
+      meter: this.#meter,
+      wantVideo: !item.audioOnly,
+      trackChanged: (track) => this.#trackChanged(track),
+    });
+    setShown(byId(doc, 'camera-field'), !item.audioOnly);
+    setText(byId(doc, 'devices-on'), item.audioOnly ? 'Turn on microphone' : 'Turn on camera and microphone');
+    setText(byId(doc, 'preview-off-text'), item.audioOnly
+      ? 'Your microphone is off. This item is carried as sound only; the camera is never used.'
+      : 'Your camera and microphone are off.');
+    if (!item.recorded) {
+      setText(byId(doc, 'preview-audio-note'), 'This statement is carried as sound only and is never recorded: your camera stays off.');
+    }
+    this.#showPreview();
+  }
+
+  /** Resolves true once the preview runs; says why not otherwise. */
+  async #devicesOn() {
+    if (this.#preview === null) return false;
+    const problem = byId(this.#doc, 'preview-error');
+    setShown(problem, false);
+    try {
+      const note = await this.#preview.start();
+      this.#meter.resume();
+      if (note !== null) {
+        setText(problem, note);
+        setShown(problem, true);
+      }
+      return true;
+    } catch (error) {
+      setText(problem, error.message);
+      setShown(problem, true);
+      return false;
+    } finally {
+      this.#showPreview();
+      this.#render();
+    }
+  }
+
+  async #goOnAir() {
+    if (!this.#mayPublish() || this.#link.wanted) return;
+    if (!(await this.#devicesOn())) return;
+    this.#offAir = null;
+    this.#link.start();
+  }
+
+  async #stopAir() {
+    const live = this.#item?.room.state === RoomState.LIVE && this.#linkState === LinkState.CONNECTED;
+    const lose = this.#preview?.hasVideo ? 'seeing and hearing' : 'hearing';
+    if (live && !(await this.#confirm.ask(
+      `Stop sending? Everyone following the item stops ${lose} you at once.`, 'Stop'))) return;
+    this.#offAir = OFF_AIR.stopped;
+    this.#link.stop();
+  }
+
+  #toggleMic() {
+    this.#micMuted = !this.#micMuted;
+    this.#preview?.setMicMuted(this.#micMuted);
+    this.#render();
+  }
+
+  async #trackChanged(track) {
+    const connection = this.#link.connection;
+    if (connection === null) return;
+    // A kind the session was opened without needs a new offer.
+    if (!(await switchTrack(connection.senders, track))) this.#link.restart();
+  }
+
+  #heard(heard) {
+    setText(byId(this.#doc, 'mic-heard'), heard ? 'Sound is coming in.' : 'No sound from the microphone yet.');
+  }
+
+  #mayPublish() {
+    const state = this.#item?.room.state;
+    return this.#stop === null && (state === RoomState.LOBBY || state === RoomState.LIVE);
+  }
+
+  #stopSpeaking(stop) {
+    this.#stop = stop;
+    this.#link.stop();
+    this.#render();
+  }
+
+  #linkChanged(state, detail) {
+    this.#linkState = state;
+    this.#linkDetail = detail;
+    if (state === LinkState.REFUSED) this.#refused(detail.error);
+    this.#render();
+  }
+
+  #refused(error) {
+    if (error.status === 401) {
+      forgetToken();
+      this.#stop = STOPS.invalidToken;
+    } else if (error.status === 403) {
+      this.#stop = { ...STOPS.forbidden, text: error.message };
+    } else if (error.status === 404) {
+      this.#stop = STOPS.unknownRoom;
+    }
+  }
+
+  #showPreview() {
+    const stream = this.#preview?.stream ?? null;
+    let mode = 'off';
+    if (stream !== null) mode = this.#preview.hasVideo ? 'video' : 'audio';
+    byId(this.#doc, 'preview-screen').dataset.mode = mode;
+    if (stream === null) setText(byId(this.#doc, 'mic-heard'), '');
+  }
+
+  #render() {
+    const doc = this.#doc;
+    const stopPanel = byId(doc, 'stop-panel');
+    setShown(stopPanel, this.#stop !== null);
+    if (this.#stop !== null) {
+      setText(byId(doc, 'stop-heading'), this.#stop.heading);
+      setText(byId(doc, 'stop-text'), this.#stop.text ?? '');
+    }
+    const status = byId(doc, 'air-status');
+    setText(status, this.#statusText());
+    status.dataset.state = this.#linkState === LinkState.CONNECTED ? 'on' : this.#linkState;
+    setText(byId(doc, 'air-hint'), this.#hintText());
+    const previewOn = this.#preview?.stream != null;
+    byId(doc, 'go-live').disabled = !this.#mayPublish() || this.#link.wanted;
+    byId(doc, 'stop').disabled = !this.#link.wanted;
+    setShown(byId(doc, 'devices-on'), !previewOn);
+    const mute = byId(doc, 'mute-mic');
+    mute.disabled = !previewOn;
+    mute.setAttribute('aria-pressed', String(this.#micMuted));
+    setText(mute, this.#micMuted ? 'Unmute microphone' : 'Mute microphone');
+    const room = this.#item?.room;
+    setText(byId(doc, 'room-counts'), room && room.viewers !== null
+      ? `Watching: ${room.viewers} · Sending: ${room.publishers ?? 0}` : '');
+  }
+
+  #statusText() {
+    const room = this.#item?.room;
+    switch (this.#linkState) {
+      case LinkState.CONNECTING:
+        return 'Connecting…';
+      case LinkState.CONNECTED:
+        return room?.state === RoomState.LOBBY ? 'On air (lobby)' : 'On air';
+      case LinkState.RECONNECTING:
+        return 'Connection lost — reconnecting…';
+      case LinkState.FULL:
+        return `The room is full; retrying in ${this.#linkDetail.seconds} s`;
+      case LinkState.REFUSED:
+        return `Not on air: ${this.#linkDetail.error.message}`;
+      default:
+        return this.#offAir ?? 'Off air';
+    }
+  }
+
+  #hintText() {
+    const item = this.#item;
+    if (item === null || this.#format === null || this.#stop !== null) return '';
+    const room = item.room;
+    const start = when(room.startsAt ?? item.startsAt, this.#now, this.#format);
+    switch (room.state) {
+      case RoomState.SCHEDULED:
+        return room.opensAt === null
+          ? `You can go on air once the lobby opens, before ${start}.`
+          : `You can go on air from ${when(room.opensAt, this.#now, this.#format)}, when the lobby opens. The item starts at ${start}.`;
+      case RoomState.LOBBY:
+        return this.#link.wanted
+          ? `Only staff ${this.#preview?.hasVideo ? 'see and hear' : 'hear'} you until the item starts at ${start}.`
+          : `The lobby is open. Go on air now to check your sound with the technicians; the public joins at ${start}.`;
+      case RoomState.LIVE:
+        if (!this.#link.wanted) return 'The item is live.';
+        return this.#preview?.hasVideo ? 'Everyone following the item sees and hears you.' : 'Everyone following the item hears you.';
+      default:
+        return 'This item has ended.';
+    }
+  }
+}
+
+function main() {
+  const roomId = roomIdFromPath(window.location.pathname);
+  const token = takeToken();
+  const page = new SpeakPage(document, roomId, token);
+  const follower = new RoomFollower(roomId, {
+    changed: (view) => page.changed(view),
+    tick: (now) => page.tick(now),
+    notice: (body) => page.notice(body),
+    linkStatus: (status, detail) => page.linkStatus(status, detail),
+    loadFailed: (error) => page.loadFailed(error),
+  });
+  window.addEventListener('pagehide', () => page.leave());
+  follower.start(token);
+}
+
+main();

@@ -1,0 +1,314 @@
+// The watch page (watch.html, /watch/{room}): the item's state and countdown, and its stream
+// once the room is live (or in the lobby, for those the server lets in early). It connects by
+// itself when the room goes live, reconnects after a network drop, and lets go at the end.
+
+import { byId, el, setShown, setText } from './dom.js';
+import { LinkStatus } from './live.js';
+import { LinkState, MediaLink } from './medialink.js';
+import { Player } from './player.js';
+import { RoomHeader } from './roomheader.js';
+import { RoomFollower, roomIdFromPath } from './roomfollow.js';
+import { RoomState } from './roomstate.js';
+import { nextSession, roomStatusText, startCountdown, when } from './roomstatus.js';
+import { NoticeBoard, showLinkStatus } from './status.js';
+import { forgetToken, takeToken } from './token.js';
+import { watchRoom } from './whep.js';
+
+// When a room goes live, every open page connects within this long of the news.
+const GO_LIVE_SPREAD_MS = 1500;
+
+// Why the page does not try to watch, with what it says about it.
+const STOPS = Object.freeze({
+  noToken: {
+    heading: 'This page needs your access link',
+    text: 'Open it with the personal link you received by e-mail (it ends in #token=…).',
+  },
+  invalidToken: {
+    heading: 'Your access link is not valid or has expired',
+    text: 'Ask the organizers for a new link. You can still follow the agenda.',
+  },
+  forbidden: { heading: 'Your access link does not include this room' },
+  unknownRoom: { heading: 'There is no such room', text: 'Check the link, or pick an item from the agenda.' },
+  failed: { heading: 'The stream could not be started', retry: true },
+});
+
+class WatchPage {
+  #doc;
+  #roomId;
+  #token;
+  #header;
+  #notices;
+  #player;
+  #link;
+  #item = null;
+  #items = [];
+  #format = null;
+  #now = 0;
+  #stop = null;
+  #lobbyRefused = false;
+  #soundOnly = false;
+  // Between "Audio only" being ticked or unticked and the new session coming up.
+  #switching = false;
+  #linkState = LinkState.IDLE;
+  #linkDetail = {};
+
+  constructor(doc, roomId, token) {
+    this.#doc = doc;
+    this.#roomId = roomId;
+    this.#token = token;
+    this.#header = new RoomHeader(doc, 'Watch');
+    this.#notices = new NoticeBoard(byId(doc, 'notices'));
+    this.#player = new Player(byId(doc, 'player'), {
+      audioOnlyChanged: (checked) => this.#chooseSoundOnly(checked),
+    });
+    this.#link = new MediaLink({
+      token,
+      open: ({ iceServers, signal }) => watchRoom({
+        room: roomId, token, iceServers, signal, audioOnly: this.#audioOnly(),
+      }),
+      report: (state, detail) => this.#linkChanged(state, detail),
+      // The room_state "live" can reach us a moment before the media relay opens the room.
+      retryRefused: (error) => error.code === 'room_not_open' && this.#item?.room.state === RoomState.LIVE,
+    });
+    byId(doc, 'retry').addEventListener('click', () => this.#retry());
+    if (token === null) this.#stop = STOPS.noToken;
+  }
+
+  changed({ event, item, items, format, previous }) {
+    setText(byId(this.#doc, 'event-name'), event.name);
+    this.#items = items;
+    this.#format = format;
+    if (item === null) {
+      this.#item = null;
+      this.#stopWatching(STOPS.unknownRoom);
+      setText(byId(this.#doc, 'item-title'), 'No such room');
+      return;
+    }
+    const changedState = previous !== null && previous !== item.room.state;
+    if (changedState) this.#lobbyRefused = false;
+    this.#item = item;
+    this.#header.show(item, format);
+    this.#sync({ spreadMs: changedState ? GO_LIVE_SPREAD_MS : 0 });
+    this.#render();
+  }
+
+  tick(now) {
+    this.#now = now;
+    if (this.#item === null) return;
+    this.#header.tick(this.#item, now);
+    this.#render();
+  }
+
+  notice(body) {
+    this.#notices.show(body);
+  }
+
+  linkStatus(status) {
+    showLinkStatus(byId(this.#doc, 'link-status'), status);
+    const problem = byId(this.#doc, 'link-problem');
+    if (status === LinkStatus.INVALID_TOKEN && this.#token !== null) {
+      forgetToken();
+      this.#stopWatching(STOPS.invalidToken);
+    } else if (status === LinkStatus.CLOSED) {
+      setText(problem, 'The server closed the live connection (your access may have been withdrawn). Reload the page to try again.');
+      setShown(problem, true);
+    } else if (status === LinkStatus.LIVE) {
+      setShown(problem, false);
+    }
+  }
+
+  loadFailed(error) {
+    const problem = byId(this.#doc, 'link-problem');
+    setText(problem, `The agenda could not be loaded (${error.message}). The page fills in as soon as the server answers.`);
+    setShown(problem, true);
+  }
+
+  /** The page goes away (or into the back/forward cache): end the session at once. */
+  leave() {
+    this.#link.stop({ leaving: true });
+  }
+
+  /** The page came back from the back/forward cache. */
+  resume() {
+    this.#sync();
+  }
+
+  /** Watch when the room is live, and try in the lobby (the server decides who may). */
+  #sync({ spreadMs = 0 } = {}) {
+    const state = this.#item?.room.state;
+    const wanted = this.#stop === null
+      && (state === RoomState.LIVE || (state === RoomState.LOBBY && !this.#lobbyRefused));
+    if (wanted) this.#link.start({ spreadMs });
+    else this.#link.stop();
+  }
+
+  #audioOnly() {
+    return this.#item?.audioOnly === true || this.#soundOnly;
+  }
+
+  #chooseSoundOnly(checked) {
+    this.#soundOnly = checked;
+    this.#switching = this.#link.wanted;
+    this.#link.restart();
+  }
+
+  #retry() {
+    this.#stop = null;
+    this.#sync();
+    this.#render();
+  }
+
+  #stopWatching(stop) {
+    this.#stop = stop;
+    this.#link.stop();
+    this.#render();
+  }
+
+  #linkChanged(state, detail) {
+    this.#linkState = state;
+    this.#linkDetail = detail;
+    if (state !== LinkState.CONNECTING) this.#switching = false;
+    if (state === LinkState.CONNECTED) {
+      this.#play(detail.connection);
+    } else if (state === LinkState.IDLE) {
+      this.#player.clear();
+    } else if (state === LinkState.REFUSED) {
+      this.#refused(detail.error);
+    }
+    this.#render();
+  }
+
+  #play(connection) {
+    const item = this.#item;
+    this.#player.play(connection.stream, {
+      audioOnly: connection.audioOnly,
+      roomAudioOnly: item.audioOnly,
+      title: item.title,
+      note: soundOnlyNote(item),
+    });
+  }
+
+  #refused(error) {
+    this.#player.clear();
+    if (error.status === 401) {
+      forgetToken();
+      this.#stop = STOPS.invalidToken;
+    } else if (error.status === 403) {
+      this.#stop = { ...STOPS.forbidden, text: error.message };
+    } else if (error.status === 404) {
+      this.#stop = STOPS.unknownRoom;
+    } else if (error.code === 'room_not_open') {
+      // Not open to us yet (attendees wait for "live") or not any more: the room state says which.
+      this.#lobbyRefused = this.#item?.room.state === RoomState.LOBBY;
+    } else {
+      this.#stop = { ...STOPS.failed, text: error.message };
+    }
+  }
+
+  #render() {
+    // While switching to or from sound only, the player (and the focus in it) stays put.
+    const playing = this.#stop === null && (this.#linkState === LinkState.CONNECTED || this.#switching);
+    const status = byId(this.#doc, 'media-status');
+    setText(status, this.#statusText());
+    status.dataset.state = this.#stop === null ? this.#linkState : 'stopped';
+    setShown(byId(this.#doc, 'player'), playing);
+    setShown(byId(this.#doc, 'waiting'), !playing);
+    if (!playing) this.#renderWaiting();
+  }
+
+  #statusText() {
+    if (this.#stop !== null) return this.#stop.heading;
+    const item = this.#item;
+    switch (this.#linkState) {
+      case LinkState.CONNECTING:
+        if (this.#switching) return this.#soundOnly ? 'Switching to sound only…' : 'Switching the picture on…';
+        return 'Connecting…';
+      case LinkState.CONNECTED:
+        return item?.room.state === RoomState.LOBBY ? 'Live — lobby preview, not public yet' : 'Live';
+      case LinkState.RECONNECTING:
+        return 'Reconnecting…';
+      case LinkState.FULL:
+        return `The room is full; retrying in ${this.#linkDetail.seconds} s`;
+      default:
+        return item === null || this.#format === null ? 'Loading…' : roomStatusText(item, this.#items, this.#now, this.#format);
+    }
+  }
+
+  #renderWaiting() {
+    const { big, small, next } = this.#waitingText();
+    setText(byId(this.#doc, 'waiting-big'), big);
+    setText(byId(this.#doc, 'waiting-small'), small);
+    setShown(byId(this.#doc, 'retry'), this.#stop?.retry === true);
+    const nextLine = byId(this.#doc, 'waiting-next');
+    setShown(nextLine, next !== null);
+    if (next !== null && nextLine.dataset.item !== `${next.id}@${next.startsAt}`) {
+      nextLine.dataset.item = `${next.id}@${next.startsAt}`;
+      nextLine.replaceChildren('Next: ',
+        el('a', { href: `/watch/${encodeURIComponent(next.room.id)}` }, next.title),
+        `, ${when(next.room.startsAt ?? next.startsAt, this.#now, this.#format)}`);
+    }
+  }
+
+  /** What the stage says while there is no picture: {big, small, next}. */
+  #waitingText() {
+    const item = this.#item;
+    if (this.#stop !== null) return { big: this.#stop.heading, small: this.#stop.text ?? '', next: null };
+    if (item === null) return { big: 'Loading…', small: '', next: null };
+    switch (this.#linkState) {
+      case LinkState.CONNECTING:
+        return { big: 'Connecting…', small: '', next: null };
+      case LinkState.RECONNECTING:
+        return { big: 'Reconnecting…', small: 'The connection dropped; the stream comes back by itself.', next: null };
+      case LinkState.FULL:
+        return { big: 'The room is full', small: `Trying again in ${this.#linkDetail.seconds} s.`, next: null };
+      default:
+        return this.#roomText(item);
+    }
+  }
+
+  #roomText(item) {
+    const room = item.room;
+    if (room.state === RoomState.ENDED) {
+      const next = nextSession(this.#items, this.#now, item);
+      return {
+        big: 'This item has ended',
+        small: next === null ? 'That was the last item. Thank you for joining.' : '',
+        next,
+      };
+    }
+    if (room.state === RoomState.LIVE) return { big: 'Live now', small: '', next: null };
+    const notes = [];
+    if (room.state === RoomState.LOBBY) notes.push('The stream starts when the item goes live; this page connects by itself.');
+    if (item.audioOnly) notes.push(soundOnlyNote(item));
+    return { big: startCountdown(item, this.#now) ?? 'Starting shortly', small: notes.join(' '), next: null };
+  }
+}
+
+function soundOnlyNote(item) {
+  if (item.audioOnly) {
+    return item.recorded
+      ? 'Audio only — this item is not shown on video'
+      : 'Audio only — this statement is not shown on video and is never recorded';
+  }
+  return 'Audio only — the picture is off to save data. Untick “Audio only” to see it again.';
+}
+
+function main() {
+  const roomId = roomIdFromPath(window.location.pathname);
+  const token = takeToken();
+  const page = new WatchPage(document, roomId, token);
+  const follower = new RoomFollower(roomId, {
+    changed: (view) => page.changed(view),
+    tick: (now) => page.tick(now),
+    notice: (body) => page.notice(body),
+    linkStatus: (status, detail) => page.linkStatus(status, detail),
+    loadFailed: (error) => page.loadFailed(error),
+  });
+  window.addEventListener('pagehide', () => page.leave());
+  window.addEventListener('pageshow', (event) => {
+    if (event.persisted) page.resume();
+  });
+  follower.start(token);
+}
+
+main();
