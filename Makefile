@@ -37,7 +37,7 @@ system:
 
 run: install
 	$(BIN)/plenary serve --config config.toml --data $(DATA) --host $(HOST) --port $(PORT) \
-	  --rehearse --speed $(SPEED) --ice-address 127.0.0.1 --print-links
+	  --rehearse --speed $(SPEED) --ice-address 127.0.0.1 --demo-feed --print-links
 
 lint: install
 	$(BIN)/ruff check server scheduler tests bench

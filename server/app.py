@@ -22,6 +22,7 @@ from server.keys import KeyRing
 from server.live import LiveChannel
 from server.mail import mailer_for
 from server.media import endpoints as media_endpoints
+from server.media.demofeed import DemoFeed
 from server.media.relay import Relay, RelaySettings
 from server.ratelimit import RateLimiter
 from server.registrar import Registrar
@@ -44,6 +45,7 @@ class Settings:
     public_url: str = "http://127.0.0.1:8080"
     ice_addresses: tuple[str, ...] = ()  # given on the command line: instead of the config's
     media_connect_within: float = 20.0  # seconds a WHIP/WHEP session has to connect
+    demo_feed: bool = False
     wall: Callable[[], datetime] = wall_now
 
 
@@ -110,6 +112,8 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_run_store)
     app.cleanup_ctx.append(_run_access)
     app.cleanup_ctx.append(_run_schedule)
+    if settings.demo_feed:
+        app.cleanup_ctx.append(_run_demo_feed)
     return app
 
 
@@ -134,6 +138,15 @@ def _relay(settings: Settings, rooms: RoomService, live: LiveChannel) -> Relay:
 
     rooms.subscribe(end_media)
     return relay
+
+
+async def _run_demo_feed(app: web.Application) -> AsyncIterator[None]:
+    """After the schedule has started: the rooms already open get their feed at once."""
+    demo = DemoFeed(app[appkeys.RELAY], app[appkeys.ROOMS])
+    app[appkeys.ROOMS].subscribe(demo.on_room_update)
+    await demo.start_open_rooms()
+    yield
+    await demo.close()
 
 
 async def _run_store(app: web.Application) -> AsyncIterator[None]:

@@ -84,6 +84,11 @@ def _parser() -> argparse.ArgumentParser:
         help="an address the media relay announces (repeatable)",
     )
     serve.add_argument(
+        "--demo-feed",
+        action="store_true",
+        help="a synthetic hall feed (test card, clock, tone) joins every open room",
+    )
+    serve.add_argument(
         "--print-links",
         action="store_true",
         help="print a signed-in link to every page for every staff role",
@@ -140,6 +145,7 @@ def _serve(args: argparse.Namespace) -> int:
         speed=args.speed,
         ice_addresses=addresses,
         print_links=args.print_links,
+        demo_feed=args.demo_feed,
     )
     return 0
 

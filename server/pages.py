@@ -15,6 +15,7 @@ from server.errors import NotFound
 
 CLIENT_DIR = Path(__file__).resolve().parent.parent / "client_web"
 SOCKET_IO_CLIENT = CLIENT_DIR / "node_modules/socket.io-client/dist/socket.io.esm.min.js"
+ROOM_PAGES = {"watch": "watch.html", "speak": "speak.html"}
 ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(js|css|svg|png|ico|html)$")
 PAGES = {
     "/": "index.html",
@@ -42,6 +43,11 @@ async def page(request: web.Request) -> web.FileResponse:
     return _file(CLIENT_DIR / PAGES[request.path], "no-cache")
 
 
+async def room_page(request: web.Request) -> web.FileResponse:
+    """The watch and speaker pages; the room is read from the address by the page itself."""
+    return _file(CLIENT_DIR / ROOM_PAGES[request.match_info["page"]], "no-cache")
+
+
 async def asset(request: web.Request) -> web.FileResponse:
     name = request.match_info["name"]
     if not ASSET_NAME.match(name):
@@ -60,5 +66,6 @@ async def socket_io_client(request: web.Request) -> web.FileResponse:
 def add_routes(app: web.Application) -> None:
     for path in PAGES:
         app.router.add_get(path, page)
+    app.router.add_get("/{page:watch|speak}/{room:[a-z0-9][a-z0-9-]{0,62}}", room_page)
     app.router.add_get("/app/{name}", asset)
     app.router.add_get("/vendor/socket.io.esm.min.js", socket_io_client)

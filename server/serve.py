@@ -32,6 +32,7 @@ def serve(
     speed: float,
     ice_addresses: tuple[str, ...],
     print_links: bool,
+    demo_feed: bool = False,
 ) -> None:
     clock = _clock(config, rehearsal_start, speed)
     run = clock.run_id if isinstance(clock, RehearsalClock) else "event"
@@ -44,6 +45,7 @@ def serve(
             run=run,
             public_url=config.public_url or base,
             ice_addresses=ice_addresses,
+            demo_feed=demo_feed,
         )
     )
 

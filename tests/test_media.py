@@ -338,3 +338,18 @@ async def test_rehearsal_speed_does_not_matter_to_media(
     )
     stage = Stage(app, await aiohttp_server(app))
     assert stage.relay.settings.loopback_only
+
+
+async def test_the_demo_feed_is_watchable(tmp_path: Path, aiohttp_server: ServerFactory) -> None:
+    base = settings(tmp_path, clock_in_welcome(10))
+    app = create_app(replace(base, ice_addresses=("127.0.0.1",), demo_feed=True))
+    stage = Stage(app, await aiohttp_server(app))
+    audience = await stage.watch()
+    try:
+        await audience.until_frames("video", 15, within=15)
+        await audience.until_frames("audio", 25)
+        publishers, viewers = stage.relay.counts("welcome")
+        assert (publishers, viewers) == (1, 1)
+        assert stage.relay.room_media("welcome").on_air.owner.name == "Demo hall feed"
+    finally:
+        await audience.close()
