@@ -83,7 +83,8 @@ async def jwks(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    text = render_metrics(request.app[appkeys.ROOMS], request.app[appkeys.LIVE])
+    app = request.app
+    text = render_metrics(app[appkeys.ROOMS], app[appkeys.LIVE], app[appkeys.RELAY])
     return web.Response(
         text=text,
         content_type="text/plain",

@@ -6,10 +6,11 @@ from collections import Counter
 
 from scheduler.timetable import RoomState
 from server.live import LiveChannel
+from server.media.relay import Relay
 from server.rooms import RoomService
 
 
-def render_metrics(rooms: RoomService, live: LiveChannel) -> str:
+def render_metrics(rooms: RoomService, live: LiveChannel, relay: Relay) -> str:
     states = Counter(rooms.state(item.id) for item in rooms.timetable.rooms)
     lines = [
         "# HELP plenary_rooms Rooms of the agenda by state.",
@@ -30,5 +31,26 @@ def render_metrics(rooms: RoomService, live: LiveChannel) -> str:
         "# HELP plenary_transitions_total Room state transitions announced by this process.",
         "# TYPE plenary_transitions_total counter",
         f"plenary_transitions_total {rooms.transition_count}",
+        "# HELP plenary_media_sessions Open WHIP and WHEP sessions (peer connections).",
+        "# TYPE plenary_media_sessions gauge",
+        f"plenary_media_sessions {relay.peer_connections}",
+        "# HELP plenary_room_viewers Connected viewers of each room.",
+        "# TYPE plenary_room_viewers gauge",
+        *(
+            f'plenary_room_viewers{{room="{item.id}"}} {relay.counts(item.id)[1]}'
+            for item in rooms.timetable.rooms
+        ),
+        "# HELP plenary_room_publishers Connected publishers of each room.",
+        "# TYPE plenary_room_publishers gauge",
+        *(
+            f'plenary_room_publishers{{room="{item.id}"}} {relay.counts(item.id)[0]}'
+            for item in rooms.timetable.rooms
+        ),
+        "# HELP plenary_forwarded_packets_total RTP packets sent to viewers, by kind.",
+        "# TYPE plenary_forwarded_packets_total counter",
+        *(
+            f'plenary_forwarded_packets_total{{kind="{kind}"}} {count}'
+            for kind, count in relay.forwarded_packets().items()
+        ),
     ]
     return "\n".join(lines) + "\n"

@@ -92,6 +92,13 @@ async def test_a_viewer_decodes_what_a_publisher_sends(stage: Stage) -> None:
     assert media.video.stats.packets_out > 0 and media.audio.stats.packets_out > 0
     assert stage.relay.counts("welcome") == (1, 1)
     assert "a=setup:passive" in speaker.answer  # aiortc is the DTLS server
+    async with aiohttp.ClientSession() as http, http.get(stage.base + "/metrics") as response:
+        metrics = await response.text()
+    assert "plenary_media_sessions 2" in metrics
+    assert 'plenary_room_viewers{room="welcome"} 1' in metrics
+    video_line = next(line for line in metrics.splitlines()
+                      if line.startswith('plenary_forwarded_packets_total{kind="video"}'))
+    assert int(video_line.split()[-1]) > 0
 
 
 async def test_a_new_viewer_sees_a_picture_within_a_second(stage: Stage) -> None:

@@ -98,6 +98,7 @@ class Relay:
         self._sessions: dict[str, MediaSession] = {}
         self._listeners: list[Changed] = []
         self._closing = False
+        self._forwarded_before = {"audio": 0, "video": 0}
 
     def subscribe(self, listener: Changed) -> None:
         self._listeners.append(listener)
@@ -110,6 +111,15 @@ class Relay:
             sum(s.connected.is_set() for s in media.publishers),
             sum(s.connected.is_set() for s in media.viewers),
         )
+
+    def forwarded_packets(self) -> dict[str, int]:
+        """Packets sent to viewers since start, by kind (rooms that ended included)."""
+        totals = dict(self._forwarded_before)
+        for media in self._rooms.values():
+            for forwarder in (media.audio, media.video):
+                if forwarder is not None:
+                    totals[forwarder.kind] += forwarder.stats.packets_out
+        return totals
 
     @property
     def peer_connections(self) -> int:
@@ -143,6 +153,9 @@ class Relay:
     async def end_room(self, room: str, reason: str = "the room ended") -> None:
         media = self._rooms.pop(room, None)
         if media is not None:
+            for forwarder in (media.audio, media.video):
+                if forwarder is not None:
+                    self._forwarded_before[forwarder.kind] += forwarder.stats.packets_out
             for session in [*media.publishers, *media.viewers]:
                 await session.close(reason)
 
