@@ -22,14 +22,22 @@ client_web/node_modules/.package-lock.json: client_web/package.json client_web/p
 install: $(BIN)/plenary client_web/node_modules/.package-lock.json
 
 # The Debian packages the tests use: Chromium for the browser tests (never a browser download
-# of Playwright's own) and PostgreSQL, whose private cluster the tests start and stop themselves.
+# of Playwright's own), PostgreSQL, whose private cluster the tests start and stop themselves,
+# and GStreamer's webrtcbin with PyGObject, the hall encoder the relay is tested against.
+DEBIAN_PACKAGES := chromium postgresql python3-gi gir1.2-gstreamer-1.0 \
+  gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0 gstreamer1.0-plugins-base \
+  gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice
+
 system:
 	@missing=""; \
-	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
-	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	for package in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "ok installed" \
+	    || missing="$$missing $$package"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends $$missing; \
 	  else \
 	    echo "make test needs these Debian packages:$$missing (sudo apt-get install$$missing)"; \
 	  fi; \

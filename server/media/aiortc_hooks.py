@@ -18,6 +18,7 @@ any of it.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -26,6 +27,13 @@ from aiortc import clock as aiortc_clock
 from aiortc.codecs import is_rtx
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
 from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensionsMap, RtpPacket, unwrap_rtx
+from pylibsrtp import Session
+from pylibsrtp._binding import ffi
+
+log = logging.getLogger(__name__)
+
+# Room for a publisher's largest packet, our header extensions and SRTP's trailer.
+SRTP_BUFFER_BYTES = 2048
 
 PacketHandler = Callable[[RtpPacket, RTCRtpCodecParameters], Awaitable[None]]
 
@@ -70,6 +78,8 @@ def check_compatible() -> None:
         for name in SENDER_ATTRIBUTES
         if _SENDER + name not in source_sender
     ]
+    if "_cdata" not in Session.__init__.__code__.co_names:
+        missing.append("pylibsrtp.Session._cdata")
     if missing:
         raise AiortcChanged("aiortc changed; the relay needs: " + ", ".join(missing))
 
@@ -102,12 +112,15 @@ def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketHandler) -> None:
         codecs: dict[int, RTCRtpCodecParameters] = getattr(receiver, _RECEIVER + "codecs")
         codec = codecs.get(packet.payload_type)
         if codec is not None and packet.payload:  # padding-only packets are probes: dropped
-            if is_rtx(codec):
-                original = _unwrapped(receiver, packet, codec, codecs)
-                if original is not None:
-                    await on_packet(*original)
-            else:
-                await on_packet(packet, codec)
+            forwardable = (
+                _unwrapped(receiver, packet, codec, codecs) if is_rtx(codec) else (packet, codec)
+            )
+            try:
+                if forwardable is not None:
+                    await on_packet(*forwardable)
+            except Exception:
+                # An exception here would end the publisher's whole DTLS transport.
+                log.exception("forwarding a packet failed; the publisher stays connected")
         await keep_books(packet, arrival_time_ms)
 
     receiver.receive = receive  # type: ignore[method-assign]
@@ -147,6 +160,7 @@ class PassthroughSender:
         self.parameters: RTCRtpSendParameters | None = None
         self.extensions = HeaderExtensionsMap()
         self.extension_ids: tuple[tuple[int, str], ...] = ()
+        self._large_packets = False
         self._history: dict[int, RtpPacket] = getattr(sender, _SENDER + "rtp_history")
         # Every viewer of a room shares one SSRC per kind, so one serialised packet fits all.
         sender._ssrc = ssrc
@@ -181,6 +195,9 @@ class PassthroughSender:
         """Send one serialised packet (``packet`` is kept for retransmission)."""
         self._history[packet.sequence_number % RTP_HISTORY_SIZE] = packet
         sender = self.sender
+        if not self._large_packets:
+            self.allow_large_packets()  # the SRTP session exists once DTLS has connected
+            self._large_packets = True
         setattr(sender, _SENDER + "ntp_timestamp", aiortc_clock.current_ntp_time())
         setattr(sender, _SENDER + "rtp_timestamp", packet.timestamp)
         setattr(sender, _SENDER + "packet_count", getattr(sender, _SENDER + "packet_count") + 1)
@@ -190,6 +207,17 @@ class PassthroughSender:
             getattr(sender, _SENDER + "octet_count") + len(packet.payload),
         )
         await sender.transport._send_rtp(data)
+
+    def allow_large_packets(self) -> None:
+        """Let the sender encrypt packets as large as any publisher's.
+
+        pylibsrtp encrypts in a 1500-byte buffer less 144 bytes of trailer room, so a packet
+        over 1356 bytes (GStreamer's payloaders default to an MTU of 1400) cannot be sent.
+        """
+        session = self.sender.transport._tx_srtp
+        if session is not None and len(session._cdata) < SRTP_BUFFER_BYTES:
+            session._cdata = ffi.new("char[]", SRTP_BUFFER_BYTES)
+            session._buffer = ffi.buffer(session._cdata)
 
     async def _idle(self, codec: RTCRtpCodecParameters) -> None:
         """Replaces the encoder loop; ``stop()`` waits for these two events."""

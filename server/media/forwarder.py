@@ -32,6 +32,7 @@ class ForwardingStats:
     packets_out: int = 0
     source_switches: int = 0
     keyframe_requests: int = 0
+    dropped: int = 0
 
 
 @dataclass
@@ -121,6 +122,9 @@ class Forwarder:
                 await viewer.send(out, data)
             except ConnectionError:
                 continue  # that viewer is going away; the session cleans up
+            except ValueError:
+                self.stats.dropped += 1  # SRTP refused it (too large): this viewer misses it
+                continue
             self.stats.packets_out += 1
 
     def _switch_to(self, packet: RtpPacket, codec: RTCRtpCodecParameters) -> _Source:
