@@ -96,8 +96,11 @@ async def test_a_viewer_decodes_what_a_publisher_sends(stage: Stage) -> None:
         metrics = await response.text()
     assert "plenary_media_sessions 2" in metrics
     assert 'plenary_room_viewers{room="welcome"} 1' in metrics
-    video_line = next(line for line in metrics.splitlines()
-                      if line.startswith('plenary_forwarded_packets_total{kind="video"}'))
+    video_line = next(
+        line
+        for line in metrics.splitlines()
+        if line.startswith('plenary_forwarded_packets_total{kind="video"}')
+    )
     assert int(video_line.split()[-1]) > 0
 
 
