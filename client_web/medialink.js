@@ -89,11 +89,14 @@ export class MediaLink {
     this.#connect(LinkState.CONNECTING);
   }
 
-  /** End the session and stop trying; `leaving` when the page goes away. Safe twice. */
-  stop({ leaving = false } = {}) {
+  /**
+   * End the session and stop trying. `leaving`: the page goes away; `serverDone`: the room
+   * ended, and the server ends its sessions itself. Safe twice.
+   */
+  stop({ leaving = false, serverDone = false } = {}) {
     const was = this.#wanted || this.#connection !== null;
     this.#wanted = false;
-    this.#drop({ leaving });
+    this.#drop({ leaving, serverDone });
     if (was) this.#report(LinkState.IDLE, {});
   }
 
@@ -159,13 +162,13 @@ export class MediaLink {
     }, ms);
   }
 
-  #drop({ leaving = false } = {}) {
+  #drop({ leaving = false, serverDone = false } = {}) {
     this.#generation += 1;
     clearTimeout(this.#timer);
     this.#timer = null;
     this.#attempt?.abort();
     this.#attempt = null;
-    this.#connection?.session.close({ leaving });
+    this.#connection?.session.close({ leaving, serverDone });
     this.#connection = null;
   }
 }

@@ -113,12 +113,18 @@ export class MediaSession {
 
   /**
    * End the session: close the peer connection and DELETE the session URL. With `leaving`,
-   * the request outlives the page (pagehide). Safe to call twice.
+   * the request outlives the page (pagehide); with `serverDone`, the server has ended the
+   * session itself (its room ended) and is not asked. Safe to call twice.
    */
-  close({ leaving = false } = {}) {
+  close({ leaving = false, serverDone = false } = {}) {
     if (this.#closed) return;
     this.#closed = true;
     this.#clearTimers();
+    // After a DTLS close_notify the server has hung up already.
+    if (serverDone || dtlsState(this.#pc) === 'closed') {
+      this.#pc.close();
+      return;
+    }
     const ended = fetch(this.#url, {
       method: 'DELETE',
       headers: { Authorization: `Bearer ${this.#token}` },

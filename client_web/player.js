@@ -18,6 +18,7 @@ export class Player {
   #audioOnly;
   #fullscreen;
   #meter;
+  #caption;
   #stream = null;
   // The browser refused to start with sound (as opposed to the viewer muting it).
   #soundBlocked = false;
@@ -35,6 +36,7 @@ export class Player {
       el('span', { class: 'audio-panel-icon', 'aria-hidden': 'true' }),
       this.#audioTitle, this.#audioNote, meterCanvas);
     this.#meter = new LevelMeter(meterCanvas);
+    this.#caption = el('p', { class: 'player-caption', hidden: true });
     this.#soundOn = el('button', { type: 'button', class: 'sound-on', onclick: () => this.#turnSoundOn() },
       'Turn sound on');
     this.#mute = el('button', { type: 'button', class: 'player-mute', 'aria-pressed': 'false', onclick: () => this.#toggleMute() },
@@ -50,7 +52,7 @@ export class Player {
     this.#fullscreen = el('button', { type: 'button', class: 'player-fullscreen', onclick: () => this.#toggleFullscreen() },
       'Full screen');
     this.#root = el('div', { class: 'player', 'data-mode': 'video' },
-      el('div', { class: 'player-screen' }, this.#video, this.#audioPanel, this.#soundOn),
+      el('div', { class: 'player-screen' }, this.#video, this.#audioPanel, this.#caption, this.#soundOn),
       el('div', { class: 'player-controls' },
         this.#mute,
         el('label', { class: 'player-volume-label', for: 'player-volume' }, 'Volume'), this.#volume,
@@ -84,6 +86,12 @@ export class Player {
     await this.#start();
   }
 
+  /** A line over the picture (e.g. nobody is sending yet), or null for none. */
+  caption(text) {
+    setShown(this.#caption, text !== null);
+    setText(this.#caption, text ?? '');
+  }
+
   /** Stop showing anything (the stream ended or the room closed). */
   clear() {
     this.#stream = null;
@@ -91,11 +99,6 @@ export class Player {
     this.#video.srcObject = null;
     setShown(this.#soundOn, false);
     if (document.fullscreenElement === this.#root) document.exitFullscreen().catch(() => {});
-  }
-
-  /** Let the viewer ask for sound only even before anything plays. */
-  get audioOnlyWanted() {
-    return this.#audioOnly.checked;
   }
 
   async #start() {

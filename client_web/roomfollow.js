@@ -27,8 +27,9 @@ export class RoomFollower {
   #connection = null;
 
   /**
-   * `handlers`: changed({event, item, items, format, previous}) when the agenda or the room
-   * changes (`item` null when the agenda has no such room; `previous` the room state before),
+   * `handlers`: changed({event, item, items, format, previous, now}) when the agenda or the
+   * room changes (`item` null when the agenda has no such room; `previous` the room state
+   * before; `now` agenda time),
    * tick(now) with agenda time, notice(body), linkStatus(status, detail), loadFailed(error).
    */
   constructor(roomId, handlers) {
@@ -96,6 +97,7 @@ export class RoomFollower {
       items: this.#items,
       format: this.#format,
       previous,
+      now: this.#clock.now(),
     });
   }
 

@@ -28,11 +28,15 @@ export class RoomHeader {
   show(item, format) {
     setText(this.#title, item.title);
     this.#doc.title = `${item.title} – ${this.#pageName}`;
-    this.#facts.replaceChildren(...[
-      el('span', { class: `kind kind-${item.kind}` }, kindLabel(item.kind)),
-      item.audioOnly ? el('span', { class: 'badge badge-audio' }, 'Audio only') : null,
-      item.recorded ? null : el('span', { class: 'badge badge-private' }, 'Not recorded'),
-    ].filter(Boolean));
+    const facts = `${item.kind} ${item.audioOnly} ${item.recorded}`;
+    if (this.#facts.dataset.shows !== facts) {
+      this.#facts.dataset.shows = facts;
+      this.#facts.replaceChildren(...[
+        el('span', { class: `kind kind-${item.kind}` }, kindLabel(item.kind)),
+        item.audioOnly ? el('span', { class: 'badge badge-audio' }, 'Audio only') : null,
+        item.recorded ? null : el('span', { class: 'badge badge-private' }, 'Not recorded'),
+      ].filter(Boolean));
+    }
     const room = item.room;
     const starts = room.startsAt ?? item.startsAt;
     const ends = room.endsAt ?? item.endsAt;

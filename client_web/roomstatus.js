@@ -8,7 +8,7 @@ import { RoomState, countdown } from './roomstate.js';
 export function roomStatusText(item, items, now, format) {
   const room = item.room;
   const pause = breakOn(items, now);
-  const next = nextSession(items, now, item);
+  const next = nextSession(items, item);
   switch (room.state) {
     case RoomState.LIVE:
       return 'Live now';
@@ -32,11 +32,10 @@ export function startCountdown(item, now) {
   return text === null ? null : text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-/** The next item with a room still to come after `item` (not a break), or null. */
-export function nextSession(items, now, item) {
+/** The first item with a room after `item` that has not ended (it may be live), or null. */
+export function nextSession(items, item) {
   const upcoming = items.filter((candidate) => candidate !== item && candidate.room !== null
-    && (candidate.room.state === RoomState.SCHEDULED || candidate.room.state === RoomState.LOBBY)
-    && candidate.startsAt >= item.startsAt);
+    && candidate.room.state !== RoomState.ENDED && startOf(candidate) >= startOf(item));
   upcoming.sort((a, b) => startOf(a) - startOf(b));
   return upcoming[0] ?? null;
 }

@@ -77,9 +77,10 @@ class SpeakPage {
     if (token === null) this.#stop = STOPS.noToken;
   }
 
-  changed({ event, item, format }) {
+  changed({ event, item, format, now }) {
     setText(byId(this.#doc, 'event-name'), `Speaker check-in · ${event.name}`);
     this.#format = format;
+    this.#now = now;
     if (item === null) {
       this.#item = null;
       setText(byId(this.#doc, 'item-title'), 'No such room');
@@ -88,10 +89,11 @@ class SpeakPage {
     }
     this.#item = item;
     this.#header.show(item, format);
+    this.#header.tick(item, now);
     this.#createPreview(item);
     if (item.room.state === RoomState.ENDED && this.#link.wanted) {
       this.#offAir = OFF_AIR.ended;
-      this.#link.stop();
+      this.#link.stop({ serverDone: true });
     }
     this.#render();
   }
@@ -168,6 +170,7 @@ class SpeakPage {
       if (note !== null) {
         setText(problem, note);
         setShown(problem, true);
+        setText(byId(this.#doc, 'preview-audio-note'), note);
       }
       return true;
     } catch (error) {
@@ -287,7 +290,8 @@ class SpeakPage {
       case LinkState.FULL:
         return `The room is full; retrying in ${this.#linkDetail.seconds} s`;
       case LinkState.REFUSED:
-        return `Not on air: ${this.#linkDetail.error.message}`;
+        // A refusal that ends it for good is explained in the panel at the top.
+        return this.#stop === null ? `Not on air: ${this.#linkDetail.error.message}` : 'Not on air';
       default:
         return this.#offAir ?? 'Off air';
     }

@@ -34,7 +34,6 @@ const STOPS = Object.freeze({
 
 class WatchPage {
   #doc;
-  #roomId;
   #token;
   #header;
   #notices;
@@ -54,7 +53,6 @@ class WatchPage {
 
   constructor(doc, roomId, token) {
     this.#doc = doc;
-    this.#roomId = roomId;
     this.#token = token;
     this.#header = new RoomHeader(doc, 'Watch');
     this.#notices = new NoticeBoard(byId(doc, 'notices'));
@@ -74,10 +72,11 @@ class WatchPage {
     if (token === null) this.#stop = STOPS.noToken;
   }
 
-  changed({ event, item, items, format, previous }) {
+  changed({ event, item, items, format, previous, now }) {
     setText(byId(this.#doc, 'event-name'), event.name);
     this.#items = items;
     this.#format = format;
+    this.#now = now;
     if (item === null) {
       this.#item = null;
       this.#stopWatching(STOPS.unknownRoom);
@@ -88,6 +87,7 @@ class WatchPage {
     if (changedState) this.#lobbyRefused = false;
     this.#item = item;
     this.#header.show(item, format);
+    this.#header.tick(item, now);
     this.#sync({ spreadMs: changedState ? GO_LIVE_SPREAD_MS : 0 });
     this.#render();
   }
@@ -139,7 +139,7 @@ class WatchPage {
     const wanted = this.#stop === null
       && (state === RoomState.LIVE || (state === RoomState.LOBBY && !this.#lobbyRefused));
     if (wanted) this.#link.start({ spreadMs });
-    else this.#link.stop();
+    else this.#link.stop({ serverDone: state === RoomState.ENDED });
   }
 
   #audioOnly() {
@@ -156,6 +156,8 @@ class WatchPage {
     this.#stop = null;
     this.#sync();
     this.#render();
+    // The button has gone: keep the keyboard where the news will appear.
+    byId(this.#doc, 'stage').focus();
   }
 
   #stopWatching(stop) {
@@ -213,7 +215,13 @@ class WatchPage {
     status.dataset.state = this.#stop === null ? this.#linkState : 'stopped';
     setShown(byId(this.#doc, 'player'), playing);
     setShown(byId(this.#doc, 'waiting'), !playing);
-    if (!playing) this.#renderWaiting();
+    if (playing) this.#player.caption(this.#nobodySending() ? 'Waiting for the speaker…' : null);
+    else this.#renderWaiting();
+  }
+
+  /** The room is open but nobody is sending into it (between speakers, or before the first). */
+  #nobodySending() {
+    return this.#linkState === LinkState.CONNECTED && this.#item?.room.publishers === 0;
   }
 
   #statusText() {
@@ -224,6 +232,7 @@ class WatchPage {
         if (this.#switching) return this.#soundOnly ? 'Switching to sound only…' : 'Switching the picture on…';
         return 'Connecting…';
       case LinkState.CONNECTED:
+        if (this.#nobodySending()) return 'Connected — waiting for the speaker';
         return item?.room.state === RoomState.LOBBY ? 'Live — lobby preview, not public yet' : 'Live';
       case LinkState.RECONNECTING:
         return 'Reconnecting…';
@@ -241,11 +250,15 @@ class WatchPage {
     setShown(byId(this.#doc, 'retry'), this.#stop?.retry === true);
     const nextLine = byId(this.#doc, 'waiting-next');
     setShown(nextLine, next !== null);
-    if (next !== null && nextLine.dataset.item !== `${next.id}@${next.startsAt}`) {
-      nextLine.dataset.item = `${next.id}@${next.startsAt}`;
+    if (next === null) return;
+    // Rebuilt only when it changes, so the link keeps keyboard focus.
+    const at = next.room.state === RoomState.LIVE
+      ? 'live now'
+      : when(next.room.startsAt ?? next.startsAt, this.#now, this.#format);
+    if (nextLine.dataset.shows !== `${next.id} ${at}`) {
+      nextLine.dataset.shows = `${next.id} ${at}`;
       nextLine.replaceChildren('Next: ',
-        el('a', { href: `/watch/${encodeURIComponent(next.room.id)}` }, next.title),
-        `, ${when(next.room.startsAt ?? next.startsAt, this.#now, this.#format)}`);
+        el('a', { href: `/watch/${encodeURIComponent(next.room.id)}` }, next.title), `, ${at}`);
     }
   }
 
@@ -269,7 +282,7 @@ class WatchPage {
   #roomText(item) {
     const room = item.room;
     if (room.state === RoomState.ENDED) {
-      const next = nextSession(this.#items, this.#now, item);
+      const next = nextSession(this.#items, item);
       return {
         big: 'This item has ended',
         small: next === null ? 'That was the last item. Thank you for joining.' : '',

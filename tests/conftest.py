@@ -6,12 +6,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.pg import PostgresServer, postgres_bin
 from tests.serverproc import ServerProcess, utc_in
 from tests.smtp import SmtpServer
 
 CHROMIUM = Path("/usr/bin/chromium")
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 375, "height": 800}
+OpenPage = Callable[..., Page]
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--use-fake-ui-for-media-stream",
@@ -19,6 +23,8 @@ CHROMIUM_ARGS = [
     "--allow-loopback-in-peer-connection",
     "--disable-background-networking",
     "--disable-component-update",
+    # Host candidates as plain addresses: no mDNS names, so nothing is multicast off the machine.
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
 ]
 
 
@@ -81,3 +87,36 @@ def smtp_server() -> Iterator[SmtpServer]:
     server = SmtpServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: Path) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(chromium_path), args=CHROMIUM_ARGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def open_page(browser: Browser) -> Iterator[OpenPage]:
+    """Open a URL in a fresh browser context; fails the test on any uncaught page error."""
+    contexts = []
+    errors: list[str] = []
+
+    def open_url(url: str, *, viewport: dict[str, int] = DESKTOP, **options: Any) -> Page:
+        context = browser.new_context(viewport=viewport, **options)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on(
+            "dialog", lambda dialog: errors.append(f"unexpected {dialog.type}: {dialog.message}")
+        )
+        page.goto(url)
+        return page
+
+    yield open_url
+    for context in contexts:
+        context.close()
+    assert errors == [], f"uncaught errors in the page: {errors}"

@@ -6,56 +6,22 @@ Screenshots of every page at desktop and phone widths go to /tmp/plenary-shots/.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from tests.conftest import CHROMIUM_ARGS
+from tests.conftest import DESKTOP, PHONE, OpenPage
 from tests.helpers import bundled_raw
 from tests.serverproc import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SHOTS = Path("/tmp/plenary-shots")
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 375, "height": 800}
 # Long enough for the first room's lobby-to-live change, short enough to fail promptly.
 STATE_CHANGE_MS = 15_000
-
-OpenPage = Callable[..., Page]
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: Path) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(chromium_path), args=CHROMIUM_ARGS
-        )
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def open_page(browser: Browser) -> Iterator[OpenPage]:
-    """Open a URL in a fresh browser context; fails the test on any uncaught page error."""
-    contexts = []
-    errors: list[str] = []
-
-    def open_url(url: str, *, viewport: dict[str, int] = DESKTOP, **options: Any) -> Page:
-        context = browser.new_context(viewport=viewport, **options)
-        contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(url)
-        return page
-
-    yield open_url
-    for context in contexts:
-        context.close()
-    assert errors == [], f"uncaught errors in the page: {errors}"
 
 
 def shoot(page: Page, name: str) -> None:

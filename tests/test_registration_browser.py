@@ -11,62 +11,26 @@ import json
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
+from playwright.sync_api import Dialog, Page, expect
 
-from tests.conftest import CHROMIUM_ARGS
+from tests.conftest import DESKTOP, PHONE, OpenPage
 from tests.serverproc import ServerProcess, event_config, free_port
 from tests.smtp import SmtpServer, join_link
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SHOTS = Path("/tmp/plenary-shots")
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 375, "height": 800}
 # The server checks for revoked tokens about once a second and must act within five.
 WITHDRAWN_MS = 12_000
 MARKUP_NAME = '<b>Bold</b> <img src="x" onerror="alert(1)">'
 OTHER_SCRIPTS = ("أمينة العلي", "Ольга Петрова", "王芳")
 
-OpenPage = Callable[..., Page]
 StartSite = Callable[..., ServerProcess]
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: Path) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(chromium_path), args=CHROMIUM_ARGS
-        )
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def open_page(browser: Browser) -> Iterator[OpenPage]:
-    """Open a URL in a fresh browser context; fails the test on any uncaught page error."""
-    contexts = []
-    errors: list[str] = []
-
-    def open_url(url: str, *, viewport: dict[str, int] = DESKTOP, **options: Any) -> Page:
-        context = browser.new_context(viewport=viewport, **options)
-        contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on(
-            "dialog", lambda dialog: errors.append(f"unexpected {dialog.type}: {dialog.message}")
-        )
-        page.goto(url)
-        return page
-
-    yield open_url
-    for context in contexts:
-        context.close()
-    assert errors == [], f"uncaught errors in the page: {errors}"
 
 
 @pytest.fixture

@@ -1,0 +1,111 @@
+"""Chromium publishes with its fake camera and microphone; another Chromium watches. What the
+watcher's getStats() reports is what a person would see and hear: frames decoded, audio."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page
+
+from server.permissions import Role
+from tests.conftest import OpenPage
+from tests.serverproc import ServerProcess, utc_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# Runs in the page: a WHIP or WHEP client in a dozen lines, as any browser client would be.
+SIGNAL = """
+async ([endpoint, room, token, publish]) => {
+  const pc = new RTCPeerConnection();
+  if (publish) {
+    const stream = await navigator.mediaDevices.getUserMedia({audio: true, video: true});
+    for (const track of stream.getTracks()) pc.addTransceiver(track, {direction: "sendonly"});
+  } else {
+    pc.addTransceiver("audio", {direction: "recvonly"});
+    pc.addTransceiver("video", {direction: "recvonly"});
+    const video = document.createElement("video");
+    video.muted = true; video.autoplay = true; video.playsInline = true;
+    document.body.append(video);
+    pc.ontrack = (event) => {
+      video.srcObject = event.streams[0] || new MediaStream([event.track]);
+    };
+  }
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise((resolve) => {
+    if (pc.iceGatheringState === "complete") return resolve();
+    pc.onicegatheringstatechange = () => pc.iceGatheringState === "complete" && resolve();
+    setTimeout(resolve, 2000);
+  });
+  const response = await fetch(`/${endpoint}/${room}`, {
+    method: "POST", body: pc.localDescription.sdp,
+    headers: {"Content-Type": "application/sdp", "Authorization": `Bearer ${token}`},
+  });
+  if (response.status !== 201) return {status: response.status, body: await response.text()};
+  await pc.setRemoteDescription({type: "answer", sdp: await response.text()});
+  window.plenaryPeer = pc;
+  return {status: 201, location: response.headers.get("Location")};
+}
+"""
+
+INBOUND = """
+async () => {
+  const stats = await window.plenaryPeer.getStats();
+  const found = {framesDecoded: 0, audioPackets: 0, width: 0,
+                 state: window.plenaryPeer.connectionState};
+  stats.forEach((report) => {
+    if (report.type !== "inbound-rtp") return;
+    if (report.kind === "video") {
+      found.framesDecoded = report.framesDecoded || 0;
+      found.width = report.frameWidth || 0;
+    }
+    if (report.kind === "audio") found.audioPackets = report.packetsReceived || 0;
+  });
+  return found;
+}
+"""
+
+
+def signal(page: Page, endpoint: str, room: str, token: str) -> dict[str, Any]:
+    result: dict[str, Any] = page.evaluate(SIGNAL, [endpoint, room, token, endpoint == "whip"])
+    assert result["status"] == 201, result
+    return result
+
+
+def wait_for_stats(
+    page: Page, predicate: Callable[[dict[str, Any]], bool], within_ms: int = 20_000
+) -> dict[str, Any]:
+    stats: dict[str, Any] = {}
+    for _ in range(within_ms // 250):
+        stats = page.evaluate(INBOUND)
+        if predicate(stats):
+            return stats
+        page.wait_for_timeout(250)
+    raise AssertionError(f"the watcher's stats never got there: {stats}")
+
+
+def test_chromium_publishes_and_chromium_watches(
+    start_server: Callable[..., ServerProcess], open_page: OpenPage
+) -> None:
+    server = start_server(rehearse=utc_in(-300))  # five minutes into the welcoming remarks
+    speaker = open_page(f"{server.url}/")
+    signal(speaker, "whip", "welcome", server.token(Role.SPEAKER, "Speaker"))
+    watcher = open_page(f"{server.url}/")
+    signal(watcher, "whep", "welcome", server.token(Role.ATTENDEE, "Watcher"))
+    stats = wait_for_stats(watcher, lambda s: s["framesDecoded"] > 30 and s["audioPackets"] > 50)
+    assert stats["width"] > 0
+    assert stats["state"] == "connected"
+
+
+def test_an_audio_only_statement_reaches_chromium_as_sound_only(
+    start_server: Callable[..., ServerProcess], open_page: OpenPage
+) -> None:
+    # A minute into Tuesday's survivor statement, which is audio only.
+    server = start_server(rehearse=utc_in(-(24 * 3600 + 60)))
+    speaker = open_page(f"{server.url}/")
+    signal(speaker, "whip", "statement-day-2", server.token(Role.SPEAKER, "Survivor"))
+    watcher = open_page(f"{server.url}/")
+    signal(watcher, "whep", "statement-day-2", server.token(Role.ATTENDEE, "Watcher"))
+    stats = wait_for_stats(watcher, lambda s: s["audioPackets"] > 50)
+    assert stats["framesDecoded"] == 0
