@@ -18,6 +18,7 @@ from server.httpauth import bearer_claims, require
 from server.permissions import Permission
 
 MAX_IDS = 500
+DECISIONS_LIMIT = 32 * 1024  # room for MAX_IDS ids of 32 characters, quoted
 MAX_QUERY = 200
 PAGE_LIMIT = 200
 CSV_COLUMNS = [
@@ -95,7 +96,7 @@ async def list_registrations(request: web.Request) -> web.Response:
 
 async def decide(request: web.Request) -> web.Response:
     claims = require(request, Permission.MANAGE_REGISTRATIONS)
-    body = await read_json(request)
+    body = await read_json(request, limit=DECISIONS_LIMIT)
     if not isinstance(body, Mapping) or set(body) != {"ids", "decision"}:
         raise InvalidInput('the body must be {"ids": [...], "decision": "approve"|"reject"}')
     ids = body["ids"]

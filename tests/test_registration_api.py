@@ -384,3 +384,16 @@ async def test_without_smtp_the_mail_lands_in_the_outbox(outbox_site: Site, tmp_
     assert b"To: ana@example.org" in text
     assert oct(next(outbox.glob("*.eml")).stat().st_mode & 0o777) == "0o600"
     assert (await outbox_site.listing())["registrations"][0]["mail"] == "outbox"
+
+
+async def test_a_bulk_decision_takes_its_full_500_ids(approval: Site) -> None:
+    _, body = await approval.register(ANA)
+    ids = [body["id"], *(f"r_{n:020x}" for n in range(499))]
+    decided = await approval.decide(ids, "approve")
+    assert [r["id"] for r in decided] == [body["id"]]
+    too_many = await approval.client.post(
+        "/api/registrations/decisions",
+        headers=approval.bearer(),
+        json={"ids": [*ids, "r_one_more"], "decision": "approve"},
+    )
+    assert too_many.status == 400

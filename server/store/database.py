@@ -36,9 +36,13 @@ class Store:
     @classmethod
     def at(cls, url: str) -> Store:
         """A store for ``url``; nothing is touched until ``prepare``."""
-        engine = create_async_engine(url, pool_pre_ping=True)
-        if engine.dialect.name == "sqlite":
+        if url.startswith("sqlite"):
+            # SQLite has one writer. A single connection makes writers queue in asyncio for
+            # their turn instead of spinning on the file lock (and failing after busy_timeout).
+            engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_async_engine(url, pool_pre_ping=True)
         return cls(engine)
 
     @classmethod
