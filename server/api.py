@@ -10,9 +10,9 @@ from aiohttp.typedefs import Handler
 
 from server import appkeys
 from server.agenda_view import agenda_payload, local_iso
+from server.bodies import query_whole
 from server.errors import (
     AtCapacity,
-    InvalidInput,
     InvalidToken,
     PlenaryError,
     TooLarge,
@@ -96,11 +96,9 @@ async def metrics(request: web.Request) -> web.Response:
 async def audit(request: web.Request) -> web.Response:
     """The newest entries of the audit log: transitions and overrides, when, what and who."""
     require(request, Permission.CONTROL_ROOMS)
-    limit = request.query.get("limit", "100")
-    if not limit.isdigit() or not 1 <= int(limit) <= 1000:
-        raise InvalidInput("limit must be a whole number from 1 to 1000")
+    limit = query_whole(request.query, "limit", 100, 1, 1000)
     rooms = request.app[appkeys.ROOMS]
-    entries = await rooms.audit_log(int(limit))
+    entries = await rooms.audit_log(limit)
     return web.json_response(
         {
             "entries": [

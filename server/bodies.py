@@ -1,8 +1,10 @@
-"""Reading request bodies at the edge: type, size and syntax checked before anything else."""
+"""Reading requests at the edge: bodies by type, size and syntax, and query parameters,
+checked before anything else."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -24,3 +26,13 @@ async def read_json(request: web.Request, limit: int = JSON_LIMIT) -> Any:
         return json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InvalidInput(f"the body is not valid JSON ({error})") from None
+
+
+def query_whole(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    """A whole-number query parameter within bounds, or the default when it is absent."""
+    value = query.get(name)
+    if value is None:
+        return default
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise InvalidInput(f"{name} must be a whole number from {low} to {high}")
+    return int(value)

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from server import appkeys
 from server.attendees import Decision, Registration, RegistrationForm, RegistrationStatus
-from server.bodies import read_json
+from server.bodies import query_whole, read_json
 from server.errors import InvalidInput
 from server.httpauth import bearer_claims, require
 from server.permissions import Permission
@@ -79,8 +79,8 @@ async def list_registrations(request: web.Request) -> web.Response:
     text = query.get("q", "").strip()
     if len(text) > MAX_QUERY:
         raise InvalidInput(f"q is longer than {MAX_QUERY} characters")
-    limit = _whole(query, "limit", 50, 1, PAGE_LIMIT)
-    offset = _whole(query, "offset", 0, 0, 10**9)
+    limit = query_whole(query, "limit", 50, 1, PAGE_LIMIT)
+    offset = query_whole(query, "offset", 0, 0, 10**9)
     registrar = request.app[appkeys.REGISTRAR]
     found, total = await registrar.search(status, text, limit, offset)
     counts = await registrar.counts()
@@ -186,15 +186,6 @@ def _status(value: str | None) -> RegistrationStatus | None:
         if status.value == value:
             return status
     raise InvalidInput(f"status must be one of {', '.join(s.value for s in RegistrationStatus)}")
-
-
-def _whole(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    value = query.get(name)
-    if value is None:
-        return default
-    if not value.isdigit() or not low <= int(value) <= high:
-        raise InvalidInput(f"{name} must be a whole number from {low} to {high}")
-    return int(value)
 
 
 def _cell(value: object) -> str:
