@@ -9,7 +9,9 @@ from typing import Any
 
 import aiohttp
 from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.codecs.vpx import VpxPayloadDescriptor
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
+from aiortc.rtp import RtpPacket
 
 from server.media.aiortc_hooks import restrict_ice
 
@@ -107,5 +109,27 @@ async def viewer(base: str, room: str, token: str, *, video: bool = True) -> Pee
 
     peer.pc.addTransceiver("audio", direction="recvonly")
     if video:
-        peer.pc.addTransceiver("video", direction="recvonly")
+        watch_for_keyframes(peer, peer.pc.addTransceiver("video", direction="recvonly").receiver)
     return await peer.signal(f"/whep/{room}")
+
+
+def watch_for_keyframes(peer: Peer, receiver: Any) -> None:
+    """Note when the first VP8 keyframe arrives: from then on the viewer can show a picture,
+    however long its own decoder takes on a busy machine."""
+    handle = receiver._handle_rtp_packet
+
+    async def noting(packet: RtpPacket, arrival_time_ms: int) -> None:
+        if "keyframe" not in peer.first_frame_at and _is_vp8_keyframe_start(packet.payload):
+            peer.first_frame_at["keyframe"] = asyncio.get_running_loop().time()
+        await handle(packet, arrival_time_ms)
+
+    receiver._handle_rtp_packet = noting
+
+
+def _is_vp8_keyframe_start(payload: bytes) -> bool:
+    try:
+        descriptor, rest = VpxPayloadDescriptor.parse(payload)
+    except ValueError:
+        return False
+    starts_frame = descriptor.partition_start and descriptor.partition_id == 0
+    return bool(starts_frame and rest and rest[0] & 0x01 == 0)  # the P bit: 0 on keyframes
