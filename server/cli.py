@@ -136,6 +136,9 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # These narrate every job and every ICE check at INFO; the rooms and sessions log what matters.
+    for chatty in ("apscheduler", "aioice", "aiortc"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     serve(
         config,
         args.data,

@@ -15,10 +15,11 @@ from server.permissions import Role
 from server.tokens import TokenService
 
 # Which page each staff role starts from; attendees start from the agenda.
+# Where each role starts: staff at their desks, everyone else in the first room.
 ROLE_PAGES = {
     Role.TECHNICIAN: "/technician",
     Role.ORGANIZER: "/organizer",
-    Role.ATTENDEE: "/",
+    Role.SPEAKER: "/speak/{room}",
 }
 
 
@@ -83,8 +84,10 @@ def _banner(config: Config, base: str, clock: Clock, data_dir: Path, print_links
         tokens = TokenService(KeyRing.open(data_dir), config.issuer, wall_now)
         lines.append("")
         lines.append("Signed-in links (each carries its token after #; keep them private):")
+        first_room = config.timetable.rooms[0].id
         for role in Role:
             token = tokens.issue(role=role, name=f"Rehearsal {role.value}", ttl=config.staff_ttl)
-            lines.append(f"  {role.value:<12}  {base}{ROLE_PAGES.get(role, '/')}#token={token}")
+            page = ROLE_PAGES.get(role, "/watch/{room}").format(room=first_room)
+            lines.append(f"  {role.value:<12}  {base}{page}#token={token}")
     lines.append("")
     return "\n".join(lines)
