@@ -178,7 +178,7 @@ class AgendaLink {
 
 async function main() {
   const page = new AgendaPage(document);
-  const confirmDialog = new ConfirmDialog(byId(document, 'confirm-dialog'));
+  const confirmDialog = new ConfirmDialog(document);
   const signedIn = new SignedInBar(document, {
     confirm: (message, label) => confirmDialog.ask(message, label),
     signedOut: () => link.connect(null),

@@ -44,7 +44,8 @@ export async function bodyOf(response) {
   return body;
 }
 
-async function refusal(response) {
+/** The Refusal a failed response carries (its JSON body, if any, and Retry-After). */
+export async function refusal(response) {
   const body = await response.json().catch(() => null);
   return new Refusal(
     body?.error ?? `http_${response.status}`,

@@ -5,7 +5,7 @@
 // with their code, message and Retry-After.
 
 import { ApiError } from './api.js';
-import { Refusal, bodyOf, send } from './http.js';
+import { bodyOf, refusal, send } from './http.js';
 
 // Non-trickle: send the offer once gathering is complete, or with what there is by then.
 const GATHER_LIMIT_MS = 2000;
@@ -200,7 +200,7 @@ async function postOffer(path, token, offer, signal) {
     if (error.name === 'AbortError') throw error;
     throw new ApiError('network', 'The server cannot be reached.', 0);
   }
-  if (response.status !== 201) throw await refusalOf(response);
+  if (response.status !== 201) throw await refusal(response);
   return response;
 }
 
@@ -210,24 +210,6 @@ function sessionUrl(response, path) {
     throw new ApiError('bad_response', 'The server did not say where the session is.', response.status);
   }
   return new URL(location, new URL(path, window.location.href)).href;
-}
-
-async function refusalOf(response) {
-  const body = await response.json().catch(() => null);
-  return new Refusal(
-    body?.error ?? `http_${response.status}`,
-    body?.message ?? `The server answered ${response.status}.`,
-    response.status,
-    { retryAfter: retryAfterSeconds(response.headers.get('Retry-After')) },
-  );
-}
-
-/** Retry-After is a number of seconds or an HTTP date; null when absent or unreadable. */
-function retryAfterSeconds(header) {
-  const text = header?.trim() ?? '';
-  if (/^\d+$/.test(text)) return Number(text);
-  const at = Date.parse(text);
-  return Number.isFinite(at) ? Math.max(0, Math.ceil((at - Date.now()) / 1000)) : null;
 }
 
 /** Resolves when ICE gathering is complete, or after `limitMs` with what there is. */

@@ -37,7 +37,7 @@ class OrganizerPage {
   constructor(doc, token) {
     this.#doc = doc;
     this.#token = token;
-    this.#confirm = new ConfirmDialog(byId(doc, 'confirm-dialog'));
+    this.#confirm = new ConfirmDialog(doc);
     this.#announcer = new Announcer(byId(doc, 'announcer'));
     this.#table = new RegistrationTable(byId(doc, 'registrations-table'), byId(doc, 'table-empty'), {
       selectionChanged: () => this.#showSelection(),

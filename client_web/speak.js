@@ -5,15 +5,11 @@
 import { ConfirmDialog } from './confirm.js';
 import { byId, setShown, setText } from './dom.js';
 import { LevelMeter } from './levelmeter.js';
-import { LinkStatus } from './live.js';
 import { LinkState, MediaLink } from './medialink.js';
 import { DevicePreview } from './preview.js';
-import { RoomHeader } from './roomheader.js';
-import { RoomFollower, roomIdFromPath } from './roomfollow.js';
+import { lastingRefusal, startRoomPage } from './roompage.js';
 import { RoomState } from './roomstate.js';
 import { when } from './roomstatus.js';
-import { NoticeBoard, showLinkStatus } from './status.js';
-import { forgetToken, takeToken } from './token.js';
 import { publishToRoom, switchTrack } from './whip.js';
 
 // Why the page cannot put anyone on air, with what it says about it.
@@ -38,9 +34,6 @@ const OFF_AIR = Object.freeze({
 
 class SpeakPage {
   #doc;
-  #token;
-  #header;
-  #notices;
   #confirm;
   #meter;
   #preview = null;
@@ -56,10 +49,7 @@ class SpeakPage {
 
   constructor(doc, roomId, token) {
     this.#doc = doc;
-    this.#token = token;
-    this.#header = new RoomHeader(doc, 'Speak');
-    this.#notices = new NoticeBoard(byId(doc, 'notices'));
-    this.#confirm = new ConfirmDialog(byId(doc, 'confirm-dialog'));
+    this.#confirm = new ConfirmDialog(doc);
     this.#meter = new LevelMeter(byId(doc, 'mic-meter'), { heard: (heard) => this.#heard(heard) });
     this.#link = new MediaLink({
       token,
@@ -81,15 +71,11 @@ class SpeakPage {
     setText(byId(this.#doc, 'event-name'), `Speaker check-in · ${event.name}`);
     this.#format = format;
     this.#now = now;
+    this.#item = item;
     if (item === null) {
-      this.#item = null;
-      setText(byId(this.#doc, 'item-title'), 'No such room');
       this.#stopSpeaking(STOPS.unknownRoom);
       return;
     }
-    this.#item = item;
-    this.#header.show(item, format);
-    this.#header.tick(item, now);
     this.#createPreview(item);
     if (item.room.state === RoomState.ENDED && this.#link.wanted) {
       this.#offAir = OFF_AIR.ended;
@@ -100,33 +86,11 @@ class SpeakPage {
 
   tick(now) {
     this.#now = now;
-    if (this.#item === null) return;
-    this.#header.tick(this.#item, now);
     this.#render();
   }
 
-  notice(body) {
-    this.#notices.show(body);
-  }
-
-  linkStatus(status) {
-    showLinkStatus(byId(this.#doc, 'link-status'), status);
-    const problem = byId(this.#doc, 'link-problem');
-    if (status === LinkStatus.INVALID_TOKEN && this.#token !== null) {
-      forgetToken();
-      this.#stopSpeaking(STOPS.invalidToken);
-    } else if (status === LinkStatus.CLOSED) {
-      setText(problem, 'The server closed the live connection (your access may have been withdrawn). Reload the page to try again.');
-      setShown(problem, true);
-    } else if (status === LinkStatus.LIVE) {
-      setShown(problem, false);
-    }
-  }
-
-  loadFailed(error) {
-    const problem = byId(this.#doc, 'link-problem');
-    setText(problem, `The agenda could not be loaded (${error.message}). The page fills in as soon as the server answers.`);
-    setShown(problem, true);
+  tokenRefused() {
+    this.#stopSpeaking(STOPS.invalidToken);
   }
 
   /** The page goes away: off air at once, camera and microphone released. */
@@ -230,19 +194,8 @@ class SpeakPage {
   #linkChanged(state, detail) {
     this.#linkState = state;
     this.#linkDetail = detail;
-    if (state === LinkState.REFUSED) this.#refused(detail.error);
+    if (state === LinkState.REFUSED) this.#stop = lastingRefusal(detail.error, STOPS) ?? this.#stop;
     this.#render();
-  }
-
-  #refused(error) {
-    if (error.status === 401) {
-      forgetToken();
-      this.#stop = STOPS.invalidToken;
-    } else if (error.status === 403) {
-      this.#stop = { ...STOPS.forbidden, text: error.message };
-    } else if (error.status === 404) {
-      this.#stop = STOPS.unknownRoom;
-    }
   }
 
   #showPreview() {
@@ -320,19 +273,4 @@ class SpeakPage {
   }
 }
 
-function main() {
-  const roomId = roomIdFromPath(window.location.pathname);
-  const token = takeToken();
-  const page = new SpeakPage(document, roomId, token);
-  const follower = new RoomFollower(roomId, {
-    changed: (view) => page.changed(view),
-    tick: (now) => page.tick(now),
-    notice: (body) => page.notice(body),
-    linkStatus: (status, detail) => page.linkStatus(status, detail),
-    loadFailed: (error) => page.loadFailed(error),
-  });
-  window.addEventListener('pagehide', () => page.leave());
-  follower.start(token);
-}
-
-main();
+startRoomPage('Speak', (doc, roomId, token) => new SpeakPage(doc, roomId, token));

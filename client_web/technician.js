@@ -27,7 +27,7 @@ class TechnicianPage {
     this.#doc = doc;
     this.#announcer = new Announcer(byId(doc, 'announcer'));
     this.#notices = new NoticeBoard(byId(doc, 'notices'));
-    this.#confirmDialog = new ConfirmDialog(byId(doc, 'confirm-dialog'));
+    this.#confirmDialog = new ConfirmDialog(doc);
   }
 
   connect(token) {

@@ -3,15 +3,11 @@
 // itself when the room goes live, reconnects after a network drop, and lets go at the end.
 
 import { byId, el, setShown, setText } from './dom.js';
-import { LinkStatus } from './live.js';
 import { LinkState, MediaLink } from './medialink.js';
 import { Player } from './player.js';
-import { RoomHeader } from './roomheader.js';
-import { RoomFollower, roomIdFromPath } from './roomfollow.js';
+import { lastingRefusal, startRoomPage } from './roompage.js';
 import { RoomState } from './roomstate.js';
 import { nextSession, roomStatusText, startCountdown, when } from './roomstatus.js';
-import { NoticeBoard, showLinkStatus } from './status.js';
-import { forgetToken, takeToken } from './token.js';
 import { watchRoom } from './whep.js';
 
 // When a room goes live, every open page connects within this long of the news.
@@ -34,9 +30,6 @@ const STOPS = Object.freeze({
 
 class WatchPage {
   #doc;
-  #token;
-  #header;
-  #notices;
   #player;
   #link;
   #item = null;
@@ -53,9 +46,6 @@ class WatchPage {
 
   constructor(doc, roomId, token) {
     this.#doc = doc;
-    this.#token = token;
-    this.#header = new RoomHeader(doc, 'Watch');
-    this.#notices = new NoticeBoard(byId(doc, 'notices'));
     this.#player = new Player(byId(doc, 'player'), {
       audioOnlyChanged: (checked) => this.#chooseSoundOnly(checked),
     });
@@ -77,50 +67,24 @@ class WatchPage {
     this.#items = items;
     this.#format = format;
     this.#now = now;
+    this.#item = item;
     if (item === null) {
-      this.#item = null;
       this.#stopWatching(STOPS.unknownRoom);
-      setText(byId(this.#doc, 'item-title'), 'No such room');
       return;
     }
     const changedState = previous !== null && previous !== item.room.state;
     if (changedState) this.#lobbyRefused = false;
-    this.#item = item;
-    this.#header.show(item, format);
-    this.#header.tick(item, now);
     this.#sync({ spreadMs: changedState ? GO_LIVE_SPREAD_MS : 0 });
     this.#render();
   }
 
   tick(now) {
     this.#now = now;
-    if (this.#item === null) return;
-    this.#header.tick(this.#item, now);
     this.#render();
   }
 
-  notice(body) {
-    this.#notices.show(body);
-  }
-
-  linkStatus(status) {
-    showLinkStatus(byId(this.#doc, 'link-status'), status);
-    const problem = byId(this.#doc, 'link-problem');
-    if (status === LinkStatus.INVALID_TOKEN && this.#token !== null) {
-      forgetToken();
-      this.#stopWatching(STOPS.invalidToken);
-    } else if (status === LinkStatus.CLOSED) {
-      setText(problem, 'The server closed the live connection (your access may have been withdrawn). Reload the page to try again.');
-      setShown(problem, true);
-    } else if (status === LinkStatus.LIVE) {
-      setShown(problem, false);
-    }
-  }
-
-  loadFailed(error) {
-    const problem = byId(this.#doc, 'link-problem');
-    setText(problem, `The agenda could not be loaded (${error.message}). The page fills in as soon as the server answers.`);
-    setShown(problem, true);
+  tokenRefused() {
+    this.#stopWatching(STOPS.invalidToken);
   }
 
   /** The page goes away (or into the back/forward cache): end the session at once. */
@@ -192,13 +156,9 @@ class WatchPage {
 
   #refused(error) {
     this.#player.clear();
-    if (error.status === 401) {
-      forgetToken();
-      this.#stop = STOPS.invalidToken;
-    } else if (error.status === 403) {
-      this.#stop = { ...STOPS.forbidden, text: error.message };
-    } else if (error.status === 404) {
-      this.#stop = STOPS.unknownRoom;
+    const lasting = lastingRefusal(error, STOPS);
+    if (lasting !== null) {
+      this.#stop = lasting;
     } else if (error.code === 'room_not_open') {
       // Not open to us yet (attendees wait for "live") or not any more: the room state says which.
       this.#lobbyRefused = this.#item?.room.state === RoomState.LOBBY;
@@ -306,22 +266,4 @@ function soundOnlyNote(item) {
   return 'Audio only — the picture is off to save data. Untick “Audio only” to see it again.';
 }
 
-function main() {
-  const roomId = roomIdFromPath(window.location.pathname);
-  const token = takeToken();
-  const page = new WatchPage(document, roomId, token);
-  const follower = new RoomFollower(roomId, {
-    changed: (view) => page.changed(view),
-    tick: (now) => page.tick(now),
-    notice: (body) => page.notice(body),
-    linkStatus: (status, detail) => page.linkStatus(status, detail),
-    loadFailed: (error) => page.loadFailed(error),
-  });
-  window.addEventListener('pagehide', () => page.leave());
-  window.addEventListener('pageshow', (event) => {
-    if (event.persisted) page.resume();
-  });
-  follower.start(token);
-}
-
-main();
+startRoomPage('Watch', (doc, roomId, token) => new WatchPage(doc, roomId, token));

@@ -1,0 +1,115 @@
+// What the one-room pages (watch, speak) share around their own panel: starting up (the room
+// from the address, the token from the fragment, the room followed live), the masthead, the
+// technicians' notices, the live-link status with the problem line under it, and the refusals
+// that stop the page for good.
+
+import { byId, setShown, setText } from './dom.js';
+import { LinkStatus } from './live.js';
+import { RoomHeader } from './roomheader.js';
+import { RoomFollower, roomIdFromPath } from './roomfollow.js';
+import { NoticeBoard, showLinkStatus } from './status.js';
+import { forgetToken, takeToken } from './token.js';
+
+/**
+ * Start the page at /{page}/{room}. `createPage(doc, roomId, token)` makes its own part: an
+ * object with changed(view) (RoomFollower's view), tick(now) while the room is known,
+ * tokenRefused() when the server turns the token down, leave() on pagehide and, optionally,
+ * resume() when the page comes back from the back/forward cache.
+ */
+export function startRoomPage(pageName, createPage) {
+  const roomId = roomIdFromPath(window.location.pathname);
+  const token = takeToken();
+  const page = createPage(document, roomId, token);
+  const frame = new RoomFrame(document, pageName, token, page);
+  const follower = new RoomFollower(roomId, {
+    changed: (view) => frame.changed(view),
+    tick: (now) => frame.tick(now),
+    notice: (body) => frame.notice(body),
+    linkStatus: (status) => frame.linkStatus(status),
+    loadFailed: (error) => frame.loadFailed(error),
+  });
+  window.addEventListener('pagehide', () => page.leave());
+  window.addEventListener('pageshow', (event) => {
+    if (event.persisted) page.resume?.();
+  });
+  follower.start(token);
+}
+
+/**
+ * What a refused media session means for good, from the page's `stops`: its token refused
+ * (401; the token is forgotten), the room not allowed (403) or not there (404). Null otherwise.
+ */
+export function lastingRefusal(error, stops) {
+  switch (error.status) {
+    case 401:
+      forgetToken();
+      return stops.invalidToken;
+    case 403:
+      return { ...stops.forbidden, text: error.message };
+    case 404:
+      return stops.unknownRoom;
+    default:
+      return null;
+  }
+}
+
+class RoomFrame {
+  #doc;
+  #token;
+  #page;
+  #header;
+  #notices;
+  #problem;
+  #item = null;
+
+  constructor(doc, pageName, token, page) {
+    this.#doc = doc;
+    this.#token = token;
+    this.#page = page;
+    this.#header = new RoomHeader(doc, pageName);
+    this.#notices = new NoticeBoard(byId(doc, 'notices'));
+    this.#problem = byId(doc, 'link-problem');
+  }
+
+  changed(view) {
+    this.#item = view.item;
+    if (view.item === null) {
+      setText(byId(this.#doc, 'item-title'), 'No such room');
+    } else {
+      this.#header.show(view.item, view.format);
+      this.#header.tick(view.item, view.now);
+    }
+    this.#page.changed(view);
+  }
+
+  tick(now) {
+    if (this.#item === null) return;
+    this.#header.tick(this.#item, now);
+    this.#page.tick(now);
+  }
+
+  notice(body) {
+    this.#notices.show(body);
+  }
+
+  linkStatus(status) {
+    showLinkStatus(byId(this.#doc, 'link-status'), status);
+    if (status === LinkStatus.INVALID_TOKEN && this.#token !== null) {
+      forgetToken();
+      this.#page.tokenRefused();
+    } else if (status === LinkStatus.CLOSED) {
+      this.#showProblem('The server closed the live connection (your access may have been withdrawn). Reload the page to try again.');
+    } else if (status === LinkStatus.LIVE) {
+      setShown(this.#problem, false);
+    }
+  }
+
+  loadFailed(error) {
+    this.#showProblem(`The agenda could not be loaded (${error.message}). The page fills in as soon as the server answers.`);
+  }
+
+  #showProblem(text) {
+    setText(this.#problem, text);
+    setShown(this.#problem, true);
+  }
+}
