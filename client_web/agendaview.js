@@ -7,6 +7,9 @@ import { el, setShown, setText } from './dom.js';
 import { countdown, stateBadge } from './roomstate.js';
 import { groupByDay, isMoved, kindLabel, sameRunningOrder } from './timetable.js';
 
+// What the link to a room's page says while it is open; closed rooms have none.
+const WATCH_LABELS = { lobby: 'Open the room', live: 'Watch now' };
+
 // Countdowns further away than this would only be noise on a public page.
 const COUNTDOWN_HORIZON_MS = 12 * 60 * 60 * 1000;
 
@@ -68,6 +71,7 @@ class ItemView {
   #title;
   #badge;
   #countdown;
+  #watch;
 
   constructor(item, format, localFormat) {
     this.#format = format;
@@ -78,6 +82,7 @@ class ItemView {
     this.#title = el('h3', { class: 'item-title' });
     this.#badge = el('span', { class: 'badge' });
     this.#countdown = el('span', { class: 'countdown' });
+    this.#watch = el('a', { class: 'watch-link' });
     this.root = item.kind === 'break' ? this.#buildBreak(item) : this.#buildSession(item);
   }
 
@@ -97,6 +102,10 @@ class ItemView {
       setText(this.#badge, badge.text);
       this.#badge.className = `badge badge-${badge.tone}`;
       this.root.dataset.state = item.room.state;
+      const label = WATCH_LABELS[item.room.state];
+      setShown(this.#watch, label !== undefined);
+      setText(this.#watch, label ?? '');
+      this.#watch.href = `/watch/${encodeURIComponent(item.room.id)}`;
     }
   }
 
@@ -137,7 +146,7 @@ class ItemView {
       item.audioOnly ? el('span', { class: 'badge badge-audio' }, 'Audio only') : null,
       item.recorded ? null : el('span', { class: 'badge badge-private' }, 'Not recorded'));
     const state = item.room
-      ? el('p', { class: 'room-state' }, this.#badge, ' ', this.#countdown)
+      ? el('p', { class: 'room-state' }, this.#badge, ' ', this.#countdown, ' ', this.#watch)
       : null;
     const details = item.description
       ? el('details', { class: 'description' },

@@ -73,6 +73,7 @@ def test_welcome_goes_from_lobby_to_live_without_reload(
     page = open_page(rehearsal_server.url)
     badge = page.locator("#item-welcome .room-state .badge")
     expect(badge).to_have_text("Lobby open")
+    expect(page.locator("#item-welcome .watch-link")).to_have_text("Open the room")
     expect(page.locator("#item-welcome .countdown")).to_have_text(re.compile(r"^starts in 0:\d\d$"))
     expect(page.locator("#up-next")).to_contain_text("Welcoming Remarks")
     page.evaluate("window.plenaryTestMarker = 'same document'")
@@ -87,6 +88,10 @@ def test_welcome_goes_from_lobby_to_live_without_reload(
     expect(page.locator("#up-next")).to_contain_text("Keynote Address")
     expect(page.locator("#item-keynote .room-state .badge")).to_have_text("Opens 14:30")
     expect(page.locator("#announcer")).to_have_text("Welcoming Remarks: live now.")
+    watch = page.locator("#item-welcome .watch-link")
+    expect(watch).to_have_text("Watch now")
+    expect(watch).to_have_attribute("href", "/watch/welcome")
+    expect(page.locator("#item-keynote .watch-link")).to_be_hidden()
 
 
 def test_technician_extends_the_live_room_and_the_keynote_moves(
