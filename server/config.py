@@ -346,6 +346,9 @@ def _ice_servers(value: object, path: Path) -> tuple[IceServer, ...]:
                 f"{where}[{index}]",
                 "field 'urls': a list of stun:, turn: or turns: addresses",
             )
+        for secret in ("username", "credential"):
+            if '"' in str(entry.get(secret, "")):
+                raise ConfigError(path, f"{where}[{index}]", f"field {secret!r}: no quotes")
         servers.append(
             IceServer(
                 urls=tuple(urls),

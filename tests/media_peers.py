@@ -33,6 +33,7 @@ class Peer:
     token: str
     location: str = ""
     answer: str = ""
+    links: list[str] = field(default_factory=list)
     frames: dict[str, int] = field(default_factory=lambda: {"audio": 0, "video": 0})
     first_frame_at: dict[str, float] = field(default_factory=dict)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -53,6 +54,7 @@ class Peer:
                 raise SignallingError(response.status, body, response.headers)
             self.answer = await response.text()
             self.location = response.headers["Location"]
+            self.links = list(response.headers.getall("Link", []))
             assert response.headers["ETag"]
         await self.pc.setRemoteDescription(RTCSessionDescription(self.answer, "answer"))
         return self

@@ -363,3 +363,47 @@ async def test_the_demo_feed_is_watchable(tmp_path: Path, aiohttp_server: Server
         assert stage.relay.room_media("welcome").on_air.owner.name == "Demo hall feed"
     finally:
         await audience.close()
+
+
+async def test_stun_and_turn_servers_reach_clients(
+    tmp_path: Path, aiohttp_server: ServerFactory
+) -> None:
+    from server.config import IceServer
+
+    servers = (
+        IceServer(urls=("stun:stun.example.org:3478",)),
+        IceServer(
+            urls=("turn:turn.example.org:3478?transport=udp",), username="hall", credential="s3cret"
+        ),
+    )
+    stage = await make_stage(tmp_path, aiohttp_server)
+    object.__setattr__(stage.app[appkeys.CONFIG], "ice_servers", servers)
+    token = stage.token(Role.ATTENDEE)
+    peer = await viewer(stage.base, "welcome", token)
+    await peer.close()
+    async with aiohttp.ClientSession() as http:
+        async with http.get(stage.base + "/api/media/ice-servers") as response:
+            listed = (await response.json())["iceServers"]
+        async with http.patch(
+            stage.base + "/whep/welcome/nope",
+            data="a=mid:0\r\n",
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/trickle-ice-sdpfrag",
+            },
+        ) as response:
+            assert response.status == 404
+    assert listed == [
+        {"urls": ["stun:stun.example.org:3478"]},
+        {
+            "urls": ["turn:turn.example.org:3478?transport=udp"],
+            "username": "hall",
+            "credential": "s3cret",
+        },
+    ]
+    # The Link headers of the WHEP answer say the same (RFC 9725 section 4.6).
+    assert peer.links == [
+        '<stun:stun.example.org:3478>; rel="ice-server"',
+        '<turn:turn.example.org:3478?transport=udp>; rel="ice-server"; username="hall"; '
+        'credential="s3cret"; credential-type="password"',
+    ]
