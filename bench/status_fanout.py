@@ -1,20 +1,22 @@
 """Status fan-out bench: how long a room transition takes to reach the last of N Socket.IO clients.
 
 For each N of the ladder it starts a real ``plenary serve`` (own temp data folder, rehearsal
-clock), connects N anonymous websocket clients from separate worker processes, and measures
+clock) and, beside it, a bare python-socketio ``AsyncServer`` (the baseline: same options, same
+payload sizes, none of plenary's work). Each gets N anonymous websocket clients in a worker
+process of its own. Then it measures
 
-* scheduled transitions: from the wall instant the rehearsal clock puts each day-one transition
-  at (START + (agenda instant - first item start) / speed) to each client's ``room_state``;
-* technician controls: from sending ``control`` (extend / start / end) to each client's
-  ``room_state`` for that room;
-* server RSS per connection (psutil on the server, before and after the N connect).
+* technician controls (extend / start / end), from sending ``control`` to each client's
+  ``room_state`` for that room, alternated with baseline broadcasts of a same-size payload, so
+  that a noisy moment on a shared machine lands on both;
+* scheduled transitions of day one, from the wall instant the rehearsal clock puts each at,
+  START + (agenda instant - first item's start) / speed, to each client's ``room_state``; then
+  baseline broadcasts at the same relative instants;
+* server RSS per connection (psutil on each server, before and after the N connect).
 
-Then it runs the same clients, payload sizes and trigger pattern against a minimal
-python-socketio ``AsyncServer`` in a subprocess, so plenary's figures can be read as ratios on a
-noisy machine. Everything talks to 127.0.0.1 only. Run from the repository root:
+Everything talks to 127.0.0.1 only. Run from the repository root (see bench/README.md):
 
     .venv/bin/python bench/status_fanout.py                  # ladder 100, 500, 1000
-    .venv/bin/python bench/status_fanout.py --clients 1000 --rounds 20
+    .venv/bin/python bench/status_fanout.py --clients 1000 --rounds 30
 
 The same file is also the client worker (``_worker``) and the baseline server (``_baseline``).
 """
@@ -29,6 +31,7 @@ import json
 import math
 import os
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -36,6 +39,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -56,6 +60,7 @@ STARTUP_TIMEOUT = 30.0
 CONTROL_TIMEOUT = 15.0
 FD_HEADROOM = 256
 SHUTDOWN_GRACE = 3.0
+MIRROR_GAP = 2.0
 # Before the exec: the child gets SIGTERM when the bench dies, however it dies.
 DIE_WITH_PARENT = (
     "import ctypes, os, signal, sys\n"
@@ -183,9 +188,12 @@ class Waiter:
 
 
 class Fleet:
-    def __init__(self, url: str, count: int, batch: int) -> None:
+    def __init__(self, url: str, count: int, batch: int, deflate: bool) -> None:
         self.url = url
         self.batch = batch
+        # Browsers offer permessage-deflate, and aiohttp's server accepts it: each send is then
+        # compressed per connection. python-socketio's client does not offer it unless asked.
+        self.websocket_options = {"compress": 15} if deflate else {}
         self.records: list[list[Record]] = [[] for _ in range(count)]
         self.agendas = [0] * count
         self.live = [False] * count
@@ -222,7 +230,11 @@ class Fleet:
         }
 
     async def _connect_one(self, client: int) -> str | None:
-        sio = socketio.AsyncClient(reconnection=False, http_session=self.session)
+        sio = socketio.AsyncClient(
+            reconnection=False,
+            http_session=self.session,
+            websocket_extra_options=self.websocket_options,
+        )
         sio.on("agenda", self._handler(client, "agenda"))
         sio.on("room_state", self._handler(client, "room_state"))
         self.clients.append(sio)
@@ -233,10 +245,13 @@ class Fleet:
         self.live[client] = True
         return None
 
-    async def wait_for(self, wanted: list[Match], seconds: float) -> dict[str, Any]:
+    async def wait_for(self, wanted: list[Match], since: float, seconds: float) -> dict[str, Any]:
         self.waiter = waiter = Waiter(wanted, self.live)
         for client, records in enumerate(self.records):
-            for record in records:
+            arrived = 0  # those already in, received from ``since`` on
+            while arrived < len(records) and records[-1 - arrived]["t"] >= since:
+                arrived += 1
+            for record in records[len(records) - arrived :]:
                 waiter.offer(client, record)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(waiter.done.wait(), seconds)
@@ -256,9 +271,10 @@ async def worker(argv: list[str]) -> None:
     parser.add_argument("--url", required=True)
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--batch", type=int, required=True)
+    parser.add_argument("--deflate", action="store_true")
     args = parser.parse_args(argv)
     raise_fd_limit(args.count + FD_HEADROOM)
-    fleet = Fleet(args.url, args.count, args.batch)
+    fleet = Fleet(args.url, args.count, args.batch, args.deflate)
     loop = asyncio.get_running_loop()
     stdin = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
@@ -270,7 +286,7 @@ async def worker(argv: list[str]) -> None:
             gc.freeze()
             gc.disable()
         elif request["op"] == "await":
-            reply = await fleet.wait_for(request["matches"], request["seconds"])
+            reply = await fleet.wait_for(request["matches"], request["since"], request["seconds"])
         else:
             break
         sys.stdout.write(json.dumps(reply) + "\n")
@@ -281,9 +297,11 @@ async def worker(argv: list[str]) -> None:
 class WorkerPool:
     """The client processes for one server: N clients split over ``procs`` workers."""
 
-    def __init__(self, children: Children, url: str, n: int, procs: int, batch: int, log: Path):
+    def __init__(self, children: Children, url: str, n: int, opts: Options, log: Path):
+        procs = opts.procs
         counts = [n // procs + (1 if i < n % procs else 0) for i in range(procs)]
-        command = [sys.executable, __file__, "_worker", "--url", url, "--batch", str(batch)]
+        command = [sys.executable, __file__, "_worker", "--url", url, "--batch", str(opts.batch)]
+        command += ["--deflate"] if opts.deflate else []
         self._procs = [
             children.spawn([*command, "--count", str(count)], log, pipes=True)
             for count in counts
@@ -291,7 +309,7 @@ class WorkerPool:
         ]
 
     def cpu(self) -> float:
-        return sum(server_cpu(psutil.Process(proc.pid)) for proc in self._procs)
+        return sum(cpu_seconds(psutil.Process(proc.pid)) for proc in self._procs)
 
     async def _ask(self, request: dict[str, Any]) -> list[dict[str, Any]]:
         line = (json.dumps(request) + "\n").encode()
@@ -321,9 +339,13 @@ class WorkerPool:
             errors,
         )
 
-    async def receipts(self, wanted: list[Match], seconds: float) -> list[list[float | None]]:
-        """Per match, every connected client's receipt time (None: not received in time)."""
-        replies = await self._ask({"op": "await", "matches": wanted, "seconds": seconds})
+    async def receipts(
+        self, wanted: list[Match], since: float, seconds: float
+    ) -> list[list[float | None]]:
+        """Per match, every connected client's time of receipt from ``since`` on (None: not
+        received within ``seconds``)."""
+        request = {"op": "await", "matches": wanted, "since": since, "seconds": seconds}
+        replies = await self._ask(request)
         return [
             [t for reply in replies for t in reply["times"][index]] for index in range(len(wanted))
         ]
@@ -348,9 +370,8 @@ class WorkerPool:
 def baseline_server(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="status_fanout.py _baseline")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--payloads", type=Path, required=True)
     args = parser.parse_args(argv)
-    payloads = json.loads(args.payloads.read_text())
+    payloads: dict[str, Any] = {}
     # The same AsyncServer options plenary uses; nothing else.
     sio = socketio.AsyncServer(
         async_mode="aiohttp", max_http_buffer_size=64 * 1024, cors_allowed_origins=[]
@@ -363,10 +384,14 @@ def baseline_server(argv: list[str]) -> None:
         return web.json_response({"status": "ok"})
 
     async def connect(sid: str, environ: dict[str, Any], auth: object = None) -> None:
-        await sio.emit("agenda", payloads["agenda"], to=sid)
+        await sio.emit("agenda", payloads.get("agenda", {}), to=sid)
 
     async def broadcast(seq: int) -> None:
         await sio.emit("room_state", {**payloads["room_state"], "seq": seq})
+
+    async def configure(sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        payloads.update(data)  # the agenda and a room_state, as plenary sends them
+        return {"ok": True}
 
     async def trigger(sid: str, data: dict[str, Any]) -> dict[str, Any]:
         await broadcast(data["seq"])
@@ -385,6 +410,7 @@ def baseline_server(argv: list[str]) -> None:
         return {"ok": True}
 
     sio.on("connect", connect)
+    sio.on("configure", configure)
     sio.on("trigger", trigger)
     sio.on("schedule", schedule)
     app.router.add_get("/healthz", healthz)
@@ -409,9 +435,21 @@ class EventSet:
     """Latencies in seconds: one row per event, one column per connected client."""
 
     rows: list[list[float | None]] = field(default_factory=list)
+    references: list[float] = field(default_factory=list)
 
     def add(self, reference: float, receipts: list[float | None]) -> None:
         self.rows.append([None if t is None else t - reference for t in receipts])
+        self.references.append(reference)
+
+    def overlapping(self) -> int:
+        """Events whose last client was still waiting when a later event was due: their fan-outs
+        overlapped, and each slowed the other."""
+        count = 0
+        for index, (row, reference) in enumerate(zip(self.rows, self.references, strict=True)):
+            later = [r for r in self.references[index + 1 :] if r > reference]
+            done = reference + max((v for v in row if v is not None), default=0.0)
+            count += bool(later) and done > min(later)
+        return count
 
     def last_client(self) -> list[float]:
         return [max(v for v in row if v is not None) for row in self.rows if any(row)]
@@ -440,14 +478,19 @@ class Trial:
     emit_lag: list[float] = field(default_factory=list)
     ack: list[float] = field(default_factory=list)
     agenda: EventSet = field(default_factory=EventSet)
-    cpu_per_event: float = math.nan
-    client_cpu_per_event: float = math.nan
+    cpu: float = 0.0
+    client_cpu: float = 0.0
     shutdown_s: float = math.nan
+    payload_bytes: int = 0
+    machine: str = ""
     notes: list[str] = field(default_factory=list)
 
     @property
     def kib_per_connection(self) -> float:
         return (self.rss_after - self.rss_before) / 1024 / max(self.connected, 1)
+
+    def per_control(self, seconds: float) -> float:
+        return seconds / len(self.control.rows) if self.control.rows else math.nan
 
 
 @dataclass(frozen=True)
@@ -460,36 +503,54 @@ class Options:
     config: Path
     workdir: Path
     per_event: bool = False
+    deflate: bool = False
+    keep: bool = False
+
+
+# -- the agenda, read the way a client reads it ---------------------------------------------
 
 
 @dataclass(frozen=True)
 class Expected:
-    """A day-one transition of the published agenda and its wall instant in this rehearsal."""
+    """A transition of the published agenda and its wall instant in this rehearsal."""
 
     room: str
     state: str
+    day: str
     agenda_at: datetime
     wall: float
 
 
 def expected_transitions(agenda: dict[str, Any], start: float, speed: float) -> list[Expected]:
+    """wall = START + (agenda instant - first item's start) / speed, for every room."""
     items = agenda["items"]
     lobby = timedelta(minutes=agenda["event"]["lobby_minutes"])
     first = datetime.fromisoformat(items[0]["starts_at"])
-    day_one = items[0]["day"]
     found = []
     for item in items:
-        if item["room"] is None or item["day"] != day_one:
+        if item["room"] is None:
             continue
         starts, ends = (datetime.fromisoformat(item[key]) for key in ("starts_at", "ends_at"))
         for state, at in (("lobby", starts - lobby), ("live", starts), ("ended", ends)):
-            found.append(
-                Expected(item["id"], state, at, start + (at - first).total_seconds() / speed)
-            )
+            wall = start + (at - first).total_seconds() / speed
+            found.append(Expected(item["id"], state, item["day"], at, wall))
     return sorted(found, key=lambda expected: expected.wall)
 
 
-def control_plan(agenda: dict[str, Any], rounds: int) -> list[dict[str, Any]]:
+def mirror_offsets(expected: list[Expected]) -> list[tuple[float, int]]:
+    """(seconds from the first, broadcasts) per instant, idle gaps cut to ``MIRROR_GAP``."""
+    counts: dict[float, int] = {}
+    for event in expected:
+        counts[event.wall] = counts.get(event.wall, 0) + 1
+    offsets, previous, offset = [], min(counts), 0.0
+    for wall, count in sorted(counts.items()):
+        offset += min(wall - previous, MIRROR_GAP)
+        offsets.append((offset, count))
+        previous = wall
+    return offsets
+
+
+def control_plan(agenda: dict[str, Any], rounds: int) -> deque[dict[str, Any]]:
     """Extend the last room by a minute, start and end a later-day room, and again: actions that
     never touch day one, so they cannot collide with the scheduled transitions."""
     rooms = [item for item in agenda["items"] if item["room"] is not None]
@@ -501,24 +562,25 @@ def control_plan(agenda: dict[str, Any], rounds: int) -> list[dict[str, Any]]:
         if spare:
             room = spare.pop(0)
             plan += [{"room": room, "action": "start"}, {"room": room, "action": "end"}]
-    return plan[:rounds]
+    return deque(plan[:rounds])
 
 
-# -- driving plenary ------------------------------------------------------------------------
+def room_state_like(agenda: dict[str, Any]) -> dict[str, Any]:
+    """What plenary's room_state carries (a room of the agenda plus now, reason, by)."""
+    room = next(item["room"] for item in agenda["items"] if item["room"] is not None)
+    return {**room, "now": agenda["clock"]["now"], "reason": "override", "by": "Bench"}
+
+
+# -- the two servers under test -------------------------------------------------------------
 
 
 class Observer:
-    """A Socket.IO client in the bench process itself: it triggers and it keeps payloads."""
+    """A Socket.IO client in the bench process itself: it triggers, and keeps what it gets."""
 
     def __init__(self) -> None:
         self.sio = socketio.AsyncClient(reconnection=False)
-        self.agenda: dict[str, Any] | None = None
         self.room_states: list[dict[str, Any]] = []
-        self.sio.on("agenda", self._on_agenda)
         self.sio.on("room_state", self.room_states.append)
-
-    def _on_agenda(self, data: dict[str, Any]) -> None:
-        self.agenda = self.agenda or data
 
     async def connect(self, url: str, token: str | None = None) -> None:
         auth = {"token": token} if token else None
@@ -529,66 +591,220 @@ class Observer:
             await self.sio.disconnect()
 
 
-def server_cpu(proc: psutil.Process) -> float:
+def cpu_seconds(proc: psutil.Process) -> float:
     times = proc.cpu_times()
     return float(times.user + times.system)
 
 
-async def settle_rss(proc: psutil.Process) -> int:
+class Contender:
+    """A server in a subprocess, its N clients, and what they measured."""
+
+    name = "server"
+
+    def __init__(self, n: int, opts: Options, children: Children) -> None:
+        self.trial = Trial(n)
+        self.opts = opts
+        self.children = children
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{self.name}-{n}-", dir=opts.workdir))
+        self.log = self.folder / "server.log"
+        self.url = f"http://{HOST}:{free_port()}"
+        self.observer = Observer()
+        self.server: subprocess.Popen[bytes] | None = None
+        self.pool: WorkerPool | None = None
+
+    def spawn_clients(self) -> None:
+        """Spawned early, so that their start-up overlaps the servers'; they connect when told."""
+        self.pool = WorkerPool(
+            self.children, self.url, self.trial.n, self.opts, self.folder / "workers.log"
+        )
+
+    @property
+    def clients(self) -> WorkerPool:
+        assert self.pool is not None
+        return self.pool
+
+    @property
+    def port(self) -> str:
+        return self.url.rsplit(":", 1)[1]
+
+    async def launch(self, argv: list[str]) -> None:
+        self.server = server = self.children.spawn(argv, self.log)
+        await asyncio.to_thread(wait_healthy, self.url, server, self.log)
+
+    async def connect_clients(self) -> None:
+        usage = self.usage
+        self.trial.rss_before = await settled_rss(usage)
+        connected, failed, seconds, errors = await self.clients.connect()
+        self.trial.connected, self.trial.failed, self.trial.connect_s = connected, failed, seconds
+        self.trial.notes += [f"connect failed: {error}" for error in errors]
+        self.trial.rss_after = await settled_rss(usage)
+
+    @property
+    def usage(self) -> psutil.Process:
+        assert self.server is not None
+        return psutil.Process(self.server.pid)
+
+    async def measured_round(self) -> None:
+        """One control (or trigger) and its fan-out, with the CPU both sides spent on it."""
+        cpu, client_cpu = cpu_seconds(self.usage), self.clients.cpu()
+        await self.round()
+        self.trial.cpu += cpu_seconds(self.usage) - cpu
+        self.trial.client_cpu += self.clients.cpu() - client_cpu
+        await asyncio.sleep(0.05)
+
+    async def round(self) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        await self.observer.close()
+        if self.pool is not None:
+            await self.pool.quit()
+        if self.server is not None:
+            await asyncio.to_thread(Children.stop, self.server)
+        self.trial.notes += log_findings(self.log)
+
+
+class Plenary(Contender):
+    name = "plenary"
+
+    def __init__(self, n: int, opts: Options, children: Children, lead: float) -> None:
+        super().__init__(n, opts, children)
+        self.lobby_wall = 15 * 60 / opts.speed
+        # The day's first transition (the welcome lobby) comes ``lead`` seconds from now.
+        self.start = datetime.fromtimestamp(round(time.time() + lead + self.lobby_wall, 3), UTC)
+        self.agenda: dict[str, Any] = {}
+        self.expected: list[Expected] = []  # the day-one transitions measured
+        self.day_closers: list[dict[str, Any]] = []
+        self.quiet_until = math.inf  # the first transition after day one
+        self.plan: deque[dict[str, Any]] = deque()
+        self.agendas = 1  # each client's agenda on connect
+
+    async def start_server(self) -> None:
+        data = self.folder / "data"
+        argv = [str(PLENARY), "serve", "--config", str(self.opts.config), "--data", str(data)]
+        argv += ["--port", self.port, "--ice-address", HOST]
+        argv += ["--rehearse", self.start.isoformat(), "--speed", f"{self.opts.speed:g}"]
+        await self.launch(argv)
+        token = await asyncio.to_thread(technician_token, self.opts.config, data)
+        self.agenda = await asyncio.to_thread(get_json, f"{self.url}/api/agenda")
+        self.plan_day(expected_transitions(self.agenda, self.start.timestamp(), self.opts.speed))
+        await self.observer.connect(self.url, token)
+
+    def plan_day(self, transitions: list[Expected]) -> None:
+        """Measure day one's transitions but its last: the day's last room sits live through a
+        long gap, so a technician ends it instead (one more control), and nothing is scheduled
+        again until day two: the remaining controls cannot collide with a transition."""
+        day_one = [e for e in transitions if e.day == transitions[0].day]
+        last = day_one[-1].wall
+        self.expected = [e for e in day_one if e.wall < last]
+        self.day_closers = [
+            {"room": e.room, "action": "end"}
+            for e in day_one
+            if e.wall == last and e.state == "ended"
+        ]
+        self.quiet_until = min((e.wall for e in transitions if e.wall > last), default=math.inf)
+        self.plan = control_plan(self.agenda, self.opts.rounds - len(self.day_closers))
+
+    def close_day(self) -> None:
+        self.plan.extendleft(reversed(self.day_closers))
+
+    @property
+    def first_transition(self) -> float:
+        return self.expected[0].wall
+
+    async def round(self) -> None:
+        control = self.plan.popleft()
+        sent = time.time()
+        answer = await self.observer.sio.call("control", control, timeout=CONTROL_TIMEOUT)
+        self.trial.ack.append(time.time() - sent)
+        if not answer.get("ok"):
+            self.trial.notes.append(f"control {control} refused: {answer}")
+            return
+        room = answer["room"]
+        self.agendas += 1
+        wanted = [
+            {"event": "room_state", "room": room["room"], "state": room["state"]}
+            | {"ends_at": room["ends_at"], "reason": "override"},
+            {"event": "agenda", "n": self.agendas},  # the running order follows every control
+        ]
+        states, agendas = await self.clients.receipts(wanted, sent, CONTROL_TIMEOUT)
+        self.trial.control.add(sent, states)
+        self.trial.agenda.add(sent, agendas)
+
+    async def scheduled(self) -> None:
+        since = time.time()
+        upcoming = [e for e in self.expected if e.wall > since + 0.1]
+        self.trial.skipped = len(self.expected) - len(upcoming)
+        if not upcoming:
+            return
+        wanted = [
+            {"event": "room_state", "room": e.room, "state": e.state, "reason": "schedule"}
+            for e in upcoming
+        ]
+        seconds = upcoming[-1].wall - time.time() + 10
+        receipts = await self.clients.receipts(wanted, since, seconds)
+        for event, receipt in zip(upcoming, receipts, strict=True):
+            self.trial.scheduled.add(event.wall, receipt)
+            self.trial.emit_lag += [
+                (datetime.fromisoformat(state["now"]) - event.agenda_at).total_seconds()
+                / self.opts.speed
+                for state in self.observer.room_states
+                if (state["room"], state["state"], state.get("reason"))
+                == (event.room, event.state, "schedule")
+            ]
+        if self.observer.room_states:
+            self.trial.payload_bytes = len(json.dumps(self.observer.room_states[0]))
+
+    async def stop_with_clients(self) -> None:
+        """SIGTERM while the N clients are still connected, as a restart during an event would."""
+        assert self.server is not None
+        self.trial.shutdown_s = await asyncio.to_thread(Children.stop, self.server, SHUTDOWN_GRACE)
+        code = self.server.returncode
+        if code not in (0, -signal.SIGTERM, -signal.SIGKILL):
+            self.trial.notes.append(f"exit status {code} after SIGTERM")
+
+
+class Baseline(Contender):
+    """A bare python-socketio AsyncServer: plenary's payload sizes, none of its work."""
+
+    name = "baseline"
+
+    async def start_server(self) -> None:
+        await self.launch([sys.executable, __file__, "_baseline", "--port", self.port])
+        await self.observer.connect(self.url)
+
+    async def configure(self, agenda: dict[str, Any]) -> None:
+        payload = room_state_like(agenda)
+        self.trial.payload_bytes = len(json.dumps({**payload, "seq": 1000}))
+        message = {"agenda": agenda, "room_state": payload}
+        await self.observer.sio.call("configure", message, timeout=CONTROL_TIMEOUT)
+
+    async def round(self) -> None:
+        seq = 1000 + len(self.trial.control.rows)
+        sent = time.time()
+        await self.observer.sio.call("trigger", {"seq": seq}, timeout=CONTROL_TIMEOUT)
+        self.trial.ack.append(time.time() - sent)
+        (receipts,) = await self.clients.receipts([{"seq": seq}], sent, CONTROL_TIMEOUT)
+        self.trial.control.add(sent, receipts)
+
+    async def scheduled(self, offsets: list[tuple[float, int]]) -> None:
+        since = time.time()
+        groups: list[dict[str, Any]] = []
+        for offset, count in offsets:
+            first = sum(len(group["seqs"]) for group in groups)
+            groups.append({"at": since + 1.0 + offset, "seqs": list(range(first, first + count))})
+        await self.observer.sio.call("schedule", {"groups": groups}, timeout=CONTROL_TIMEOUT)
+        wanted = [{"seq": seq} for group in groups for seq in group["seqs"]]
+        seconds = groups[-1]["at"] - time.time() + 10
+        receipts = iter(await self.clients.receipts(wanted, since, seconds))
+        for group in groups:
+            for _ in group["seqs"]:
+                self.trial.scheduled.add(group["at"], next(receipts))
+
+
+async def settled_rss(proc: psutil.Process) -> int:
     await asyncio.sleep(0.5)
     return int(proc.memory_info().rss)
-
-
-async def plenary_trial(
-    n: int, opts: Options, children: Children, connect_rate: float
-) -> tuple[Trial, Observer]:
-    trial = Trial(n)
-    folder = Path(tempfile.mkdtemp(prefix=f"plenary-{n}-", dir=opts.workdir))
-    port, log = free_port(), folder / "server.log"
-    url = f"http://{HOST}:{port}"
-    lobby_wall = 15 * 60 / opts.speed  # first transition: the welcome lobby, before START
-    lead = 4.0 + n * connect_rate + 1.5 + lobby_wall
-    start = datetime.fromtimestamp(round(time.time() + lead, 3), UTC)
-    argv = [str(PLENARY), "serve", "--config", str(opts.config), "--data", str(folder / "data")]
-    argv += ["--port", str(port), "--ice-address", HOST]
-    argv += ["--rehearse", start.isoformat(), "--speed", f"{opts.speed:g}"]
-    server = children.spawn(argv, log)
-    await asyncio.to_thread(wait_healthy, url, server, log)
-    token = await asyncio.to_thread(technician_token, opts.config, folder / "data")
-    agenda = await asyncio.to_thread(get_json, f"{url}/api/agenda")
-    technician = Observer()
-    await technician.connect(url, token)
-    usage = psutil.Process(server.pid)
-    trial.rss_before = await settle_rss(usage)
-    pool = WorkerPool(children, url, n, opts.procs, opts.batch, folder / "workers.log")
-    try:
-        await connect_clients(trial, pool)
-        trial.rss_after = await settle_rss(usage)
-        expected = expected_transitions(agenda, start.timestamp(), opts.speed)
-        await scheduled_phase(trial, pool, technician, expected, opts.speed)
-        cpu, client_cpu = server_cpu(usage), pool.cpu()
-        await control_phase(trial, pool, technician, control_plan(agenda, opts.rounds))
-        trial.cpu_per_event = (server_cpu(usage) - cpu) / max(len(trial.control.rows), 1)
-        trial.client_cpu_per_event = (pool.cpu() - client_cpu) / max(len(trial.control.rows), 1)
-        await stop_with_clients(trial, server)
-    finally:
-        await technician.close()
-        await pool.quit()
-        Children.stop(server)
-    trial.notes += log_findings(log)
-    return trial, technician
-
-
-async def stop_with_clients(trial: Trial, server: subprocess.Popen[bytes]) -> None:
-    """SIGTERM while the N clients are still connected, as a restart during an event would."""
-    trial.shutdown_s = await asyncio.to_thread(Children.stop, server, SHUTDOWN_GRACE)
-    if server.returncode == -signal.SIGKILL:
-        trial.notes.append(
-            f"still running {SHUTDOWN_GRACE:g} s after SIGTERM with {trial.connected} clients "
-            "connected; killed"
-        )
-    elif server.returncode not in (0, -signal.SIGTERM):
-        trial.notes.append(f"exit status {server.returncode} after SIGTERM")
 
 
 def technician_token(config: Path, data: Path) -> str:
@@ -597,184 +813,142 @@ def technician_token(config: Path, data: Path) -> str:
     return subprocess.run(issue, capture_output=True, check=True, text=True).stdout.strip()
 
 
-async def connect_clients(trial: Trial, pool: WorkerPool) -> None:
-    trial.connected, trial.failed, trial.connect_s, errors = await pool.connect()
-    trial.notes += [f"connect failed: {error}" for error in errors]
-
-
-async def scheduled_phase(
-    trial: Trial, pool: WorkerPool, technician: Observer, expected: list[Expected], speed: float
-) -> None:
-    ready = time.time() + 0.1
-    upcoming = [e for e in expected if e.wall > ready]
-    trial.skipped = len(expected) - len(upcoming)
-    if not upcoming:
-        return
-    wanted = [{"event": "room_state", "room": e.room, "state": e.state} for e in upcoming]
-    timeout = upcoming[-1].wall - time.time() + 10
-    for event, receipts in zip(upcoming, await pool.receipts(wanted, timeout), strict=True):
-        trial.scheduled.add(event.wall, receipts)
-        for state in technician.room_states:
-            if (state["room"], state["state"]) == (event.room, event.state):
-                emitted = datetime.fromisoformat(state["now"])
-                trial.emit_lag.append((emitted - event.agenda_at).total_seconds() / speed)
-
-
-async def control_phase(
-    trial: Trial, pool: WorkerPool, technician: Observer, plan: list[dict[str, Any]]
-) -> None:
-    agendas = 1  # each client's agenda on connect
-    for control in plan:
-        sent = time.time()
-        answer = await technician.sio.call("control", control, timeout=CONTROL_TIMEOUT)
-        trial.ack.append(time.time() - sent)
-        if not answer.get("ok"):
-            trial.notes.append(f"control {control} refused: {answer}")
-            continue
-        room = answer["room"]
-        agendas += 1
-        wanted = [
-            {"event": "room_state", "room": room["room"], "state": room["state"]}
-            | {"ends_at": room["ends_at"], "reason": "override"},
-            {"event": "agenda", "n": agendas},  # the running order follows every control
-        ]
-        state_receipts, agenda_receipts = await pool.receipts(wanted, CONTROL_TIMEOUT)
-        trial.control.add(sent, state_receipts)
-        trial.agenda.add(sent, agenda_receipts)
-        await asyncio.sleep(0.05)
-
-
 def log_findings(log: Path) -> list[str]:
     text = log.read_text(errors="replace") if log.exists() else ""
     bad = [line for line in text.splitlines() if " ERROR " in line or " WARNING " in line]
     tracebacks = text.count("Traceback (most recent call last)")
     found = [f"log: {line.split(' ', 2)[-1][:160]}" for line in dict.fromkeys(bad)][:5]
     if len(bad) > 5:
-        found.append(f"log: {len(bad)} ERROR/WARNING lines in all; see {log}")
+        found.append(f"log: {len(bad)} ERROR/WARNING lines in all")
     if tracebacks:
-        found.append(f"log: {tracebacks} traceback(s); see {log}")
+        found.append(f"log: {tracebacks} traceback(s)")
     return found
 
 
-# -- driving the baseline -------------------------------------------------------------------
+# -- one N: both servers up, rounds interleaved ---------------------------------------------
 
 
-async def baseline_trial(
-    n: int, opts: Options, children: Children, plenary: Observer, offsets: list[list[float]]
-) -> Trial:
-    trial = Trial(n)
-    folder = Path(tempfile.mkdtemp(prefix=f"baseline-{n}-", dir=opts.workdir))
-    port, log = free_port(), folder / "server.log"
-    url = f"http://{HOST}:{port}"
-    payloads = folder / "payloads.json"
-    payloads.write_text(json.dumps({"agenda": plenary.agenda, "room_state": sample(plenary)}))
-    server = children.spawn(
-        [sys.executable, __file__, "_baseline", "--port", str(port), "--payloads", str(payloads)],
-        log,
-    )
-    await asyncio.to_thread(wait_healthy, url, server, log)
-    trigger = Observer()
-    await trigger.connect(url)
-    usage = psutil.Process(server.pid)
-    trial.rss_before = await settle_rss(usage)
-    pool = WorkerPool(children, url, n, opts.procs, opts.batch, folder / "workers.log")
+@dataclass
+class Pace:
+    """How long connecting takes here, learnt as the ladder climbs, to place START."""
+
+    # Both servers up, token, agenda, RSS settles: all but the connects. ``plenary serve``
+    # alone takes 3 s to start on a quiet machine of 2 cores and 15 s on a busy one.
+    setup: float = 12.0
+    connect_per_client: float = 0.008
+    pair_per_client: float = 0.002  # a plenary round and a baseline round
+
+    def lead(self, n: int) -> float:
+        return self.setup + 2 * n * self.connect_per_client
+
+    def learn_setup(self, seconds: float, plenary: Trial, baseline: Trial) -> None:
+        self.setup = max(5.0, 1.3 * (seconds - plenary.connect_s - baseline.connect_s))
+
+    def pair(self, n: int) -> float:
+        return max(0.5, n * self.pair_per_client)
+
+    def learn(self, plenary: Trial, baseline: Trial) -> None:
+        slowest = max(plenary.connect_s, baseline.connect_s) / plenary.n
+        self.connect_per_client = max(self.connect_per_client, 1.5 * slowest)
+
+
+async def compare(n: int, opts: Options, children: Children, pace: Pace) -> tuple[Trial, Trial]:
+    began, load = time.time(), machine_load()
+    plenary = Plenary(n, opts, children, pace.lead(n))
+    baseline = Baseline(n, opts, children)
     try:
-        await connect_clients(trial, pool)
-        trial.rss_after = await settle_rss(usage)
-        await baseline_scheduled(trial, pool, trigger, offsets)
-        cpu, client_cpu = server_cpu(usage), pool.cpu()
-        for seq in range(1000, 1000 + opts.rounds):
-            sent = time.time()
-            await trigger.sio.call("trigger", {"seq": seq}, timeout=CONTROL_TIMEOUT)
-            trial.ack.append(time.time() - sent)
-            (receipts,) = await pool.receipts([{"seq": seq}], CONTROL_TIMEOUT)
-            trial.control.add(sent, receipts)
-            await asyncio.sleep(0.05)
-        trial.cpu_per_event = (server_cpu(usage) - cpu) / max(opts.rounds, 1)
-        trial.client_cpu_per_event = (pool.cpu() - client_cpu) / max(opts.rounds, 1)
-        await stop_with_clients(trial, server)
+        async with asyncio.TaskGroup() as starting:
+            starting.create_task(plenary.start_server())
+            await asyncio.sleep(0)  # plenary, the slowest to start, is spawned first
+            starting.create_task(baseline.start_server())
+            plenary.spawn_clients()
+            baseline.spawn_clients()
+        await baseline.configure(plenary.agenda)
+        await plenary.connect_clients()
+        await baseline.connect_clients()
+        pace.learn_setup(time.time() - began, plenary.trial, baseline.trial)
+        # While the rehearsal has not reached the day yet, control rounds fill the wait.
+        await interleave(plenary, baseline, until=plenary.first_transition, pace=pace)
+        await plenary.scheduled()
+        plenary.close_day()
+        await interleave(plenary, baseline, until=plenary.quiet_until, pace=pace)
+        await baseline.scheduled(mirror_offsets(plenary.expected))
+        if plenary.plan:
+            plenary.trial.notes.append(f"{len(plenary.plan)} control(s) left out: no time")
+        await plenary.stop_with_clients()
     finally:
-        await trigger.close()
-        await pool.quit()
-        Children.stop(server)
-    trial.notes += log_findings(log)
-    return trial
+        await plenary.close()
+        await baseline.close()
+    plenary.trial.machine = f"{load} at the start, {machine_load()} at the end"
+    return plenary.trial, baseline.trial
 
 
-def sample(plenary: Observer) -> dict[str, Any]:
-    if plenary.room_states:
-        return plenary.room_states[0]
-    raise RuntimeError("plenary sent no room_state to copy the payload size from")
+def machine_load() -> str:
+    """Others' work on the machine: the 1-minute load average and, where the kernel has it,
+    the share of the last 10 s in which some task waited for a CPU."""
+    text = f"load {os.getloadavg()[0]:.1f}"
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        some = Path("/proc/pressure/cpu").read_text().split()[1]
+        text += f", CPU pressure {float(some.split('=')[1]):.0f}%"
+    return text
 
 
-async def baseline_scheduled(
-    trial: Trial, pool: WorkerPool, trigger: Observer, offsets: list[list[float]]
-) -> None:
-    """Broadcasts at the same relative instants (and as many per instant) as plenary's."""
-    origin = time.time() + 1.0
-    groups: list[dict[str, Any]] = []
-    seq = 0
-    for offset, count in offsets:
-        groups.append({"at": origin + offset, "seqs": list(range(seq, seq + int(count)))})
-        seq += int(count)
-    await trigger.sio.call("schedule", {"groups": groups}, timeout=CONTROL_TIMEOUT)
-    wanted = [{"seq": s} for group in groups for s in group["seqs"]]
-    timeout = groups[-1]["at"] - time.time() + 10
-    receipts = iter(await pool.receipts(wanted, timeout))
-    for group in groups:
-        for _ in group["seqs"]:
-            trial.scheduled.add(group["at"], next(receipts))
+async def interleave(plenary: Plenary, baseline: Baseline, until: float, pace: Pace) -> None:
+    """Pairs of rounds, plenary and baseline taking turns to go first, so that a noisy moment
+    on the machine lands on both."""
+    n = plenary.trial.n
+    while plenary.plan and time.time() + 1.5 * pace.pair(n) + 0.5 < until:
+        began = time.time()
+        pairs = len(plenary.trial.control.rows)
+        first, second = (plenary, baseline) if pairs % 2 == 0 else (baseline, plenary)
+        await first.measured_round()
+        await second.measured_round()
+        pace.pair_per_client = max(pace.pair_per_client, (time.time() - began) / n)
 
 
-def schedule_offsets(agenda: dict[str, Any], speed: float) -> list[list[float]]:
-    expected = expected_transitions(agenda, 0.0, speed)
-    counts: dict[float, int] = {}
-    for event in expected:
-        counts[event.wall] = counts.get(event.wall, 0) + 1
-    first = min(counts)
-    return [[wall - first, count] for wall, count in sorted(counts.items())]
-
-
-# -- the run and its report -----------------------------------------------------------------
+# -- the report -----------------------------------------------------------------------------
 
 
 def ms(value: float) -> str:
     return "-" if math.isnan(value) else f"{value * 1000:.0f}"
 
 
-def latency_row(n: int, kind: str, plenary: EventSet, base: EventSet, kib: str) -> str:
-    last, base_last = plenary.last_client(), base.last_client()
-    pairs = plenary.pairs()
+def latency_row(n: int, kind: str, plenary: EventSet, base: EventSet, memory: str) -> str:
+    last, base_last, pairs = plenary.last_client(), base.last_client(), plenary.pairs()
     p50, p99 = percentile(last, 50), percentile(last, 99)
     b50, b99 = percentile(base_last, 50), percentile(base_last, 99)
     cells = [
-        f"{n:>5}",
-        f"{kind:<9}",
-        f"{len(plenary.rows):>3}",
-        *(f"{ms(v):>6}" for v in (p50, p99, max(last, default=math.nan))),
-        *(f"{ms(v):>6}" for v in (percentile(pairs, 50), percentile(pairs, 99))),
-        *(f"{ms(v):>6}" for v in (b50, b99)),
-        f"{p50 / b50:>5.1f}x" if b50 else "     -",
-        f"{p99 / b99:>5.1f}x" if b99 else "     -",
+        f"{n:>5} {kind:<9} {len(plenary.rows):>3}",
+        *(f"{ms(v):>5}" for v in (p50, p99, max(last, default=math.nan))),
+        "|",
+        *(f"{ms(v):>5}" for v in (percentile(pairs, 50), percentile(pairs, 99))),
+        "|",
+        *(f"{ms(v):>5}" for v in (b50, b99)),
+        "|",
+        *(f"{a / b:>4.1f}x" if b else "    -" for a, b in ((p50, b50), (p99, b99))),
         f"{plenary.missed:>6}",
-        kib,
+        memory,
     ]
     return " ".join(cells)
 
 
-def report(results: list[tuple[Trial, Trial]], payload_sizes: tuple[int, int]) -> None:
-    print("\nLatency to the LAST client per event (p50/p99/max over events), over all")
-    print("(client, event) pairs, and the same clients on a plain python-socketio broadcast.")
-    print(f"room_state payload {payload_sizes[0]} B (baseline {payload_sizes[1]} B).\n")
+def report(results: list[tuple[Trial, Trial]]) -> None:
+    plenary_bytes, base_bytes = results[-1][0].payload_bytes, results[-1][1].payload_bytes
     print(
-        "    N trigger   ev  last  last  last  | all  all   | base  base  | ratio  ratio  missed"
-        "  RSS/conn KiB\n"
-        "                   p50   p99   max   | p50  p99   | p50   p99   | p50    p99"
-        "           plenary / base"
+        "\nLatency, ms: to the LAST client per event (p50/p99/max over events); over all (client,"
+        "\nevent) pairs; the same to the last client from a bare python-socketio broadcast of a"
+        f"\nsame-size payload (room_state {plenary_bytes} B, baseline {base_bytes} B); the ratio"
+        "\nplenary / baseline. RSS: server growth per connected client, KiB.\n"
+    )
+    print(
+        "    N trigger    ev  last  last  last |   all   all |  base  base | ratio ratio"
+        "  missed  RSS/conn KiB\n"
+        "                      p50   p99   max |   p50   p99 |   p50   p99 |   p50   p99"
+        "          plenary / base"
     )
     for plenary, base in results:
-        kib = f"  {plenary.kib_per_connection:6.1f} / {base.kib_per_connection:.1f}"
-        print(latency_row(plenary.n, "scheduled", plenary.scheduled, base.scheduled, kib))
+        memory = f"  {plenary.kib_per_connection:6.1f} / {base.kib_per_connection:.1f}"
+        print(latency_row(plenary.n, "scheduled", plenary.scheduled, base.scheduled, memory))
         print(latency_row(plenary.n, "control", plenary.control, base.control, ""))
     print("\nDetails (ms unless stated)")
     for plenary, base in results:
@@ -783,25 +957,26 @@ def report(results: list[tuple[Trial, Trial]], payload_sizes: tuple[int, int]) -
 
 
 def details(plenary: Trial, base: Trial) -> str:
-    lag, ack = plenary.emit_lag, plenary.ack
-    agenda = plenary.agenda.last_client()
+    lag, ack, agenda = plenary.emit_lag, plenary.ack, plenary.agenda.last_client()
     lines = [
         f"  N={plenary.n}: connected {plenary.connected} (+{plenary.failed} failed) in "
         f"{plenary.connect_s:.1f} s (baseline {base.connect_s:.1f} s); server RSS "
         f"{plenary.rss_before / 2**20:.0f} -> {plenary.rss_after / 2**20:.0f} MiB "
         f"(baseline {base.rss_before / 2**20:.0f} -> {base.rss_after / 2**20:.0f} MiB)",
-        f"    scheduler: instant -> server builds room_state p50 {ms(percentile(lag, 50))} "
-        f"max {ms(max(lag, default=math.nan))}; {plenary.skipped} transition(s) before "
-        "clients were ready, not counted",
+        f"    scheduled instant -> plenary builds the room_state: p50 {ms(percentile(lag, 50))}"
+        f" max {ms(max(lag, default=math.nan))}; transitions before the clients were ready, "
+        f"not counted: {plenary.skipped}; still fanning out when the next was due: "
+        f"{plenary.scheduled.overlapping()} (baseline {base.scheduled.overlapping()})",
         f"    control ack p50 {ms(percentile(ack, 50))} max {ms(max(ack, default=math.nan))} "
-        f"(baseline trigger ack p50 {ms(percentile(base.ack, 50))}); agenda re-broadcast "
-        f"after each control reaches the last client p50 {ms(percentile(agenda, 50))} "
-        f"max {ms(max(agenda, default=math.nan))}",
-        f"    server CPU per control {ms(plenary.cpu_per_event)} (baseline per broadcast "
-        f"{ms(base.cpu_per_event)}); client workers' CPU per event "
-        f"{ms(plenary.client_cpu_per_event)} (baseline {ms(base.client_cpu_per_event)})",
-        f"    SIGTERM to exit with clients connected "
-        f"{shutdown(plenary)} (baseline {shutdown(base)})",
+        f"(baseline trigger ack p50 {ms(percentile(base.ack, 50))}); the agenda plenary "
+        f"re-broadcasts after each control reaches the last client p50 "
+        f"{ms(percentile(agenda, 50))} max {ms(max(agenda, default=math.nan))}",
+        f"    CPU per control: server {ms(plenary.per_control(plenary.cpu))} (baseline "
+        f"{ms(base.per_control(base.cpu))}), client workers "
+        f"{ms(plenary.per_control(plenary.client_cpu))} (baseline "
+        f"{ms(base.per_control(base.client_cpu))})",
+        f"    plenary, SIGTERM to exit with the clients connected: {shutdown(plenary)}",
+        f"    machine: {plenary.machine}",
     ]
     lines += [f"    plenary {note}" for note in plenary.notes]
     lines += [f"    baseline {note}" for note in base.notes]
@@ -822,30 +997,9 @@ def verdict(results: list[tuple[Trial, Trial]]) -> None:
             ok = p99 < TARGET_P99_MS and not (plenary.scheduled.missed + plenary.control.missed)
             print(
                 f"\nTarget (issue): {TARGET_CLIENTS} clients, p99 to the last client under "
-                f"{TARGET_P99_MS:.0f} ms: N={plenary.n} p99 {p99:.0f} ms -> "
-                f"{'MET' if ok else 'NOT MET'}"
+                f"{TARGET_P99_MS:.0f} ms: N={plenary.n} p99 {p99:.0f} ms over "
+                f"{len(last)} events -> {'MET' if ok else 'NOT MET'}"
             )
-
-
-async def run(opts: Options) -> None:
-    raise_fd_limit(max(opts.ladder) * 2 + FD_HEADROOM)
-    children = Children()
-    results: list[tuple[Trial, Trial]] = []
-    connect_rate, sizes = 0.005, (0, 0)
-    try:
-        for n in opts.ladder:
-            plenary, observer = await plenary_trial(n, opts, children, connect_rate)
-            print(progress("plenary", plenary, opts.per_event), flush=True)
-            connect_rate = max(connect_rate, plenary.connect_s * 1.5 / n)
-            offsets = schedule_offsets(observer.agenda or {}, opts.speed)
-            base = await baseline_trial(n, opts, children, observer, offsets)
-            print(progress("baseline", base, opts.per_event), flush=True)
-            results.append((plenary, base))
-            state = sample(observer)
-            sizes = (len(json.dumps(state)), len(json.dumps({**state, "seq": 1000})))
-    finally:
-        children.stop_all()
-    report(results, sizes)
 
 
 def progress(name: str, trial: Trial, per_event: bool) -> str:
@@ -861,6 +1015,23 @@ def progress(name: str, trial: Trial, per_event: bool) -> str:
                 spread = (min(got), percentile(got, 50), max(got)) if got else (math.nan,) * 3
                 lines.append(f"    {kind:<9} first/median/last " + " / ".join(map(ms, spread)))
     return "\n".join(lines)
+
+
+async def run(opts: Options, results: list[tuple[Trial, Trial]]) -> None:
+    raise_fd_limit(2 * max(opts.ladder) + FD_HEADROOM)
+    children, pace = Children(), Pace()
+    try:
+        for n in opts.ladder:
+            plenary, base = await compare(n, opts, children, pace)
+            pace.learn(plenary, base)
+            print(progress("plenary", plenary, opts.per_event), flush=True)
+            print(progress("baseline", base, opts.per_event), flush=True)
+            results.append((plenary, base))
+    finally:
+        children.stop_all()
+
+
+# -- the command line -----------------------------------------------------------------------
 
 
 def parse_options(argv: Sequence[str]) -> tuple[Options, float]:
@@ -880,17 +1051,30 @@ def parse_options(argv: Sequence[str]) -> tuple[Options, float]:
         help="rehearsal speed; 900 puts 15 agenda minutes 1 s apart (default: %(default)s)",
     )
     parser.add_argument(
-        "--client-procs", type=int, default=1, help="client worker processes (default: 1)"
+        "--client-procs",
+        type=int,
+        default=1,
+        help="client worker processes per server (default: 1)",
     )
     parser.add_argument(
         "--batch", type=int, default=50, help="clients connecting at once (default: 50)"
     )
     parser.add_argument("--config", type=Path, default=ROOT / "config.toml")
     parser.add_argument(
-        "--per-event", action="store_true", help="also print each event's first/median/last"
+        "--deflate",
+        action="store_true",
+        help="clients offer permessage-deflate, as browsers do (default: off, like "
+        "python-socketio's client)",
     )
     parser.add_argument(
-        "--time-limit", type=float, default=600.0, help="give up after this many seconds"
+        "--per-event", action="store_true", help="also print each event's first/median/last"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temp folder of logs and data")
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=300.0,
+        help="stop after this many seconds, reporting what was measured (default: %(default)s)",
     )
     args = parser.parse_args(argv)
     ladder = tuple(int(part) for part in args.clients.split(",") if part.strip())
@@ -906,6 +1090,8 @@ def parse_options(argv: Sequence[str]) -> tuple[Options, float]:
         args.config,
         workdir,
         args.per_event,
+        args.deflate,
+        args.keep,
     )
     return opts, args.time_limit
 
@@ -918,23 +1104,36 @@ def main(argv: Sequence[str]) -> int:
         baseline_server(list(argv[1:]))
         return 0
     opts, time_limit = parse_options(argv)
-    print(f"status fan-out bench; logs and data under {opts.workdir}", flush=True)
+    print(
+        f"status fan-out bench: N={','.join(map(str, opts.ladder))}, {opts.rounds} controls per N, "
+        f"speed x{opts.speed:g}, {opts.procs} client process(es), "
+        f"deflate {'on' if opts.deflate else 'off'}, {os.cpu_count()} CPUs",
+        flush=True,
+    )
 
     async def bounded() -> None:
         task = asyncio.current_task()
         assert task is not None
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-        await asyncio.wait_for(run(opts), time_limit)
+        await asyncio.wait_for(run(opts, results), time_limit)
 
+    results: list[tuple[Trial, Trial]] = []
+    status = 1
     try:
         asyncio.run(bounded())
-    except KeyboardInterrupt:
-        print("interrupted; every process the bench started has been stopped", file=sys.stderr)
-        return 130
-    except (TimeoutError, asyncio.CancelledError):
-        print("stopped (time limit or SIGTERM); processes cleaned up", file=sys.stderr)
-        return 1
-    return 0
+        status = 0
+    except (KeyboardInterrupt, TimeoutError, asyncio.CancelledError) as stop:
+        why = "time limit" if isinstance(stop, TimeoutError) else "interrupted"
+        print(f"stopped ({why}); every process the bench started is stopped", file=sys.stderr)
+        status = 1 if isinstance(stop, TimeoutError) else 130
+    finally:
+        if results:
+            report(results)
+        if status == 0 and not opts.keep:
+            shutil.rmtree(opts.workdir, ignore_errors=True)
+        else:
+            print(f"logs and data kept in {opts.workdir}", file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":

@@ -56,7 +56,10 @@ class TransitionRunner:
         for job in self._scheduler.get_jobs():
             if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
                 job.remove()
+        existing = {job.id for job in self._scheduler.get_jobs()}
         for job_id, at in wanted.items():
+            if job_id in existing:
+                continue  # the id names its instant: an existing job is already right
             self._scheduler.add_job(
                 self._run,
                 "date",

@@ -112,6 +112,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_run_store)
     app.cleanup_ctx.append(_run_access)
     app.cleanup_ctx.append(_run_schedule)
+    app.on_shutdown.append(_hang_up)
     if settings.demo_feed:
         app.cleanup_ctx.append(_run_demo_feed)
     return app
@@ -165,6 +166,12 @@ async def _run_access(app: web.Application) -> AsyncIterator[None]:
     yield
     await watch.stop()
     await join_links.stop()
+
+
+async def _hang_up(app: web.Application) -> None:
+    """First thing on shutdown: end live connections, or aiohttp waits on them for a minute."""
+    await app[appkeys.LIVE].close()
+    await app[appkeys.RELAY].close()
 
 
 async def _run_schedule(app: web.Application) -> AsyncIterator[None]:

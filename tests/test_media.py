@@ -160,21 +160,21 @@ async def test_the_relay_retransmits_what_a_viewer_missed(stage: Stage) -> None:
     output = next(o for o in session.outputs if o.sender.kind == "video")
     dropped: list[int] = []
     retransmitted: list[int] = []
-    send = output.send
+    send_now = output.send_now
     retransmit = output.sender._retransmit
 
-    async def lossy(packet: Any, data: bytes) -> None:
+    def lossy(packet: Any, data: bytes, ntp_time: int) -> bool:
         if len(dropped) < 3 and packet.sequence_number % 7 == 0:
             dropped.append(packet.sequence_number)
             output._history[packet.sequence_number % 128] = packet  # kept, but not sent
-            return
-        await send(packet, data)
+            return True
+        return send_now(packet, data, ntp_time)
 
     async def counted(sequence_number: int) -> None:
         retransmitted.append(sequence_number)
         await retransmit(sequence_number)
 
-    output.send = lossy  # type: ignore[method-assign]
+    output.send_now = lossy  # type: ignore[method-assign]
     output.sender._retransmit = counted  # type: ignore[method-assign]
     async with asyncio.timeout(10):
         while not set(dropped) <= set(retransmitted) or len(dropped) < 3:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import time
@@ -68,3 +69,16 @@ def test_restart_after_a_transition_was_missed_catches_up(
     assert room(agenda, "welcome")["room"]["state"] == "live"
     log = restarted.log()
     assert "room welcome is now live" in log
+
+
+async def test_sigterm_with_clients_connected_exits_promptly(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    server = start_server()
+    listeners = [await Listener(server.url).connect() for _ in range(5)]
+    started = time.monotonic()
+    await asyncio.to_thread(server.stop)
+    assert time.monotonic() - started < 10
+    assert server.process is not None and server.process.returncode == 0
+    for listener in listeners:
+        await listener.close()

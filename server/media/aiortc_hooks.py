@@ -22,8 +22,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from aioice import Connection
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
-from aiortc import clock as aiortc_clock
 from aiortc.codecs import is_rtx
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
 from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensionsMap, RtpPacket, unwrap_rtx
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 # Room for a publisher's largest packet, our header extensions and SRTP's trailer.
 SRTP_BUFFER_BYTES = 2048
+# Sender reports carry packet and octet counts; they are brought up to date this often.
+REPORT_EVERY = 16
 
 PacketHandler = Callable[[RtpPacket, RTCRtpCodecParameters], Awaitable[None]]
 
@@ -78,6 +80,8 @@ def check_compatible() -> None:
         for name in SENDER_ATTRIBUTES
         if _SENDER + name not in source_sender
     ]
+    if "_nominated" not in Connection.__init__.__code__.co_names:
+        missing.append("aioice.Connection._nominated")
     if "_cdata" not in Session.__init__.__code__.co_names:
         missing.append("pylibsrtp.Session._cdata")
     if missing:
@@ -160,7 +164,11 @@ class PassthroughSender:
         self.parameters: RTCRtpSendParameters | None = None
         self.extensions = HeaderExtensionsMap()
         self.extension_ids: tuple[tuple[int, str], ...] = ()
-        self._large_packets = False
+        self._payload_types: dict[tuple[str, int], int | None] = {}
+        self._srtp: Any = None
+        self._ice: Any = None
+        self._packets = 0
+        self._octets = 0
         self._history: dict[int, RtpPacket] = getattr(sender, _SENDER + "rtp_history")
         # Every viewer of a room shares one SSRC per kind, so one serialised packet fits all.
         sender._ssrc = ssrc
@@ -177,36 +185,62 @@ class PassthroughSender:
         sender.send = send  # type: ignore[method-assign]
 
     @property
-    def ready(self) -> bool:
-        return self.parameters is not None and self.sender.transport.state == "connected"
-
-    @property
     def mid(self) -> str | None:
         return self.parameters.muxId if self.parameters else None
 
     def payload_type(self, mime_type: str, clock_rate: int) -> int | None:
-        """The payload type this viewer agreed for a codec, if it agreed to it at all."""
-        for codec in self.parameters.codecs if self.parameters else ():
-            if codec.mimeType.lower() == mime_type.lower() and codec.clockRate == clock_rate:
-                return codec.payloadType
-        return None
+        """The payload type this viewer agreed for a codec, if it agreed to it (yet)."""
+        if self.parameters is None:
+            return None  # not negotiated yet: nothing to remember
+        key = (mime_type.lower(), clock_rate)
+        if key not in self._payload_types:
+            self._payload_types[key] = next(
+                (
+                    codec.payloadType
+                    for codec in self.parameters.codecs
+                    if (codec.mimeType.lower(), codec.clockRate) == key
+                ),
+                None,
+            )
+        return self._payload_types[key]
 
-    async def send(self, packet: RtpPacket, data: bytes) -> None:
-        """Send one serialised packet (``packet`` is kept for retransmission)."""
+    def send_now(self, packet: RtpPacket, data: bytes, ntp_time: int) -> bool:
+        """Encrypt and send one serialised packet at once, without a coroutine per viewer.
+
+        ``packet`` is kept for retransmission. False when this viewer cannot take it (not
+        connected yet, or gone). This is the relay's hot path: it runs once per packet per
+        viewer, so it goes straight to the SRTP session and the nominated ICE pair.
+        """
         self._history[packet.sequence_number % RTP_HISTORY_SIZE] = packet
+        if self._srtp is None and not self._attach():
+            return False
+        pair = self._ice._nominated.get(1)
+        if pair is None or pair.protocol.transport is None:
+            return False
+        pair.protocol.transport.sendto(self._srtp.protect(data), pair.remote_addr)
+        self._packets += 1
+        self._octets += len(packet.payload)
+        if self._packets % REPORT_EVERY == 1:
+            self._report(packet.timestamp, ntp_time)
+        return True
+
+    def _attach(self) -> bool:
+        """Once DTLS is up: keep its SRTP session and ICE connection at hand."""
+        transport = self.sender.transport
+        if self.parameters is None or transport.state != "connected":
+            return False
+        self.allow_large_packets()
+        self._srtp = transport._tx_srtp
+        self._ice = transport.transport._connection
+        return True
+
+    def _report(self, rtp_timestamp: int, ntp_time: int) -> None:
+        """What aiortc's sender reports (RTCP SR) say it has sent, updated now and then."""
         sender = self.sender
-        if not self._large_packets:
-            self.allow_large_packets()  # the SRTP session exists once DTLS has connected
-            self._large_packets = True
-        setattr(sender, _SENDER + "ntp_timestamp", aiortc_clock.current_ntp_time())
-        setattr(sender, _SENDER + "rtp_timestamp", packet.timestamp)
-        setattr(sender, _SENDER + "packet_count", getattr(sender, _SENDER + "packet_count") + 1)
-        setattr(
-            sender,
-            _SENDER + "octet_count",
-            getattr(sender, _SENDER + "octet_count") + len(packet.payload),
-        )
-        await sender.transport._send_rtp(data)
+        setattr(sender, _SENDER + "ntp_timestamp", ntp_time)
+        setattr(sender, _SENDER + "rtp_timestamp", rtp_timestamp)
+        setattr(sender, _SENDER + "packet_count", self._packets)
+        setattr(sender, _SENDER + "octet_count", self._octets)
 
     def allow_large_packets(self) -> None:
         """Let the sender encrypt packets as large as any publisher's.

@@ -10,6 +10,7 @@ header extensions, MID), and encrypted and sent once per viewer.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -23,6 +24,7 @@ from server.media.aiortc_hooks import PassthroughSender
 KEYFRAME_INTERVAL_SECONDS = 1.0
 SEQUENCE_SPACE = 1 << 16
 TIMESTAMP_SPACE = 1 << 32
+RECENT_PACKETS = 1024
 
 
 @dataclass
@@ -33,6 +35,7 @@ class ForwardingStats:
     source_switches: int = 0
     keyframe_requests: int = 0
     dropped: int = 0
+    duplicates: int = 0
 
 
 @dataclass
@@ -52,6 +55,9 @@ class Forwarder:
     clock: Callable[[], float] = time.monotonic
     ssrc: int = field(default_factory=random32)
     stats: ForwardingStats = field(default_factory=ForwardingStats)
+    # Sequence numbers of the current source forwarded lately, to drop repeated retransmissions.
+    _recent: set[int] = field(default_factory=set)
+    _order: deque[int] = field(default_factory=lambda: deque(maxlen=RECENT_PACKETS))
     _viewers: list[PassthroughSender] = field(default_factory=list)
     _source: _Source | None = None
     _last_sequence: int = field(default_factory=random16)
@@ -69,7 +75,6 @@ class Forwarder:
 
     def add_viewer(self, viewer: PassthroughSender) -> None:
         self._viewers.append(viewer)
-        self.ask_for_keyframe()  # so the newcomer sees a picture at once
 
     def remove_viewer(self, viewer: PassthroughSender) -> None:
         if viewer in self._viewers:
@@ -91,18 +96,19 @@ class Forwarder:
         source = self._source
         if source is None or source.ssrc != packet.ssrc:
             source = self._switch_to(packet, codec)
+        elif self._already_sent(packet.sequence_number):
+            self.stats.duplicates += 1  # a retransmission we had already (several NACKs)
+            return
         sequence = (packet.sequence_number + source.sequence_offset) % SEQUENCE_SPACE
         timestamp = (packet.timestamp + source.timestamp_offset) % TIMESTAMP_SPACE
         self._last_sequence, self._last_timestamp = sequence, timestamp
         self._last_sent_at = self.clock()
-        send_time = (aiortc_clock.current_ntp_time() >> 14) & 0x00FFFFFF
+        ntp_time = aiortc_clock.current_ntp_time()
         prepared: dict[tuple[object, ...], tuple[RtpPacket, bytes]] = {}
         for viewer in self._viewers:
-            if not viewer.ready:
-                continue
             payload_type = viewer.payload_type(codec.mimeType, codec.clockRate)
             if payload_type is None:
-                continue
+                continue  # not connected yet, or never agreed to this codec
             profile = (payload_type, viewer.mid, viewer.extension_ids)
             if profile not in prepared:
                 out = RtpPacket(
@@ -114,18 +120,25 @@ class Forwarder:
                     payload=packet.payload,
                 )
                 out.extensions.mid = viewer.mid
-                out.extensions.abs_send_time = send_time
+                out.extensions.abs_send_time = (ntp_time >> 14) & 0x00FFFFFF
                 out.extensions.audio_level = packet.extensions.audio_level
                 prepared[profile] = out, out.serialize(viewer.extensions)
             out, data = prepared[profile]
             try:
-                await viewer.send(out, data)
-            except ConnectionError:
-                continue  # that viewer is going away; the session cleans up
+                sent = viewer.send_now(out, data, ntp_time)
             except ValueError:
                 self.stats.dropped += 1  # SRTP refused it (too large): this viewer misses it
                 continue
-            self.stats.packets_out += 1
+            self.stats.packets_out += sent
+
+    def _already_sent(self, sequence_number: int) -> bool:
+        if sequence_number in self._recent:
+            return True
+        if len(self._order) == self._order.maxlen:
+            self._recent.discard(self._order[0])
+        self._order.append(sequence_number)
+        self._recent.add(sequence_number)
+        return False
 
     def _switch_to(self, packet: RtpPacket, codec: RTCRtpCodecParameters) -> _Source:
         """A new or returning publisher: continue our numbering where it stopped."""
@@ -138,6 +151,9 @@ class Forwarder:
             timestamp_offset=(next_timestamp - packet.timestamp) % TIMESTAMP_SPACE,
         )
         self.stats.source_switches += 1
+        self._recent.clear()
+        self._order.clear()
+        self._already_sent(packet.sequence_number)
         self._last_keyframe_request = float("-inf")
         self.ask_for_keyframe()
         return self._source

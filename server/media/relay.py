@@ -220,6 +220,8 @@ class Relay:
         @pc.on("connectionstatechange")
         async def announce() -> None:
             if pc.connectionState == "connected":
+                if direction is Direction.WATCH and media.video is not None:
+                    media.video.ask_for_keyframe()  # so the newcomer sees a picture at once
                 await self._changed(media.room)
 
         return session
