@@ -164,7 +164,7 @@ class PassthroughSender:
         self.parameters: RTCRtpSendParameters | None = None
         self.extensions = HeaderExtensionsMap()
         self.extension_ids: tuple[tuple[int, str], ...] = ()
-        self._payload_types: dict[tuple[str, int], int | None] = {}
+        self._profiles: dict[tuple[str, int], tuple[int, str | None, object] | None] = {}
         self._srtp: Any = None
         self._ice: Any = None
         self._packets = 0
@@ -190,19 +190,27 @@ class PassthroughSender:
 
     def payload_type(self, mime_type: str, clock_rate: int) -> int | None:
         """The payload type this viewer agreed for a codec, if it agreed to it (yet)."""
+        profile = self.profile((mime_type.lower(), clock_rate))
+        return None if profile is None else profile[0]
+
+    def profile(self, codec_key: tuple[str, int]) -> tuple[int, str | None, object] | None:
+        """(payload type, MID, header extensions) for a codec: what makes this viewer's copy
+        of a packet differ from another's. None until negotiated, or if never agreed."""
+        if codec_key in self._profiles:
+            return self._profiles[codec_key]
         if self.parameters is None:
             return None  # not negotiated yet: nothing to remember
-        key = (mime_type.lower(), clock_rate)
-        if key not in self._payload_types:
-            self._payload_types[key] = next(
-                (
-                    codec.payloadType
-                    for codec in self.parameters.codecs
-                    if (codec.mimeType.lower(), codec.clockRate) == key
-                ),
-                None,
-            )
-        return self._payload_types[key]
+        payload_type = next(
+            (
+                codec.payloadType
+                for codec in self.parameters.codecs
+                if (codec.mimeType.lower(), codec.clockRate) == codec_key
+            ),
+            None,
+        )
+        profile = None if payload_type is None else (payload_type, self.mid, self.extension_ids)
+        self._profiles[codec_key] = profile
+        return profile
 
     def send_now(self, packet: RtpPacket, data: bytes, ntp_time: int) -> bool:
         """Encrypt and send one serialised packet at once, without a coroutine per viewer.
