@@ -1,0 +1,215 @@
+"""The fan-out bench's orchestration: servers up in turn, viewers added step by step, measured."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psutil
+from fanout_media import Reply
+from harness import (
+    HOST,
+    PLENARY,
+    ROOT,
+    Children,
+    cpu_seconds,
+    free_port,
+    on_project_path,
+    wait_healthy,
+)
+
+on_project_path()
+
+from tests.serverproc import ServerProcess  # noqa: E402
+
+ENTRY = Path(__file__).with_name("fanout.py")  # also the client and the baseline server
+CONFIG = ROOT / "config.toml"
+SETTLE_SECONDS = 2.0
+GRACE_SECONDS = 1.0
+
+
+def pinned_threads(proc: psutil.Process, core: int) -> tuple[int, int]:
+    """How many of the process's threads may run on ``core`` only, of how many."""
+    threads = [thread.id for thread in proc.threads()]
+    pinned = 0
+    for tid in threads:
+        with contextlib.suppress(OSError):
+            pinned += os.sched_getaffinity(tid) == {core}
+    return pinned, len(threads)
+
+
+def run_queue_wait(pid: int) -> float:
+    """Seconds the process's main thread (its event loop) has spent runnable but waiting for
+    a CPU, whether for other processes or for its own threads."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+@dataclass(frozen=True)
+class Options:
+    ladder: tuple[int, ...]
+    baseline_viewers: int
+    window: float
+    batch: int
+    loop_seconds: int
+    server_core: int
+    client_core: int
+    time_limit: float
+    nice: int
+    keep: bool
+
+
+@dataclass
+class Step:
+    viewers: int
+    seconds: float
+    server_cpu: float
+    rss: int
+    load: tuple[float, float, float]
+    measured: Reply
+    server_waited: float = 0.0  # seconds the server's loop thread waited for a CPU
+    client_waited: float = 0.0
+    connect: Reply = field(default_factory=dict)
+
+
+class ClientProcess:
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+
+    async def ask(self, op: str, **fields: Any) -> Reply:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write((json.dumps({"op": op, **fields}) + "\n").encode())
+        self.proc.stdin.flush()
+        line = await asyncio.to_thread(self.proc.stdout.readline)
+        if not line:
+            raise RuntimeError("the client process exited; see client.log")
+        reply: Reply = json.loads(line)
+        if "error" in reply:
+            raise RuntimeError(f"client {op}: {reply['error']}")
+        return reply
+
+
+@dataclass
+class Phase:
+    """One server under test and what was measured of it."""
+
+    name: str
+    core: int
+    log: Path
+    steps: list[Step] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    proc: subprocess.Popen[bytes] | None = None
+
+
+class Bench:
+    def __init__(self, opts: Options, folder: Path) -> None:
+        self.opts = opts
+        self.folder = folder
+        self.children = Children(opts.nice)
+        self.source: Reply = {}
+        self.phases: list[Phase] = []
+
+    async def run(self) -> None:
+        proc = self.children.spawn(
+            [sys.executable, ENTRY, "_client"],
+            self.folder / "client.log",
+            pipes=True,
+            core=self.opts.client_core,
+        )
+        client = ClientProcess(proc)
+        self.source = await client.ask("start", loop_seconds=self.opts.loop_seconds)
+        await self._phase(client, self._start_plenary, self.opts.ladder, frames=False)
+        await self._phase(client, self._start_baseline, (self.opts.baseline_viewers,), frames=True)
+        await client.ask("quit")
+
+    def _start_plenary(self) -> tuple[Phase, str, str, str]:
+        data, port = self.folder / "plenary-data", free_port()
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)  # welcome: live
+        argv = [PLENARY, "serve", "--config", CONFIG, "--data", data, "--port", port]
+        argv += ["--ice-address", HOST, "--rehearse", start.isoformat()]
+        phase = Phase("plenary", self.opts.server_core, self.folder / "plenary.log")
+        url = self._serve(phase, argv)
+        tokens = ServerProcess(data_dir=data, rehearse=start, port=port)
+        return phase, url, tokens.token("technician"), tokens.token("attendee")
+
+    def _start_baseline(self) -> tuple[Phase, str, str, str]:
+        port = free_port()
+        phase = Phase("MediaRelay", self.opts.server_core, self.folder / "baseline.log")
+        url = self._serve(phase, [sys.executable, ENTRY, "_baseline", "--port", port])
+        return phase, url, "-", "-"
+
+    def _serve(self, phase: Phase, argv: Sequence[Any]) -> str:
+        url = f"http://{HOST}:{argv[argv.index('--port') + 1]}"
+        phase.proc = self.children.spawn(argv, phase.log, core=phase.core)
+        self.phases.append(phase)
+        wait_healthy(url, phase.proc, phase.log, poll=0.1)
+        return url
+
+    async def _phase(
+        self,
+        client: ClientProcess,
+        start: Callable[[], tuple[Phase, str, str, str]],
+        ladder: Sequence[int],
+        frames: bool,
+    ) -> None:
+        phase, url, publisher_token, viewer_token = start()
+        assert phase.proc is not None
+        server = psutil.Process(phase.proc.pid)
+        try:
+            published = await client.ask("publish", base=url, token=publisher_token)
+            phase.notes.append(f"publisher connected in {published['seconds']:.1f} s")
+            await asyncio.sleep(SETTLE_SECONDS + 1)
+            phase.steps.append(await self._measure(client, server, 0))
+            for viewers in ladder:
+                connect = await client.ask(
+                    "watch", base=url, token=viewer_token, total=viewers, batch=self.opts.batch,
+                    frames=frames,
+                )  # fmt: skip
+                await asyncio.sleep(SETTLE_SECONDS)
+                step = await self._measure(client, server, connect["viewers"])
+                step.connect = connect
+                phase.steps.append(step)
+                if connect["failed"]:
+                    phase.notes.append(f"connecting {viewers}: {connect}")
+                if connect["viewers"] < 0.9 * viewers:
+                    break  # the server turns viewers away: no point in asking for more
+                if not sum(step.measured["sent"]):
+                    phase.notes.append(f"the publisher was gone at {viewers} viewers: stopped")
+                    break
+            pinned, threads = pinned_threads(server, phase.core)
+            phase.notes.append(f"server threads on core {phase.core} only: {pinned}/{threads}")
+            left = await client.ask("leave", base=url)
+            phase.notes.append(f"DELETE answers: {left['statuses']}")
+        finally:
+            Children.stop(phase.proc, grace=5.0)
+
+    async def _measure(self, client: ClientProcess, server: psutil.Process, n: int) -> Step:
+        rss, load = server.memory_info().rss, os.getloadavg()
+        waits = [run_queue_wait(server.pid), run_queue_wait(client.proc.pid)]
+        began, cpu = time.monotonic(), cpu_seconds(server)
+        reply = asyncio.ensure_future(
+            client.ask("measure", seconds=self.opts.window, grace=GRACE_SECONDS)
+        )
+        await asyncio.sleep(self.opts.window)
+        cpu, seconds = cpu_seconds(server) - cpu, time.monotonic() - began
+        server_waited = run_queue_wait(server.pid) - waits[0]
+        client_waited = run_queue_wait(client.proc.pid) - waits[1]
+        step = Step(n, seconds, cpu, rss, load, await reply, server_waited, client_waited)
+        print(
+            f"  {n:4d} viewers: server {cpu / seconds:6.1%} of a core,"
+            f" waited for a CPU {server_waited / seconds:6.1%} of the time",
+            file=sys.stderr,
+        )
+        return step

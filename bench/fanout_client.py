@@ -1,0 +1,299 @@
+"""The fan-out bench's client process: publisher, direct pair and viewers on one event loop.
+
+It is driven over stdin/stdout, one JSON line a request and a reply (``python bench/fanout.py
+_client``), and runs pinned to the client core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from fanout_media import Reply, Source, encode_audio_loop, encode_video_loop
+from fanout_tap import (
+    BIN_SECONDS,
+    BINS,
+    PathStats,
+    SendLog,
+    ViewerCounts,
+    Window,
+    tap_publisher,
+    tap_viewer,
+)
+from harness import (
+    HOST,
+    on_project_path,
+    raise_fd_limit,
+)
+from percentiles import from_histogram
+
+on_project_path()
+
+from server.media.aiortc_hooks import restrict_ice  # noqa: E402
+
+ROOM = "welcome"
+CONNECT_TIMEOUT = 30.0
+
+FORGET_EVERY = 3.0  # send times are kept for 3 to 6 s
+
+
+@dataclass
+class Peer:
+    pc: RTCPeerConnection
+    location: str = ""
+    token: str = ""
+    counts: ViewerCounts = field(default_factory=ViewerCounts)
+
+
+class SignallingFailed(Exception):
+    pass
+
+
+def new_pc() -> RTCPeerConnection:
+    return RTCPeerConnection(RTCConfiguration(iceServers=[]))  # no STUN server: loopback only
+
+
+async def connected(pc: RTCPeerConnection, within: float = CONNECT_TIMEOUT) -> None:
+    async with asyncio.timeout(within):
+        while pc.connectionState != "connected":
+            if pc.connectionState in ("failed", "closed"):
+                raise SignallingFailed(f"connection {pc.connectionState}")
+            await asyncio.sleep(0.05)
+
+
+class Client:
+    def __init__(self) -> None:
+        self.window = Window()
+        self.relay_log = SendLog(self.window)
+        self.direct_log = SendLog(self.window)
+        self.relay_path = PathStats()
+        self.direct_path = PathStats()
+        self.source: Source | None = None
+        self.publisher: Peer | None = None
+        self.direct: list[Peer] = []
+        self.viewers: list[Peer] = []
+        self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        self.lags = [0] * (BINS + 1)
+        self._forget = asyncio.ensure_future(self._forget_old())
+        self._lag = asyncio.ensure_future(self._watch_lag())
+
+    async def _forget_old(self) -> None:
+        while True:
+            await asyncio.sleep(FORGET_EVERY)
+            self.relay_log.forget_old()
+            self.direct_log.forget_old()
+
+    async def _watch_lag(self) -> None:
+        """How late this loop wakes from a 5 ms sleep: when the instrument itself stalls."""
+        while True:
+            due = time.perf_counter() + 0.005
+            await asyncio.sleep(0.005)
+            if self.window.start <= due < self.window.end:
+                slot = int((time.perf_counter() - due) / BIN_SECONDS)
+                self.lags[slot if slot < BINS else BINS] += 1
+
+    async def start(self, loop_seconds: int) -> Reply:
+        began = time.process_time()
+        self.source = Source(
+            encode_video_loop(loop_seconds), encode_audio_loop(loop_seconds), loop_seconds
+        )
+        encode_cpu = time.process_time() - began
+        await self._start_direct_pair()
+        return {**self.source.describe(), "encode_cpu": encode_cpu}
+
+    async def _start_direct_pair(self) -> None:
+        assert self.source is not None
+        sender, receiver = new_pc(), new_pc()
+        for track in self.source.tracks():
+            sender.addTrack(track)
+        restrict_ice(sender, [HOST])
+        await sender.setLocalDescription(await sender.createOffer())
+        await receiver.setRemoteDescription(sender.localDescription)
+        restrict_ice(receiver, [HOST])
+        await receiver.setLocalDescription(await receiver.createAnswer())
+        await sender.setRemoteDescription(receiver.localDescription)
+        tap_publisher(sender, self.direct_log)
+        viewer = Peer(receiver)
+        tap_viewer(receiver, self.direct_log, self.direct_path, viewer.counts, self.window, False)
+        self.direct = [Peer(sender), viewer]
+        await connected(receiver)
+
+    async def _signal(self, pc: RTCPeerConnection, url: str, token: str) -> str:
+        restrict_ice(pc, [HOST])
+        await pc.setLocalDescription(await pc.createOffer())
+        headers = {"Content-Type": "application/sdp", "Authorization": f"Bearer {token}"}
+        async with self.http.post(url, data=pc.localDescription.sdp, headers=headers) as response:
+            if response.status != 201:
+                raise SignallingFailed(f"{response.status}: {(await response.text())[:200]}")
+            answer = await response.text()
+            location = response.headers.get("Location", "")
+        await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+        return location
+
+    async def publish(self, base: str, token: str) -> Reply:
+        assert self.source is not None
+        self.relay_log = SendLog(self.window)  # a new publisher: new RTP timestamp origins
+        pc = new_pc()
+        for track in self.source.tracks():
+            pc.addTrack(track)
+        began = time.perf_counter()
+        location = await self._signal(pc, f"{base}/whip/{ROOM}", token)
+        tap_publisher(pc, self.relay_log)
+        self.publisher = Peer(pc, location, token)
+        await connected(pc)
+        return {"seconds": time.perf_counter() - began}
+
+    async def watch(self, base: str, token: str, total: int, batch: int, frames: bool) -> Reply:
+        began, errors = time.perf_counter(), list[str]()
+        while len(self.viewers) < total:
+            wanted = min(batch, total - len(self.viewers))
+            results = await asyncio.gather(
+                *(self._viewer(base, token, frames) for _ in range(wanted)),
+                return_exceptions=True,
+            )
+            for result in results:
+                if isinstance(result, Peer):
+                    self.viewers.append(result)
+                else:
+                    errors.append(f"{type(result).__name__}: {result}")
+            if len(errors) > total // 10 + 2:
+                break
+        gc.collect()
+        return {
+            "viewers": len(self.viewers),
+            "failed": len(errors),
+            "errors": sorted(set(errors))[:3],
+            "seconds": time.perf_counter() - began,
+        }
+
+    async def _viewer(self, base: str, token: str, frames: bool) -> Peer:
+        pc = new_pc()
+        pc.addTransceiver("audio", direction="recvonly")
+        pc.addTransceiver("video", direction="recvonly")
+        try:
+            peer = Peer(pc, await self._signal(pc, f"{base}/whep/{ROOM}", token), token)
+            tap_viewer(pc, self.relay_log, self.relay_path, peer.counts, self.window, frames)
+            await connected(pc)
+        except BaseException:
+            await pc.close()
+            raise
+        return peer
+
+    async def measure(self, seconds: float, grace: float) -> Reply:
+        gc.collect()
+        gc.disable()  # the clients are the instrument: keep collector pauses out of it
+        try:
+            for log in (self.relay_log, self.direct_log):
+                log.sent[:] = [0, 0]
+                log.frames[:] = [0, 0]
+                log.retransmitted = 0
+            for path in (self.relay_path, self.direct_path):
+                path.reset()
+            for peer in [*self.viewers, *self.direct]:
+                peer.counts.reset()
+            self.lags[:] = [0] * (BINS + 1)
+            cpu = time.process_time()
+            self.window.open(seconds)
+            await asyncio.sleep(seconds)
+            cpu = time.process_time() - cpu
+            await asyncio.sleep(grace)
+        finally:
+            gc.enable()
+        return {
+            "client_cpu": cpu,
+            "sent": self.relay_log.sent,
+            "sent_frames": self.relay_log.frames,
+            "retransmitted": self.relay_log.retransmitted,
+            "direct_sent": self.direct_log.sent,
+            "viewers": [peer.counts.row() for peer in self.viewers],
+            "direct_viewer": self.direct[1].counts.row(),
+            "failed_auth": sum(peer.counts.failed_auth for peer in self.viewers),
+            "srtp_errors": self.relay_path.srtp_errors,
+            "relay_delay": self.relay_path.summary(),
+            "direct_delay": self.direct_path.summary(),
+            "states": _count(peer.pc.connectionState for peer in self.viewers),
+            "loop_lag": from_histogram(self.lags, BIN_SECONDS),
+        }
+
+    async def leave(self, base: str) -> Reply:
+        """Every viewer and the publisher end their sessions (DELETE) and close."""
+        peers = [*self.viewers, *([self.publisher] if self.publisher else [])]
+        statuses: list[int | str] = []
+        for first in range(0, len(peers), 20):
+            statuses += await asyncio.gather(
+                *(self._end(base, peer) for peer in peers[first : first + 20])
+            )
+        self.viewers, self.publisher = [], None
+        return {"statuses": _count(statuses)}
+
+    async def _end(self, base: str, peer: Peer) -> int | str:
+        status: int | str = "no location"
+        if peer.location:
+            headers = {"Authorization": f"Bearer {peer.token}"}
+            try:
+                async with self.http.delete(base + peer.location, headers=headers) as response:
+                    status = response.status
+            except aiohttp.ClientError as error:
+                status = type(error).__name__
+        await peer.pc.close()
+        return status
+
+    async def close(self) -> None:
+        self._forget.cancel()
+        self._lag.cancel()
+        for peer in [*self.viewers, *self.direct, *([self.publisher] if self.publisher else [])]:
+            with contextlib.suppress(Exception):
+                await peer.pc.close()
+        await self.http.close()
+
+
+def _count(values: Any) -> dict[str, int]:
+    counted: dict[str, int] = {}
+    for value in values:
+        counted[str(value)] = counted.get(str(value), 0) + 1
+    return counted
+
+
+async def client_main() -> None:
+    raise_fd_limit()
+    client = Client()
+    loop = asyncio.get_running_loop()
+    stdin = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
+    try:
+        while line := await stdin.readline():  # EOF: the bench is gone
+            request = json.loads(line)
+            try:
+                reply = await _dispatch(client, request)
+            except Exception as error:
+                reply = {"error": f"{type(error).__name__}: {error}"}
+            sys.stdout.write(json.dumps(reply) + "\n")
+            sys.stdout.flush()
+            if request["op"] == "quit":
+                break
+    finally:
+        await client.close()
+
+
+async def _dispatch(client: Client, request: Reply) -> Reply:
+    op = request["op"]
+    if op == "start":
+        return await client.start(request["loop_seconds"])
+    if op == "publish":
+        return await client.publish(request["base"], request["token"])
+    if op == "watch":
+        args = (request["total"], request["batch"], request["frames"])
+        return await client.watch(request["base"], request["token"], *args)
+    if op == "measure":
+        return await client.measure(request["seconds"], request["grace"])
+    if op == "leave":
+        return await client.leave(request["base"])
+    return {}

@@ -1,0 +1,265 @@
+"""What the fan-out bench sends and what arrives: RTP taken off the sockets, counted, matched.
+
+The publisher's packets are logged as they enter SRTP; each viewer's are decrypted with its own
+SRTP session below aiortc, counted per kind, and matched to their send: on a hash of the RTP
+payload (a relay that forwards it unchanged) or on RTP timestamps (one that re-encodes).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pylibsrtp
+from aiortc import RTCPeerConnection
+from aiortc.sdp import SessionDescription
+from fanout_media import Reply
+from percentiles import from_histogram
+
+KINDS = ("audio", "video")
+BIN_SECONDS = 10e-6  # delay histograms: 10 µs bins up to 2 s, then one overflow bin
+BINS = 200_000
+
+
+class Window:
+    """The measuring window: [start, end) on ``time.perf_counter()``."""
+
+    def __init__(self) -> None:
+        self.start = math.inf
+        self.end = math.inf
+
+    def open(self, seconds: float) -> None:
+        self.start = time.perf_counter()
+        self.end = self.start + seconds
+
+
+def rtp_payload(packet: bytes) -> bytes:
+    """The payload of a clear RTP packet: after CSRCs and header extensions, before padding."""
+    first = packet[0]
+    offset = 12 + 4 * (first & 0x0F)
+    if first & 0x10:
+        offset += 4 + 4 * (packet[offset + 2] << 8 | packet[offset + 3])
+    end = len(packet) - packet[-1] if first & 0x20 else len(packet)
+    return packet[offset:end]
+
+
+def is_rtcp(packet: bytes) -> bool:
+    return 191 < packet[1] < 224  # RFC 5761: RTCP packet types 192 to 223
+
+
+def payload_kinds(sdp: str) -> dict[int, int]:
+    """Payload type to kind index (0 audio, 1 video); RTX is left out."""
+    kinds = {}
+    for media in SessionDescription.parse(sdp).media:
+        if media.kind in KINDS:
+            for codec in media.rtp.codecs:
+                if not codec.mimeType.lower().endswith("/rtx"):
+                    kinds[codec.payloadType] = KINDS.index(media.kind)
+    return kinds
+
+
+def dtls_transports(pc: RTCPeerConnection) -> list[Any]:
+    unique = {id(t.receiver.transport): t.receiver.transport for t in pc.getTransceivers()}
+    return list(unique.values())
+
+
+class SendLog:
+    """When each RTP packet left one publisher: by payload hash, and by (kind, RTP timestamp)
+    for the last packet of a frame. Two generations, so old entries go without a scan."""
+
+    def __init__(self, window: Window) -> None:
+        self.window = window
+        self.kinds: dict[int, int] = {}
+        self.by_payload: list[dict[int, float]] = [{}, {}]
+        self.by_frame: list[dict[tuple[int, int], float]] = [{}, {}]
+        self.sent = [0, 0]
+        self.frames = [0, 0]  # packets with the marker bit: the last of each frame
+        self.retransmitted = 0  # RTX packets: answers to the server's NACKs
+        self.origin = [0, 0]  # the first RTP timestamp sent, per kind
+        self._started = [False, False]
+
+    def record(self, packet: bytes) -> None:
+        now = time.perf_counter()
+        kind = self.kinds.get(packet[1] & 0x7F)
+        if kind is None:
+            self.retransmitted += self.window.start <= now < self.window.end
+            return
+        if not self._started[kind]:
+            self._started[kind] = True
+            self.origin[kind] = int.from_bytes(packet[4:8], "big")
+        self.by_payload[0][hash(rtp_payload(packet))] = now
+        self.by_frame[0][(kind, int.from_bytes(packet[4:8], "big"))] = now
+        if self.window.start <= now < self.window.end:
+            self.sent[kind] += 1
+            self.frames[kind] += packet[1] >> 7
+
+    def forget_old(self) -> None:
+        for generations in (self.by_payload, self.by_frame):
+            generations[1] = generations[0]
+            generations[0] = {}
+
+
+def tap_publisher(pc: RTCPeerConnection, log: SendLog) -> None:
+    """Note each RTP packet's send time as the publisher hands it to SRTP."""
+    log.kinds = payload_kinds(pc.remoteDescription.sdp)
+    for dtls in dtls_transports(pc):
+        send = dtls._send_rtp
+
+        async def send_rtp(packet: bytes, _send: Any = send) -> None:
+            if not is_rtcp(packet):
+                log.record(packet)
+            await _send(packet)
+
+        dtls._send_rtp = send_rtp
+
+
+@dataclass
+class PathStats:
+    """Delays of one path (relay or direct), over every viewer on it, per kind."""
+
+    bins: list[list[int]] = field(default_factory=lambda: [[0] * (BINS + 1) for _ in KINDS])
+    unmatched: list[int] = field(default_factory=lambda: [0, 0])
+    srtp_errors: dict[str, int] = field(default_factory=dict)
+
+    def reset(self) -> None:
+        for kind_bins in self.bins:
+            kind_bins[:] = [0] * (BINS + 1)
+        self.unmatched[:] = [0, 0]
+        self.srtp_errors.clear()
+
+    def summary(self) -> Reply:
+        return {
+            kind: {
+                **from_histogram(self.bins[index], BIN_SECONDS),
+                "unmatched": self.unmatched[index],
+            }
+            for index, kind in enumerate(KINDS)
+        }
+
+
+@dataclass
+class ViewerCounts:
+    """One viewer's packets per kind: matched to a send in the window (``in_window``), and
+    received in the window with their extended sequence-number span (``first`` .. ``last``)."""
+
+    in_window: list[int] = field(default_factory=lambda: [0, 0])
+    received: list[int] = field(default_factory=lambda: [0, 0])
+    octets: list[int] = field(default_factory=lambda: [0, 0])
+    first: list[int] = field(default_factory=lambda: [-1, -1])
+    last: list[int] = field(default_factory=lambda: [-1, -1])
+    frames: list[int] = field(default_factory=lambda: [0, 0])  # marker bits received
+    top: list[int] = field(default_factory=lambda: [-1, -1])
+    failed_auth: int = 0
+
+    def reset(self) -> None:
+        for counters in (self.in_window, self.received, self.octets, self.frames):
+            counters[:] = [0, 0]
+        self.failed_auth = 0
+        self.first[:] = [-1, -1]
+        self.last[:] = [-1, -1]
+
+    def row(self) -> list[int]:
+        spans = [
+            last - first + 1 if first >= 0 else 0
+            for first, last in zip(self.first, self.last, strict=True)
+        ]
+        return [*self.in_window, *self.received, *spans, *self.octets, *self.frames]
+
+
+def tap_viewer(
+    pc: RTCPeerConnection,
+    log: SendLog,
+    path: PathStats,
+    counts: ViewerCounts,
+    window: Window,
+    match_frames: bool,
+) -> None:
+    """Take RTP off this viewer's sockets: decrypt, count, match, never decode. Everything
+    else (STUN, DTLS, RTCP) goes on to aiortc as before."""
+    kinds = payload_kinds(pc.remoteDescription.sdp)
+    for dtls in dtls_transports(pc):
+        for protocol in dtls.transport._connection._protocols:
+            protocol.datagram_received = _rtp_taker(
+                protocol.datagram_received, dtls, kinds, log, path, counts, window, match_frames
+            )
+
+
+def _frame_sent_at(
+    by_frame: list[dict[tuple[int, int], float]], kind: int, stamp: tuple[bytes, int]
+) -> float | None:
+    """When the publisher sent the last packet of a frame a re-encoding server passed on.
+
+    aiortc's receiver counts timestamps from the first it received (``origin``), and the
+    re-encoded video's timestamps can be one tick off after two changes of time base.
+    """
+    received = int.from_bytes(stamp[0], "big") + stamp[1]
+    for tick in (0, 1, -1):
+        frame = (kind, (received + tick) & 0xFFFFFFFF)
+        sent = by_frame[0].get(frame) or by_frame[1].get(frame)
+        if sent is not None:
+            return sent
+    return None
+
+
+def _rtp_taker(
+    deliver: Callable[[bytes, Any], None],
+    dtls: Any,
+    kinds: dict[int, int],
+    log: SendLog,
+    path: PathStats,
+    counts: ViewerCounts,
+    window: Window,
+    match_frames: bool,
+) -> Callable[[bytes, Any], None]:
+    bins, unmatched = path.bins, path.unmatched
+    by_payload, by_frame, origin = log.by_payload, log.by_frame, log.origin
+    in_window, received, octets = counts.in_window, counts.received, counts.octets
+    first, last, top, frames = counts.first, counts.last, counts.top, counts.frames
+    srtp_errors = path.srtp_errors
+
+    def datagram_received(data: bytes, addr: Any) -> None:
+        srtp = dtls._rx_srtp
+        if not 127 < data[0] < 192 or is_rtcp(data) or srtp is None:
+            deliver(data, addr)
+            return
+        now = time.perf_counter()
+        try:
+            packet = srtp.unprotect(data)
+        except pylibsrtp.Error as error:
+            counts.failed_auth += 1
+            srtp_errors[str(error)] = srtp_errors.get(str(error), 0) + 1
+            return
+        kind = kinds.get(packet[1] & 0x7F)
+        if kind is None:
+            return
+        high = top[kind]
+        sequence = packet[2] << 8 | packet[3]
+        if high < 0:
+            extended = sequence + 0x10000
+        else:  # the nearest to the highest so far, modulo 2^16
+            extended = high + ((sequence - high + 0x8000) & 0xFFFF) - 0x8000
+        if extended > high:
+            top[kind] = extended
+        if window.start <= now < window.end:
+            received[kind] += 1
+            octets[kind] += len(packet)
+            frames[kind] += packet[1] >> 7
+            if first[kind] < 0 or extended < first[kind]:
+                first[kind] = extended
+            last[kind] = max(last[kind], extended)
+        if match_frames:
+            sent = _frame_sent_at(by_frame, kind, (packet[4:8], origin[kind]))
+        else:
+            key = hash(rtp_payload(packet))
+            sent = by_payload[0].get(key) or by_payload[1].get(key)
+        if sent is None:
+            unmatched[kind] += 1
+        elif window.start <= sent < window.end:
+            in_window[kind] += 1
+            slot = int((now - sent) / BIN_SECONDS)
+            bins[kind][slot if slot < BINS else BINS] += 1
+
+    return datagram_received
