@@ -104,8 +104,10 @@ class LiveChannel:
             self._occupancy_flush.cancel()
         for task in list(self._tasks):
             task.cancel()
-        for sid in list(self._clients):
-            await self.sio.disconnect(sid)
+        # All at once: one by one, a thousand clients keep a stopping server waiting for seconds.
+        await asyncio.gather(
+            *(self.sio.disconnect(sid) for sid in list(self._clients)), return_exceptions=True
+        )
 
     async def _connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
         try:
