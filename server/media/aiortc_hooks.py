@@ -188,11 +188,6 @@ class PassthroughSender:
     def mid(self) -> str | None:
         return self.parameters.muxId if self.parameters else None
 
-    def payload_type(self, mime_type: str, clock_rate: int) -> int | None:
-        """The payload type this viewer agreed for a codec, if it agreed to it (yet)."""
-        profile = self.profile((mime_type.lower(), clock_rate))
-        return None if profile is None else profile[0]
-
     def profile(self, codec_key: tuple[str, int]) -> tuple[int, str | None, object] | None:
         """(payload type, MID, header extensions) for a codec: what makes this viewer's copy
         of a packet differ from another's. None until negotiated, or if never agreed."""

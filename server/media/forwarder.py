@@ -104,15 +104,15 @@ class Forwarder:
         self._last_sequence, self._last_timestamp = sequence, timestamp
         self._last_sent_at = self.clock()
         ntp_time = aiortc_clock.current_ntp_time()
+        codec_key = (codec.mimeType.lower(), codec.clockRate)
         prepared: dict[tuple[object, ...], tuple[RtpPacket, bytes]] = {}
         for viewer in self._viewers:
-            payload_type = viewer.payload_type(codec.mimeType, codec.clockRate)
-            if payload_type is None:
-                continue  # not connected yet, or never agreed to this codec
-            profile = (payload_type, viewer.mid, viewer.extension_ids)
+            profile = viewer.profile(codec_key)
+            if profile is None:
+                continue  # not negotiated yet, or never agreed to this codec
             if profile not in prepared:
                 out = RtpPacket(
-                    payload_type=payload_type,
+                    payload_type=profile[0],
                     marker=packet.marker,
                     sequence_number=sequence,
                     timestamp=timestamp,
