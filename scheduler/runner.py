@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -68,10 +68,6 @@ class TransitionRunner:
                 run_date=self._clock.to_wall(at),
                 name=f"reconcile at {at}",
             )
-
-    def next_run(self) -> datetime | None:
-        times = [job.next_run_time for job in self._scheduler.get_jobs() if job.next_run_time]
-        return min(times, default=None)
 
     def pending(self) -> int:
         return len(self._scheduler.get_jobs())

@@ -22,6 +22,7 @@ from server.keys import KeyRing
 from server.live import LiveChannel
 from server.mail import mailer_for
 from server.media import endpoints as media_endpoints
+from server.media.aiortc_hooks import check_compatible
 from server.media.demofeed import DemoFeed
 from server.media.relay import Relay, RelaySettings
 from server.ratelimit import RateLimiter
@@ -121,6 +122,7 @@ def create_app(settings: Settings) -> web.Application:
 def _relay(settings: Settings, rooms: RoomService, live: LiveChannel) -> Relay:
     """The media relay, told when rooms end, and telling the rooms who is in them."""
     config = settings.config
+    check_compatible()  # refuse to start on an aiortc whose internals the relay cannot reach
     relay = Relay(
         RelaySettings(
             ice_addresses=settings.ice_addresses or config.ice_addresses,

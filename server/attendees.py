@@ -79,8 +79,7 @@ class RegistrationForm:
 
     @property
     def email_key(self) -> str:
-        """One address in any letter case is one registration."""
-        return self.email.casefold()
+        return email_key(self.email)
 
     @classmethod
     def parse(cls, body: object) -> RegistrationForm:
@@ -114,6 +113,11 @@ class Registration:
     @property
     def has_access(self) -> bool:
         return self.status in HAS_ACCESS
+
+
+def email_key(address: str) -> str:
+    """One address in any letter case is one registration."""
+    return address.casefold()
 
 
 def new_registration_id() -> str:

@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.attendees import MailStatus, Registration, RegistrationStatus
+from server.attendees import MailStatus, Registration, RegistrationStatus, email_key
 from server.store.models import IssuedTokenRow, RegistrationRow, RevocationRow
 
 EXPORT_BATCH = 500
@@ -31,7 +31,7 @@ class RegistrationRecords:
             sub=registration.sub,
             name=registration.name,
             email=registration.email,
-            email_key=registration.email.casefold(),
+            email_key=email_key(registration.email),
             affiliation=registration.affiliation,
             status=registration.status.value,
             created_at=registration.created_at,
