@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -26,16 +27,15 @@ from aioice import Connection
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.codecs import is_rtx
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
-from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensionsMap, RtpPacket, unwrap_rtx
-from pylibsrtp import Session
-from pylibsrtp._binding import ffi
+from aiortc.rtp import HeaderExtensionsMap, RtpPacket, unwrap_rtx
+from pylibsrtp import SRTP_MAX_TRAILER_LEN, Session
+from pylibsrtp._binding import ffi, lib
 
 log = logging.getLogger(__name__)
 
 # Room for a publisher's largest packet, our header extensions and SRTP's trailer.
 SRTP_BUFFER_BYTES = 2048
-# Sender reports carry packet and octet counts; they are brought up to date this often.
-REPORT_EVERY = 16
+SRTP_PACKET_LIMIT = SRTP_BUFFER_BYTES - SRTP_MAX_TRAILER_LEN
 
 PacketHandler = Callable[[RtpPacket, RTCRtpCodecParameters], Awaitable[None]]
 
@@ -82,8 +82,13 @@ def check_compatible() -> None:
     ]
     if "_nominated" not in Connection.__init__.__code__.co_names:
         missing.append("aioice.Connection._nominated")
-    if "_cdata" not in Session.__init__.__code__.co_names:
-        missing.append("pylibsrtp.Session._cdata")
+    missing += [
+        f"pylibsrtp.Session.{name}"
+        for name in ("_cdata", "_buffer", "_srtp")
+        if name not in Session.__init__.__code__.co_names
+    ]
+    if not hasattr(lib, "srtp_protect"):
+        missing.append("pylibsrtp lib.srtp_protect")
     if missing:
         raise AiortcChanged("aiortc changed; the relay needs: " + ", ".join(missing))
 
@@ -154,22 +159,29 @@ async def request_keyframe(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
 # -- viewers -----------------------------------------------------------------------------
 
 
+Route = tuple[Callable[[bytes], bytes], Callable[[bytes, Any], Any], Any]
+"""How one viewer's copy of a packet leaves: (encrypt, send, address), used as
+``send(encrypt(data), address)``. ``encrypt`` takes packets up to ``SRTP_PACKET_LIMIT`` bytes;
+either may raise ``OSError``: the viewer misses that packet."""
+
+
 class PassthroughSender:
     """An ``RTCRtpSender`` fed finished RTP packets instead of frames to encode."""
 
     def __init__(
-        self, sender: RTCRtpSender, ssrc: int, on_keyframe_request: Callable[[], None]
+        self,
+        sender: RTCRtpSender,
+        ssrc: int,
+        on_keyframe_request: Callable[[], None],
+        on_ready: Callable[[], None] = lambda: None,
     ) -> None:
         self.sender = sender
         self.parameters: RTCRtpSendParameters | None = None
         self.extensions = HeaderExtensionsMap()
         self.extension_ids: tuple[tuple[int, str], ...] = ()
         self._profiles: dict[tuple[str, int], tuple[int, str | None, object] | None] = {}
-        self._srtp: Any = None
-        self._ice: Any = None
-        self._packets = 0
-        self._octets = 0
-        self._history: dict[int, RtpPacket] = getattr(sender, _SENDER + "rtp_history")
+        self._route: Route | None = None
+        self._route_made_for: tuple[object, ...] = ()
         # Every viewer of a room shares one SSRC per kind, so one serialised packet fits all.
         sender._ssrc = ssrc
         sender._run_rtp = self._idle  # type: ignore[method-assign]
@@ -181,6 +193,7 @@ class PassthroughSender:
             self.extensions.configure(parameters)
             self.extension_ids = tuple((e.id, e.uri) for e in parameters.headerExtensions)
             await begin(parameters)
+            on_ready()  # aiortc starts a sender once DTLS is up: it can be sent to now
 
         sender.send = send  # type: ignore[method-assign]
 
@@ -207,43 +220,39 @@ class PassthroughSender:
         self._profiles[codec_key] = profile
         return profile
 
-    def send_now(self, packet: RtpPacket, data: bytes, ntp_time: int) -> bool:
-        """Encrypt and send one serialised packet at once, without a coroutine per viewer.
-
-        ``packet`` is kept for retransmission. False when this viewer cannot take it (not
-        connected yet, or gone). This is the relay's hot path: it runs once per packet per
-        viewer, so it goes straight to the SRTP session and the nominated ICE pair.
-        """
-        self._history[packet.sequence_number % RTP_HISTORY_SIZE] = packet
-        if self._srtp is None and not self._attach():
-            return False
-        pair = self._ice._nominated.get(1)
-        if pair is None or pair.protocol.transport is None:
-            return False
-        pair.protocol.transport.sendto(self._srtp.protect(data), pair.remote_addr)
-        self._packets += 1
-        self._octets += len(packet.payload)
-        if self._packets % REPORT_EVERY == 1:
-            self._report(packet.timestamp, ntp_time)
-        return True
-
-    def _attach(self) -> bool:
-        """Once DTLS is up: keep its SRTP session and ICE connection at hand."""
+    def route(self) -> Route | None:
+        """Where this viewer's packets go once DTLS is up: its SRTP session and the
+        nominated ICE pair, straight, with no coroutine per packet. None until then, or
+        when gone. The relay's hot path calls what this returns once per packet."""
         transport = self.sender.transport
         if self.parameters is None or transport.state != "connected":
-            return False
-        self.allow_large_packets()
-        self._srtp = transport._tx_srtp
-        self._ice = transport.transport._connection
-        return True
+            return None
+        pair = transport.transport._connection._nominated.get(1)
+        if pair is None or pair.protocol.transport is None or transport._tx_srtp is None:
+            return None
+        made_for = (transport._tx_srtp, pair.protocol.transport, pair.remote_addr)
+        if self._route is None or made_for != self._route_made_for:
+            self.allow_large_packets()
+            self._route = (
+                srtp_protector(transport._tx_srtp),
+                _raw_sendto(pair.protocol.transport),
+                pair.remote_addr,
+            )
+            self._route_made_for = made_for
+        return self._route
 
-    def _report(self, rtp_timestamp: int, ntp_time: int) -> None:
-        """What aiortc's sender reports (RTCP SR) say it has sent, updated now and then."""
+    def keep_history(self, history: dict[int, RtpPacket]) -> None:
+        """Answer this viewer's NACKs from ``history``, the packets of its profile that the
+        relay keeps once for every viewer sharing it."""
+        setattr(self.sender, _SENDER + "rtp_history", history)
+
+    def report(self, packets: int, octets: int, rtp_timestamp: int, ntp_time: int) -> None:
+        """What aiortc's sender reports (RTCP SR) say it has sent."""
         sender = self.sender
         setattr(sender, _SENDER + "ntp_timestamp", ntp_time)
         setattr(sender, _SENDER + "rtp_timestamp", rtp_timestamp)
-        setattr(sender, _SENDER + "packet_count", self._packets)
-        setattr(sender, _SENDER + "octet_count", self._octets)
+        setattr(sender, _SENDER + "packet_count", packets)
+        setattr(sender, _SENDER + "octet_count", octets)
 
     def allow_large_packets(self) -> None:
         """Let the sender encrypt packets as large as any publisher's.
@@ -265,6 +274,34 @@ class PassthroughSender:
             pass
         finally:
             getattr(self.sender, _SENDER + "rtp_exited").set()
+
+
+def srtp_protector(session: Session) -> Callable[[bytes], bytes]:
+    """``session.protect`` without pylibsrtp's per-call allocation and checks: the same
+    libsrtp call on the session's own buffer, which ``allow_large_packets`` has made
+    ``SRTP_BUFFER_BYTES`` long. The caller keeps packets within ``SRTP_PACKET_LIMIT``."""
+    if len(session._cdata) < SRTP_BUFFER_BYTES:
+        raise ValueError("the SRTP session's buffer was not enlarged")
+    cdata, buffer, srtp = session._cdata, session._buffer, session._srtp[0]
+    length = ffi.new("int *")
+    protect = lib.srtp_protect
+
+    def encrypt(data: bytes, _session: Session = session) -> bytes:  # keeps it alive
+        size = length[0] = len(data)
+        buffer[0:size] = data
+        if protect(srtp, cdata, length):
+            raise OSError("SRTP refused the packet")
+        encrypted: bytes = buffer[0 : length[0]]
+        return encrypted
+
+    return encrypt
+
+
+def _raw_sendto(transport: asyncio.DatagramTransport) -> Callable[[bytes, Any], Any]:
+    """The socket's own ``sendto``: media that cannot go out at once is dropped, never
+    queued behind (asyncio's transport would buffer it). Its ``sendto`` if there is none."""
+    sock = getattr(transport, "_sock", None)
+    return sock.sendto if isinstance(sock, socket.socket) else transport.sendto
 
 
 # -- connections -------------------------------------------------------------------------

@@ -5,6 +5,13 @@ one SSRC for every viewer, sequence numbers and timestamps that carry on smoothl
 publisher changes or reconnects, so viewers already watching keep watching. Nothing is decoded:
 a packet is parsed once on arrival, serialised once per distinct viewer profile (payload type,
 header extensions, MID), and encrypted and sent once per viewer.
+
+That last step is the relay's cost, so it is planned ahead: the viewers that can be sent to are
+grouped by profile into ``_Copy`` plans, each holding the viewers' ready ``Route``s, and a
+packet costs one serialisation per plan and one ``send(encrypt(data), address)`` per viewer.
+The plans are made again when a viewer comes or goes or becomes ready, and every so often in
+case a connection changed underneath. Each plan keeps the recent packets once for all its
+viewers, to answer their NACKs.
 """
 
 from __future__ import annotations
@@ -16,15 +23,21 @@ from dataclasses import dataclass, field
 
 from aiortc import clock as aiortc_clock
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensionsMap, RtpPacket
 from aiortc.utils import random16, random32
 
-from server.media.aiortc_hooks import PassthroughSender
+from server.media.aiortc_hooks import SRTP_PACKET_LIMIT, PassthroughSender, Route
 
 KEYFRAME_INTERVAL_SECONDS = 1.0
 SEQUENCE_SPACE = 1 << 16
 TIMESTAMP_SPACE = 1 << 32
 RECENT_PACKETS = 1024
+# Plans are made afresh this often (in packets) even when nothing announced a change.
+REPLAN_EVERY = 512
+# Viewers' sender reports (packet and octet counts) are brought up to date this often.
+REPORT_EVERY = 32
+
+Profile = tuple[int, str | None, object]
 
 
 @dataclass
@@ -36,6 +49,17 @@ class ForwardingStats:
     keyframe_requests: int = 0
     dropped: int = 0
     duplicates: int = 0
+
+
+@dataclass
+class _Copy:
+    """One viewer profile's copy of each packet, and the viewers it goes to."""
+
+    payload_type: int
+    mid: str | None
+    extensions: HeaderExtensionsMap
+    history: dict[int, RtpPacket]
+    routes: list[Route]
 
 
 @dataclass
@@ -59,6 +83,12 @@ class Forwarder:
     _recent: set[int] = field(default_factory=set)
     _order: deque[int] = field(default_factory=lambda: deque(maxlen=RECENT_PACKETS))
     _viewers: list[PassthroughSender] = field(default_factory=list)
+    _plans: dict[tuple[str, int], list[_Copy]] = field(default_factory=dict)
+    _histories: dict[Profile, dict[int, RtpPacket]] = field(default_factory=dict)
+    # Packets and payload octets forwarded so far, and each viewer's counts when it joined.
+    _packets: int = 0
+    _octets: int = 0
+    _counted_from: dict[PassthroughSender, tuple[int, int]] = field(default_factory=dict)
     _source: _Source | None = None
     _last_sequence: int = field(default_factory=random16)
     _last_timestamp: int = field(default_factory=random32)
@@ -75,10 +105,17 @@ class Forwarder:
 
     def add_viewer(self, viewer: PassthroughSender) -> None:
         self._viewers.append(viewer)
+        self.replan()
 
     def remove_viewer(self, viewer: PassthroughSender) -> None:
         if viewer in self._viewers:
             self._viewers.remove(viewer)
+        self._counted_from.pop(viewer, None)
+        self.replan()
+
+    def replan(self) -> None:
+        """Viewers changed: work out again who gets which copy before the next packet."""
+        self._plans.clear()
 
     def ask_for_keyframe(self) -> None:
         """Pass a keyframe request on to the publisher, at most once a second."""
@@ -105,31 +142,59 @@ class Forwarder:
         self._last_sent_at = self.clock()
         ntp_time = aiortc_clock.current_ntp_time()
         codec_key = (codec.mimeType.lower(), codec.clockRate)
-        prepared: dict[tuple[object, ...], tuple[RtpPacket, bytes]] = {}
+        plan = self._plans.get(codec_key)
+        if plan is None or self._packets % REPLAN_EVERY == 0:
+            plan = self._plan(codec_key)
+        self._packets += 1
+        self._octets += len(packet.payload)
+        sent = 0
+        for copy in plan:
+            out = RtpPacket(
+                payload_type=copy.payload_type,
+                marker=packet.marker,
+                sequence_number=sequence,
+                timestamp=timestamp,
+                ssrc=self.ssrc,
+                payload=packet.payload,
+            )
+            out.extensions.mid = copy.mid
+            out.extensions.abs_send_time = (ntp_time >> 14) & 0x00FFFFFF
+            out.extensions.audio_level = packet.extensions.audio_level
+            data = out.serialize(copy.extensions)
+            copy.history[sequence % RTP_HISTORY_SIZE] = out
+            if len(data) > SRTP_PACKET_LIMIT:
+                self.stats.dropped += len(copy.routes)  # larger than any network carries
+                continue
+            for encrypt, send, address in copy.routes:
+                try:
+                    send(encrypt(data), address)
+                except OSError:
+                    self.stats.dropped += 1  # socket full or gone: this viewer misses it
+                    continue
+                sent += 1
+        self.stats.packets_out += sent
+        if self._packets % REPORT_EVERY == 0:
+            for viewer, (packets, octets) in self._counted_from.items():
+                viewer.report(self._packets - packets, self._octets - octets, timestamp, ntp_time)
+
+    def _plan(self, codec_key: tuple[str, int]) -> list[_Copy]:
+        """Group the viewers that can be sent to now by the copy of a packet they need."""
+        copies: dict[Profile, _Copy] = {}
         for viewer in self._viewers:
             profile = viewer.profile(codec_key)
-            if profile is None:
-                continue  # not negotiated yet, or never agreed to this codec
-            if profile not in prepared:
-                out = RtpPacket(
-                    payload_type=profile[0],
-                    marker=packet.marker,
-                    sequence_number=sequence,
-                    timestamp=timestamp,
-                    ssrc=self.ssrc,
-                    payload=packet.payload,
-                )
-                out.extensions.mid = viewer.mid
-                out.extensions.abs_send_time = (ntp_time >> 14) & 0x00FFFFFF
-                out.extensions.audio_level = packet.extensions.audio_level
-                prepared[profile] = out, out.serialize(viewer.extensions)
-            out, data = prepared[profile]
-            try:
-                sent = viewer.send_now(out, data, ntp_time)
-            except ValueError:
-                self.stats.dropped += 1  # SRTP refused it (too large): this viewer misses it
-                continue
-            self.stats.packets_out += sent
+            route = viewer.route() if profile is not None else None
+            if profile is None or route is None:
+                continue  # not connected yet, gone, or never agreed to this codec
+            copy = copies.get(profile)
+            if copy is None:
+                history = self._histories.setdefault(profile, {})
+                copy = _Copy(profile[0], viewer.mid, viewer.extensions, history, [])
+                copies[profile] = copy
+            copy.routes.append(route)
+            viewer.keep_history(copy.history)
+            self._counted_from.setdefault(viewer, (self._packets, self._octets))
+        plan = self._plans[codec_key] = list(copies.values())
+        return plan
 
     def _already_sent(self, sequence_number: int) -> bool:
         if sequence_number in self._recent:

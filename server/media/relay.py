@@ -251,7 +251,9 @@ class Relay:
             return
         prefer_relay_codecs(transceiver)
         transceiver.direction = "sendonly"
-        output = PassthroughSender(transceiver.sender, forwarder.ssrc, forwarder.ask_for_keyframe)
+        output = PassthroughSender(
+            transceiver.sender, forwarder.ssrc, forwarder.ask_for_keyframe, forwarder.replan
+        )
         session.outputs.append(output)
         forwarder.add_viewer(output)
 
