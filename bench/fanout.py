@@ -57,6 +57,12 @@ def parse_options(argv: list[str]) -> Options:
     parser.add_argument("--window", type=float, default=10.0, help="seconds measured per step")
     parser.add_argument("--batch", type=int, default=10, help="viewers connecting at once")
     parser.add_argument("--loop-seconds", type=int, default=2, help="length of the media loop")
+    parser.add_argument(
+        "--pacing",
+        type=float,
+        default=2.5,
+        help="the publisher paces at this multiple of its bitrate, as browsers do (0: bursts)",
+    )
     parser.add_argument("--server-core", type=int, default=0)
     parser.add_argument("--client-core", type=int, default=1)
     parser.add_argument("--time-limit", type=float, default=360.0)
@@ -69,7 +75,7 @@ def parse_options(argv: list[str]) -> Options:
     if {args.server_core, args.client_core} - os.sched_getaffinity(0):
         parser.error(f"cores available here: {sorted(os.sched_getaffinity(0))}")
     return Options(
-        ladder, args.baseline_viewers, args.window, args.batch, args.loop_seconds,
+        ladder, args.baseline_viewers, args.window, args.batch, args.loop_seconds, args.pacing,
         args.server_core, args.client_core, args.time_limit, args.nice, args.keep,
     )  # fmt: skip
 

@@ -65,6 +65,7 @@ class Options:
     window: float
     batch: int
     loop_seconds: int
+    pacing: float
     server_core: int
     client_core: int
     time_limit: float
@@ -130,7 +131,9 @@ class Bench:
             core=self.opts.client_core,
         )
         client = ClientProcess(proc)
-        self.source = await client.ask("start", loop_seconds=self.opts.loop_seconds)
+        self.source = await client.ask(
+            "start", loop_seconds=self.opts.loop_seconds, pacing=self.opts.pacing
+        )
         await self._phase(client, self._start_plenary, self.opts.ladder, frames=False)
         await self._phase(client, self._start_baseline, (self.opts.baseline_viewers,), frames=True)
         await client.ask("quit")
@@ -206,6 +209,7 @@ class Bench:
             Children.stop(phase.proc, grace=5.0)
 
     async def _measure(self, client: ClientProcess, server: psutil.Process, n: int) -> Step:
+        await client.ask("settle")
         rss, load = server.memory_info().rss, os.getloadavg()
         waits = [run_queue_wait(server.pid), run_queue_wait(client.proc.pid)]
         began, cpu = time.monotonic(), cpu_seconds(server)

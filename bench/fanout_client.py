@@ -21,8 +21,10 @@ from fanout_media import Reply, Source, encode_audio_loop, encode_video_loop
 from fanout_tap import (
     BIN_SECONDS,
     BINS,
+    Pacer,
     PathStats,
     SendLog,
+    SocketDrain,
     ViewerCounts,
     Window,
     tap_publisher,
@@ -43,6 +45,7 @@ ROOM = "welcome"
 CONNECT_TIMEOUT = 30.0
 
 FORGET_EVERY = 3.0  # send times are kept for 3 to 6 s
+DRAIN_SECONDS = 1.0
 
 
 @dataclass
@@ -82,6 +85,8 @@ class Client:
         self.viewers: list[Peer] = []
         self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         self.lags = [0] * (BINS + 1)
+        self.drain = SocketDrain()
+        self.pacing = 0.0
         self._forget = asyncio.ensure_future(self._forget_old())
         self._lag = asyncio.ensure_future(self._watch_lag())
 
@@ -100,14 +105,20 @@ class Client:
                 slot = int((time.perf_counter() - due) / BIN_SECONDS)
                 self.lags[slot if slot < BINS else BINS] += 1
 
-    async def start(self, loop_seconds: int) -> Reply:
+    async def start(self, loop_seconds: int, pacing: float) -> Reply:
         began = time.process_time()
         self.source = Source(
             encode_video_loop(loop_seconds), encode_audio_loop(loop_seconds), loop_seconds
         )
         encode_cpu = time.process_time() - began
+        described = self.source.describe()
+        kbps = described["video_kbps"] + described["audio_kbps"]
+        self.pacing = pacing * kbps * 125 if pacing > 0 else 0.0  # bytes per second
         await self._start_direct_pair()
-        return {**self.source.describe(), "encode_cpu": encode_cpu}
+        return {**described, "encode_cpu": encode_cpu, "pacing": pacing}
+
+    def _pacer(self) -> Pacer | None:
+        return Pacer(self.pacing) if self.pacing else None
 
     async def _start_direct_pair(self) -> None:
         assert self.source is not None
@@ -120,7 +131,7 @@ class Client:
         restrict_ice(receiver, [HOST])
         await receiver.setLocalDescription(await receiver.createAnswer())
         await sender.setRemoteDescription(receiver.localDescription)
-        tap_publisher(sender, self.direct_log)
+        tap_publisher(sender, self.direct_log, self._pacer())
         viewer = Peer(receiver)
         tap_viewer(receiver, self.direct_log, self.direct_path, viewer.counts, self.window, False)
         self.direct = [Peer(sender), viewer]
@@ -146,7 +157,7 @@ class Client:
             pc.addTrack(track)
         began = time.perf_counter()
         location = await self._signal(pc, f"{base}/whip/{ROOM}", token)
-        tap_publisher(pc, self.relay_log)
+        tap_publisher(pc, self.relay_log, self._pacer())
         self.publisher = Peer(pc, location, token)
         await connected(pc)
         return {"seconds": time.perf_counter() - began}
@@ -180,16 +191,24 @@ class Client:
         pc.addTransceiver("video", direction="recvonly")
         try:
             peer = Peer(pc, await self._signal(pc, f"{base}/whep/{ROOM}", token), token)
-            tap_viewer(pc, self.relay_log, self.relay_path, peer.counts, self.window, frames)
+            tap_viewer(
+                pc, self.relay_log, self.relay_path, peer.counts, self.window, frames, self.drain
+            )
             await connected(pc)
         except BaseException:
             await pc.close()
             raise
         return peer
 
-    async def measure(self, seconds: float, grace: float) -> Reply:
+    async def settle(self) -> Reply:
+        """Collect now, then no more until the window is over: the clients are the instrument,
+        so collector pauses are kept out of it. Then wait out what queued up meanwhile."""
         gc.collect()
-        gc.disable()  # the clients are the instrument: keep collector pauses out of it
+        gc.disable()
+        await asyncio.sleep(DRAIN_SECONDS)
+        return {}
+
+    async def measure(self, seconds: float, grace: float) -> Reply:
         try:
             for log in (self.relay_log, self.direct_log):
                 log.sent[:] = [0, 0]
@@ -225,6 +244,7 @@ class Client:
 
     async def leave(self, base: str) -> Reply:
         """Every viewer and the publisher end their sessions (DELETE) and close."""
+        self.drain.release_all()
         peers = [*self.viewers, *([self.publisher] if self.publisher else [])]
         statuses: list[int | str] = []
         for first in range(0, len(peers), 20):
@@ -286,12 +306,14 @@ async def client_main() -> None:
 async def _dispatch(client: Client, request: Reply) -> Reply:
     op = request["op"]
     if op == "start":
-        return await client.start(request["loop_seconds"])
+        return await client.start(request["loop_seconds"], request["pacing"])
     if op == "publish":
         return await client.publish(request["base"], request["token"])
     if op == "watch":
         args = (request["total"], request["batch"], request["frames"])
         return await client.watch(request["base"], request["token"], *args)
+    if op == "settle":
+        return await client.settle()
     if op == "measure":
         return await client.measure(request["seconds"], request["grace"])
     if op == "leave":

@@ -128,6 +128,10 @@ def _f(value: float, fmt: str, width: int) -> str:
     return f"{'-':>{width}}" if math.isnan(value) or math.isinf(value) else f"{value:{width}{fmt}}"
 
 
+def _ratio(top: float, bottom: float) -> float:
+    return top / bottom if bottom > 0 else math.nan
+
+
 def _pair(first: float, second: float) -> str:
     return f"{_f(first, '.2f', 7)} /{_f(second, '.2f', 7)}"
 
@@ -203,7 +207,9 @@ def report(bench: Bench) -> None:
     print(
         f"publisher: VP8 {WIDTH}x{HEIGHT} {FPS} fps {source.get('video_kbps', 0):.0f} kbps"
         f" + Opus {source.get('audio_kbps', 0):.0f} kbps, {opts.loop_seconds} s loop"
-        f" (keyframe {source.get('keyframe_bytes', 0)} B); servers on core {opts.server_core},"
+        f" (keyframe {source.get('keyframe_bytes', 0)} B), "
+        + (f"paced at {opts.pacing:g}x its bitrate" if opts.pacing > 0 else "unpaced (bursts)")
+        + f"; servers on core {opts.server_core},"
         f" publisher and viewers on core {opts.client_core}; window {opts.window:g} s"
     )
     rows: dict[str, list[Row]] = {}
@@ -237,7 +243,8 @@ def _print_ratios(rows: dict[str, list[Row]]) -> None:
     )
     for row in plenary:
         delays = " ".join(
-            f"{kind} p99 added {_f(base.added(kind, 'p99') / row.added(kind, 'p99'), '.1f', 5)}x"
+            f"{kind} p99 added"
+            f" {_f(_ratio(base.added(kind, 'p99'), row.added(kind, 'p99')), '.1f', 5)}x"
             for kind in KINDS
         )
         print(

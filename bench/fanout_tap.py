@@ -10,7 +10,11 @@ only a sample keeps the client cheap enough to watch 200 viewers from one core.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
+import select
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -109,14 +113,33 @@ class SendLog:
             generations[0] = {}
 
 
-def tap_publisher(pc: RTCPeerConnection, log: SendLog) -> None:
-    """Note each RTP packet's send time as the publisher hands it to SRTP."""
+class Pacer:
+    """Spaces a publisher's packets as a browser's pacer does: at a multiple of the stream's
+    bitrate (WebRTC's default is 2.5), so a frame's packets leave over some milliseconds
+    rather than in one burst. None: every packet as soon as it is made (an unpaced encoder)."""
+
+    def __init__(self, bytes_per_second: float) -> None:
+        self.rate = bytes_per_second
+        self.free_at = 0.0  # when the packets handed over so far will all have left
+
+    async def wait(self, size: int) -> None:
+        now = time.perf_counter()
+        start = max(now, self.free_at)
+        self.free_at = start + size / self.rate
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
+def tap_publisher(pc: RTCPeerConnection, log: SendLog, pacer: Pacer | None = None) -> None:
+    """Note each RTP packet's send time as the publisher hands it to SRTP (after the pacer)."""
     log.kinds = payload_kinds(pc.remoteDescription.sdp)
     for dtls in dtls_transports(pc):
         send = dtls._send_rtp
 
         async def send_rtp(packet: bytes, _send: Any = send) -> None:
             if not is_rtcp(packet):
+                if pacer is not None:
+                    await pacer.wait(len(packet))
                 log.record(packet)
             await _send(packet)
 
@@ -179,6 +202,49 @@ class ViewerCounts:
         return [*self.in_window, *self.received, *spans, *self.octets, *self.frames]
 
 
+class SocketDrain:
+    """Reads many viewers' sockets from one event-loop callback: their own epoll, one
+    datagram per ready socket per pass. asyncio would run a callback per datagram, which at
+    200 viewers costs the client more than the relay costs the server."""
+
+    def __init__(self) -> None:
+        self.poller = select.epoll()
+        self.readers: dict[int, tuple[Callable[[int], tuple[bytes, Any]], Any]] = {}
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(self.poller.fileno(), self._drain)
+
+    def take(self, transport: asyncio.DatagramTransport, protocol: Any) -> None:
+        sock = getattr(transport, "_sock", None)
+        if not isinstance(sock, socket.socket):
+            return  # not a selector transport: it stays with asyncio
+        fd = sock.fileno()
+        self._loop._remove_reader(fd)  # type: ignore[attr-defined]  # the transport's own
+        self.readers[fd] = (sock.recvfrom, protocol)
+        self.poller.register(fd, select.EPOLLIN)
+
+    def release_all(self) -> None:
+        """Before the viewers close their sockets (their numbers will be used again)."""
+        for fd in self.readers:
+            with contextlib.suppress(OSError):
+                self.poller.unregister(fd)
+        self.readers.clear()
+
+    def _drain(self) -> None:
+        readers = self.readers
+        for fd, _events in self.poller.poll(0):
+            reader = readers.get(fd)
+            if reader is None:
+                continue
+            try:
+                data, addr = reader[0](2048)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                readers.pop(fd, None)
+                continue
+            reader[1].datagram_received(data, addr)
+
+
 def tap_viewer(
     pc: RTCPeerConnection,
     log: SendLog,
@@ -186,15 +252,19 @@ def tap_viewer(
     counts: ViewerCounts,
     window: Window,
     match_frames: bool,
+    drain: SocketDrain | None = None,
 ) -> None:
     """Take RTP off this viewer's sockets: decrypt, count, match, never decode. Everything
-    else (STUN, DTLS, RTCP) goes on to aiortc as before."""
+    else (STUN, DTLS, RTCP) goes on to aiortc as before. With ``drain``, its sockets are
+    read by that drain instead of a callback each."""
     kinds = payload_kinds(pc.remoteDescription.sdp)
     for dtls in dtls_transports(pc):
         for protocol in dtls.transport._connection._protocols:
             protocol.datagram_received = _rtp_taker(
                 protocol.datagram_received, dtls, kinds, log, path, counts, window, match_frames
             )
+            if drain is not None and protocol.transport is not None:
+                drain.take(protocol.transport, protocol)
 
 
 def _frame_sent_at(

@@ -31,6 +31,7 @@ from server.media.aiortc_hooks import (
 )
 from server.media.codecs import prefer_relay_codecs
 from server.media.forwarder import Forwarder
+from server.media.heap import HeapKeeper
 from server.media.sdp import BadSdp, Offer
 from server.media.sessions import Direction, MediaSession, Owner
 
@@ -99,6 +100,7 @@ class Relay:
         self._listeners: list[Changed] = []
         self._closing = False
         self._forwarded_before = {"audio": 0, "video": 0}
+        self.heap = HeapKeeper()
 
     def subscribe(self, listener: Changed) -> None:
         self._listeners.append(listener)
@@ -158,6 +160,7 @@ class Relay:
                     self._forwarded_before[forwarder.kind] += forwarder.stats.packets_out
             for session in [*media.publishers, *media.viewers]:
                 await session.close(reason)
+            self.heap.collect()  # nobody watches this room any more: a pause costs nothing
 
     async def end_lapsed(self, now: datetime, is_revoked: Callable[[str], bool]) -> int:
         lapsed = [
@@ -173,6 +176,7 @@ class Relay:
         self._closing = True
         for session in list(self._sessions.values()):
             await session.close("the server is stopping")
+        self.heap.close()
 
     def _media(self, room: str, audio_only: bool) -> RoomMedia:
         media = self._rooms.get(room)
@@ -220,6 +224,7 @@ class Relay:
         @pc.on("connectionstatechange")
         async def announce() -> None:
             if pc.connectionState == "connected":
+                self.heap.connected()
                 if direction is Direction.WATCH and media.video is not None:
                     media.video.ask_for_keyframe()  # so the newcomer sees a picture at once
                 await self._changed(media.room)
@@ -259,6 +264,7 @@ class Relay:
 
     async def _forget(self, media: RoomMedia, session: MediaSession) -> None:
         self._sessions.pop(session.id, None)
+        self.heap.closed(sessions_left=len(self._sessions))
         was_on_air = media.on_air is session
         for group in (media.publishers, media.viewers):
             if session in group:
