@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 SETTLE_SECONDS = 1.0  # freeze this long after a session connects
 COLLECT_AFTER_CLOSES = 200
+LONG_PAUSE_SECONDS = 0.05  # a collection longer than this is logged: media stood still
 
 
 class HeapKeeper:
@@ -28,7 +29,11 @@ class HeapKeeper:
         self.closed_since_collect = 0
         self.freezes = 0
         self.collections = 0
+        self.long_pauses = 0
         self._freeze_later: asyncio.TimerHandle | None = None
+        self._collecting_since = 0.0
+        self._deliberate = False
+        gc.callbacks.append(self._timed)
 
     def connected(self) -> None:
         """A session connected: freeze what is alive shortly, and then at most once every
@@ -49,7 +54,11 @@ class HeapKeeper:
             self._freeze_later = None
         began = time.perf_counter()
         gc.unfreeze()
-        found = gc.collect()
+        self._deliberate = True
+        try:
+            found = gc.collect()
+        finally:
+            self._deliberate = False
         self.collections += 1
         self.closed_since_collect = 0
         log.debug(
@@ -65,4 +74,21 @@ class HeapKeeper:
         if self._freeze_later is not None:
             self._freeze_later.cancel()
             self._freeze_later = None
+        if self._timed in gc.callbacks:
+            gc.callbacks.remove(self._timed)
         gc.unfreeze()
+
+    def _timed(self, phase: str, info: dict[str, int]) -> None:
+        """Times the collector's own collections, and logs those long enough to be heard."""
+        if phase == "start":
+            self._collecting_since = time.perf_counter()
+            return
+        took = time.perf_counter() - self._collecting_since
+        if took > LONG_PAUSE_SECONDS and not self._deliberate:
+            self.long_pauses += 1
+            log.warning(
+                "the garbage collector held up media for %.0f ms (generation %d, %d frozen)",
+                took * 1e3,
+                info.get("generation", -1),
+                gc.get_freeze_count(),
+            )
