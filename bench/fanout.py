@@ -1,12 +1,14 @@
 """Media fan-out bench: one WHIP publisher, N WHEP viewers, the relay on one core.
 
-The publisher sends about 1 Mbps of VP8 (640x360, 30 fps) and Opus. The frames are encoded once
-at start-up (a moving test pattern, a tone with noise) and looped as ``av.Packet``, which
-aiortc's sender packetises without encoding. The viewers are aiortc peer connections that never
-decode: their RTP is taken off the socket, decrypted and counted. Publisher and viewers run on
-one event loop in one client process, so a packet's send time (taken when the publisher hands it
-to SRTP) and its receive time (taken when a viewer's socket delivers it) come from one clock.
-They are matched on a hash of the RTP payload, which the relay forwards unchanged.
+The publisher sends about 1 Mbps of VP8 (640x360, 30 fps) and Opus, paced at 2.5 times its
+bitrate as browsers pace (``--pacing``). The frames are encoded once at start-up (a moving test
+pattern, a tone with noise) and looped as ``av.Packet``, which aiortc's sender packetises
+without encoding. The viewers are aiortc peer connections that never decode: their RTP is taken
+off the socket (all viewers' sockets read from one epoll) and counted. Publisher and viewers run
+on one event loop in one client process, so a packet's send time (taken when the publisher
+hands it to SRTP) and its receive time (taken when a viewer's socket delivers it) come from one
+clock. They are matched on the RTP sequence number through the relay's renumbering, learnt and
+checked on a hash of the payload of every 16th packet, decrypted (see fanout_tap.py).
 
 The same client also runs a direct aiortc-to-aiortc pair (publisher to viewer, no server) all
 along: its delay is what loopback and the two aiortc stacks cost, and the relay's added delay
