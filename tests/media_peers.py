@@ -9,11 +9,11 @@ from typing import Any
 
 import aiohttp
 from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.codecs.vpx import VpxPayloadDescriptor
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
 from aiortc.rtp import RtpPacket
 
 from server.media.aiortc_hooks import restrict_ice
+from server.media.keyframes import starts_keyframe
 
 LOOPBACK = ["127.0.0.1"]
 
@@ -36,6 +36,7 @@ class Peer:
     links: list[str] = field(default_factory=list)
     frames: dict[str, int] = field(default_factory=lambda: {"audio": 0, "video": 0})
     first_frame_at: dict[str, float] = field(default_factory=dict)
+    first_video_starts_keyframe: bool | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def signal(self, path: str) -> Peer:
@@ -117,21 +118,16 @@ async def viewer(base: str, room: str, token: str, *, video: bool = True) -> Pee
 
 def watch_for_keyframes(peer: Peer, receiver: Any) -> None:
     """Note when the first VP8 keyframe arrives: from then on the viewer can show a picture,
-    however long its own decoder takes on a busy machine."""
+    however long its own decoder takes on a busy machine. And whether the first video packet
+    to arrive began one."""
     handle = receiver._handle_rtp_packet
 
     async def noting(packet: RtpPacket, arrival_time_ms: int) -> None:
-        if "keyframe" not in peer.first_frame_at and _is_vp8_keyframe_start(packet.payload):
+        starts = starts_keyframe("video/vp8", packet.payload)
+        if peer.first_video_starts_keyframe is None and packet.payload:
+            peer.first_video_starts_keyframe = starts
+        if "keyframe" not in peer.first_frame_at and starts:
             peer.first_frame_at["keyframe"] = asyncio.get_running_loop().time()
         await handle(packet, arrival_time_ms)
 
     receiver._handle_rtp_packet = noting
-
-
-def _is_vp8_keyframe_start(payload: bytes) -> bool:
-    try:
-        descriptor, rest = VpxPayloadDescriptor.parse(payload)
-    except ValueError:
-        return False
-    starts_frame = descriptor.partition_start and descriptor.partition_id == 0
-    return bool(starts_frame and rest and rest[0] & 0x01 == 0)  # the P bit: 0 on keyframes

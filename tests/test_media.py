@@ -116,6 +116,18 @@ async def test_a_new_viewer_sees_a_picture_within_a_second(stage: Stage) -> None
     assert stage.relay.room_media("welcome").video.stats.keyframe_requests >= 1
 
 
+async def test_video_reaches_a_new_viewer_from_a_keyframe_on(stage: Stage) -> None:
+    speaker = await stage.publish()
+    await speaker.connected()
+    await asyncio.sleep(1.5)  # the publisher is between keyframes
+    audience = [await stage.watch(), await stage.watch()]
+    for peer in audience:
+        await peer.until_frames("video", 5)
+        assert peer.first_video_starts_keyframe is True  # nothing its decoder cannot use
+    video = stage.relay.room_media("welcome").video
+    assert not any(video.waiting_for_keyframe(output) for output in video._viewers)
+
+
 async def test_a_returning_publisher_reaches_viewers_already_there(stage: Stage) -> None:
     first = await stage.publish(role=Role.TECHNICIAN)
     audience = await stage.watch()
@@ -149,6 +161,27 @@ async def test_an_audio_only_room_carries_no_video(
     finally:
         await speaker.close()
         await audience.close()
+
+
+async def test_a_viewer_whose_socket_fails_costs_the_others_nothing(stage: Stage) -> None:
+    speaker = await stage.publish()
+    await speaker.connected()
+    broken, fine = await stage.watch(), await stage.watch()
+    await broken.until_frames("video", 5)
+    await fine.until_frames("video", 5)
+    session = next(s for s in stage.relay._sessions.values() if s.direction == "watch")
+    connection = session.pc.getTransceivers()[0].sender.transport.transport._connection
+    connection._nominated[1].protocol.transport.close()  # its socket is gone under the relay
+    before = fine.frames["video"]
+    await fine.until_frames("video", before + 30)
+    async with asyncio.timeout(10):
+        while stage.relay.counts("welcome") != (1, 1):  # the broken session was closed
+            await asyncio.sleep(0.05)
+    assert session.closed
+    video = stage.relay.room_media("welcome").video
+    assert video.viewers == 1
+    async with aiohttp.ClientSession() as http, http.get(stage.base + "/healthz") as response:
+        assert response.status == 200
 
 
 async def test_the_relay_retransmits_what_a_viewer_missed(stage: Stage) -> None:

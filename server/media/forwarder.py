@@ -12,6 +12,10 @@ packet costs one serialisation per plan and one ``send(encrypt(data), address)``
 The plans are made again when a viewer comes or goes or becomes ready, and every so often in
 case a connection changed underneath. Each plan keeps the recent packets once for all its
 viewers, to answer their NACKs.
+
+Video starts at a keyframe: a new viewer, and every viewer when the publisher changes, waits
+(gets no video) until the first packet of a keyframe, which is asked of the publisher at once
+and again every second while anyone waits. Its decoder never sees a frame it cannot decode.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensionsMap, RtpPacket
 from aiortc.utils import random16, random32
 
 from server.media.aiortc_hooks import SRTP_PACKET_LIMIT, PassthroughSender, Route
+from server.media.keyframes import starts_keyframe
 
 KEYFRAME_INTERVAL_SECONDS = 1.0
 SEQUENCE_SPACE = 1 << 16
@@ -89,6 +94,8 @@ class Forwarder:
     _packets: int = 0
     _octets: int = 0
     _counted_from: dict[PassthroughSender, tuple[int, int]] = field(default_factory=dict)
+    # Video viewers that must start at the next keyframe.
+    _waiting: set[PassthroughSender] = field(default_factory=set)
     _source: _Source | None = None
     _last_sequence: int = field(default_factory=random16)
     _last_timestamp: int = field(default_factory=random32)
@@ -105,13 +112,19 @@ class Forwarder:
 
     def add_viewer(self, viewer: PassthroughSender) -> None:
         self._viewers.append(viewer)
+        if self.kind == "video":
+            self._waiting.add(viewer)
         self.replan()
 
     def remove_viewer(self, viewer: PassthroughSender) -> None:
         if viewer in self._viewers:
             self._viewers.remove(viewer)
         self._counted_from.pop(viewer, None)
+        self._waiting.discard(viewer)
         self.replan()
+
+    def waiting_for_keyframe(self, viewer: PassthroughSender) -> bool:
+        return viewer in self._waiting
 
     def replan(self) -> None:
         """Viewers changed: work out again who gets which copy before the next packet."""
@@ -138,8 +151,12 @@ class Forwarder:
             return
         sequence = (packet.sequence_number + source.sequence_offset) % SEQUENCE_SPACE
         timestamp = (packet.timestamp + source.timestamp_offset) % TIMESTAMP_SPACE
-        self._last_sequence, self._last_timestamp = sequence, timestamp
-        self._last_sent_at = self.clock()
+        newest = (sequence - self._last_sequence) % SEQUENCE_SPACE < SEQUENCE_SPACE // 2
+        if newest:  # not a retransmission of an older packet
+            self._last_sequence, self._last_timestamp = sequence, timestamp
+            self._last_sent_at = self.clock()
+            if self._waiting:
+                self._admit_at_keyframe(codec, packet.payload)
         ntp_time = aiortc_clock.current_ntp_time()
         codec_key = (codec.mimeType.lower(), codec.clockRate)
         plan = self._plans.get(codec_key)
@@ -177,10 +194,24 @@ class Forwarder:
             for viewer, (packets, octets) in self._counted_from.items():
                 viewer.report(self._packets - packets, self._octets - octets, timestamp, ntp_time)
 
+    def _admit_at_keyframe(self, codec: RTCRtpCodecParameters, payload: bytes) -> None:
+        """Viewers waiting for a keyframe get video from this packet on, if a keyframe starts
+        here; until then the publisher is asked for one (at most once a second)."""
+        ready = [viewer for viewer in self._waiting if viewer.route() is not None]
+        if not ready:
+            return  # nobody can be sent to yet: the request comes when one connects
+        if starts_keyframe(codec.mimeType, payload):
+            self._waiting.difference_update(ready)
+            self.replan()
+        else:
+            self.ask_for_keyframe()
+
     def _plan(self, codec_key: tuple[str, int]) -> list[_Copy]:
         """Group the viewers that can be sent to now by the copy of a packet they need."""
         copies: dict[Profile, _Copy] = {}
         for viewer in self._viewers:
+            if viewer in self._waiting:
+                continue  # no video before a keyframe
             profile = viewer.profile(codec_key)
             route = viewer.route() if profile is not None else None
             if profile is None or route is None:
@@ -216,6 +247,9 @@ class Forwarder:
             timestamp_offset=(next_timestamp - packet.timestamp) % TIMESTAMP_SPACE,
         )
         self.stats.source_switches += 1
+        if self.kind == "video":  # every decoder starts again at the new source's keyframe
+            self._waiting.update(self._viewers)
+            self.replan()
         self._recent.clear()
         self._order.clear()
         self._already_sent(packet.sequence_number)
