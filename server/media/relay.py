@@ -160,7 +160,8 @@ class Relay:
                     self._forwarded_before[forwarder.kind] += forwarder.stats.packets_out
             for session in [*media.publishers, *media.viewers]:
                 await session.close(reason)
-            self.heap.collect()  # nobody watches this room any more: a pause costs nothing
+            if self._sessions:  # (with none left, the last one's closing has collected)
+                self.heap.collect()  # nobody watches this room any more: a pause costs nothing
 
     async def end_lapsed(self, now: datetime, is_revoked: Callable[[str], bool]) -> int:
         lapsed = [
