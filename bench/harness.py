@@ -109,17 +109,10 @@ class Children:
 
 
 def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, poll: float = 0.05) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited {proc.returncode}; see {log}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(poll)
-    raise RuntimeError(f"server did not answer /healthz in {STARTUP_TIMEOUT:g} s; see {log}")
+    on_project_path()
+    from tests.serverproc import wait_healthy as wait  # once the path is set
+
+    wait(url, proc, STARTUP_TIMEOUT, lambda: f"see {log}", poll)
 
 
 def get_json(url: str) -> Any:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,28 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config.toml"
 PLENARY = Path(sys.executable).parent / "plenary"
 STARTUP_SECONDS = 20.0
+
+
+def wait_healthy(
+    url: str,
+    process: subprocess.Popen[bytes],
+    seconds: float,
+    describe: Callable[[], str],
+    poll: float = 0.1,
+) -> None:
+    """Return once ``GET url/healthz`` answers 200. RuntimeError, ending with ``describe()``
+    (where to read more), if the process exits first or ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited {process.returncode}; {describe()}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(poll)
+    raise RuntimeError(f"the server did not answer /healthz in {seconds:g} s; {describe()}")
 
 
 def free_port() -> int:
@@ -87,19 +110,12 @@ class ServerProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise RuntimeError(f"plenary serve exited {self.process.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        self.kill()
-        raise RuntimeError(f"plenary serve did not become healthy:\n{self.log()}")
+        assert self.process is not None
+        try:
+            wait_healthy(self.url, self.process, STARTUP_SECONDS, lambda: "\n" + self.log())
+        except RuntimeError:
+            self.kill()
+            raise
 
 
 def event_config(

@@ -15,7 +15,7 @@ from server.media.heap import COLLECT_AFTER_CLOSES, HeapKeeper
 
 @pytest.fixture
 def keeper() -> Iterator[HeapKeeper]:
-    keeper = HeapKeeper(settle_seconds=0.05)
+    keeper = HeapKeeper(freeze_after=0.05)
     try:
         yield keeper
     finally:

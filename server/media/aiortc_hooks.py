@@ -6,9 +6,10 @@ do neither, so this module changes three things on individual objects, never on 
 - a publisher's ``RTCRtpReceiver`` hands each RTP packet to the relay as it arrives, while the
   receiver still keeps its statistics, receiver reports, NACKs and REMB towards the publisher;
   its decoder thread is stopped and its jitter buffer replaced by one that keeps nothing;
-- a viewer's ``RTCRtpSender`` has no encoder loop: the relay writes finished RTP packets to it,
-  kept in the sender's history so a viewer's NACK is answered by aiortc's own retransmission,
-  and counted so its sender reports stay right; a viewer's keyframe request calls the relay;
+- a viewer's ``RTCRtpSender`` has no encoder loop: the relay encrypts finished RTP packets
+  with its SRTP session and sends them on its ICE pair (``route()``), gives it the history to
+  answer NACKs from with aiortc's own retransmission, and keeps its sender reports' counts
+  right; a viewer's keyframe request calls the relay;
 - the DTLS role and the ICE candidates of a connection are chosen by plenary.
 
 ``check_compatible()`` fails loudly, at start-up and in the tests, if an aiortc upgrade renames

@@ -2,8 +2,9 @@
 
 A full collection walks every tracked object; with a few hundred peer connections that is
 hundreds of thousands of objects and 100–300 ms in which no packet is forwarded, and it comes
-each time the heap has grown by a quarter (as viewers join). So once a wave of sessions has
-connected, what is alive is frozen (``gc.freeze``): later collections skip it. Frozen objects
+each time the heap has grown by a quarter (as viewers join). So shortly after a session
+connects, and then once a second while a wave of them keeps connecting, what is alive is frozen
+(``gc.freeze``): later collections skip it. Frozen objects
 are never collected, and a closed session leaves cycles among them; so the heap is unfrozen
 and collected in full when a room ends (nobody is watching it), when every session is gone,
 or when enough sessions have closed since the last time.
@@ -18,14 +19,14 @@ import time
 
 log = logging.getLogger(__name__)
 
-SETTLE_SECONDS = 1.0  # freeze this long after a session connects
+FREEZE_AFTER_SECONDS = 1.0  # freeze this long after a session connects, and no more often
 COLLECT_AFTER_CLOSES = 200
 LONG_PAUSE_SECONDS = 0.05  # a collection longer than this is logged: media stood still
 
 
 class HeapKeeper:
-    def __init__(self, settle_seconds: float = SETTLE_SECONDS) -> None:
-        self.settle_seconds = settle_seconds
+    def __init__(self, freeze_after: float = FREEZE_AFTER_SECONDS) -> None:
+        self.freeze_after = freeze_after
         self.closed_since_collect = 0
         self.freezes = 0
         self.collections = 0
@@ -37,10 +38,10 @@ class HeapKeeper:
 
     def connected(self) -> None:
         """A session connected: freeze what is alive shortly, and then at most once every
-        ``settle_seconds`` while a wave of viewers keeps connecting."""
+        ``freeze_after`` seconds while a wave of viewers keeps connecting."""
         if self._freeze_later is None:
             loop = asyncio.get_running_loop()
-            self._freeze_later = loop.call_later(self.settle_seconds, self._freeze)
+            self._freeze_later = loop.call_later(self.freeze_after, self._freeze)
 
     def closed(self, sessions_left: int) -> None:
         self.closed_since_collect += 1
