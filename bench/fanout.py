@@ -6,8 +6,8 @@ pattern, a tone with noise) and looped as ``av.Packet``, which aiortc's sender p
 without encoding. The viewers are aiortc peer connections that never decode: their RTP is taken
 off the socket (all viewers' sockets read from one epoll) and counted. Publisher and viewers run
 on one event loop in one client process, so a packet's send time (taken when the publisher
-hands it to SRTP) and its receive time (taken when a viewer's socket delivers it) come from one
-clock. They are matched on the RTP sequence number through the relay's renumbering, learnt and
+hands it to SRTP) and its receive time (the kernel's stamp of its arrival on the viewer's
+socket, so the client's own backlog is not counted) come from one clock. They are matched on the RTP sequence number through the relay's renumbering, learnt and
 checked on a hash of the payload of every 16th packet, decrypted (see fanout_tap.py).
 
 The same client also runs a direct aiortc-to-aiortc pair (publisher to viewer, no server) all

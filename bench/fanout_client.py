@@ -85,7 +85,8 @@ class Client:
         self.viewers: list[Peer] = []
         self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         self.lags = [0] * (BINS + 1)
-        self.drain = SocketDrain()
+        self.drain = SocketDrain()  # the viewers'
+        self.direct_drain = SocketDrain()  # the direct pair's, for the whole run
         self.pacing = 0.0
         self._forget = asyncio.ensure_future(self._forget_old())
         self._lag = asyncio.ensure_future(self._watch_lag())
@@ -133,7 +134,15 @@ class Client:
         await sender.setRemoteDescription(receiver.localDescription)
         tap_publisher(sender, self.direct_log, self._pacer())
         viewer = Peer(receiver)
-        tap_viewer(receiver, self.direct_log, self.direct_path, viewer.counts, self.window, False)
+        tap_viewer(
+            receiver,
+            self.direct_log,
+            self.direct_path,
+            viewer.counts,
+            self.window,
+            False,
+            self.direct_drain,
+        )
         self.direct = [Peer(sender), viewer]
         await connected(receiver)
 

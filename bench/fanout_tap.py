@@ -15,6 +15,7 @@ import contextlib
 import math
 import select
 import socket
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,12 @@ KINDS = ("audio", "video")
 BIN_SECONDS = 10e-6  # delay histograms: 10 µs bins up to 2 s, then one overflow bin
 BINS = 200_000
 VERIFY_EVERY = 16  # a relay's renumbering is checked on a decrypted packet this often
+SO_TIMESTAMPNS = 35  # Linux: stamp each datagram with its arrival (struct timespec)
+TIMESPEC = struct.Struct("qq")
+TIMESTAMP_SPACE = socket.CMSG_SPACE(TIMESPEC.size)
+
+Receiver = Callable[[bytes, Any, "float | None"], None]
+"""Takes a datagram, its sender's address and when it arrived (None: now)."""
 
 
 class Window:
@@ -205,22 +212,30 @@ class ViewerCounts:
 class SocketDrain:
     """Reads many viewers' sockets from one event-loop callback: their own epoll, one
     datagram per ready socket per pass. asyncio would run a callback per datagram, which at
-    200 viewers costs the client more than the relay costs the server."""
+    200 viewers costs the client more than the relay costs the server.
+
+    Each datagram comes with the time the kernel queued it on the viewer's socket
+    (``SO_TIMESTAMPNS``), on ``time.perf_counter()``'s clock: when it arrived, however busy
+    this process was when it got round to reading it."""
 
     def __init__(self) -> None:
         self.poller = select.epoll()
-        self.readers: dict[int, tuple[Callable[[int], tuple[bytes, Any]], Any]] = {}
+        self.readers: dict[int, tuple[Callable[..., Any], Receiver]] = {}
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(self.poller.fileno(), self._drain)
 
-    def take(self, transport: asyncio.DatagramTransport, protocol: Any) -> None:
+    def take(self, transport: asyncio.DatagramTransport, receive: Receiver) -> bool:
+        """Read this transport's socket from now on and hand each datagram to ``receive``.
+        False if it cannot (not a selector transport): it stays with asyncio."""
         sock = getattr(transport, "_sock", None)
         if not isinstance(sock, socket.socket):
-            return  # not a selector transport: it stays with asyncio
+            return False
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         fd = sock.fileno()
         self._loop._remove_reader(fd)  # type: ignore[attr-defined]  # the transport's own
-        self.readers[fd] = (sock.recvfrom, protocol)
+        self.readers[fd] = (sock.recvmsg, receive)
         self.poller.register(fd, select.EPOLLIN)
+        return True
 
     def release_all(self) -> None:
         """Before the viewers close their sockets (their numbers will be used again)."""
@@ -231,18 +246,24 @@ class SocketDrain:
 
     def _drain(self) -> None:
         readers = self.readers
+        to_perf_counter = time.perf_counter() - time.time()  # kernel stamps are wall time
         for fd, _events in self.poller.poll(0):
             reader = readers.get(fd)
             if reader is None:
                 continue
             try:
-                data, addr = reader[0](2048)
+                data, ancillary, _flags, addr = reader[0](2048, TIMESTAMP_SPACE)
             except (BlockingIOError, InterruptedError):
                 continue
             except OSError:
                 readers.pop(fd, None)
                 continue
-            reader[1].datagram_received(data, addr)
+            arrived = None
+            for level, kind, value in ancillary:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                    seconds, nanoseconds = TIMESPEC.unpack(value)
+                    arrived = seconds + nanoseconds * 1e-9 + to_perf_counter
+            reader[1](data, addr, arrived)
 
 
 def tap_viewer(
@@ -260,11 +281,12 @@ def tap_viewer(
     kinds = payload_kinds(pc.remoteDescription.sdp)
     for dtls in dtls_transports(pc):
         for protocol in dtls.transport._connection._protocols:
-            protocol.datagram_received = _rtp_taker(
+            taker = _rtp_taker(
                 protocol.datagram_received, dtls, kinds, log, path, counts, window, match_frames
             )
+            protocol.datagram_received = taker
             if drain is not None and protocol.transport is not None:
-                drain.take(protocol.transport, protocol)
+                drain.take(protocol.transport, taker)
 
 
 def _frame_sent_at(
@@ -293,7 +315,7 @@ def _rtp_taker(
     counts: ViewerCounts,
     window: Window,
     match_frames: bool,
-) -> Callable[[bytes, Any], None]:
+) -> Receiver:
     bins, unmatched, renumbered = path.bins, path.unmatched, path.renumbered
     by_payload, by_sequence, by_frame, origin = (
         log.by_payload, log.by_sequence, log.by_frame, log.origin,
@@ -339,11 +361,11 @@ def _rtp_taker(
         published = (sequence - offsets[kind]) & 0xFFFF  # type: ignore[operator]
         return by_sequence[kind][0].get(published) or by_sequence[kind][1].get(published)
 
-    def datagram_received(data: bytes, addr: Any) -> None:
+    def datagram_received(data: bytes, addr: Any, arrived: float | None = None) -> None:
         if not 127 < data[0] < 192 or is_rtcp(data) or dtls._rx_srtp is None:
             deliver(data, addr)
             return
-        now = time.perf_counter()
+        now = time.perf_counter() if arrived is None else arrived
         kind = kinds.get(data[1] & 0x7F)
         if kind is None:
             return  # retransmissions, not counted
@@ -367,7 +389,7 @@ def _rtp_taker(
             unmatched[kind] += 1
         elif window.start <= sent < window.end:
             in_window[kind] += 1
-            slot = int((now - sent) / BIN_SECONDS)
+            slot = max(0, int((now - sent) / BIN_SECONDS))  # a stamp a hair early: 0
             bins[kind][slot if slot < BINS else BINS] += 1
 
     return datagram_received
