@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +17,7 @@ from aiohttp.test_utils import TestServer
 from scheduler.timetable import OverrideAction
 from server import appkeys
 from server.app import create_app
+from server.media import aiortc_hooks
 from server.permissions import Role
 from server.store import Actor
 from tests.helpers import bundled_config, fast_rehearsal, settings
@@ -74,6 +76,29 @@ async def make_stage(
     return Stage(app, await aiohttp_server(app))
 
 
+@pytest.fixture(params=["c", "python"])
+def fanout_loop(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with the relay's C loop (server/media/_fanout.c), then with its Python twin."""
+    if request.param == "python":
+        monkeypatch.setattr(aiortc_hooks, "native_fanout", False)
+    elif not aiortc_hooks.native_fanout:
+        if os.environ.get("CI") == "true":
+            pytest.fail("the C loop was not built: CI must install gcc and python3-dev")
+        pytest.skip("the C loop was not built here (no C compiler at install)")
+    return str(request.param)
+
+
+def fanouts_in_use(stage: Stage, room: str = "welcome") -> set[str]:
+    media = stage.relay.room_media(room)
+    return {
+        type(copy.fanout).__name__
+        for forwarder in (media.audio, media.video)
+        if forwarder is not None
+        for plan in forwarder._plans.values()
+        for copy in plan
+    }
+
+
 @pytest.fixture
 async def stage(tmp_path: Path, aiohttp_server: ServerFactory) -> AsyncIterator[Stage]:
     stage = await make_stage(tmp_path, aiohttp_server)
@@ -82,7 +107,7 @@ async def stage(tmp_path: Path, aiohttp_server: ServerFactory) -> AsyncIterator[
         await peer.close()
 
 
-async def test_a_viewer_decodes_what_a_publisher_sends(stage: Stage) -> None:
+async def test_a_viewer_decodes_what_a_publisher_sends(stage: Stage, fanout_loop: str) -> None:
     speaker = await stage.publish()
     await speaker.connected()
     audience = await stage.watch()
@@ -91,6 +116,7 @@ async def test_a_viewer_decodes_what_a_publisher_sends(stage: Stage) -> None:
     media = stage.relay.room_media("welcome")
     assert media.video.stats.packets_out > 0 and media.audio.stats.packets_out > 0
     assert stage.relay.counts("welcome") == (1, 1)
+    assert fanouts_in_use(stage) == {"Fanout" if fanout_loop == "c" else "PythonFanout"}
     assert "a=setup:passive" in speaker.answer  # aiortc is the DTLS server
     async with aiohttp.ClientSession() as http, http.get(stage.base + "/metrics") as response:
         metrics = await response.text()
@@ -116,7 +142,9 @@ async def test_a_new_viewer_sees_a_picture_within_a_second(stage: Stage) -> None
     assert stage.relay.room_media("welcome").video.stats.keyframe_requests >= 1
 
 
-async def test_video_reaches_a_new_viewer_from_a_keyframe_on(stage: Stage) -> None:
+async def test_video_reaches_a_new_viewer_from_a_keyframe_on(
+    stage: Stage, fanout_loop: str
+) -> None:
     speaker = await stage.publish()
     await speaker.connected()
     await asyncio.sleep(1.5)  # the publisher is between keyframes
@@ -128,7 +156,9 @@ async def test_video_reaches_a_new_viewer_from_a_keyframe_on(stage: Stage) -> No
     assert not any(video.waiting_for_keyframe(output) for output in video._viewers)
 
 
-async def test_a_returning_publisher_reaches_viewers_already_there(stage: Stage) -> None:
+async def test_a_returning_publisher_reaches_viewers_already_there(
+    stage: Stage, fanout_loop: str
+) -> None:
     first = await stage.publish(role=Role.TECHNICIAN)
     audience = await stage.watch()
     await audience.until_frames("video", 10)
@@ -163,7 +193,9 @@ async def test_an_audio_only_room_carries_no_video(
         await audience.close()
 
 
-async def test_a_viewer_whose_socket_fails_costs_the_others_nothing(stage: Stage) -> None:
+async def test_a_viewer_whose_socket_fails_costs_the_others_nothing(
+    stage: Stage, fanout_loop: str
+) -> None:
     speaker = await stage.publish()
     await speaker.connected()
     broken, fine = await stage.watch(), await stage.watch()
@@ -184,7 +216,7 @@ async def test_a_viewer_whose_socket_fails_costs_the_others_nothing(stage: Stage
         assert response.status == 200
 
 
-async def test_the_relay_retransmits_what_a_viewer_missed(stage: Stage) -> None:
+async def test_the_relay_retransmits_what_a_viewer_missed(stage: Stage, fanout_loop: str) -> None:
     speaker = await stage.publish()
     await speaker.connected()
     audience = await stage.watch()

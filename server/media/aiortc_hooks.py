@@ -7,9 +7,10 @@ do neither, so this module changes three things on individual objects, never on 
   receiver still keeps its statistics, receiver reports, NACKs and REMB towards the publisher;
   its decoder thread is stopped and its jitter buffer replaced by one that keeps nothing;
 - a viewer's ``RTCRtpSender`` has no encoder loop: the relay encrypts finished RTP packets
-  with its SRTP session and sends them on its ICE pair (``route()``), gives it the history to
-  answer NACKs from with aiortc's own retransmission, and keeps its sender reports' counts
-  right; a viewer's keyframe request calls the relay;
+  with its SRTP session and sends them on its ICE pair (``fanout_to()``, in C when
+  ``_fanout.c`` was built), gives it the history to answer NACKs from with aiortc's own
+  retransmission, and keeps its sender reports' counts right; a viewer's keyframe request
+  calls the relay;
 - the DTLS role and the ICE candidates of a connection are chosen by plenary.
 
 ``check_compatible()`` fails loudly, at start-up and in the tests, if an aiortc upgrade renames
@@ -22,7 +23,7 @@ import asyncio
 import logging
 import socket
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from aioice import Connection
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
@@ -32,7 +33,16 @@ from aiortc.rtp import HeaderExtensionsMap, RtpPacket, unwrap_rtx
 from pylibsrtp import SRTP_MAX_TRAILER_LEN, Session
 from pylibsrtp._binding import ffi, lib
 
+try:
+    from server.media import _fanout
+except ImportError:  # installed without a C compiler: the same loop runs in Python
+    _fanout = None  # type: ignore[assignment]
+
 log = logging.getLogger(__name__)
+
+# Whether packets go out through the C loop (server/media/_fanout.c) when it was built. The
+# tests turn it off to run the Python loop too.
+native_fanout = _fanout is not None
 
 # Room for a publisher's largest packet, our header extensions and SRTP's trailer.
 SRTP_BUFFER_BYTES = 2048
@@ -90,6 +100,8 @@ def check_compatible() -> None:
     ]
     if not hasattr(lib, "srtp_protect"):
         missing.append("pylibsrtp lib.srtp_protect")
+    elif _protect_address() == 0:
+        missing.append("the address of pylibsrtp's srtp_protect")
     if missing:
         raise AiortcChanged("aiortc changed; the relay needs: " + ", ".join(missing))
 
@@ -182,7 +194,9 @@ class PassthroughSender:
         self.extension_ids: tuple[tuple[int, str], ...] = ()
         self._profiles: dict[tuple[str, int], tuple[int, str | None, object] | None] = {}
         self._route: Route | None = None
-        self._route_made_for: tuple[object, ...] = ()
+        self._route_made_for: tuple[Any, ...] = ()
+        self._outlet: Any = None  # a _fanout.Outlet
+        self._outlet_made_for: tuple[Any, ...] = ()
         # Every viewer of a room shares one SSRC per kind, so one serialised packet fits all.
         sender._ssrc = ssrc
         sender._run_rtp = self._idle  # type: ignore[method-assign]
@@ -241,6 +255,29 @@ class PassthroughSender:
             )
             self._route_made_for = made_for
         return self._route
+
+    def outlet(self) -> Any:
+        """This viewer's ``_fanout.Outlet``: its route for the C loop. None when ``route()``
+        is, when the C loop was not built, or when the socket is not a plain one."""
+        if _fanout is None or self.route() is None:
+            return None
+        if self._outlet is None or self._outlet_made_for != self._route_made_for:
+            session, transport, address = self._route_made_for
+            sock = getattr(transport, "_sock", None)
+            if not isinstance(sock, socket.socket) or sock.fileno() < 0:
+                return None
+            self.release()
+            srtp = int(ffi.cast("uintptr_t", session._srtp[0]))
+            self._outlet = _fanout.Outlet(sock.fileno(), address, srtp, session)
+            self._outlet_made_for = self._route_made_for
+        return self._outlet
+
+    def release(self) -> None:
+        """The viewer is gone: close its outlet's descriptor now rather than when collected
+        (a plan still holding it skips it)."""
+        if self._outlet is not None:
+            self._outlet.close()
+            self._outlet = None
 
     def keep_history(self, history: dict[int, RtpPacket]) -> None:
         """Answer this viewer's NACKs from ``history``, the packets of its profile that the
@@ -303,6 +340,52 @@ def _raw_sendto(transport: asyncio.DatagramTransport) -> Callable[[bytes, Any], 
     queued behind (asyncio's transport would buffer it). Its ``sendto`` if there is none."""
     sock = getattr(transport, "_sock", None)
     return sock.sendto if isinstance(sock, socket.socket) else transport.sendto
+
+
+class Fanout(Protocol):
+    """One packet to a fixed set of viewers: ``send(data)`` encrypts the clear RTP packet
+    ``data`` (at most ``SRTP_PACKET_LIMIT`` bytes) for each and sends it, and returns how many
+    it reached; the others miss it. ``size``: how many viewers."""
+
+    @property
+    def size(self) -> int: ...
+
+    def send(self, data: bytes) -> int: ...
+
+
+class PythonFanout:
+    """The C loop's twin, for an install without it: the same sends, from Python."""
+
+    def __init__(self, routes: Sequence[Route]) -> None:
+        self.routes = tuple(routes)
+        self.size = len(self.routes)
+
+    def send(self, data: bytes) -> int:
+        sent = 0
+        for encrypt, send, address in self.routes:
+            try:
+                send(encrypt(data), address)
+            except OSError:
+                continue  # socket full or gone, or SRTP refused: this viewer misses it
+            sent += 1
+        return sent
+
+
+def fanout_to(viewers: Sequence[PassthroughSender]) -> Fanout:
+    """How a packet reaches ``viewers``, whose ``route()`` is ready: the C loop if it was
+    built and every viewer has an outlet for it, else the Python one."""
+    if native_fanout and _fanout is not None:
+        outlets = [viewer.outlet() for viewer in viewers]
+        if all(outlet is not None for outlet in outlets):
+            fanout: Fanout = _fanout.Fanout(_protect_address(), outlets)
+            return fanout
+    routes = [viewer.route() for viewer in viewers]
+    return PythonFanout([route for route in routes if route is not None])
+
+
+def _protect_address() -> int:
+    """Where libsrtp's ``srtp_protect`` is, for the C loop to call it directly."""
+    return int(ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_protect")))
 
 
 # -- connections -------------------------------------------------------------------------

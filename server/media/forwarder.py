@@ -7,8 +7,9 @@ a packet is parsed once on arrival, serialised once per distinct viewer profile 
 header extensions, MID), and encrypted and sent once per viewer.
 
 That last step is the relay's cost, so it is planned ahead: the viewers that can be sent to are
-grouped by profile into ``_Copy`` plans, each holding the viewers' ready ``Route``s, and a
-packet costs one serialisation per plan and one ``send(encrypt(data), address)`` per viewer.
+grouped by profile into ``_Copy`` plans, each with a ``Fanout`` over its viewers (the C loop of
+``_fanout.c``, or its Python twin), and a packet costs one serialisation per plan and one
+encryption and ``sendto`` per viewer.
 The plans are made again when a viewer comes or goes or becomes ready, and every so often in
 case a connection changed underneath. Each plan keeps the recent packets once for all its
 viewers, to answer their NACKs.
@@ -30,7 +31,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensionsMap, RtpPacket
 from aiortc.utils import random16, random32
 
-from server.media.aiortc_hooks import SRTP_PACKET_LIMIT, PassthroughSender, Route
+from server.media.aiortc_hooks import SRTP_PACKET_LIMIT, Fanout, PassthroughSender, fanout_to
 from server.media.keyframes import starts_keyframe
 
 KEYFRAME_INTERVAL_SECONDS = 1.0
@@ -64,7 +65,8 @@ class _Copy:
     mid: str | None
     extensions: HeaderExtensionsMap
     history: dict[int, RtpPacket]
-    routes: list[Route]
+    viewers: list[PassthroughSender]
+    fanout: Fanout | None = None
 
 
 @dataclass
@@ -122,6 +124,7 @@ class Forwarder:
         self._counted_from.pop(viewer, None)
         self._waiting.discard(viewer)
         self.replan()
+        viewer.release()
 
     def waiting_for_keyframe(self, viewer: PassthroughSender) -> bool:
         return viewer in self._waiting
@@ -179,16 +182,14 @@ class Forwarder:
             out.extensions.audio_level = packet.extensions.audio_level
             data = out.serialize(copy.extensions)
             copy.history[sequence % RTP_HISTORY_SIZE] = out
+            fanout = copy.fanout
+            assert fanout is not None
             if len(data) > SRTP_PACKET_LIMIT:
-                self.stats.dropped += len(copy.routes)  # larger than any network carries
+                self.stats.dropped += fanout.size  # larger than any network carries
                 continue
-            for encrypt, send, address in copy.routes:
-                try:
-                    send(encrypt(data), address)
-                except OSError:
-                    self.stats.dropped += 1  # socket full or gone: this viewer misses it
-                    continue
-                sent += 1
+            delivered = fanout.send(data)
+            self.stats.dropped += fanout.size - delivered  # sockets full or gone
+            sent += delivered
         self.stats.packets_out += sent
         if self._packets % REPORT_EVERY == 0:
             for viewer, (packets, octets) in self._counted_from.items():
@@ -221,9 +222,11 @@ class Forwarder:
                 history = self._histories.setdefault(profile, {})
                 copy = _Copy(profile[0], viewer.mid, viewer.extensions, history, [])
                 copies[profile] = copy
-            copy.routes.append(route)
+            copy.viewers.append(viewer)
             viewer.keep_history(copy.history)
             self._counted_from.setdefault(viewer, (self._packets, self._octets))
+        for copy in copies.values():
+            copy.fanout = fanout_to(copy.viewers)
         plan = self._plans[codec_key] = list(copies.values())
         return plan
 

@@ -1,0 +1,15 @@
+"""The relay's C loop (server/media/_fanout.c). Optional: without a C compiler plenary installs
+and runs the same loop in Python (see server/media/aiortc_hooks.py)."""
+
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=[
+        Extension(
+            "server.media._fanout",
+            ["server/media/_fanout.c"],
+            extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+            optional=True,
+        )
+    ]
+)
