@@ -7,8 +7,9 @@ without encoding. The viewers are aiortc peer connections that never decode: the
 off the socket (all viewers' sockets read from one epoll) and counted. Publisher and viewers run
 on one event loop in one client process, so a packet's send time (taken when the publisher
 hands it to SRTP) and its receive time (the kernel's stamp of its arrival on the viewer's
-socket, so the client's own backlog is not counted) come from one clock. They are matched on the RTP sequence number through the relay's renumbering, learnt and
-checked on a hash of the payload of every 16th packet, decrypted (see fanout_tap.py).
+socket, so the client's own backlog is not counted) come from one clock. They are matched on
+the RTP sequence number through the relay's renumbering, learnt and checked on a hash of the
+payload of every 16th packet, decrypted (see fanout_tap.py).
 
 The same client also runs a direct aiortc-to-aiortc pair (publisher to viewer, no server) all
 along: its delay is what loopback and the two aiortc stacks cost, and the relay's added delay
