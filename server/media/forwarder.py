@@ -65,8 +65,7 @@ class _Copy:
     mid: str | None
     extensions: HeaderExtensionsMap
     history: dict[int, RtpPacket]
-    viewers: list[PassthroughSender]
-    fanout: Fanout | None = None
+    fanout: Fanout
 
 
 @dataclass
@@ -183,7 +182,6 @@ class Forwarder:
             data = out.serialize(copy.extensions)
             copy.history[sequence % RTP_HISTORY_SIZE] = out
             fanout = copy.fanout
-            assert fanout is not None
             if len(data) > SRTP_PACKET_LIMIT:
                 self.stats.dropped += fanout.size  # larger than any network carries
                 continue
@@ -209,25 +207,22 @@ class Forwarder:
 
     def _plan(self, codec_key: tuple[str, int]) -> list[_Copy]:
         """Group the viewers that can be sent to now by the copy of a packet they need."""
-        copies: dict[Profile, _Copy] = {}
+        groups: dict[Profile, list[PassthroughSender]] = {}
         for viewer in self._viewers:
             if viewer in self._waiting:
                 continue  # no video before a keyframe
             profile = viewer.profile(codec_key)
-            route = viewer.route() if profile is not None else None
-            if profile is None or route is None:
+            if profile is None or viewer.route() is None:
                 continue  # not connected yet, gone, or never agreed to this codec
-            copy = copies.get(profile)
-            if copy is None:
-                history = self._histories.setdefault(profile, {})
-                copy = _Copy(profile[0], viewer.mid, viewer.extensions, history, [])
-                copies[profile] = copy
-            copy.viewers.append(viewer)
-            viewer.keep_history(copy.history)
+            groups.setdefault(profile, []).append(viewer)
             self._counted_from.setdefault(viewer, (self._packets, self._octets))
-        for copy in copies.values():
-            copy.fanout = fanout_to(copy.viewers)
-        plan = self._plans[codec_key] = list(copies.values())
+        plan = self._plans[codec_key] = []
+        for profile, viewers in groups.items():
+            history = self._histories.setdefault(profile, {})
+            first = viewers[0]
+            plan.append(_Copy(profile[0], first.mid, first.extensions, history, fanout_to(viewers)))
+            for viewer in viewers:
+                viewer.keep_history(history)
         return plan
 
     def _already_sent(self, sequence_number: int) -> bool:
