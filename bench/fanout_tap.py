@@ -224,18 +224,16 @@ class SocketDrain:
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(self.poller.fileno(), self._drain)
 
-    def take(self, transport: asyncio.DatagramTransport, receive: Receiver) -> bool:
-        """Read this transport's socket from now on and hand each datagram to ``receive``.
-        False if it cannot (not a selector transport): it stays with asyncio."""
+    def take(self, transport: asyncio.DatagramTransport, receive: Receiver) -> None:
+        """Read this transport's socket from now on and hand each datagram to ``receive``."""
         sock = getattr(transport, "_sock", None)
         if not isinstance(sock, socket.socket):
-            return False
+            return  # not a selector transport: it stays with asyncio
         sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         fd = sock.fileno()
         self._loop._remove_reader(fd)  # type: ignore[attr-defined]  # the transport's own
         self.readers[fd] = (sock.recvmsg, receive)
         self.poller.register(fd, select.EPOLLIN)
-        return True
 
     def release_all(self) -> None:
         """Before the viewers close their sockets (their numbers will be used again)."""
@@ -273,11 +271,11 @@ def tap_viewer(
     counts: ViewerCounts,
     window: Window,
     match_frames: bool,
-    drain: SocketDrain | None = None,
+    drain: SocketDrain,
 ) -> None:
     """Take RTP off this viewer's sockets: decrypt, count, match, never decode. Everything
-    else (STUN, DTLS, RTCP) goes on to aiortc as before. With ``drain``, its sockets are
-    read by that drain instead of a callback each."""
+    else (STUN, DTLS, RTCP) goes on to aiortc as before. Its sockets are read by ``drain``
+    instead of a callback each."""
     kinds = payload_kinds(pc.remoteDescription.sdp)
     for dtls in dtls_transports(pc):
         for protocol in dtls.transport._connection._protocols:
@@ -285,7 +283,7 @@ def tap_viewer(
                 protocol.datagram_received, dtls, kinds, log, path, counts, window, match_frames
             )
             protocol.datagram_received = taker
-            if drain is not None and protocol.transport is not None:
+            if protocol.transport is not None:
                 drain.take(protocol.transport, taker)
 
 

@@ -20,6 +20,7 @@ any of it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import socket
 from collections.abc import Awaitable, Callable, Sequence
@@ -195,8 +196,7 @@ class PassthroughSender:
         self._profiles: dict[tuple[str, int], tuple[int, str | None, object] | None] = {}
         self._route: Route | None = None
         self._route_made_for: tuple[Any, ...] = ()
-        self._outlet: Any = None  # a _fanout.Outlet
-        self._outlet_made_for: tuple[Any, ...] = ()
+        self._outlet: Any = None  # a _fanout.Outlet, made from the route
         # Every viewer of a room shares one SSRC per kind, so one serialised packet fits all.
         sender._ssrc = ssrc
         sender._run_rtp = self._idle  # type: ignore[method-assign]
@@ -247,6 +247,7 @@ class PassthroughSender:
             return None
         made_for = (transport._tx_srtp, pair.protocol.transport, pair.remote_addr)
         if self._route is None or made_for != self._route_made_for:
+            self.release()  # the C loop's outlet was made for the old route
             self.allow_large_packets()
             self._route = (
                 srtp_protector(transport._tx_srtp),
@@ -261,20 +262,18 @@ class PassthroughSender:
         is, when the C loop was not built, or when the socket is not a plain one."""
         if _fanout is None or self.route() is None:
             return None
-        if self._outlet is None or self._outlet_made_for != self._route_made_for:
+        if self._outlet is None:
             session, transport, address = self._route_made_for
             sock = getattr(transport, "_sock", None)
             if not isinstance(sock, socket.socket) or sock.fileno() < 0:
                 return None
-            self.release()
             srtp = int(ffi.cast("uintptr_t", session._srtp[0]))
             self._outlet = _fanout.Outlet(sock.fileno(), address, srtp, session)
-            self._outlet_made_for = self._route_made_for
         return self._outlet
 
     def release(self) -> None:
-        """The viewer is gone: close its outlet's descriptor now rather than when collected
-        (a plan still holding it skips it)."""
+        """The viewer is gone, or its route changed: close its outlet's descriptor now
+        rather than when collected (a plan still holding it skips it)."""
         if self._outlet is not None:
             self._outlet.close()
             self._outlet = None
@@ -383,6 +382,7 @@ def fanout_to(viewers: Sequence[PassthroughSender]) -> Fanout:
     return PythonFanout([route for route in routes if route is not None])
 
 
+@functools.cache
 def _protect_address() -> int:
     """Where libsrtp's ``srtp_protect`` is, for the C loop to call it directly."""
     return int(ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_protect")))
