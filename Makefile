@@ -10,7 +10,8 @@ DATA ?= var
 
 .PHONY: run test install lint system clean
 
-$(BIN)/plenary: pyproject.toml setup.py server/media/_fanout.c
+$(BIN)/plenary: pyproject.toml setup.py server/media/_fanout.c server/media/_srtp.c \
+  server/media/_srtp.h
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
@@ -23,9 +24,10 @@ install: $(BIN)/plenary client_web/node_modules/.package-lock.json
 
 # The Debian packages the tests use: Chromium for the browser tests (never a browser download
 # of Playwright's own), PostgreSQL, whose private cluster the tests start and stop themselves,
-# and GStreamer's webrtcbin with PyGObject, the hall encoder the relay is tested against. gcc
-# and python3-dev build the relay's C loop, which the tests want built (plenary runs without).
-DEBIAN_PACKAGES := gcc python3-dev chromium postgresql python3-gi gir1.2-gstreamer-1.0 \
+# and GStreamer's webrtcbin with PyGObject, the hall encoder the relay is tested against. gcc,
+# python3-dev and libssl-dev build the relay's C loop, which the tests want built (plenary
+# runs without).
+DEBIAN_PACKAGES := gcc python3-dev libssl-dev chromium postgresql python3-gi gir1.2-gstreamer-1.0 \
   gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0 gstreamer1.0-plugins-base \
   gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice
 

@@ -1,5 +1,6 @@
-"""The relay's C loop (server/media/_fanout.c). Optional: without a C compiler plenary installs
-and runs the same loop in Python (see server/media/aiortc_hooks.py)."""
+"""The relay's C loop (server/media/_fanout.c, with its SRTP in _srtp.c). Optional: without a C
+compiler and OpenSSL's headers plenary installs and runs the same loop in Python (see
+server/media/aiortc_hooks.py)."""
 
 from setuptools import Extension, setup
 
@@ -7,7 +8,9 @@ setup(
     ext_modules=[
         Extension(
             "server.media._fanout",
-            ["server/media/_fanout.c"],
+            ["server/media/_fanout.c", "server/media/_srtp.c"],
+            depends=["server/media/_srtp.h"],
+            libraries=["crypto"],
             extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
             optional=True,
         )

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -26,6 +28,26 @@ CHROMIUM_ARGS = [
     # Host candidates as plain addresses: no mDNS names, so nothing is multicast off the machine.
     "--disable-features=WebRtcHideLocalIpsWithMdns",
 ]
+
+
+@pytest.fixture
+def native() -> ModuleType:
+    """The relay's C loop (server/media/_fanout.c): built by ``make test``, required in CI."""
+    try:
+        from server.media import _fanout
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("the C loop was not built: CI must install gcc, python3-dev, libssl-dev")
+        pytest.skip("the C loop was not built here (no C compiler at install)")
+    return _fanout
+
+
+@pytest.fixture
+def sockets() -> Iterator[list[socket.socket]]:
+    made: list[socket.socket] = []
+    yield made
+    for sock in made:
+        sock.close()
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
+from aiortc.codecs import is_rtx
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
 from aiortc.rtp import RtpPacket
 
@@ -93,7 +94,8 @@ async def publisher(base: str, room: str, token: str, *, video: bool = True) -> 
     return await peer.signal(f"/whip/{room}")
 
 
-async def viewer(base: str, room: str, token: str, *, video: bool = True) -> Peer:
+async def viewer(base: str, room: str, token: str, *, video: bool = True, rtx: bool = True) -> Peer:
+    """A viewer; ``rtx=False``: one that offers no RTX, so lost video comes again as it was."""
     peer = Peer(RTCPeerConnection(), base, token)
     loop = asyncio.get_running_loop()
 
@@ -112,7 +114,11 @@ async def viewer(base: str, room: str, token: str, *, video: bool = True) -> Pee
 
     peer.pc.addTransceiver("audio", direction="recvonly")
     if video:
-        watch_for_keyframes(peer, peer.pc.addTransceiver("video", direction="recvonly").receiver)
+        transceiver = peer.pc.addTransceiver("video", direction="recvonly")
+        if not rtx:
+            codecs = RTCRtpReceiver.getCapabilities("video").codecs
+            transceiver.setCodecPreferences([c for c in codecs if not is_rtx(c)])
+        watch_for_keyframes(peer, transceiver.receiver)
     return await peer.signal(f"/whep/{room}")
 
 

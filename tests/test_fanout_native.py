@@ -7,7 +7,6 @@ from __future__ import annotations
 import gc
 import os
 import socket
-from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -20,9 +19,11 @@ from server.media.aiortc_hooks import (
     SRTP_BUFFER_BYTES,
     SRTP_PACKET_LIMIT,
     PythonFanout,
+    SplitFanout,
     _protect_address,
     srtp_protector,
 )
+from tests.packets import rtp, session, srtp_address, udp
 
 PROFILES = {
     "aes-gcm": (Policy.SRTP_PROFILE_AEAD_AES_128_GCM, 28),
@@ -30,52 +31,12 @@ PROFILES = {
 }
 
 
-@pytest.fixture
-def native() -> ModuleType:
-    try:
-        from server.media import _fanout
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            pytest.fail("the C loop was not built: CI must install gcc and python3-dev")
-        pytest.skip("the C loop was not built here (no C compiler at install)")
-    return _fanout
-
-
-@pytest.fixture
-def sockets() -> Iterator[list[socket.socket]]:
-    made: list[socket.socket] = []
-    yield made
-    for sock in made:
-        sock.close()
-
-
-def udp(sockets: list[socket.socket], family: int = socket.AF_INET) -> socket.socket:
-    sock = socket.socket(family, socket.SOCK_DGRAM)
-    sock.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
-    sock.settimeout(2)
-    sockets.append(sock)
-    return sock
-
-
-def session(key: bytes, profile: int, direction: int = Policy.SSRC_ANY_OUTBOUND) -> Session:
-    made = Session(Policy(key=key, ssrc_type=direction, srtp_profile=profile))
-    if direction == Policy.SSRC_ANY_INBOUND:  # room for the largest packet the relay sends
-        made._cdata = ffi.new("char[]", SRTP_BUFFER_BYTES)
-        made._buffer = ffi.buffer(made._cdata)
-    return made
-
-
-def srtp_address(session: Session) -> int:
-    return int(ffi.cast("uintptr_t", session._srtp[0]))
-
-
-def rtp(sequence: int, size: int = 1200, ssrc: int = 7) -> bytes:
-    header = bytes([0x80, 96]) + sequence.to_bytes(2, "big") + bytes(4) + ssrc.to_bytes(4, "big")
-    return header + bytes([sequence % 256]) * (size - len(header))
+def libsrtp(native: ModuleType, srtp: Session) -> Any:
+    return native.LibsrtpSender(_protect_address(), srtp_address(srtp), srtp)
 
 
 def outlet(native: ModuleType, sender: socket.socket, to: socket.socket, srtp: Session) -> Any:
-    return native.Outlet(sender.fileno(), to.getsockname()[:2], srtp_address(srtp), srtp)
+    return native.Outlet(sender.fileno(), to.getsockname()[:2], libsrtp(native, srtp))
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -89,7 +50,6 @@ def test_each_viewer_gets_exactly_what_libsrtp_makes(
     ours = [session(key, srtp_profile) for key in keys]
     references = [session(key, srtp_profile) for key in keys]
     fanout = native.Fanout(
-        _protect_address(),
         [outlet(native, s, v, srtp) for s, v, srtp in zip(senders, viewers, ours, strict=True)],
     )
     assert fanout.size == 3
@@ -111,9 +71,7 @@ def test_the_python_loop_sends_the_same_bytes(
     srtp_profile, key_length = PROFILES["aes-gcm"]
     key = bytes(range(key_length))
     sender_c, sender_py, viewer_c, viewer_py = (udp(sockets) for _ in range(4))
-    c_loop = native.Fanout(
-        _protect_address(), [outlet(native, sender_c, viewer_c, session(key, srtp_profile))]
-    )
+    c_loop = native.Fanout([outlet(native, sender_c, viewer_c, session(key, srtp_profile))])
     python_session = session(key, srtp_profile)
     python_session._cdata = ffi.new("char[]", SRTP_BUFFER_BYTES)
     python_session._buffer = ffi.buffer(python_session._cdata)
@@ -133,7 +91,6 @@ def test_an_outlet_outlives_its_socket_and_never_writes_to_a_newcomer(
     sender, viewer = udp(sockets), udp(sockets)
     number = sender.fileno()
     fanout = native.Fanout(
-        _protect_address(),
         [outlet(native, sender, viewer, session(bytes(key_length), srtp_profile))],
     )
     sender.close()
@@ -152,9 +109,7 @@ def test_an_outlet_keeps_its_session_alive(
     srtp_profile, key_length = PROFILES["aes-gcm"]
     key = bytes([9]) * key_length
     sender, viewer = udp(sockets), udp(sockets)
-    fanout = native.Fanout(
-        _protect_address(), [outlet(native, sender, viewer, session(key, srtp_profile))]
-    )
+    fanout = native.Fanout([outlet(native, sender, viewer, session(key, srtp_profile))])
     gc.collect()  # the session's only reference is the outlet's
     assert fanout.send(rtp(1)) == 1
     receiver = session(key, srtp_profile, Policy.SSRC_ANY_INBOUND)
@@ -166,7 +121,7 @@ def test_a_closed_outlet_is_skipped(native: ModuleType, sockets: list[socket.soc
     sender, gone, staying = udp(sockets), udp(sockets), udp(sockets)
     first = outlet(native, sender, gone, session(bytes(key_length), srtp_profile))
     second = outlet(native, sender, staying, session(bytes(key_length), srtp_profile))
-    fanout = native.Fanout(_protect_address(), (first, second))
+    fanout = native.Fanout((first, second))
     first.close()
     first.close()  # twice is harmless
     assert first.closed and not second.closed
@@ -184,9 +139,8 @@ def test_a_failed_send_costs_only_that_viewer(
     srtp_profile, key_length = PROFILES["aes-gcm"]
     sender, viewer = udp(sockets), udp(sockets)
     srtp = session(bytes(key_length), srtp_profile)
-    unreachable = native.Outlet(sender.fileno(), ("::1", 9), srtp_address(srtp), srtp)
+    unreachable = native.Outlet(sender.fileno(), ("::1", 9), libsrtp(native, srtp))
     fanout = native.Fanout(
-        _protect_address(),
         [unreachable, outlet(native, sender, viewer, session(bytes(key_length), srtp_profile))],
     )
     assert fanout.send(rtp(1)) == 1
@@ -199,7 +153,6 @@ def test_a_repeated_packet_is_refused_by_srtp_and_not_sent(
     srtp_profile, key_length = PROFILES["aes-gcm"]
     sender, viewer = udp(sockets), udp(sockets)
     fanout = native.Fanout(
-        _protect_address(),
         [outlet(native, sender, viewer, session(bytes(key_length), srtp_profile))],
     )
     assert fanout.send(rtp(5)) == 1
@@ -216,13 +169,11 @@ def test_ipv6_viewers(native: ModuleType, sockets: list[socket.socket]) -> None:
     except OSError:
         pytest.skip("no ::1 here")
     fanout = native.Fanout(
-        _protect_address(),
         [
             native.Outlet(
                 sender.fileno(),
                 viewer.getsockname(),  # (host, port, flowinfo, scope id)
-                srtp_address(srtp := session(bytes(key_length), srtp_profile)),
-                srtp,
+                libsrtp(native, session(bytes(key_length), srtp_profile)),
             )
         ],
     )
@@ -259,7 +210,7 @@ def test_bad_outlets_are_refused(
     elif fd == "fd":
         fd = sender.fileno()
     with pytest.raises(error, match=match):
-        native.Outlet(fd, address, srtp_address(srtp), srtp)
+        native.Outlet(fd, address, libsrtp(native, srtp))
 
 
 def test_bad_fanouts_and_packets_are_refused(
@@ -268,15 +219,17 @@ def test_bad_fanouts_and_packets_are_refused(
     srtp = session(bytes(28), Policy.SRTP_PROFILE_AEAD_AES_128_GCM)
     sender, viewer = udp(sockets), udp(sockets)
     with pytest.raises(ValueError, match="no SRTP session"):
-        native.Outlet(sender.fileno(), viewer.getsockname(), 0, srtp)
-    good = outlet(native, sender, viewer, srtp)
+        native.LibsrtpSender(_protect_address(), 0, srtp)
     with pytest.raises(ValueError, match="no srtp_protect"):
-        native.Fanout(0, [good])
+        native.LibsrtpSender(0, srtp_address(srtp), srtp)
+    with pytest.raises(TypeError, match="must be a GcmSender or a LibsrtpSender"):
+        native.Outlet(sender.fileno(), viewer.getsockname(), srtp)
+    good = outlet(native, sender, viewer, srtp)
     with pytest.raises(TypeError, match="must all be Outlet"):
-        native.Fanout(_protect_address(), [good, "viewer"])
+        native.Fanout([good, "viewer"])
     with pytest.raises(TypeError):
-        native.Fanout(_protect_address(), 5)
-    fanout = native.Fanout(_protect_address(), [good])
+        native.Fanout(5)
+    fanout = native.Fanout([good])
     for size in (11, SRTP_PACKET_LIMIT + 1, 65536):
         with pytest.raises(ValueError, match="cannot be sent"):
             fanout.send(bytes(size))
@@ -289,3 +242,22 @@ def test_bad_fanouts_and_packets_are_refused(
 def test_the_relay_uses_the_c_loop_when_built(native: ModuleType) -> None:
     assert aiortc_hooks.native_fanout
     assert aiortc_hooks.fanout_to([]).size == 0
+
+
+def test_a_plan_split_between_the_loops_reaches_everyone(
+    native: ModuleType, sockets: list[socket.socket]
+) -> None:
+    """Viewers with no outlet (their ICE pair is a TURN relay, not a socket) go through the
+    Python loop, beside the others in C."""
+    srtp_profile, key_length = PROFILES["aes-gcm"]
+    key = bytes(key_length)
+    sender, in_c, in_python = udp(sockets), udp(sockets), udp(sockets)
+    c_loop = native.Fanout([outlet(native, sender, in_c, session(key, srtp_profile))])
+    python_session = session(key, srtp_profile)
+    python_session._cdata = ffi.new("char[]", SRTP_BUFFER_BYTES)
+    python_session._buffer = ffi.buffer(python_session._cdata)
+    route = (srtp_protector(python_session), sender.sendto, in_python.getsockname())
+    split = SplitFanout([c_loop, PythonFanout([route])])
+    assert split.size == 2
+    assert split.send(rtp(1)) == 2
+    assert in_c.recv(4096) == in_python.recv(4096)

@@ -76,16 +76,31 @@ async def make_stage(
     return Stage(app, await aiohttp_server(app))
 
 
-@pytest.fixture(params=["c", "python"])
+@pytest.fixture(params=["c", "c-libsrtp", "python"])
 def fanout_loop(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run a test with the relay's C loop (server/media/_fanout.c), then with its Python twin."""
+    """Run a test with the relay's C loop (server/media/_fanout.c) and its own AES-GCM, with the
+    C loop calling libsrtp, and with the loop's Python twin."""
     if request.param == "python":
         monkeypatch.setattr(aiortc_hooks, "native_fanout", False)
+    elif request.param == "c-libsrtp":
+        monkeypatch.setattr(aiortc_hooks, "native_gcm", False)
     elif not aiortc_hooks.native_fanout:
         if os.environ.get("CI") == "true":
             pytest.fail("the C loop was not built: CI must install gcc and python3-dev")
         pytest.skip("the C loop was not built here (no C compiler at install)")
     return str(request.param)
+
+
+def srtp_in_use(stage: Stage, room: str = "welcome") -> set[str]:
+    """What encrypts for the C loop, per viewer stream: GcmSender, LibsrtpSender, or NoneType
+    for the Python loop (which goes through libsrtp)."""
+    media = stage.relay.room_media(room)
+    return {
+        type(viewer._srtp).__name__
+        for forwarder in (media.audio, media.video)
+        if forwarder is not None
+        for viewer in forwarder._viewers
+    }
 
 
 def fanouts_in_use(stage: Stage, room: str = "welcome") -> set[str]:
@@ -116,7 +131,9 @@ async def test_a_viewer_decodes_what_a_publisher_sends(stage: Stage, fanout_loop
     media = stage.relay.room_media("welcome")
     assert media.video.stats.packets_out > 0 and media.audio.stats.packets_out > 0
     assert stage.relay.counts("welcome") == (1, 1)
-    assert fanouts_in_use(stage) == {"Fanout" if fanout_loop == "c" else "PythonFanout"}
+    assert fanouts_in_use(stage) == {"PythonFanout" if fanout_loop == "python" else "Fanout"}
+    loops = {"c": "GcmSender", "c-libsrtp": "LibsrtpSender", "python": "NoneType"}
+    assert srtp_in_use(stage) == {loops[fanout_loop]}
     assert "a=setup:passive" in speaker.answer  # aiortc is the DTLS server
     async with aiohttp.ClientSession() as http, http.get(stage.base + "/metrics") as response:
         metrics = await response.text()
@@ -216,16 +233,22 @@ async def test_a_viewer_whose_socket_fails_costs_the_others_nothing(
         assert response.status == 200
 
 
-async def test_the_relay_retransmits_what_a_viewer_missed(stage: Stage, fanout_loop: str) -> None:
+@pytest.mark.parametrize("rtx", [True, False], ids=["rtx", "no-rtx"])
+async def test_the_relay_retransmits_what_a_viewer_missed(
+    stage: Stage, fanout_loop: str, rtx: bool
+) -> None:
+    """With RTX the copy comes on its own stream; without, as it was, through what encrypted
+    it the first time (the C loop's AES-GCM: one stream, numbered in one place)."""
     speaker = await stage.publish()
     await speaker.connected()
-    audience = await stage.watch()
+    audience = await stage.watch(rtx=rtx)
     await audience.until_frames("video", 5)
     session = next(s for s in stage.relay._sessions.values() if s.direction == "watch")
     output = next(o for o in session.outputs if o.sender.kind == "video")
     video_type = output.parameters.codecs[0].payloadType
     rtx_types = {c.payloadType for c in output.parameters.codecs if c.mimeType.endswith("/rtx")}
     dropped: list[int] = []
+    lost: dict[int, bytes] = {}  # what the network lost, as it was on the wire
     retransmitted: list[int] = []
     resent: list[bytes] = []
     retransmit = output.sender._retransmit
@@ -237,8 +260,11 @@ async def test_the_relay_retransmits_what_a_viewer_missed(stage: Stage, fanout_l
             sequence = int.from_bytes(data[2:4], "big")
             if is_rtp and data[1] & 0x7F in rtx_types:
                 resent.append(data)
+            elif is_rtp and data[1] & 0x7F == video_type and sequence in dropped:
+                resent.append(data)  # again, the same packet
             elif is_rtp and data[1] & 0x7F == video_type and sequence % 7 == 0 and len(dropped) < 3:
                 dropped.append(sequence)
+                lost[sequence] = data
                 return
             deliver(data, addr)
 
@@ -258,7 +284,9 @@ async def test_the_relay_retransmits_what_a_viewer_missed(stage: Stage, fanout_l
         while len(resent) < len(dropped):  # the copies kept for the profile went out again
             await asyncio.sleep(0.05)
     assert set(dropped) <= set(retransmitted)
-    assert rtx_types and len(resent) >= 3
+    assert bool(rtx_types) == rtx and len(resent) >= 3
+    if not rtx:  # encrypted again to the very same bytes: one index, one packet
+        assert all(copy == lost[int.from_bytes(copy[2:4], "big")] for copy in resent)
 
 
 async def test_staff_in_the_lobby_attendees_only_when_live(

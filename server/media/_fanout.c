@@ -6,20 +6,18 @@
  * server/media/aiortc_hooks.py uses this module when it was built, and falls back to the same
  * loop in Python when it was not: both behave the same, and the tests run both.
  *
- *   Outlet(fd, address, session, keep)
+ *   Outlet(fd, address, sender)
  *       One viewer's way out: a duplicate of its ICE socket's descriptor (so a socket closed
  *       meanwhile can never have its number reused under us), the (host, port) to send to,
- *       and its libsrtp session, an srtp_t as an integer; ``keep`` is the Python object that
- *       owns that session, held so the session lives as long as the outlet.
+ *       and the SRTP sender that encrypts for it (GcmSender or LibsrtpSender, _srtp.c).
+ *       ``send(data)`` sends one packet (a retransmission) the same way.
  *
- *   Fanout(protect, outlets)
- *       ``protect`` is the address of libsrtp's srtp_protect. ``send(data)`` encrypts ``data``
- *       (a clear RTP packet) for each outlet in turn and sends it, never blocking: a viewer
- *       whose socket is full or whose encryption fails misses that packet. It returns how
- *       many were sent.
+ *   Fanout(outlets)
+ *       ``send(data)`` encrypts ``data`` (a clear RTP packet) for each outlet in turn and
+ *       sends it, never blocking: a viewer whose socket is full or whose encryption fails
+ *       misses that packet. It returns how many were sent.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "_srtp.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -29,20 +27,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* As aiortc_hooks.SRTP_BUFFER_BYTES and pylibsrtp's SRTP_MAX_TRAILER_LEN. */
-#define BUFFER_BYTES 2048
-#define TRAILER_BYTES 144
-#define PACKET_LIMIT (BUFFER_BYTES - TRAILER_BYTES)
-
-typedef int (*protect_fn)(void *session, void *packet, int *length);
-
 /* -- Outlet ------------------------------------------------------------------------------ */
 
 typedef struct {
     PyObject_HEAD
     int fd;
-    void *session;
-    PyObject *keep;
+    PyObject *sender; /* a GcmSender or a LibsrtpSender */
     struct sockaddr_storage address;
     socklen_t address_length;
 } Outlet;
@@ -82,16 +72,14 @@ static int parse_address(PyObject *address, struct sockaddr_storage *out, sockle
 }
 
 static int Outlet_init(Outlet *self, PyObject *args, PyObject *kwargs) {
-    static char *names[] = {"fd", "address", "session", "keep", NULL};
+    static char *names[] = {"fd", "address", "sender", NULL};
     int fd;
-    PyObject *address, *keep;
-    unsigned long long session;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "iOKO", names, &fd, &address, &session,
-                                     &keep)) {
+    PyObject *address, *sender;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "iOO", names, &fd, &address, &sender)) {
         return -1;
     }
-    if (session == 0) {
-        PyErr_SetString(PyExc_ValueError, "no SRTP session");
+    if (!is_srtp_sender(sender)) {
+        PyErr_SetString(PyExc_TypeError, "sender must be a GcmSender or a LibsrtpSender");
         return -1;
     }
     if (parse_address(address, &self->address, &self->address_length) < 0) {
@@ -106,9 +94,8 @@ static int Outlet_init(Outlet *self, PyObject *args, PyObject *kwargs) {
         close(self->fd);
     }
     self->fd = copy;
-    self->session = (void *)(uintptr_t)session;
-    Py_INCREF(keep);
-    Py_XSETREF(self->keep, keep);
+    Py_INCREF(sender);
+    Py_XSETREF(self->sender, sender);
     return 0;
 }
 
@@ -124,8 +111,48 @@ static void Outlet_dealloc(Outlet *self) {
     if (self->fd >= 0) {
         close(self->fd);
     }
-    Py_XDECREF(self->keep);
+    Py_XDECREF(self->sender);
     Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Encrypts the clear packet in ``buffer`` (BUFFER_BYTES long) and sends it: 1 if it left. */
+static int outlet_send(Outlet *self, unsigned char *buffer, int length) {
+    if (self->fd < 0 || self->sender == NULL) {
+        return 0;
+    }
+    SrtpSender *sender = (SrtpSender *)self->sender;
+    if (sender->protect(self->sender, buffer, &length) != 0) {
+        return 0;
+    }
+    ssize_t written = sendto(self->fd, buffer, (size_t)length, MSG_DONTWAIT | MSG_NOSIGNAL,
+                             (struct sockaddr *)&self->address, self->address_length);
+    return written == length;
+}
+
+/* A packet for the loop: 12 to PACKET_LIMIT bytes. */
+static int get_packet(PyObject *arg, Py_buffer *data) {
+    if (PyObject_GetBuffer(arg, data, PyBUF_SIMPLE) < 0) {
+        return -1;
+    }
+    if (data->len < 12 || data->len > PACKET_LIMIT) {
+        PyErr_Format(PyExc_ValueError, "an RTP packet of %zd bytes cannot be sent (12 to %d)",
+                     data->len, PACKET_LIMIT);
+        PyBuffer_Release(data);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *Outlet_send(Outlet *self, PyObject *arg) {
+    Py_buffer data;
+    unsigned char buffer[BUFFER_BYTES];
+    if (get_packet(arg, &data) < 0) {
+        return NULL;
+    }
+    memcpy(buffer, data.buf, data.len);
+    int length = (int)data.len;
+    PyBuffer_Release(&data);
+    return PyBool_FromLong(outlet_send(self, buffer, length));
 }
 
 static PyObject *Outlet_close(Outlet *self, PyObject *unused) {
@@ -141,6 +168,8 @@ static PyObject *Outlet_closed(Outlet *self, void *unused) {
 }
 
 static PyMethodDef Outlet_methods[] = {
+    {"send", (PyCFunction)Outlet_send, METH_O,
+     "Encrypt one clear RTP packet and send it; return whether it left."},
     {"close", (PyCFunction)Outlet_close, METH_NOARGS,
      "Close the duplicate descriptor now; sends to this outlet are then skipped."},
     {NULL},
@@ -154,7 +183,7 @@ static PyGetSetDef Outlet_getset[] = {
 static PyTypeObject OutletType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "server.media._fanout.Outlet",
-    .tp_doc = "One viewer's way out: socket, address and SRTP session.",
+    .tp_doc = "One viewer's way out: socket, address and SRTP sender.",
     .tp_basicsize = sizeof(Outlet),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_new = Outlet_new,
@@ -168,20 +197,14 @@ static PyTypeObject OutletType = {
 
 typedef struct {
     PyObject_HEAD
-    protect_fn protect;
     PyObject *outlets; /* a tuple of Outlet */
     unsigned char buffer[BUFFER_BYTES];
 } Fanout;
 
 static int Fanout_init(Fanout *self, PyObject *args, PyObject *kwargs) {
-    static char *names[] = {"protect", "outlets", NULL};
-    unsigned long long protect;
+    static char *names[] = {"outlets", NULL};
     PyObject *outlets;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "KO", names, &protect, &outlets)) {
-        return -1;
-    }
-    if (protect == 0) {
-        PyErr_SetString(PyExc_ValueError, "no srtp_protect");
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O", names, &outlets)) {
         return -1;
     }
     PyObject *tuple = PySequence_Tuple(outlets);
@@ -195,7 +218,6 @@ static int Fanout_init(Fanout *self, PyObject *args, PyObject *kwargs) {
             return -1;
         }
     }
-    self->protect = (protect_fn)(uintptr_t)protect;
     Py_XSETREF(self->outlets, tuple);
     return 0;
 }
@@ -211,31 +233,15 @@ static PyObject *Fanout_send(Fanout *self, PyObject *arg) {
         PyErr_SetString(PyExc_RuntimeError, "Fanout was not initialised");
         return NULL;
     }
-    if (PyObject_GetBuffer(arg, &data, PyBUF_SIMPLE) < 0) {
-        return NULL;
-    }
-    if (data.len < 12 || data.len > PACKET_LIMIT) {
-        PyErr_Format(PyExc_ValueError, "an RTP packet of %zd bytes cannot be sent (12 to %d)",
-                     data.len, PACKET_LIMIT);
-        PyBuffer_Release(&data);
+    if (get_packet(arg, &data) < 0) {
         return NULL;
     }
     long sent = 0;
     Py_ssize_t count = PyTuple_GET_SIZE(self->outlets);
     for (Py_ssize_t i = 0; i < count; i++) {
-        Outlet *outlet = (Outlet *)PyTuple_GET_ITEM(self->outlets, i);
-        if (outlet->fd < 0) {
-            continue;
-        }
-        int length = (int)data.len;
         memcpy(self->buffer, data.buf, data.len);
-        if (self->protect(outlet->session, self->buffer, &length) != 0) {
-            continue;
-        }
-        ssize_t written = sendto(outlet->fd, self->buffer, (size_t)length,
-                                 MSG_DONTWAIT | MSG_NOSIGNAL,
-                                 (struct sockaddr *)&outlet->address, outlet->address_length);
-        sent += written == length;
+        sent += outlet_send((Outlet *)PyTuple_GET_ITEM(self->outlets, i), self->buffer,
+                            (int)data.len);
     }
     PyBuffer_Release(&data);
     return PyLong_FromLong(sent);
@@ -279,7 +285,8 @@ static struct PyModuleDef fanout_module = {
 };
 
 PyMODINIT_FUNC PyInit__fanout(void) {
-    if (PyType_Ready(&OutletType) < 0 || PyType_Ready(&FanoutType) < 0) {
+    if (srtp_senders_ready() < 0 || PyType_Ready(&OutletType) < 0 ||
+        PyType_Ready(&FanoutType) < 0) {
         return NULL;
     }
     PyObject *module = PyModule_Create(&fanout_module);
@@ -288,6 +295,8 @@ PyMODINIT_FUNC PyInit__fanout(void) {
     }
     if (PyModule_AddObjectRef(module, "Outlet", (PyObject *)&OutletType) < 0 ||
         PyModule_AddObjectRef(module, "Fanout", (PyObject *)&FanoutType) < 0 ||
+        PyModule_AddObjectRef(module, "GcmSender", (PyObject *)&GcmSenderType) < 0 ||
+        PyModule_AddObjectRef(module, "LibsrtpSender", (PyObject *)&LibsrtpSenderType) < 0 ||
         PyModule_AddIntConstant(module, "PACKET_LIMIT", PACKET_LIMIT) < 0) {
         Py_DECREF(module);
         return NULL;

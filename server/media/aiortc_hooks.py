@@ -7,10 +7,10 @@ do neither, so this module changes three things on individual objects, never on 
   receiver still keeps its statistics, receiver reports, NACKs and REMB towards the publisher;
   its decoder thread is stopped and its jitter buffer replaced by one that keeps nothing;
 - a viewer's ``RTCRtpSender`` has no encoder loop: the relay encrypts finished RTP packets
-  with its SRTP session and sends them on its ICE pair (``fanout_to()``, in C when
-  ``_fanout.c`` was built), gives it the history to answer NACKs from with aiortc's own
-  retransmission, and keeps its sender reports' counts right; a viewer's keyframe request
-  calls the relay;
+  and sends them on its ICE pair (``fanout_to()``, in C when ``_fanout.c`` was built, with
+  its own AES-GCM when that is the SRTP profile, else with the connection's libsrtp session),
+  gives it the history to answer NACKs from with aiortc's own retransmission, and keeps its
+  sender reports' counts right; a viewer's keyframe request calls the relay;
 - the DTLS role and the ICE candidates of a connection are chosen by plenary.
 
 ``check_compatible()`` fails loudly, at start-up and in the tests, if an aiortc upgrade renames
@@ -20,6 +20,7 @@ any of it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import socket
@@ -27,12 +28,19 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from aioice import Connection
-from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+from aiortc import RTCDtlsTransport, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.codecs import is_rtx
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
-from aiortc.rtp import HeaderExtensionsMap, RtpPacket, unwrap_rtx
+from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensionsMap, RtpPacket, unwrap_rtx
 from pylibsrtp import SRTP_MAX_TRAILER_LEN, Session
 from pylibsrtp._binding import ffi, lib
+
+from server.media.srtp_keys import (
+    GCM_PROFILES,
+    SessionKeys,
+    rtp_session_keys,
+    split_keying_material,
+)
 
 try:
     from server.media import _fanout
@@ -44,6 +52,8 @@ log = logging.getLogger(__name__)
 # Whether packets go out through the C loop (server/media/_fanout.c) when it was built. The
 # tests turn it off to run the Python loop too.
 native_fanout = _fanout is not None
+# Whether the C loop encrypts AES-GCM itself (``_srtp.c``) rather than through libsrtp.
+native_gcm = True
 
 # Room for a publisher's largest packet, our header extensions and SRTP's trailer.
 SRTP_BUFFER_BYTES = 2048
@@ -62,6 +72,7 @@ SENDER_ATTRIBUTES = (
     "octet_count",
     "ntp_timestamp",
     "rtp_timestamp",
+    "rtx_payload_type",
 )
 
 
@@ -91,6 +102,12 @@ def check_compatible() -> None:
         f"RTCRtpSender.__{name}"
         for name in SENDER_ATTRIBUTES
         if _SENDER + name not in source_sender
+    ]
+    dtls_names = RTCDtlsTransport._setup_srtp.__code__.co_names
+    missing += [
+        f"RTCDtlsTransport {name}"
+        for name in ("_ssl", "_role", "export_keying_material", "get_selected_srtp_profile")
+        if name not in dtls_names
     ]
     if "_nominated" not in Connection.__init__.__code__.co_names:
         missing.append("aioice.Connection._nominated")
@@ -197,10 +214,20 @@ class PassthroughSender:
         self._route: Route | None = None
         self._route_made_for: tuple[Any, ...] = ()
         self._outlet: Any = None  # a _fanout.Outlet, made from the route
+        self._srtp: Any = None  # its _fanout.GcmSender or LibsrtpSender
+        self._srtp_for: Session | None = None  # the connection's libsrtp session, as its key
+        self._history: dict[int, RtpPacket] = {}
         # Every viewer of a room shares one SSRC per kind, so one serialised packet fits all.
         sender._ssrc = ssrc
         sender._run_rtp = self._idle  # type: ignore[method-assign]
         sender._send_keyframe = on_keyframe_request  # type: ignore[method-assign]
+        retransmit = sender._retransmit
+
+        async def answer_nack(sequence_number: int) -> None:
+            if not self._resend(sequence_number):
+                await retransmit(sequence_number)
+
+        sender._retransmit = answer_nack  # type: ignore[method-assign]
         begin = sender.send
 
         async def send(parameters: RTCRtpSendParameters) -> None:
@@ -267,9 +294,37 @@ class PassthroughSender:
             sock = getattr(transport, "_sock", None)
             if not isinstance(sock, socket.socket) or sock.fileno() < 0:
                 return None
-            srtp = int(ffi.cast("uintptr_t", session._srtp[0]))
-            self._outlet = _fanout.Outlet(sock.fileno(), address, srtp, session)
+            self._outlet = _fanout.Outlet(sock.fileno(), address, self._srtp_sender(session))
         return self._outlet
+
+    def _srtp_sender(self, session: Session) -> Any:
+        """What encrypts for the C loop: AES-GCM of its own when that is the profile, else
+        libsrtp. Kept while the connection's keys are, so packet numbering carries on when
+        the outlet is made again."""
+        assert _fanout is not None
+        if self._srtp_for is not session:
+            keys = gcm_keys(self.sender.transport) if native_gcm else None
+            if keys is not None:
+                self._srtp = _fanout.GcmSender(keys.key, keys.salt)
+            else:
+                srtp = int(ffi.cast("uintptr_t", session._srtp[0]))
+                self._srtp = _fanout.LibsrtpSender(_protect_address(), srtp, session)
+            self._srtp_for = session
+        return self._srtp
+
+    def _resend(self, sequence_number: int) -> bool:
+        """Answer a NACK through the C loop's AES-GCM, when that is what sent the packet and
+        aiortc would resend it as it was (no RTX): one stream, numbered in one place."""
+        if _fanout is None or not isinstance(self._srtp, _fanout.GcmSender):
+            return False
+        if getattr(self.sender, _SENDER + "rtx_payload_type") is not None:
+            return False
+        packet = self._history.get(sequence_number % RTP_HISTORY_SIZE)
+        outlet = self.outlet()
+        if packet is not None and packet.sequence_number == sequence_number and outlet:
+            with contextlib.suppress(ValueError):  # larger than the loop takes: never sent
+                outlet.send(packet.serialize(self.extensions))
+        return True
 
     def release(self) -> None:
         """The viewer is gone, or its route changed: close its outlet's descriptor now
@@ -282,6 +337,7 @@ class PassthroughSender:
         """Answer this viewer's NACKs from ``history``, the packets of its profile that the
         relay keeps once for every viewer sharing it."""
         setattr(self.sender, _SENDER + "rtp_history", history)
+        self._history = history
 
     def report(self, packets: int, octets: int, rtp_timestamp: int, ntp_time: int) -> None:
         """What aiortc's sender reports (RTCP SR) say it has sent."""
@@ -370,16 +426,52 @@ class PythonFanout:
         return sent
 
 
+class SplitFanout:
+    """A plan's viewers split between the C loop and the Python one: those whose ICE pair is
+    not a plain socket (a TURN relay) have no outlet."""
+
+    def __init__(self, parts: Sequence[Fanout]) -> None:
+        self.parts = tuple(parts)
+        self.size = sum(part.size for part in self.parts)
+
+    def send(self, data: bytes) -> int:
+        return sum(part.send(data) for part in self.parts)
+
+
 def fanout_to(viewers: Sequence[PassthroughSender]) -> Fanout:
-    """How a packet reaches ``viewers``, whose ``route()`` is ready: the C loop if it was
-    built and every viewer has an outlet for it, else the Python one."""
+    """How a packet reaches ``viewers``, whose ``route()`` is ready: the C loop for each
+    viewer with an outlet if it was built, else the Python one. A viewer stays with one or
+    the other, so its packets are numbered and encrypted in one place."""
     if native_fanout and _fanout is not None:
-        outlets = [viewer.outlet() for viewer in viewers]
-        if all(outlet is not None for outlet in outlets):
-            fanout: Fanout = _fanout.Fanout(_protect_address(), outlets)
-            return fanout
-    routes = [viewer.route() for viewer in viewers]
-    return PythonFanout([route for route in routes if route is not None])
+        outlets, routes = [], []
+        for viewer in viewers:
+            outlet = viewer.outlet()
+            if outlet is not None:
+                outlets.append(outlet)
+            elif (route := viewer.route()) is not None:
+                routes.append(route)
+        native: Fanout = _fanout.Fanout(outlets)
+        return SplitFanout([native, PythonFanout(routes)]) if routes else native
+    routes = [route for viewer in viewers if (route := viewer.route()) is not None]
+    return PythonFanout(routes)
+
+
+def gcm_keys(transport: RTCDtlsTransport) -> SessionKeys | None:
+    """The RTP session keys this end of a DTLS connection sends with, when its SRTP profile
+    is AES-GCM: exported again from the DTLS session as aiortc does (``_setup_srtp``)."""
+    ssl = transport._ssl
+    if ssl is None:
+        return None
+    try:
+        profile = ssl.get_selected_srtp_profile()
+        if profile not in GCM_PROFILES:
+            return None
+        key_bytes, salt_bytes = GCM_PROFILES[profile]
+        material = ssl.export_keying_material(b"EXTRACTOR-dtls_srtp", 2 * (key_bytes + salt_bytes))
+    except Exception:  # no DTLS session (closed, or never up): libsrtp it is
+        return None
+    key, salt = split_keying_material(material, profile, transport._role == "server")
+    return rtp_session_keys(key, salt)
 
 
 @functools.cache
