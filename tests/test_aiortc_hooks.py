@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+
 import pytest
+from aioice import Connection
 from aiortc import RTCRtpReceiver, RTCRtpSender
 from pylibsrtp import Policy, Session
 from pylibsrtp._binding import ffi
@@ -11,7 +15,9 @@ from server.media.aiortc_hooks import (
     SRTP_BUFFER_BYTES,
     SRTP_PACKET_LIMIT,
     AiortcChanged,
+    MediaFirst,
     check_compatible,
+    gather_only_on,
     srtp_protector,
 )
 
@@ -67,3 +73,73 @@ def test_the_fast_protector_encrypts_exactly_as_pylibsrtp() -> None:
 def test_the_fast_protector_wants_the_enlarged_buffer() -> None:
     with pytest.raises(ValueError, match="enlarged"):
         srtp_protector(_session(bytes(28), Policy.SSRC_ANY_OUTBOUND))
+
+
+@pytest.fixture
+async def ice_pair() -> AsyncIterator[tuple[Connection, Connection]]:
+    """A relay's ICE connection and a publisher's, real aioice on loopback."""
+    relay, publisher = Connection(ice_controlling=False), Connection(ice_controlling=True)
+    for connection in (relay, publisher):
+        gather_only_on(connection, ["127.0.0.1"])
+    await asyncio.gather(relay.gather_candidates(), publisher.gather_candidates())
+    for near, far in ((relay, publisher), (publisher, relay)):
+        for candidate in far.local_candidates:
+            await near.add_remote_candidate(candidate)
+        await near.add_remote_candidate(None)
+        near.remote_username, near.remote_password = far.local_username, far.local_password
+    async with asyncio.timeout(10):
+        await asyncio.gather(relay.connect(), publisher.connect())
+    yield relay, publisher
+    await asyncio.gather(relay.close(), publisher.close())
+
+
+def media(number: int) -> bytes:
+    return bytes([0x80, 96]) + number.to_bytes(2, "big") + bytes(40)
+
+
+async def test_media_first_takes_the_publishers_next_datagram_at_once(
+    ice_pair: tuple[Connection, Connection],
+) -> None:
+    relay, publisher = ice_pair
+    media_first = MediaFirst(relay)
+    for number in range(3):  # no await yields to the loop: they wait on the relay's socket
+        await publisher.send(media(number))
+    for number in range(3):
+        media_first.take_next()
+        assert relay._queue.get_nowait() == (media(number), 1)
+    media_first.take_next()  # nothing more waiting
+    assert relay._queue.empty() and media_first.taken_in_all == 3
+
+
+async def test_media_first_leaves_a_queued_datagram_to_the_dtls_task(
+    ice_pair: tuple[Connection, Connection],
+) -> None:
+    relay, publisher = ice_pair
+    media_first = MediaFirst(relay)
+    await publisher.send(media(1))
+    await publisher.send(media(2))
+    media_first.take_next()
+    media_first.take_next()  # one is queued already: the task handles it first
+    assert relay._queue.qsize() == 1 and media_first.taken_in_all == 1
+
+
+async def test_media_first_gives_the_loop_its_turn(
+    ice_pair: tuple[Connection, Connection],
+) -> None:
+    """A flood is taken ``IN_A_ROW`` at a time; then the event loop runs, and reads the rest
+    as it always does."""
+    relay, publisher = ice_pair
+    media_first = MediaFirst(relay)
+    flood = MediaFirst.IN_A_ROW + 6
+    for number in range(flood):
+        await publisher.send(media(number))
+    taken = []
+    for _ in range(flood):
+        media_first.take_next()
+        if not relay._queue.empty():
+            taken.append(relay._queue.get_nowait()[0])
+    assert taken == [media(number) for number in range(MediaFirst.IN_A_ROW)]
+    async with asyncio.timeout(5):
+        rest = [(await relay.recvfrom())[0] for _ in range(6)]
+    assert rest == [media(number) for number in range(MediaFirst.IN_A_ROW, flood)]
+    assert media_first.taken == 0  # the loop had its turn: taking may start again
