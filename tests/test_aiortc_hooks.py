@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aioice import Connection
-from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from pylibsrtp import Policy, Session
 from pylibsrtp._binding import ffi
 
@@ -16,6 +16,7 @@ from server.media.aiortc_hooks import (
     SRTP_PACKET_LIMIT,
     AiortcChanged,
     MediaFirst,
+    PassthroughSender,
     check_compatible,
     gather_only_on,
     srtp_protector,
@@ -143,3 +144,16 @@ async def test_media_first_gives_the_loop_its_turn(
         rest = [(await relay.recvfrom())[0] for _ in range(6)]
     assert rest == [media(number) for number in range(MediaFirst.IN_A_ROW, flood)]
     assert media_first.taken == 0  # the loop had its turn: taking may start again
+
+
+async def test_a_viewers_rtx_stream_never_shares_the_media_ssrc() -> None:
+    """Media (the C loop's AES-GCM) and RTX (libsrtp) are encrypted under one key: one SSRC
+    for both could use a nonce twice."""
+    pc = RTCPeerConnection()
+    try:
+        sender = pc.addTransceiver("video", direction="sendonly").sender
+        taken = sender._rtx_ssrc
+        PassthroughSender(sender, taken, lambda: None)
+        assert sender._ssrc == taken and sender._rtx_ssrc != taken
+    finally:
+        await pc.close()

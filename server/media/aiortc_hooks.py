@@ -33,6 +33,7 @@ from aiortc import RTCDtlsTransport, RTCPeerConnection, RTCRtpReceiver, RTCRtpSe
 from aiortc.codecs import is_rtx
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
 from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensionsMap, RtpPacket, unwrap_rtx
+from aiortc.utils import random32
 from pylibsrtp import SRTP_MAX_TRAILER_LEN, Session
 from pylibsrtp._binding import ffi, lib
 
@@ -270,6 +271,8 @@ class PassthroughSender:
         self._history: dict[int, RtpPacket] = {}
         # Every viewer of a room shares one SSRC per kind, so one serialised packet fits all.
         sender._ssrc = ssrc
+        while sender._rtx_ssrc == ssrc:  # RTX (libsrtp) and media (GcmSender) share a key:
+            sender._rtx_ssrc = random32()  # one SSRC for both could repeat a GCM nonce
         sender._run_rtp = self._idle  # type: ignore[method-assign]
         sender._send_keyframe = on_keyframe_request  # type: ignore[method-assign]
         retransmit = sender._retransmit
