@@ -7,6 +7,7 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import aiohttp
@@ -231,6 +232,24 @@ async def test_a_viewer_whose_socket_fails_costs_the_others_nothing(
     assert video.viewers == 1
     async with aiohttp.ClientSession() as http, http.get(stage.base + "/healthz") as response:
         assert response.status == 200
+
+
+async def test_without_openssls_aes_gcm_libsrtp_encrypts(
+    stage: Stage, native: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An OpenSSL that will not set up AES-GCM (a FIPS build, say) costs speed, not media."""
+
+    class Refused:
+        def __init__(self, key: bytes, salt: bytes) -> None:
+            raise RuntimeError("OpenSSL could not set up AES-GCM")
+
+    monkeypatch.setattr(native, "GcmSender", Refused)
+    speaker = await stage.publish()
+    await speaker.connected()
+    audience = await stage.watch()
+    await audience.until_frames("video", 10)
+    await audience.until_frames("audio", 10)
+    assert srtp_in_use(stage) == {"LibsrtpSender"}
 
 
 @pytest.mark.parametrize("rtx", [True, False], ids=["rtx", "no-rtx"])

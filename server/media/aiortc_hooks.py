@@ -358,9 +358,13 @@ class PassthroughSender:
         assert _fanout is not None
         if self._srtp_for is not session:
             keys = gcm_keys(self.sender.transport) if native_gcm else None
+            self._srtp = None
             if keys is not None:
-                self._srtp = _fanout.GcmSender(keys.key, keys.salt)
-            else:
+                try:
+                    self._srtp = _fanout.GcmSender(keys.key, keys.salt)
+                except RuntimeError:  # an OpenSSL without AES-GCM (a FIPS build, say)
+                    log.warning("AES-GCM unavailable here: libsrtp encrypts", exc_info=True)
+            if self._srtp is None:
                 srtp = int(ffi.cast("uintptr_t", session._srtp[0]))
                 self._srtp = _fanout.LibsrtpSender(_protect_address(), srtp, session)
             self._srtp_for = session
