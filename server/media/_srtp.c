@@ -48,7 +48,6 @@ typedef struct {
     uint64_t highest;              /* the highest index sent: rollover counter << 16 | seq */
     uint64_t window[WINDOW_WORDS]; /* bit n of the window: index highest - n was sent */
     uint64_t tags[WINDOW_BITS];    /* the start of the tag sent with each index, by index */
-    unsigned char buffer[BUFFER_BYTES];
 } GcmSender;
 
 /* The RTP header's length (fixed part, CSRCs, extension), or -1 if it is not RTP. */
@@ -210,6 +209,8 @@ static int GcmSender_init(GcmSender *self, PyObject *args, PyObject *kwargs) {
                EVP_CIPHER_CTX_ctrl(self->context, EVP_CTRL_GCM_SET_IVLEN, SALT_BYTES, NULL) != 1 ||
                EVP_EncryptInit_ex(self->context, NULL, NULL, key.buf, NULL) != 1) {
         PyErr_SetString(PyExc_RuntimeError, "OpenSSL could not set up AES-GCM");
+        EVP_CIPHER_CTX_free(self->context); /* never half keyed */
+        self->context = NULL;
     } else {
         memcpy(self->salt, salt.buf, SALT_BYTES);
         result = 0;
@@ -235,6 +236,7 @@ static const char *const refusals[] = {
 
 static PyObject *GcmSender_protect(GcmSender *self, PyObject *arg) {
     Py_buffer data;
+    unsigned char buffer[BUFFER_BYTES];
     if (self->context == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "GcmSender was not initialised");
         return NULL;
@@ -249,14 +251,14 @@ static PyObject *GcmSender_protect(GcmSender *self, PyObject *arg) {
         return NULL;
     }
     int length = (int)data.len;
-    memcpy(self->buffer, data.buf, data.len);
+    memcpy(buffer, data.buf, data.len);
     PyBuffer_Release(&data);
-    int refused = gcm_protect((PyObject *)self, self->buffer, &length);
+    int refused = gcm_protect((PyObject *)self, buffer, &length);
     if (refused) {
         PyErr_SetString(PyExc_ValueError, refusals[-refused]);
         return NULL;
     }
-    return PyBytes_FromStringAndSize((const char *)self->buffer, length);
+    return PyBytes_FromStringAndSize((const char *)buffer, length);
 }
 
 static PyObject *GcmSender_rollover(GcmSender *self, void *unused) {

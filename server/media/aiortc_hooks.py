@@ -169,7 +169,7 @@ def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketHandler) -> None:
         await keep_books(packet, arrival_time_ms)
         media_first.take_next()
 
-    media_first = MediaFirst(receiver.transport.transport._connection)
+    media_first = MediaFirst.of(receiver.transport)
     receiver.receive = receive  # type: ignore[method-assign]
     receiver._handle_rtp_packet = handle  # type: ignore[method-assign]
 
@@ -189,6 +189,15 @@ class MediaFirst:
         self.connection = connection
         self.taken = 0  # in a row: since the event loop last had its turn
         self.taken_in_all = 0
+
+    @classmethod
+    def of(cls, transport: RTCDtlsTransport) -> MediaFirst:
+        """The one for this DTLS transport: audio and video bundled on it share the count."""
+        made: MediaFirst | None = getattr(transport, "_plenary_media_first", None)
+        if made is None:
+            made = cls(transport.transport._connection)
+            transport._plenary_media_first = made  # type: ignore[attr-defined]
+        return made
 
     def take_next(self) -> None:
         if self.taken >= self.IN_A_ROW or not self.connection._queue.empty():
