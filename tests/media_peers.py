@@ -11,7 +11,7 @@ import aiohttp
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
 from aiortc.codecs import is_rtx
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import AnyRtcpPacket, RtcpPacket, RtpPacket
 
 from server.media.aiortc_hooks import restrict_ice
 from server.media.keyframes import starts_keyframe
@@ -137,3 +137,18 @@ def watch_for_keyframes(peer: Peer, receiver: Any) -> None:
         await handle(packet, arrival_time_ms)
 
     receiver._handle_rtp_packet = noting
+
+
+def record_rtcp(peer: Peer) -> list[tuple[float, list[AnyRtcpPacket]]]:
+    """Every RTCP compound packet ``peer`` receives from now on, as (loop time, its packets),
+    taken as its DTLS transport hands it on to its receivers."""
+    transport = peer.pc.getTransceivers()[0].receiver.transport
+    handle = transport._handle_rtcp_data
+    received: list[tuple[float, list[AnyRtcpPacket]]] = []
+
+    async def noting(data: bytes) -> None:
+        received.append((asyncio.get_running_loop().time(), RtcpPacket.parse(data)))
+        await handle(data)
+
+    transport._handle_rtcp_data = noting
+    return received

@@ -34,6 +34,8 @@ def test_this_aiortc_has_everything_the_relay_touches() -> None:
         (RTCRtpReceiver, "_send_rtcp_pli"),
         (RTCRtpSender, "_run_rtp"),
         (RTCRtpSender, "_retransmit"),
+        (RTCRtpSender, "_run_rtcp"),
+        (RTCRtpSender, "_send_rtcp"),
         (RTCRtpReceiver, "_RTCRtpReceiver__stop_decoder"),
     ],
 )

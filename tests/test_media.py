@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
@@ -14,6 +15,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from aiortc.rtp import RtcpByePacket, RtcpSdesPacket, RtcpSrPacket
 
 from scheduler.timetable import OverrideAction
 from server import appkeys
@@ -22,7 +24,7 @@ from server.media import aiortc_hooks
 from server.permissions import Role
 from server.store import Actor
 from tests.helpers import bundled_config, fast_rehearsal, settings
-from tests.media_peers import Peer, SignallingError, publisher, viewer
+from tests.media_peers import Peer, SignallingError, publisher, record_rtcp, viewer
 from tests.test_live import clock_in_welcome
 
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
@@ -174,6 +176,63 @@ async def test_video_reaches_a_new_viewer_from_a_keyframe_on(
     assert not any(video.waiting_for_keyframe(output) for output in video._viewers)
 
 
+async def test_viewers_get_sender_reports_at_libwebrtcs_pace(stage: Stage) -> None:
+    """What lets a browser keep sound and picture in step: each stream's RTCP sender reports,
+    with its CNAME, sent by the relay's own schedule, video about every second and audio
+    about every five; their wall-clock and RTP times agree; the round trip is measured from
+    the viewer's receiver reports; and a BYE ends each stream when the room ends."""
+    speaker = await stage.publish()
+    await speaker.connected()
+    audience = await stage.watch()
+    rtcp = record_rtcp(audience)
+    await audience.until_frames("video", 1)
+    await asyncio.sleep(3.5)
+    media = stage.relay.room_media("welcome")
+    streams = {"audio": (media.audio, 48000), "video": (media.video, 90000)}
+    reports = {}
+    for kind, (forwarder, _) in streams.items():
+        reports[kind] = [
+            (at, packet, packets)
+            for at, packets in rtcp
+            for packet in packets
+            if isinstance(packet, RtcpSrPacket) and packet.ssrc == forwarder.ssrc
+        ]
+    assert 3 <= len(reports["video"]) <= 10, reports["video"]
+    assert 1 <= len(reports["audio"]) <= 2, reports["audio"]
+    for kind, (forwarder, clock_rate) in streams.items():
+        times = [at for at, _, _ in reports[kind]]
+        gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+        assert all(gap > (2.4 if kind == "audio" else 0.4) for gap in gaps), (kind, gaps)
+        for _, _, compound in reports[kind]:  # the CNAME comes with each report
+            sdes = [p for p in compound if isinstance(p, RtcpSdesPacket)]
+            assert [chunk.ssrc for p in sdes for chunk in p.chunks] == [forwarder.ssrc]
+            assert sdes[0].chunks[0].items[0][0] == 1 and sdes[0].chunks[0].items[0][1]
+        for (_, earlier, _), (_, later, _) in itertools.pairwise(reports[kind]):
+            first, then = earlier.sender_info, later.sender_info
+            wall_clock = (then.ntp_timestamp - first.ntp_timestamp) / 2**32
+            rtp_clock = ((then.rtp_timestamp - first.rtp_timestamp) % 2**32) / clock_rate
+            assert wall_clock > 0.4 and abs(wall_clock - rtp_clock) < 0.1, kind
+            assert then.packet_count > first.packet_count > 0
+            assert then.octet_count > first.octet_count
+    sender = media.video._viewers[0].sender
+    async with asyncio.timeout(10):  # the viewer's receiver reports answer a sender report
+        while True:
+            stats = [
+                s for s in (await sender.getStats()).values() if s.type == "remote-inbound-rtp"
+            ]
+            if stats and stats[0].roundTripTime is not None:
+                break
+            await asyncio.sleep(0.2)
+    assert 0 < stats[0].roundTripTime < 1.0
+    await stage.app[appkeys.ROOMS].override("welcome", OverrideAction.END, 0, TECH)
+    async with asyncio.timeout(5):
+        while {media.audio.ssrc, media.video.ssrc} - {
+            source for _, packets in rtcp for p in packets
+            if isinstance(p, RtcpByePacket) for source in p.sources
+        }:  # fmt: skip
+            await asyncio.sleep(0.05)
+
+
 async def test_a_returning_publisher_reaches_viewers_already_there(
     stage: Stage, fanout_loop: str
 ) -> None:
@@ -217,11 +276,13 @@ async def test_a_viewer_whose_socket_fails_costs_the_others_nothing(
     speaker = await stage.publish()
     await speaker.connected()
     broken, fine = await stage.watch(), await stage.watch()
+    reports = record_rtcp(fine)
     await broken.until_frames("video", 5)
     await fine.until_frames("video", 5)
     session = next(s for s in stage.relay._sessions.values() if s.direction == "watch")
     connection = session.pc.getTransceivers()[0].sender.transport.transport._connection
     connection._nominated[1].protocol.transport.close()  # its socket is gone under the relay
+    broke_at = asyncio.get_running_loop().time()
     before = fine.frames["video"]
     await fine.until_frames("video", before + 30)
     async with asyncio.timeout(10):
@@ -230,6 +291,14 @@ async def test_a_viewer_whose_socket_fails_costs_the_others_nothing(
     assert session.closed
     video = stage.relay.room_media("welcome").video
     assert video.viewers == 1
+    async with asyncio.timeout(5):  # and its sender reports carry on
+        while not any(
+            isinstance(packet, RtcpSrPacket) and packet.ssrc == video.ssrc
+            for at, packets in reports
+            if at > broke_at + 0.1
+            for packet in packets
+        ):
+            await asyncio.sleep(0.05)
     async with aiohttp.ClientSession() as http, http.get(stage.base + "/healthz") as response:
         assert response.status == 200
 

@@ -10,8 +10,9 @@ do neither, so this module changes three things on individual objects, never on 
 - a viewer's ``RTCRtpSender`` has no encoder loop: the relay encrypts finished RTP packets
   and sends them on its ICE pair (``fanout_to()``, in C when ``_fanout.c`` was built, with
   its own AES-GCM when that is the SRTP profile, else with the connection's libsrtp session),
-  gives it the history to answer NACKs from with aiortc's own retransmission, and keeps its
-  sender reports' counts right; a viewer's keyframe request calls the relay;
+  gives it the history to answer NACKs from with aiortc's own retransmission, and sends its
+  RTCP sender reports when the relay says (``send_report``) instead of from a task of its
+  own; a viewer's keyframe request calls the relay;
 - the DTLS role and the ICE candidates of a connection are chosen by plenary.
 
 ``check_compatible()`` fails loudly, at start-up and in the tests, if an aiortc upgrade renames
@@ -25,6 +26,7 @@ import contextlib
 import functools
 import logging
 import socket
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
@@ -32,9 +34,20 @@ from aioice import Connection
 from aiortc import RTCDtlsTransport, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.codecs import is_rtx
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
-from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensionsMap, RtpPacket, unwrap_rtx
+from aiortc.rtp import (
+    RTP_HISTORY_SIZE,
+    HeaderExtensionsMap,
+    RtcpByePacket,
+    RtcpSdesPacket,
+    RtcpSenderInfo,
+    RtcpSourceInfo,
+    RtcpSrPacket,
+    RtpPacket,
+    unwrap_rtx,
+)
 from aiortc.utils import random32
 from pylibsrtp import SRTP_MAX_TRAILER_LEN, Session
+from pylibsrtp import Error as SrtpError
 from pylibsrtp._binding import ffi, lib
 
 from server.media.srtp_keys import (
@@ -70,6 +83,11 @@ SENDER_ATTRIBUTES = (
     "rtp_history",
     "rtp_started",
     "rtp_exited",
+    "rtcp_started",
+    "rtcp_exited",
+    "lsr",
+    "lsr_time",
+    "cname",
     "packet_count",
     "octet_count",
     "ntp_timestamp",
@@ -86,7 +104,14 @@ def check_compatible() -> None:
     """Raise ``AiortcChanged`` naming whatever this module relies on that is gone."""
     missing = []
     receiver_methods = ("_handle_rtp_packet", "receive", "_send_rtcp_pli")
-    sender_methods = ("_run_rtp", "_send_keyframe", "_retransmit", "send")
+    sender_methods = (
+        "_run_rtp",
+        "_run_rtcp",
+        "_send_rtcp",
+        "_send_keyframe",
+        "_retransmit",
+        "send",
+    )
     missing += [
         f"RTCRtpReceiver.{name}" for name in receiver_methods if not hasattr(RTCRtpReceiver, name)
     ]
@@ -278,11 +303,13 @@ class PassthroughSender:
         self._srtp: Any = None  # its _fanout.GcmSender or LibsrtpSender
         self._srtp_for: Session | None = None  # the connection's libsrtp session, as its key
         self._history: dict[int, RtpPacket] = {}
+        self._sdes: bytes | None = None
         # Every viewer of a room shares one SSRC per kind, so one serialised packet fits all.
         sender._ssrc = ssrc
         while sender._rtx_ssrc == ssrc:  # RTX (libsrtp) and media (GcmSender) share a key:
             sender._rtx_ssrc = random32()  # one SSRC for both could repeat a GCM nonce
         sender._run_rtp = self._idle  # type: ignore[method-assign]
+        sender._run_rtcp = self._bye_when_stopped  # type: ignore[method-assign]
         sender._send_keyframe = on_keyframe_request  # type: ignore[method-assign]
         retransmit = sender._retransmit
 
@@ -406,13 +433,58 @@ class PassthroughSender:
         setattr(self.sender, _SENDER + "rtp_history", history)
         self._history = history
 
-    def report(self, packets: int, octets: int, rtp_timestamp: int, ntp_time: int) -> None:
-        """What aiortc's sender reports (RTCP SR) say it has sent."""
+    def send_report(self, packets: int, octets: int, rtp_timestamp: int, ntp_time: int) -> bool:
+        """Send this viewer an RTCP sender report, with the CNAME, as aiortc's report loop
+        would: ``packets`` and ``octets`` sent so far, and the RTP timestamp that was
+        ``ntp_time``. Straight to the socket, with no coroutine; aiortc's statistics and its
+        round-trip time from the receiver reports stay right. False if it could not be sent."""
+        route, session = self.route(), self.sender.transport._tx_srtp
+        if route is None or session is None:
+            return False
         sender = self.sender
         setattr(sender, _SENDER + "ntp_timestamp", ntp_time)
         setattr(sender, _SENDER + "rtp_timestamp", rtp_timestamp)
         setattr(sender, _SENDER + "packet_count", packets)
         setattr(sender, _SENDER + "octet_count", octets)
+        report = RtcpSrPacket(
+            ssrc=sender._ssrc,
+            sender_info=RtcpSenderInfo(
+                ntp_timestamp=ntp_time,
+                rtp_timestamp=rtp_timestamp,
+                packet_count=packets & 0xFFFFFFFF,
+                octet_count=octets & 0xFFFFFFFF,
+            ),
+        )
+        _, send, address = route
+        try:
+            send(session.protect_rtcp(bytes(report) + self._source_description()), address)
+        except (OSError, SrtpError):
+            return False  # the socket is full or gone: the next report will do
+        setattr(sender, _SENDER + "lsr", (ntp_time >> 16) & 0xFFFFFFFF)
+        setattr(sender, _SENDER + "lsr_time", time.time())
+        return True
+
+    def _source_description(self) -> bytes:
+        """The RTCP SDES with this stream's CNAME that follows each of its reports."""
+        if self._sdes is None:
+            cname: str | None = getattr(self.sender, _SENDER + "cname")
+            self._sdes = b""
+            if cname is not None:
+                chunk = RtcpSourceInfo(ssrc=self.sender._ssrc, items=[(1, cname.encode())])
+                self._sdes = bytes(RtcpSdesPacket(chunks=[chunk]))
+        return self._sdes
+
+    async def _bye_when_stopped(self) -> None:
+        """Replaces aiortc's report loop, whose reports the relay sends (``send_report``):
+        waits for the sender to stop, then says BYE as aiortc's loop would."""
+        sender = self.sender
+        getattr(sender, _SENDER + "rtcp_started").set()
+        try:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.Event().wait()
+            await sender._send_rtcp([RtcpByePacket(sources=[sender._ssrc])])
+        finally:
+            getattr(sender, _SENDER + "rtcp_exited").set()
 
     def allow_large_packets(self) -> None:
         """Let the sender encrypt packets as large as any publisher's.

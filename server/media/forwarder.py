@@ -17,10 +17,13 @@ viewers, to answer their NACKs.
 Video starts at a keyframe: a new viewer, and every viewer when the publisher changes, waits
 (gets no video) until the first packet of a keyframe, which is asked of the publisher at once
 and again every second while anyone waits. Its decoder never sees a frame it cannot decode.
+
+Each viewer's RTCP sender reports go from here too, on the schedule of ``reports.py``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
 from collections.abc import Callable
@@ -33,6 +36,7 @@ from aiortc.utils import random16, random32
 
 from server.media.aiortc_hooks import SRTP_PACKET_LIMIT, Fanout, PassthroughSender, fanout_to
 from server.media.keyframes import starts_keyframe
+from server.media.reports import INTERVAL_SECONDS, ReportSchedule
 
 KEYFRAME_INTERVAL_SECONDS = 1.0
 SEQUENCE_SPACE = 1 << 16
@@ -40,8 +44,6 @@ TIMESTAMP_SPACE = 1 << 32
 RECENT_PACKETS = 1024
 # Plans are made afresh this often (in packets) even when nothing announced a change.
 REPLAN_EVERY = 512
-# Viewers' sender reports (packet and octet counts) are brought up to date this often.
-REPORT_EVERY = 32
 
 Profile = tuple[int, str | None, object]
 
@@ -95,13 +97,20 @@ class Forwarder:
     _packets: int = 0
     _octets: int = 0
     _counted_from: dict[PassthroughSender, tuple[int, int]] = field(default_factory=dict)
+    # When each viewer that is being sent to gets its next RTCP sender report.
+    _reports: ReportSchedule[PassthroughSender] = field(init=False)
     # Video viewers that must start at the next keyframe.
     _waiting: set[PassthroughSender] = field(default_factory=set)
     _source: _Source | None = None
     _last_sequence: int = field(default_factory=random16)
     _last_timestamp: int = field(default_factory=random32)
+    _last_ntp_time: int = 0  # when the packet with ``_last_timestamp`` was sent
+    _reports_queued: bool = False
     _last_sent_at: float = 0.0
     _last_keyframe_request: float = float("-inf")
+
+    def __post_init__(self) -> None:
+        self._reports = ReportSchedule(INTERVAL_SECONDS[self.kind])
 
     @property
     def source_ssrc(self) -> int | None:
@@ -121,6 +130,7 @@ class Forwarder:
         if viewer in self._viewers:
             self._viewers.remove(viewer)
         self._counted_from.pop(viewer, None)
+        self._reports.remove(viewer)
         self._waiting.discard(viewer)
         self.replan()
         viewer.release()
@@ -153,10 +163,11 @@ class Forwarder:
             return
         sequence = (packet.sequence_number + source.sequence_offset) % SEQUENCE_SPACE
         timestamp = (packet.timestamp + source.timestamp_offset) % TIMESTAMP_SPACE
+        now = self.clock()
         newest = (sequence - self._last_sequence) % SEQUENCE_SPACE < SEQUENCE_SPACE // 2
         if newest:  # not a retransmission of an older packet
             self._last_sequence, self._last_timestamp = sequence, timestamp
-            self._last_sent_at = self.clock()
+            self._last_sent_at = now
             if self._waiting:
                 self._admit_at_keyframe(codec, packet.payload)
         ntp_time = aiortc_clock.current_ntp_time()
@@ -189,9 +200,30 @@ class Forwarder:
             self.stats.dropped += fanout.size - delivered  # sockets full or gone
             sent += delivered
         self.stats.packets_out += sent
-        if self._packets % REPORT_EVERY == 0:
-            for viewer, (packets, octets) in self._counted_from.items():
-                viewer.report(self._packets - packets, self._octets - octets, timestamp, ntp_time)
+        if newest:
+            self._last_ntp_time = ntp_time
+            if not self._reports_queued and self._reports.next_at() <= now:
+                self._reports_queued = True
+                asyncio.get_running_loop().call_soon(self._send_reports)
+
+    def _send_reports(self) -> None:
+        """A sender report that is due, from the newest packet's times. Reports wait for the
+        event loop's turn, so the packets queued to be forwarded (``MediaFirst``) go first;
+        and go one a turn, so none holds up a packet behind it for long."""
+        self._reports_queued = False
+        now = self.clock()
+        viewer = self._reports.take_due(now)
+        if viewer is not None:
+            packets, octets = self._counted_from[viewer]
+            viewer.send_report(
+                self._packets - packets,
+                self._octets - octets,
+                self._last_timestamp,
+                self._last_ntp_time,
+            )
+        if self._reports.next_at() <= now:
+            self._reports_queued = True
+            asyncio.get_running_loop().call_soon(self._send_reports)
 
     def _admit_at_keyframe(self, codec: RTCRtpCodecParameters, payload: bytes) -> None:
         """Viewers waiting for a keyframe get video from this packet on, if a keyframe starts
@@ -215,7 +247,9 @@ class Forwarder:
             if profile is None or viewer.route() is None:
                 continue  # not connected yet, gone, or never agreed to this codec
             groups.setdefault(profile, []).append(viewer)
-            self._counted_from.setdefault(viewer, (self._packets, self._octets))
+            if viewer not in self._counted_from:
+                self._counted_from[viewer] = (self._packets, self._octets)
+                self._reports.add(viewer, self.clock())
         plan = self._plans[codec_key] = []
         for profile, viewers in groups.items():
             history = self._histories.setdefault(profile, {})
