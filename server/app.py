@@ -21,8 +21,8 @@ from server.joinlinks import JoinLinkSender
 from server.keys import KeyRing
 from server.live import LiveChannel
 from server.mail import mailer_for
-from server.media import aiortc_hooks
 from server.media import endpoints as media_endpoints
+from server.media import fanout as relay_fanout
 from server.media.aiortc_hooks import check_compatible
 from server.media.demofeed import DemoFeed
 from server.media.relay import Relay, RelaySettings
@@ -124,7 +124,7 @@ def _relay(settings: Settings, rooms: RoomService, live: LiveChannel) -> Relay:
     """The media relay, told when rooms end, and telling the rooms who is in them."""
     config = settings.config
     check_compatible()  # refuse to start on an aiortc whose internals the relay cannot reach
-    if not aiortc_hooks.native_fanout:
+    if not relay_fanout.native_fanout:
         log.warning(
             "relay: the C loop (server/media/_fanout.c) was not built; media goes out "
             "through its Python twin, which serves about a third fewer viewers per core"

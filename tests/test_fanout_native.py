@@ -14,15 +14,14 @@ import pytest
 from pylibsrtp import Policy, Session
 from pylibsrtp._binding import ffi
 
-from server.media import aiortc_hooks
+from server.media import fanout as fanouts
 from server.media.aiortc_hooks import (
     SRTP_BUFFER_BYTES,
     SRTP_PACKET_LIMIT,
-    PythonFanout,
-    SplitFanout,
     _protect_address,
     srtp_protector,
 )
+from server.media.fanout import PythonFanout, SplitFanout
 from tests.packets import rtp, session, srtp_address, udp
 
 PROFILES = {
@@ -240,8 +239,8 @@ def test_bad_fanouts_and_packets_are_refused(
 
 
 def test_the_relay_uses_the_c_loop_when_built(native: ModuleType) -> None:
-    assert aiortc_hooks.native_fanout
-    assert aiortc_hooks.fanout_to([]).size == 0
+    assert fanouts.native_fanout
+    assert fanouts.fanout_to([]).size == 0
 
 
 def test_a_plan_split_between_the_loops_reaches_everyone(

@@ -20,7 +20,7 @@ from aiortc.rtp import RtcpByePacket, RtcpSdesPacket, RtcpSrPacket
 from scheduler.timetable import OverrideAction
 from server import appkeys
 from server.app import create_app
-from server.media import aiortc_hooks
+from server.media import aiortc_hooks, fanout
 from server.permissions import Role
 from server.store import Actor
 from tests.helpers import bundled_config, fast_rehearsal, settings
@@ -84,10 +84,10 @@ def fanout_loop(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
     """Run a test with the relay's C loop (server/media/_fanout.c) and its own AES-GCM, with the
     C loop calling libsrtp, and with the loop's Python twin."""
     if request.param == "python":
-        monkeypatch.setattr(aiortc_hooks, "native_fanout", False)
+        monkeypatch.setattr(fanout, "native_fanout", False)
     elif request.param == "c-libsrtp":
         monkeypatch.setattr(aiortc_hooks, "native_gcm", False)
-    elif not aiortc_hooks.native_fanout:
+    elif not fanout.native_fanout:
         if os.environ.get("CI") == "true":
             pytest.fail("the C loop was not built: CI must install gcc and python3-dev")
         pytest.skip("the C loop was not built here (no C compiler at install)")

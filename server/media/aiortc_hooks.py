@@ -8,11 +8,11 @@ do neither, so this module changes three things on individual objects, never on 
   its decoder thread is stopped and its jitter buffer replaced by one that keeps nothing; and
   the publisher's next datagram is taken at once (``MediaFirst``);
 - a viewer's ``RTCRtpSender`` has no encoder loop: the relay encrypts finished RTP packets
-  and sends them on its ICE pair (``fanout_to()``, in C when ``_fanout.c`` was built, with
-  its own AES-GCM when that is the SRTP profile, else with the connection's libsrtp session),
-  gives it the history to answer NACKs from with aiortc's own retransmission, and sends its
-  RTCP sender reports when the relay says (``send_report``) instead of from a task of its
-  own; a viewer's keyframe request calls the relay;
+  and sends them on its ICE pair (``route()``, and ``outlet()`` for the C loop that
+  ``fanout.py`` drives, with its own AES-GCM when that is the SRTP profile, else with the
+  connection's libsrtp session), gives it the history to answer NACKs from with aiortc's own
+  retransmission, and sends its RTCP sender reports when the relay says (``send_report``)
+  instead of from a task of its own; a viewer's keyframe request calls the relay;
 - the DTLS role and the ICE candidates of a connection are chosen by plenary.
 
 ``check_compatible()`` fails loudly, at start-up and in the tests, if an aiortc upgrade renames
@@ -28,7 +28,7 @@ import logging
 import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from aioice import Connection
 from aiortc import RTCDtlsTransport, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
@@ -64,9 +64,6 @@ except ImportError:  # installed without a C compiler: the same loop runs in Pyt
 
 log = logging.getLogger(__name__)
 
-# Whether packets go out through the C loop (server/media/_fanout.c) when it was built. The
-# tests turn it off to run the Python loop too.
-native_fanout = _fanout is not None
 # Whether the C loop encrypts AES-GCM itself (``_srtp.c``) rather than through libsrtp.
 native_gcm = True
 
@@ -438,10 +435,11 @@ class PassthroughSender:
         would: ``packets`` and ``octets`` sent so far, and the RTP timestamp that was
         ``ntp_time``. Straight to the socket, with no coroutine; aiortc's statistics and its
         round-trip time from the receiver reports stay right. False if it could not be sent."""
-        route, session = self.route(), self.sender.transport._tx_srtp
-        if route is None or session is None:
+        route = self.route()
+        if route is None:
             return False
         sender = self.sender
+        session: Session = sender.transport._tx_srtp  # route() is made for it
         setattr(sender, _SENDER + "ntp_timestamp", ntp_time)
         setattr(sender, _SENDER + "rtp_timestamp", rtp_timestamp)
         setattr(sender, _SENDER + "packet_count", packets)
@@ -534,65 +532,6 @@ def _raw_sendto(transport: asyncio.DatagramTransport) -> Callable[[bytes, Any], 
     queued behind (asyncio's transport would buffer it). Its ``sendto`` if there is none."""
     sock = getattr(transport, "_sock", None)
     return sock.sendto if isinstance(sock, socket.socket) else transport.sendto
-
-
-class Fanout(Protocol):
-    """One packet to a fixed set of viewers: ``send(data)`` encrypts the clear RTP packet
-    ``data`` (at most ``SRTP_PACKET_LIMIT`` bytes) for each and sends it, and returns how many
-    it reached; the others miss it. ``size``: how many viewers."""
-
-    @property
-    def size(self) -> int: ...
-
-    def send(self, data: bytes) -> int: ...
-
-
-class PythonFanout:
-    """The C loop's twin, for an install without it: the same sends, from Python."""
-
-    def __init__(self, routes: Sequence[Route]) -> None:
-        self.routes = tuple(routes)
-        self.size = len(self.routes)
-
-    def send(self, data: bytes) -> int:
-        sent = 0
-        for encrypt, send, address in self.routes:
-            try:
-                send(encrypt(data), address)
-            except OSError:
-                continue  # socket full or gone, or SRTP refused: this viewer misses it
-            sent += 1
-        return sent
-
-
-class SplitFanout:
-    """A plan's viewers split between the C loop and the Python one: those whose ICE pair is
-    not a plain socket (a TURN relay) have no outlet."""
-
-    def __init__(self, parts: Sequence[Fanout]) -> None:
-        self.parts = tuple(parts)
-        self.size = sum(part.size for part in self.parts)
-
-    def send(self, data: bytes) -> int:
-        return sum(part.send(data) for part in self.parts)
-
-
-def fanout_to(viewers: Sequence[PassthroughSender]) -> Fanout:
-    """How a packet reaches ``viewers``, whose ``route()`` is ready: the C loop for each
-    viewer with an outlet if it was built, else the Python one. A viewer stays with one or
-    the other, so its packets are numbered and encrypted in one place."""
-    if native_fanout and _fanout is not None:
-        outlets, routes = [], []
-        for viewer in viewers:
-            outlet = viewer.outlet()
-            if outlet is not None:
-                outlets.append(outlet)
-            elif (route := viewer.route()) is not None:
-                routes.append(route)
-        native: Fanout = _fanout.Fanout(outlets)
-        return SplitFanout([native, PythonFanout(routes)]) if routes else native
-    routes = [route for viewer in viewers if (route := viewer.route()) is not None]
-    return PythonFanout(routes)
 
 
 def gcm_keys(transport: RTCDtlsTransport) -> SessionKeys | None:

@@ -7,9 +7,9 @@ a packet is parsed once on arrival, serialised once per distinct viewer profile 
 header extensions, MID), and encrypted and sent once per viewer.
 
 That last step is the relay's cost, so it is planned ahead: the viewers that can be sent to are
-grouped by profile into ``_Copy`` plans, each with a ``Fanout`` over its viewers (the C loop of
-``_fanout.c``, or its Python twin), and a packet costs one serialisation per plan and one
-encryption and ``sendto`` per viewer.
+grouped by profile into ``_Copy`` plans, each with a ``Fanout`` over its viewers (``fanout.py``:
+the C loop of ``_fanout.c``, or its Python twin), and a packet costs one serialisation per plan
+and one encryption and ``sendto`` per viewer.
 The plans are made again when a viewer comes or goes or becomes ready, and every so often in
 case a connection changed underneath. Each plan keeps the recent packets once for all its
 viewers, to answer their NACKs.
@@ -34,7 +34,8 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensionsMap, RtpPacket
 from aiortc.utils import random16, random32
 
-from server.media.aiortc_hooks import SRTP_PACKET_LIMIT, Fanout, PassthroughSender, fanout_to
+from server.media.aiortc_hooks import SRTP_PACKET_LIMIT, PassthroughSender
+from server.media.fanout import Fanout, fanout_to
 from server.media.keyframes import starts_keyframe
 from server.media.reports import INTERVAL_SECONDS, ReportSchedule
 

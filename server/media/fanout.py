@@ -1,0 +1,80 @@
+"""How one packet reaches a plan's viewers: the C loop (``_fanout.c``) for each viewer with an
+outlet, its Python twin for the rest, and for everyone when the C loop was not built. A viewer
+stays with one or the other, so its packets are numbered and encrypted in one place. Each
+viewer's way out (``route()``, ``outlet()``) comes from ``aiortc_hooks.PassthroughSender``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from server.media.aiortc_hooks import PassthroughSender, Route
+
+try:
+    from server.media import _fanout
+except ImportError:  # installed without a C compiler: the same loop runs in Python
+    _fanout = None  # type: ignore[assignment]
+
+# Whether packets go out through the C loop (server/media/_fanout.c) when it was built. The
+# tests turn it off to run the Python loop too.
+native_fanout = _fanout is not None
+
+
+class Fanout(Protocol):
+    """One packet to a fixed set of viewers: ``send(data)`` encrypts the clear RTP packet
+    ``data`` (at most ``SRTP_PACKET_LIMIT`` bytes) for each and sends it, and returns how many
+    it reached; the others miss it. ``size``: how many viewers."""
+
+    @property
+    def size(self) -> int: ...
+
+    def send(self, data: bytes) -> int: ...
+
+
+class PythonFanout:
+    """The C loop's twin, for an install without it: the same sends, from Python."""
+
+    def __init__(self, routes: Sequence[Route]) -> None:
+        self.routes = tuple(routes)
+        self.size = len(self.routes)
+
+    def send(self, data: bytes) -> int:
+        sent = 0
+        for encrypt, send, address in self.routes:
+            try:
+                send(encrypt(data), address)
+            except OSError:
+                continue  # socket full or gone, or SRTP refused: this viewer misses it
+            sent += 1
+        return sent
+
+
+class SplitFanout:
+    """A plan's viewers split between the C loop and the Python one: those whose ICE pair is
+    not a plain socket (a TURN relay) have no outlet."""
+
+    def __init__(self, parts: Sequence[Fanout]) -> None:
+        self.parts = tuple(parts)
+        self.size = sum(part.size for part in self.parts)
+
+    def send(self, data: bytes) -> int:
+        return sum(part.send(data) for part in self.parts)
+
+
+def fanout_to(viewers: Sequence[PassthroughSender]) -> Fanout:
+    """How a packet reaches ``viewers``, whose ``route()`` is ready: the C loop for each
+    viewer with an outlet if it was built, else the Python one. A viewer stays with one or
+    the other, so its packets are numbered and encrypted in one place."""
+    if native_fanout and _fanout is not None:
+        outlets, routes = [], []
+        for viewer in viewers:
+            outlet = viewer.outlet()
+            if outlet is not None:
+                outlets.append(outlet)
+            elif (route := viewer.route()) is not None:
+                routes.append(route)
+        native: Fanout = _fanout.Fanout(outlets)
+        return SplitFanout([native, PythonFanout(routes)]) if routes else native
+    routes = [route for viewer in viewers if (route := viewer.route()) is not None]
+    return PythonFanout(routes)
