@@ -4,25 +4,28 @@ The publisher sends about 1 Mbps of VP8 (640x360, 30 fps) and Opus, paced at 2.5
 bitrate as browsers pace (``--pacing``). The frames are encoded once at start-up (a moving test
 pattern, a tone with noise) and looped as ``av.Packet``, which aiortc's sender packetises
 without encoding. The viewers are aiortc peer connections that never decode: their RTP is taken
-off the socket (all viewers' sockets read from one epoll) and counted. Publisher and viewers run
-on one event loop in one client process, so a packet's send time (taken when the publisher
-hands it to SRTP) and its receive time (the kernel's stamp of its arrival on the viewer's
-socket, so the client's own backlog is not counted) come from one clock. They are matched on
-the RTP sequence number through the relay's renumbering, learnt and checked on a hash of the
-payload of every 16th packet, decrypted (see fanout_tap.py).
+off the socket (all viewers' sockets read from one epoll) and counted. The publisher runs in a
+process of its own, as an encoder or a browser is a machine of its own; the viewers share
+another. (On the viewers' event loop, at 200 viewers, the publisher's pacing slipped: about a
+fifth of its video packets left early, in bursts the relay then had to queue.) A packet's send
+time (taken when the publisher hands it to SRTP, and written to a ring the viewers' process
+reads: fanout_ring.py) and its receive time (the kernel's stamp of its arrival on the viewer's
+socket, so the client's own backlog is not counted) come from one clock, CLOCK_MONOTONIC. They
+are matched on the RTP sequence number through the relay's renumbering, learnt and checked on
+a key of the payload of every 16th packet, decrypted (see fanout_tap.py).
 
-The same client also runs a direct aiortc-to-aiortc pair (publisher to viewer, no server) all
-along: its delay is what loopback and the two aiortc stacks cost, and the relay's added delay
-is the relay path minus that. Then the baseline: aiortc's ``MediaRelay`` in a small server of
-this file, which decodes the publisher once and encodes for each viewer. Its frames are matched
-on RTP timestamps (see ``keep_publisher_timestamps``).
+A direct aiortc-to-aiortc pair (no server) runs all along, from the publisher's process to the
+viewers': its delay is what loopback, the two processes and the two aiortc stacks cost, and
+the relay's added delay is the relay path minus that. Then the baseline: aiortc's
+``MediaRelay`` in a small server of this file, which decodes the publisher once and encodes for
+each viewer. Its frames are matched on RTP timestamps (see ``keep_publisher_timestamps``).
 
     .venv/bin/python bench/fanout.py                       # plenary 10,50,100,200; baseline 3
     .venv/bin/python bench/fanout.py --viewers 50 --baseline-viewers 3 --window 5
 
 The servers run on one core (``--server-core``), publisher and viewers on another
 (``--client-core``). Everything talks to 127.0.0.1 only. The same file also starts the
-client (``_client``, fanout_client.py) and the baseline server (``_baseline``,
+two client processes (``_client``, fanout_client.py) and the baseline server (``_baseline``,
 fanout_baseline.py); fanout_bench.py runs the steps and fanout_report.py prints the tables.
 """
 

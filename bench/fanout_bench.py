@@ -58,6 +58,26 @@ def run_queue_wait(pid: int) -> float:
         return 0.0
 
 
+def udp_drops(pid: int) -> int:
+    """Datagrams the kernel dropped, so far, because one of the process's UDP sockets had a
+    full receive buffer (the last column of /proc/net/udp and udp6, per socket inode)."""
+    inodes = set()
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if link.startswith("socket:["):
+                    inodes.add(link[8:-1])
+    dropped = 0
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if len(fields) > 12 and fields[9] in inodes:
+                    dropped += int(fields[-1])
+    return dropped
+
+
 @dataclass(frozen=True)
 class Options:
     ladder: tuple[int, ...]
@@ -83,6 +103,8 @@ class Step:
     measured: Reply
     server_waited: float = 0.0  # seconds the server's loop thread waited for a CPU
     client_waited: float = 0.0
+    server_drops: int = 0  # datagrams dropped at the server's full sockets during the window
+    client_drops: int = 0  # and at the client's: the instrument missed them, not the relay
     connect: Reply = field(default_factory=dict)
 
 
@@ -124,19 +146,31 @@ class Bench:
         self.phases: list[Phase] = []
 
     async def run(self) -> None:
+        client, publisher = self._client("client"), self._client("publisher")
+        self.source = await publisher.ask(
+            "start", loop_seconds=self.opts.loop_seconds, pacing=self.opts.pacing
+        )
+        # The direct pair (no server) sends from the publisher's process to the viewers'.
+        ring = str(self.folder / "sends-direct.ring")
+        offer = await publisher.ask("direct_offer", ring=ring)
+        answer = await client.ask("direct_answer", sdp=offer["sdp"], ring=ring)
+        await publisher.ask("direct_connect", sdp=answer["sdp"])
+        clients = (client, publisher)
+        await self._phase(clients, self._start_plenary, self.opts.ladder, frames=False)
+        await self._phase(clients, self._start_baseline, (self.opts.baseline_viewers,), True)
+        for each in clients:
+            await each.ask("quit")
+
+    def _client(self, name: str) -> ClientProcess:
+        """A client process (fanout_client.py) on the client core: the viewers' or the
+        publisher's, which is a machine of its own in a real deployment."""
         proc = self.children.spawn(
             [sys.executable, ENTRY, "_client"],
-            self.folder / "client.log",
+            self.folder / f"{name}.log",
             pipes=True,
             core=self.opts.client_core,
         )
-        client = ClientProcess(proc)
-        self.source = await client.ask(
-            "start", loop_seconds=self.opts.loop_seconds, pacing=self.opts.pacing
-        )
-        await self._phase(client, self._start_plenary, self.opts.ladder, frames=False)
-        await self._phase(client, self._start_baseline, (self.opts.baseline_viewers,), frames=True)
-        await client.ask("quit")
+        return ClientProcess(proc)
 
     def _start_plenary(self) -> tuple[Phase, str, str, str]:
         data, port = self.folder / "plenary-data", free_port()
@@ -172,7 +206,7 @@ class Bench:
 
     async def _phase(
         self,
-        client: ClientProcess,
+        clients: tuple[ClientProcess, ClientProcess],
         start: Callable[[], tuple[Phase, str, str, str]],
         ladder: Sequence[int],
         frames: bool,
@@ -180,8 +214,11 @@ class Bench:
         phase, url, publisher_token, viewer_token = start()
         assert phase.proc is not None
         server = psutil.Process(phase.proc.pid)
+        client, publisher = clients
         try:
-            published = await client.ask("publish", base=url, token=publisher_token)
+            ring = str(self.folder / f"sends-{len(self.phases)}.ring")
+            published = await publisher.ask("publish", base=url, token=publisher_token, ring=ring)
+            await client.ask("follow", ring=ring)
             phase.notes.append(f"publisher connected in {published['seconds']:.1f} s")
             await asyncio.sleep(SETTLE_SECONDS + 1)
             phase.steps.append(await self._measure(client, server, 0))
@@ -204,7 +241,10 @@ class Bench:
             pinned, threads = pinned_threads(server, phase.core)
             phase.notes.append(f"server threads on core {phase.core} only: {pinned}/{threads}")
             left = await client.ask("leave", base=url)
-            phase.notes.append(f"DELETE answers: {left['statuses']}")
+            gone = await publisher.ask("leave", base=url)
+            phase.notes.append(
+                f"DELETE answers: viewers {left['statuses']}, publisher {gone['statuses']}"
+            )
         finally:
             Children.stop(phase.proc, grace=5.0)
 
@@ -212,6 +252,7 @@ class Bench:
         await client.ask("settle")
         rss, load = server.memory_info().rss, os.getloadavg()
         waits = [run_queue_wait(server.pid), run_queue_wait(client.proc.pid)]
+        drops = [udp_drops(server.pid), udp_drops(client.proc.pid)]
         began, cpu = time.monotonic(), cpu_seconds(server)
         reply = asyncio.ensure_future(
             client.ask("measure", seconds=self.opts.window, grace=GRACE_SECONDS)
@@ -220,7 +261,11 @@ class Bench:
         cpu, seconds = cpu_seconds(server) - cpu, time.monotonic() - began
         server_waited = run_queue_wait(server.pid) - waits[0]
         client_waited = run_queue_wait(client.proc.pid) - waits[1]
-        step = Step(n, seconds, cpu, rss, load, await reply, server_waited, client_waited)
+        measured = await reply
+        step = Step(
+            n, seconds, cpu, rss, load, measured, server_waited, client_waited,
+            udp_drops(server.pid) - drops[0], udp_drops(client.proc.pid) - drops[1],
+        )  # fmt: skip
         print(
             f"  {n:4d} viewers: server {cpu / seconds:6.1%} of a core,"
             f" waited for a CPU {server_waited / seconds:6.1%} of the time",

@@ -1,7 +1,10 @@
-"""The fan-out bench's client process: publisher, direct pair and viewers on one event loop.
+"""The fan-out bench's client processes, both of this file: the publisher's (the publisher,
+and the sending half of the direct pair) and the viewers' (the viewers, and the direct pair's
+receiving half), each on one event loop.
 
-It is driven over stdin/stdout, one JSON line a request and a reply (``python bench/fanout.py
-_client``), and runs pinned to the client core.
+Each is driven over stdin/stdout, one JSON line a request and a reply (``python
+bench/fanout.py _client``), and runs pinned to the client core. The publisher's process writes
+its send logs to ``SendRing`` files (fanout_ring.py); the viewers' process follows them.
 """
 
 from __future__ import annotations
@@ -10,14 +13,17 @@ import asyncio
 import contextlib
 import gc
 import json
+import math
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from fanout_media import Reply, Source, encode_audio_loop, encode_video_loop
+from fanout_ring import SendRing
 from fanout_tap import (
     BIN_SECONDS,
     BINS,
@@ -46,6 +52,7 @@ CONNECT_TIMEOUT = 30.0
 
 FORGET_EVERY = 3.0  # send times are kept for 3 to 6 s
 DRAIN_SECONDS = 1.0
+BACKLOG_SECONDS = 10.0
 
 
 @dataclass
@@ -107,6 +114,7 @@ class Client:
                 self.lags[slot if slot < BINS else BINS] += 1
 
     async def start(self, loop_seconds: int, pacing: float) -> Reply:
+        """The publisher's process: the media it sends, encoded once."""
         began = time.process_time()
         self.source = Source(
             encode_video_loop(loop_seconds), encode_audio_loop(loop_seconds), loop_seconds
@@ -115,24 +123,30 @@ class Client:
         described = self.source.describe()
         kbps = described["video_kbps"] + described["audio_kbps"]
         self.pacing = pacing * kbps * 125 if pacing > 0 else 0.0  # bytes per second
-        await self._start_direct_pair()
         return {**described, "encode_cpu": encode_cpu, "pacing": pacing}
 
     def _pacer(self) -> Pacer | None:
         return Pacer(self.pacing) if self.pacing else None
 
-    async def _start_direct_pair(self) -> None:
+    async def direct_offer(self, ring: str) -> Reply:
+        """The direct pair's sending half (the publisher's process): its offer."""
         assert self.source is not None
-        sender, receiver = new_pc(), new_pc()
+        sender = new_pc()
         for track in self.source.tracks():
             sender.addTrack(track)
         restrict_ice(sender, [HOST])
         await sender.setLocalDescription(await sender.createOffer())
-        await receiver.setRemoteDescription(sender.localDescription)
+        self.direct_log.write_to(SendRing.create(Path(ring)))
+        self.direct = [Peer(sender)]
+        return {"sdp": sender.localDescription.sdp}
+
+    async def direct_answer(self, sdp: str, ring: str) -> Reply:
+        """The direct pair's receiving half (the viewers' process): its answer."""
+        receiver = new_pc()
+        await receiver.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
         restrict_ice(receiver, [HOST])
         await receiver.setLocalDescription(await receiver.createAnswer())
-        await sender.setRemoteDescription(receiver.localDescription)
-        tap_publisher(sender, self.direct_log, self._pacer())
+        self.direct_log.follow(SendRing.open(Path(ring)))
         viewer = Peer(receiver)
         tap_viewer(
             receiver,
@@ -143,8 +157,16 @@ class Client:
             False,
             self.direct_drain,
         )
-        self.direct = [Peer(sender), viewer]
-        await connected(receiver)
+        self.direct = [viewer]
+        return {"sdp": receiver.localDescription.sdp}
+
+    async def direct_connect(self, sdp: str) -> Reply:
+        """The sending half takes the answer and starts sending."""
+        sender = self.direct[0].pc
+        await sender.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
+        tap_publisher(sender, self.direct_log, self._pacer())
+        await connected(sender)
+        return {}
 
     async def _signal(self, pc: RTCPeerConnection, url: str, token: str) -> str:
         restrict_ice(pc, [HOST])
@@ -158,9 +180,11 @@ class Client:
         await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
         return location
 
-    async def publish(self, base: str, token: str) -> Reply:
+    async def publish(self, base: str, token: str, ring: str) -> Reply:
+        """Publish to the relay, noting each packet sent in the ring at ``ring`` (a new file)."""
         assert self.source is not None
         self.relay_log = SendLog(self.window)  # a new publisher: new RTP timestamp origins
+        self.relay_log.write_to(SendRing.create(Path(ring)))
         pc = new_pc()
         for track in self.source.tracks():
             pc.addTrack(track)
@@ -170,6 +194,12 @@ class Client:
         self.publisher = Peer(pc, location, token)
         await connected(pc)
         return {"seconds": time.perf_counter() - began}
+
+    def follow(self, ring: str) -> Reply:
+        """The viewers from now on are matched to the publisher writing to ``ring``."""
+        self.relay_log = SendLog(self.window)
+        self.relay_log.follow(SendRing.open(Path(ring)))
+        return {}
 
     async def watch(self, base: str, token: str, total: int, batch: int, frames: bool) -> Reply:
         began, errors = time.perf_counter(), list[str]()
@@ -228,11 +258,16 @@ class Client:
             for peer in [*self.viewers, *self.direct]:
                 peer.counts.reset()
             self.lags[:] = [0] * (BINS + 1)
+            for drain in (self.drain, self.direct_drain):
+                drain.oldest_in_pass = math.inf
             cpu = time.process_time()
             self.window.open(seconds)
             await asyncio.sleep(seconds)
             cpu = time.process_time() - cpu
             await asyncio.sleep(grace)
+            backlog = await self._read_backlog()
+            for log in (self.relay_log, self.direct_log):
+                log.catch_up()  # the sends of the window's last moments
         finally:
             gc.enable()
         return {
@@ -242,14 +277,27 @@ class Client:
             "retransmitted": self.relay_log.retransmitted,
             "direct_sent": self.direct_log.sent,
             "viewers": [peer.counts.row() for peer in self.viewers],
-            "direct_viewer": self.direct[1].counts.row(),
+            "direct_viewer": self.direct[0].counts.row(),
             "failed_auth": sum(peer.counts.failed_auth for peer in self.viewers),
             "srtp_errors": self.relay_path.srtp_errors,
             "relay_delay": self.relay_path.summary(),
             "direct_delay": self.direct_path.summary(),
             "states": _count(peer.pc.connectionState for peer in self.viewers),
             "loop_lag": from_histogram(self.lags, BIN_SECONDS),
+            "backlog": backlog,
         }
+
+    async def _read_backlog(self) -> float:
+        """Waits (up to ``BACKLOG_SECONDS``) until what arrived in the window has been read off
+        the sockets, so a busy client does not count its own backlog as lost; returns how
+        long it waited."""
+        began = time.perf_counter()
+        drains = (self.drain, self.direct_drain)
+        while any(drain.behind(self.window.end) for drain in drains):
+            if time.perf_counter() - began > BACKLOG_SECONDS:
+                break
+            await asyncio.sleep(0.05)
+        return time.perf_counter() - began
 
     async def leave(self, base: str) -> Reply:
         """Every viewer and the publisher end their sessions (DELETE) and close."""
@@ -316,8 +364,16 @@ async def _dispatch(client: Client, request: Reply) -> Reply:
     op = request["op"]
     if op == "start":
         return await client.start(request["loop_seconds"], request["pacing"])
+    if op == "direct_offer":
+        return await client.direct_offer(request["ring"])
+    if op == "direct_answer":
+        return await client.direct_answer(request["sdp"], request["ring"])
+    if op == "direct_connect":
+        return await client.direct_connect(request["sdp"])
     if op == "publish":
-        return await client.publish(request["base"], request["token"])
+        return await client.publish(request["base"], request["token"], request["ring"])
+    if op == "follow":
+        return client.follow(request["ring"])
     if op == "watch":
         args = (request["total"], request["batch"], request["frames"])
         return await client.watch(request["base"], request["token"], *args)

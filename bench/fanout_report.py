@@ -91,14 +91,23 @@ class Row:
     @property
     def flags(self) -> str:
         """s: the server waited for a CPU over 20% of the time; c: so did the client, or it
-        was busy; p: the publisher sent nothing (its session was gone)."""
+        was busy, or its sockets dropped datagrams, or the direct pair (no server) lost
+        packets too (what it counts as lost may never have been lost by the relay); p: the
+        publisher sent nothing (its session was gone)."""
         step, busy = self.step, BUSY_SHARE
         client_cpu = step.measured["client_cpu"] / step.seconds
+        client_unsure = step.client_waited / step.seconds > busy or client_cpu > 0.9
         return (
             ("s" if step.server_waited / step.seconds > busy else "")
-            + ("c" if step.client_waited / step.seconds > busy or client_cpu > 0.9 else "")
+            + ("c" if client_unsure or step.client_drops or self.direct_lost else "")
             + ("" if sum(step.measured["sent"]) else "p")
         )
+
+    @property
+    def direct_lost(self) -> int:
+        """Packets the direct pair sent in the window that its viewer never got."""
+        sent, row = self.step.measured["direct_sent"], self.step.measured["direct_viewer"]
+        return max(0, sum(sent) - row[0] - row[1])
 
     @property
     def silent(self) -> int:
@@ -223,7 +232,9 @@ def report(bench: Bench) -> None:
         for row in phase_rows:
             print(format_row(name, row))
     print()
-    print("raw delays, publisher send to viewer receive (direct: same client, no server)")
+    print(
+        "raw delays, publisher send to viewer receive (direct: the same two processes, no server)"
+    )
     for name, phase_rows in rows.items():
         for row in phase_rows[1:]:
             print("\n".join(delay_lines(name, row)))
@@ -295,6 +306,9 @@ def _print_details(bench: Bench, rows: dict[str, list[Row]]) -> None:
                 f" and {step.measured['retransmitted']} RTX,"
                 f" states {step.measured['states']}, failed SRTP {step.measured['failed_auth']}"
                 f" {step.measured['srtp_errors'] or ''}, delivered {row.delivered:.0%},"
+                f" dropped at full sockets: server {step.server_drops}, client {step.client_drops},"
+                f" direct pair lost {row.direct_lost},"
+                f" client backlog read {step.measured.get('backlog', 0):.1f} s after the grace,"
                 f" client loop lag p99 {step.measured['loop_lag'].get('p99', 0):.1f}"
                 f" max {step.measured['loop_lag'].get('max', 0):.1f} ms"
                 + (f", connected in {connect['seconds']:.1f} s" if connect else "")

@@ -17,6 +17,7 @@ import select
 import socket
 import struct
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ import pylibsrtp
 from aiortc import RTCPeerConnection
 from aiortc.sdp import SessionDescription
 from fanout_media import Reply
+from fanout_ring import SendRing
 from percentiles import from_histogram
 
 KINDS = ("audio", "video")
@@ -61,6 +63,13 @@ def rtp_payload(packet: bytes) -> bytes:
     return packet[offset:end]
 
 
+def payload_key(packet: bytes) -> int:
+    """A key for a clear RTP packet's payload, the same in every process (``hash()`` of bytes
+    is not): its CRC-32 and its length."""
+    payload = rtp_payload(packet)
+    return zlib.crc32(payload) | len(payload) << 32
+
+
 def is_rtcp(packet: bytes) -> bool:
     return 191 < packet[1] < 224  # RFC 5761: RTCP packet types 192 to 223
 
@@ -82,8 +91,11 @@ def dtls_transports(pc: RTCPeerConnection) -> list[Any]:
 
 
 class SendLog:
-    """When each RTP packet left one publisher: by payload hash, and by (kind, RTP timestamp)
-    for the last packet of a frame. Two generations, so old entries go without a scan."""
+    """When each RTP packet left one publisher: by payload key, and by (kind, RTP timestamp)
+    for the last packet of a frame. Two generations, so old entries go without a scan.
+
+    With a ``SendRing`` to write to, each record also goes there; a log that reads a ring
+    (``follow``) takes the records of a publisher in another process (``catch_up``)."""
 
     def __init__(self, window: Window) -> None:
         self.window = window
@@ -96,23 +108,46 @@ class SendLog:
         self.retransmitted = 0  # RTX packets: answers to the server's NACKs
         self.origin = [0, 0]  # the first RTP timestamp sent, per kind
         self._started = [False, False]
+        self.ring: SendRing | None = None  # written to (publisher) or read from (viewers)
+        self.follows = False  # the ring is another process's publisher's
+
+    def write_to(self, ring: SendRing) -> None:
+        self.ring, self.follows = ring, False
+
+    def follow(self, ring: SendRing) -> None:
+        self.ring, self.follows = ring, True
 
     def record(self, packet: bytes) -> None:
-        now = time.perf_counter()
-        kind = self.kinds.get(packet[1] & 0x7F)
-        if kind is None:
+        kind = self.kinds.get(packet[1] & 0x7F, -1)
+        sequence = packet[2] << 8 | packet[3]
+        stamp = int.from_bytes(packet[4:8], "big")
+        key = payload_key(packet) if kind >= 0 else 0
+        record = (time.perf_counter(), key, stamp, sequence, kind, packet[1] >> 7)
+        if self.ring is not None and not self.follows:
+            self.ring.append(record)
+        self._note(*record)
+
+    def catch_up(self) -> None:
+        """Take what the publisher in another process has sent since the last call."""
+        if self.ring is not None and self.follows:
+            for record in self.ring.new_records():
+                self._note(*record)
+
+    def _note(
+        self, now: float, key: int, stamp: int, sequence: int, kind: int, marker: int
+    ) -> None:
+        if kind < 0:
             self.retransmitted += self.window.start <= now < self.window.end
             return
         if not self._started[kind]:
             self._started[kind] = True
-            self.origin[kind] = int.from_bytes(packet[4:8], "big")
-        sequence = packet[2] << 8 | packet[3]
-        self.by_payload[0][hash(rtp_payload(packet))] = (now, sequence)
+            self.origin[kind] = stamp
+        self.by_payload[0][key] = (now, sequence)
         self.by_sequence[kind][0][sequence] = now
-        self.by_frame[0][(kind, int.from_bytes(packet[4:8], "big"))] = now
+        self.by_frame[0][(kind, stamp)] = now
         if self.window.start <= now < self.window.end:
             self.sent[kind] += 1
-            self.frames[kind] += packet[1] >> 7
+            self.frames[kind] += marker
 
     def forget_old(self) -> None:
         for generations in (self.by_payload, self.by_frame, *self.by_sequence):
@@ -221,6 +256,7 @@ class SocketDrain:
     def __init__(self) -> None:
         self.poller = select.epoll()
         self.readers: dict[int, tuple[Callable[..., Any], Receiver]] = {}
+        self.oldest_in_pass = math.inf  # the arrival of the oldest datagram the last pass read
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(self.poller.fileno(), self._drain)
 
@@ -242,9 +278,16 @@ class SocketDrain:
                 self.poller.unregister(fd)
         self.readers.clear()
 
+    def behind(self, moment: float) -> bool:
+        """Whether datagrams that arrived before ``moment`` were still being read: when this
+        process is short of CPU, its sockets hold a backlog it has not read yet."""
+        return self.oldest_in_pass < moment
+
     def _drain(self) -> None:
         readers = self.readers
-        to_perf_counter = time.perf_counter() - time.time()  # kernel stamps are wall time
+        now = time.perf_counter()
+        to_perf_counter = now - time.time()  # kernel stamps are wall time
+        oldest = math.inf
         for fd, _events in self.poller.poll(0):
             reader = readers.get(fd)
             if reader is None:
@@ -261,7 +304,9 @@ class SocketDrain:
                 if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
                     seconds, nanoseconds = TIMESPEC.unpack(value)
                     arrived = seconds + nanoseconds * 1e-9 + to_perf_counter
+            oldest = min(oldest, now if arrived is None else arrived)
             reader[1](data, addr, arrived)
+        self.oldest_in_pass = oldest
 
 
 def tap_viewer(
@@ -324,6 +369,7 @@ def _rtp_taker(
     offsets: list[int | None] = [None, None]  # the relay's sequence number minus the sender's
     seen = [0, 0]
     trailer = [0]  # SRTP's authentication tag, learnt from the first packet decrypted
+    follows = log.follows  # the publisher is in another process
 
     def decrypt(data: bytes) -> bytes | None:
         try:
@@ -337,6 +383,8 @@ def _rtp_taker(
 
     def sent_at(data: bytes, kind: int, sequence: int) -> float | None:
         """When the publisher sent this packet, or None if it cannot be matched."""
+        if follows:
+            log.catch_up()  # what the publisher's process has sent since
         if match_frames:
             packet = decrypt(data)
             if packet is None:
@@ -347,7 +395,7 @@ def _rtp_taker(
             packet = decrypt(data)
             if packet is None:
                 return None
-            key = hash(rtp_payload(packet))
+            key = payload_key(packet)
             sent = by_payload[0].get(key) or by_payload[1].get(key)
             if sent is None:
                 return None
