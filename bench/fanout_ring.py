@@ -58,6 +58,3 @@ class SendRing:
             RECORD.unpack_from(self._map, at + (index % CAPACITY) * RECORD.size)
             for index in range(first, count)
         ]
-
-    def close(self) -> None:
-        self._map.close()

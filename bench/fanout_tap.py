@@ -108,14 +108,19 @@ class SendLog:
         self.retransmitted = 0  # RTX packets: answers to the server's NACKs
         self.origin = [0, 0]  # the first RTP timestamp sent, per kind
         self._started = [False, False]
-        self.ring: SendRing | None = None  # written to (publisher) or read from (viewers)
-        self.follows = False  # the ring is another process's publisher's
+        self._writes_to: SendRing | None = None  # the publisher's process
+        self._reads_from: SendRing | None = None  # the viewers'
 
     def write_to(self, ring: SendRing) -> None:
-        self.ring, self.follows = ring, False
+        self._writes_to = ring
 
     def follow(self, ring: SendRing) -> None:
-        self.ring, self.follows = ring, True
+        self._reads_from = ring
+
+    @property
+    def follows(self) -> bool:
+        """Whether the publisher is in another process (its records come through a ring)."""
+        return self._reads_from is not None
 
     def record(self, packet: bytes) -> None:
         kind = self.kinds.get(packet[1] & 0x7F, -1)
@@ -123,14 +128,14 @@ class SendLog:
         stamp = int.from_bytes(packet[4:8], "big")
         key = payload_key(packet) if kind >= 0 else 0
         record = (time.perf_counter(), key, stamp, sequence, kind, packet[1] >> 7)
-        if self.ring is not None and not self.follows:
-            self.ring.append(record)
+        if self._writes_to is not None:
+            self._writes_to.append(record)
         self._note(*record)
 
     def catch_up(self) -> None:
         """Take what the publisher in another process has sent since the last call."""
-        if self.ring is not None and self.follows:
-            for record in self.ring.new_records():
+        if self._reads_from is not None:
+            for record in self._reads_from.new_records():
                 self._note(*record)
 
     def _note(
