@@ -203,9 +203,13 @@ class Forwarder:
         self.stats.packets_out += sent
         if newest:
             self._last_ntp_time = ntp_time
-            if not self._reports_queued and self._reports.next_at() <= now:
-                self._reports_queued = True
-                asyncio.get_running_loop().call_soon(self._send_reports)
+            self._queue_reports(now)
+
+    def _queue_reports(self, now: float) -> None:
+        """If a sender report is due, send it on the event loop's next turn (once queued)."""
+        if not self._reports_queued and self._reports.next_at() <= now:
+            self._reports_queued = True
+            asyncio.get_running_loop().call_soon(self._send_reports)
 
     def _send_reports(self) -> None:
         """A sender report that is due, from the newest packet's times. Reports wait for the
@@ -222,9 +226,7 @@ class Forwarder:
                 self._last_timestamp,
                 self._last_ntp_time,
             )
-        if self._reports.next_at() <= now:
-            self._reports_queued = True
-            asyncio.get_running_loop().call_soon(self._send_reports)
+        self._queue_reports(now)
 
     def _admit_at_keyframe(self, codec: RTCRtpCodecParameters, payload: bytes) -> None:
         """Viewers waiting for a keyframe get video from this packet on, if a keyframe starts
