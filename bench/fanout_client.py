@@ -92,8 +92,10 @@ class Client:
         self.viewers: list[Peer] = []
         self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         self.lags = [0] * (BINS + 1)
-        self.drain = SocketDrain()  # the viewers'
-        self.direct_drain = SocketDrain()  # the direct pair's, for the whole run
+        # The viewers', and the direct pair's (for the whole run). Each reads the sends that
+        # the publisher's process logged before each pass (relay_log is new each phase).
+        self.drain = SocketDrain(lambda: self.relay_log.catch_up())
+        self.direct_drain = SocketDrain(lambda: self.direct_log.catch_up())
         self.pacing = 0.0
         self._forget = asyncio.ensure_future(self._forget_old())
         self._lag = asyncio.ensure_future(self._watch_lag())

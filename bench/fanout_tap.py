@@ -117,11 +117,6 @@ class SendLog:
     def follow(self, ring: SendRing) -> None:
         self._reads_from = ring
 
-    @property
-    def follows(self) -> bool:
-        """Whether the publisher is in another process (its records come through a ring)."""
-        return self._reads_from is not None
-
     def record(self, packet: bytes) -> None:
         kind = self.kinds.get(packet[1] & 0x7F, -1)
         sequence = packet[2] << 8 | packet[3]
@@ -258,8 +253,11 @@ class SocketDrain:
     (``SO_TIMESTAMPNS``), on ``time.perf_counter()``'s clock: when it arrived, however busy
     this process was when it got round to reading it."""
 
-    def __init__(self) -> None:
+    def __init__(self, before_reading: Callable[[], None] = lambda: None) -> None:
+        """``before_reading`` runs in each pass once the ready sockets are known: the send
+        logs catch up there, so every datagram the pass reads has its send on record."""
         self.poller = select.epoll()
+        self.before_reading = before_reading
         self.readers: dict[int, tuple[Callable[..., Any], Receiver]] = {}
         self.oldest_in_pass = math.inf  # the arrival of the oldest datagram the last pass read
         self._loop = asyncio.get_running_loop()
@@ -293,7 +291,9 @@ class SocketDrain:
         now = time.perf_counter()
         to_perf_counter = now - time.time()  # kernel stamps are wall time
         oldest = math.inf
-        for fd, _events in self.poller.poll(0):
+        ready = self.poller.poll(0)
+        self.before_reading()  # each datagram ready now was logged before it was sent
+        for fd, _events in ready:
             reader = readers.get(fd)
             if reader is None:
                 continue
@@ -374,7 +374,6 @@ def _rtp_taker(
     offsets: list[int | None] = [None, None]  # the relay's sequence number minus the sender's
     seen = [0, 0]
     trailer = [0]  # SRTP's authentication tag, learnt from the first packet decrypted
-    follows = log.follows  # the publisher is in another process
 
     def decrypt(data: bytes) -> bytes | None:
         try:
@@ -388,8 +387,6 @@ def _rtp_taker(
 
     def sent_at(data: bytes, kind: int, sequence: int) -> float | None:
         """When the publisher sent this packet, or None if it cannot be matched."""
-        if follows:
-            log.catch_up()  # what the publisher's process has sent since
         if match_frames:
             packet = decrypt(data)
             if packet is None:
