@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from scheduler.timetable import Timetable, TimetableError, parse_timetable
+from server.auth.tokens import parse_ttl
 from server.errors import InvalidInput
-from server.tokens import parse_ttl
 
 SECTIONS = {"event", "auth", "media", "registration", "mail", "store", "server", "days"}
 EVENT_KEYS = {"name", "theme", "venue", "timezone", "lobby_minutes"}

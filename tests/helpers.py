@@ -13,8 +13,8 @@ from typing import Any
 import socketio
 
 from scheduler.clock import Clock, RehearsalClock, wall_now
-from server.app import Settings
 from server.config import Config, load_config
+from server.web.app import Settings
 from tests.serverproc import CONFIG
 
 

@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from scheduler.clock import wall_now
-from server.keys import KeyRing
-from server.permissions import Role
-from server.tokens import TokenService
+from server.auth.keys import KeyRing
+from server.auth.permissions import Role
+from server.auth.tokens import TokenService
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config.toml"

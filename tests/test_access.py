@@ -20,9 +20,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from scheduler.clock import wall_now
-from server import appkeys
-from server.app import create_app
-from server.permissions import Role
+from server.auth.permissions import Role
+from server.web import appkeys
+from server.web.app import create_app
 from tests.helpers import Listener, bundled_config, fast_rehearsal, settings
 from tests.serverproc import CONFIG, PLENARY, ServerProcess, event_config
 from tests.smtp import LINK

@@ -11,10 +11,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from scheduler.timetable import OverrideAction
-from server import appkeys
-from server.app import create_app
-from server.permissions import Role
+from server.auth.permissions import Role
 from server.store import Actor
+from server.web import appkeys
+from server.web.app import create_app
 from tests.helpers import bundled_config, fast_rehearsal, settings
 
 Client = TestClient[web.Request, web.Application]

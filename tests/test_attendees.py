@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from server.attendees import (
+from server.errors import InvalidInput
+from server.registration.model import (
     DECIDABLE,
     OUTCOME,
     Decision,
@@ -16,7 +17,6 @@ from server.attendees import (
     new_registration_id,
     new_subject,
 )
-from server.errors import InvalidInput
 
 GOOD = {"name": "  Ana Pérez ", "email": " Ana@Example.org ", "consent": True}
 

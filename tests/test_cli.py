@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from scheduler.clock import wall_now
-from server.keys import KeyRing
-from server.tokens import TokenService
+from server.auth.keys import KeyRing
+from server.auth.tokens import TokenService
 from tests.serverproc import CONFIG, PLENARY
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from server.permissions import Role
+from server.auth.permissions import Role
 from tests.gstreamer import publish_with_gstreamer, require_gstreamer
 from tests.media_peers import viewer
 from tests.serverproc import ServerProcess, utc_in

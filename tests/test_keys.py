@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_private_key
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from server.keys import KeyRing, KeyRingError, key_id
+from server.auth.keys import KeyRing, KeyRingError, key_id
 
 
 def b64url(raw: bytes) -> str:

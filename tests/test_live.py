@@ -13,9 +13,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from scheduler.clock import RehearsalClock, wall_now
-from server import appkeys
-from server.app import create_app
-from server.permissions import Role
+from server.auth.permissions import Role
+from server.web import appkeys
+from server.web.app import create_app
 from tests.helpers import Listener, bundled_config, fast_rehearsal, settings
 
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
@@ -192,8 +192,8 @@ async def test_bad_token_is_refused_with_invalid_token(harness: Harness, auth: A
 
 
 async def test_token_signed_elsewhere_is_refused(harness: Harness, tmp_path: Path) -> None:
-    from server.keys import KeyRing
-    from server.tokens import TokenService
+    from server.auth.keys import KeyRing
+    from server.auth.tokens import TokenService
 
     stranger = TokenService(KeyRing.open(tmp_path / "other"), "plenary", wall_now)
     token = stranger.issue(role=Role.ORGANIZER, name="Mallory")

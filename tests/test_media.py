@@ -18,11 +18,11 @@ from aiohttp.test_utils import TestServer
 from aiortc.rtp import RtcpByePacket, RtcpSdesPacket, RtcpSrPacket
 
 from scheduler.timetable import OverrideAction
-from server import appkeys
-from server.app import create_app
+from server.auth.permissions import Role
 from server.media import aiortc_hooks, fanout
-from server.permissions import Role
 from server.store import Actor
+from server.web import appkeys
+from server.web.app import create_app
 from tests.helpers import bundled_config, fast_rehearsal, settings
 from tests.media_peers import Peer, SignallingError, publisher, record_rtcp, viewer
 from tests.test_live import clock_in_welcome

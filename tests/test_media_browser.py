@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
-from server.permissions import Role
+from server.auth.permissions import Role
 from tests.conftest import OpenPage
 from tests.serverproc import ServerProcess, utc_in
 

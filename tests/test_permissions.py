@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from server.auth.permissions import PERMISSIONS, Permission, Role, allows, parse_role
 from server.errors import InvalidInput
-from server.permissions import PERMISSIONS, Permission, Role, allows, parse_role
 
 P = Permission
 

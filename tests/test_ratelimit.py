@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.errors import TooManyRequests
-from server.ratelimit import RateLimiter
+from server.web.rate_limit import RateLimiter
 
 
 class Clock:
@@ -47,7 +47,7 @@ def test_tokens_come_back_with_time() -> None:
 
 
 def test_memory_is_bounded() -> None:
-    from server import ratelimit
+    from server.web import rate_limit as ratelimit
 
     limiter = RateLimiter(per_minute=1, clock=Clock())
     for n in range(ratelimit.MAX_TRACKED + 10):

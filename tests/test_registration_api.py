@@ -14,10 +14,10 @@ import socketio
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from server import appkeys
-from server.app import create_app
+from server.auth.permissions import Role
 from server.config import load_config
-from server.permissions import Role
+from server.web import appkeys
+from server.web.app import create_app
 from tests.helpers import Listener, fast_rehearsal, settings
 from tests.serverproc import event_config
 from tests.smtp import SmtpServer, join_link

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from server.permissions import Role
+from server.auth.permissions import Role
 from tests.helpers import Listener
 from tests.serverproc import ServerProcess, utc_in
 

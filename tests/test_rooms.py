@@ -11,7 +11,7 @@ import pytest
 from scheduler.clock import ManualClock, wall_now
 from scheduler.timetable import OverrideAction, RoomState
 from server.errors import Conflict, UnknownRoom
-from server.rooms import Reason, RoomService, RoomUpdate
+from server.rooms.service import Reason, RoomService, RoomUpdate
 from server.store import Actor, Store
 from tests.helpers import bundled_config
 

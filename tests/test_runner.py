@@ -12,7 +12,7 @@ import pytest
 from scheduler.clock import RehearsalClock, wall_now
 from scheduler.runner import TransitionRunner
 from scheduler.timetable import OverrideAction, RoomState
-from server.rooms import RoomService, RoomUpdate
+from server.rooms.service import RoomService, RoomUpdate
 from server.store import Actor, Store
 from tests.helpers import bundled_config, fast_rehearsal
 

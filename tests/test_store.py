@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from scheduler.timetable import Override, OverrideAction, RoomState
-from server.attendees import MailStatus, Registration, RegistrationStatus
+from server.registration.model import MailStatus, Registration, RegistrationStatus
 from server.store import Actor, AuditEntry, RoomChange, Store
 from server.store.database import FIRST_REVISION
 from server.store.registrations import DuplicateEmail

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from server.auth.keys import KeyRing
+from server.auth.permissions import Permission, Role
+from server.auth.tokens import Claims, TokenService, parse_ttl
 from server.errors import InvalidInput, InvalidToken
-from server.keys import KeyRing
-from server.permissions import Permission, Role
-from server.tokens import Claims, TokenService, parse_ttl
 
 ISSUER = "https://plenary.test"
 START = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)

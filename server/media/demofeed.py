@@ -26,7 +26,7 @@ from server.media.aiortc_hooks import restrict_ice
 from server.media.relay import Relay
 from server.media.sdp import parse_offer
 from server.media.sessions import MediaSession, Owner
-from server.rooms import RoomService, RoomUpdate
+from server.rooms.service import RoomService, RoomUpdate
 
 log = logging.getLogger(__name__)
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from scheduler.timetable import AgendaItem, RoomState
-from server import appkeys
+from server.auth.bearer import bearer_claims
+from server.auth.permissions import Permission
+from server.auth.tokens import Claims
 from server.errors import Conflict, Forbidden, NotFound, UnsupportedMediaType
-from server.httpauth import bearer_claims
 from server.media.sdp import parse_fragment, parse_offer
 from server.media.sessions import Direction, MediaSession, Owner
-from server.permissions import Permission
-from server.tokens import Claims
+from server.web import appkeys
 
 SDP = "application/sdp"
 TRICKLE = "application/trickle-ice-sdpfrag"

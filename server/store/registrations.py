@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.attendees import MailStatus, Registration, RegistrationStatus, email_key
+from server.registration.model import MailStatus, Registration, RegistrationStatus, email_key
 from server.store.models import IssuedTokenRow, RegistrationRow, RevocationRow
 
 EXPORT_BATCH = 500

@@ -10,12 +10,12 @@ from typing import Any
 
 from aiohttp import web
 
-from server import appkeys
-from server.attendees import Decision, Registration, RegistrationForm, RegistrationStatus
-from server.bodies import query_whole, read_json
+from server.auth.bearer import bearer_claims, require
+from server.auth.permissions import Permission
 from server.errors import InvalidInput
-from server.httpauth import bearer_claims, require
-from server.permissions import Permission
+from server.registration.model import Decision, Registration, RegistrationForm, RegistrationStatus
+from server.web import appkeys
+from server.web.request_input import query_whole, read_json
 
 MAX_IDS = 500
 DECISIONS_LIMIT = 32 * 1024  # room for MAX_IDS ids of 32 characters, quoted

@@ -16,14 +16,14 @@ from typing import Any
 
 import socketio
 
-from server.agenda_view import agenda_payload, room_state_message
+from server.auth.permissions import Permission
+from server.auth.tokens import Claims, TokenService
 from server.config import Config
 from server.errors import Forbidden, InvalidToken, PlenaryError
-from server.permissions import Permission
-from server.requests import ControlRequest, NoticeRequest
-from server.rooms import Reason, RoomService, RoomUpdate
+from server.rooms.commands import ControlRequest, NoticeRequest
+from server.rooms.messages import agenda_payload, room_state_message
+from server.rooms.service import Reason, RoomService, RoomUpdate
 from server.store import Actor
-from server.tokens import Claims, TokenService
 
 log = logging.getLogger(__name__)
 

@@ -8,11 +8,11 @@ from pathlib import Path
 from aiohttp import web
 
 from scheduler.clock import Clock, RehearsalClock, SystemClock, wall_now
-from server.app import Settings, create_app
+from server.auth.keys import KeyRing
+from server.auth.permissions import Role
+from server.auth.tokens import TokenService
 from server.config import Config
-from server.keys import KeyRing
-from server.permissions import Role
-from server.tokens import TokenService
+from server.web.app import Settings, create_app
 
 # Which page each staff role starts from; attendees start from the agenda.
 # Where each role starts: staff at their desks, everyone else in the first room.

@@ -8,9 +8,8 @@ import logging
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from server import appkeys
-from server.agenda_view import agenda_payload, local_iso
-from server.bodies import query_whole
+from server.auth.bearer import require
+from server.auth.permissions import Permission
 from server.errors import (
     AtCapacity,
     InvalidToken,
@@ -19,9 +18,10 @@ from server.errors import (
     TooManyRequests,
     UnsupportedMediaType,
 )
-from server.httpauth import require
-from server.metrics import render_metrics
-from server.permissions import Permission
+from server.rooms.messages import agenda_payload, local_iso
+from server.web import appkeys
+from server.web.metrics import render_metrics
+from server.web.request_input import query_whole
 
 log = logging.getLogger(__name__)
 

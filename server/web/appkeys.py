@@ -5,18 +5,18 @@ from __future__ import annotations
 from aiohttp import web
 
 from scheduler.runner import TransitionRunner
-from server.access_watch import AccessWatch
+from server.auth.access_watch import AccessWatch
+from server.auth.keys import KeyRing
+from server.auth.revocation import RevocationList
+from server.auth.tokens import TokenService
 from server.config import Config
-from server.joinlinks import JoinLinkSender
-from server.keys import KeyRing
-from server.live import LiveChannel
 from server.media.relay import Relay
-from server.ratelimit import RateLimiter
-from server.registrar import Registrar
-from server.revocation import RevocationList
-from server.rooms import RoomService
+from server.registration.join_links import JoinLinkSender
+from server.registration.service import Registrar
+from server.rooms.live import LiveChannel
+from server.rooms.service import RoomService
 from server.store import Store
-from server.tokens import TokenService
+from server.web.rate_limit import RateLimiter
 
 CONFIG = web.AppKey("config", Config)
 STORE = web.AppKey("store", Store)

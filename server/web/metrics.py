@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 
 from scheduler.timetable import RoomState
-from server.live import LiveChannel
 from server.media.relay import Relay
-from server.rooms import RoomService
+from server.rooms.live import LiveChannel
+from server.rooms.service import RoomService
 
 
 def render_metrics(rooms: RoomService, live: LiveChannel, relay: Relay) -> str:

@@ -15,9 +15,9 @@ from ipaddress import ip_address
 from pathlib import Path
 
 from scheduler.clock import SystemClock, wall_now
+from server.auth.keys import KeyRing, KeyRingError
 from server.config import ConfigError, load_config
 from server.errors import InvalidInput
-from server.keys import KeyRing, KeyRingError
 from server.store import StoreError
 
 EXIT_USAGE = 2
@@ -126,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from server.serve import serve
+    from server.cli.serve import serve
 
     config = load_config(args.config)
     addresses = _ice_addresses(args.ice_address) or config.ice_addresses
@@ -154,7 +154,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _agenda(args: argparse.Namespace) -> int:
-    from server.agenda_text import print_agenda
+    from server.cli.agenda import print_agenda
 
     config = load_config(args.config)
     at = _instant(args.at, "--at") if args.at else wall_now()
@@ -163,8 +163,8 @@ def _agenda(args: argparse.Namespace) -> int:
 
 
 def _token_issue(args: argparse.Namespace) -> int:
-    from server.permissions import parse_role
-    from server.tokens import TokenService, parse_ttl
+    from server.auth.permissions import parse_role
+    from server.auth.tokens import TokenService, parse_ttl
 
     config = load_config(args.config)
     role = parse_role(args.role)
@@ -181,7 +181,7 @@ def _token_issue(args: argparse.Namespace) -> int:
 def _token_revoke(args: argparse.Namespace) -> int:
     import asyncio
 
-    from server.tokens import JTI
+    from server.auth.tokens import JTI
 
     if not JTI.fullmatch(args.jti):
         raise CommandError(f"{args.jti!r} is not a token id (the jti claim of a token)")

@@ -10,7 +10,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
-from server.attendees import (
+from server.auth.revocation import RevocationList
+from server.config import RegistrationMode, RegistrationSettings
+from server.errors import Conflict, Forbidden, NotFound
+from server.registration.join_links import JoinLinkSender
+from server.registration.model import (
     DECIDABLE,
     OUTCOME,
     Decision,
@@ -21,10 +25,6 @@ from server.attendees import (
     new_registration_id,
     new_subject,
 )
-from server.config import RegistrationMode, RegistrationSettings
-from server.errors import Conflict, Forbidden, NotFound
-from server.joinlinks import JoinLinkSender
-from server.revocation import RevocationList
 from server.store.registrations import DuplicateEmail, RegistrationRecords
 
 

@@ -20,9 +20,9 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from jwt.types import Options
 
+from server.auth.keys import KeyRing
+from server.auth.permissions import Permission, Role, allows, parse_role
 from server.errors import InvalidInput, InvalidToken
-from server.keys import KeyRing
-from server.permissions import Permission, Role, allows, parse_role
 
 AUDIENCE = "plenary"
 ALGORITHM = "EdDSA"

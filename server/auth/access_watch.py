@@ -8,8 +8,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
+from server.auth.revocation import RevocationList
 from server.background import BackgroundTask
-from server.revocation import RevocationList
 
 log = logging.getLogger(__name__)
 

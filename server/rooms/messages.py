@@ -8,7 +8,7 @@ from typing import Any
 
 from scheduler.timetable import AgendaItem
 from server.config import Config
-from server.rooms import Reason, RoomService
+from server.rooms.service import Reason, RoomService
 
 
 def local_iso(instant: datetime, rooms: RoomService) -> str:

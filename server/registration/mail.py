@@ -19,8 +19,8 @@ from typing import Protocol
 
 import aiosmtplib
 
-from server.attendees import MailStatus
 from server.config import MailSettings, SmtpSecurity
+from server.registration.model import MailStatus
 
 log = logging.getLogger(__name__)
 

@@ -14,24 +14,25 @@ from aiohttp import web
 from scheduler.clock import Clock, wall_now
 from scheduler.runner import TransitionRunner
 from scheduler.timetable import RoomState
-from server import api, appkeys, pages, registration_api
-from server.access_watch import AccessWatch
+from server.auth.access_watch import AccessWatch
+from server.auth.keys import KeyRing
+from server.auth.revocation import RevocationList
+from server.auth.tokens import TokenService
 from server.config import Config
-from server.joinlinks import JoinLinkSender
-from server.keys import KeyRing
-from server.live import LiveChannel
-from server.mail import mailer_for
 from server.media import endpoints as media_endpoints
 from server.media import fanout as relay_fanout
 from server.media.aiortc_hooks import check_compatible
 from server.media.demofeed import DemoFeed
 from server.media.relay import Relay, RelaySettings
-from server.ratelimit import RateLimiter
-from server.registrar import Registrar
-from server.revocation import RevocationList
-from server.rooms import RoomService, RoomUpdate
+from server.registration import http as registration_api
+from server.registration.join_links import JoinLinkSender
+from server.registration.mail import mailer_for
+from server.registration.service import Registrar
+from server.rooms.live import LiveChannel
+from server.rooms.service import RoomService, RoomUpdate
 from server.store import Store
-from server.tokens import TokenService
+from server.web import api, appkeys, pages
+from server.web.rate_limit import RateLimiter
 
 log = logging.getLogger(__name__)
 

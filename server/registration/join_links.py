@@ -13,13 +13,13 @@ import logging
 from datetime import datetime
 
 from scheduler.clock import Clock
-from server.attendees import MailStatus, Registration
+from server.auth.permissions import Role
+from server.auth.tokens import TokenService
 from server.background import BackgroundTask
 from server.config import Config
-from server.mail import Letter, Mailer
-from server.permissions import Role
+from server.registration.mail import Letter, Mailer
+from server.registration.model import MailStatus, Registration
 from server.store.registrations import RegistrationRecords
-from server.tokens import TokenService
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from server.errors import NotFound
 
-CLIENT_DIR = Path(__file__).resolve().parent.parent / "client_web"
+CLIENT_DIR = Path(__file__).resolve().parents[2] / "client_web"
 SOCKET_IO_CLIENT = CLIENT_DIR / "node_modules/socket.io-client/dist/socket.io.esm.min.js"
 ROOM_PAGES = {"watch": "watch.html", "speak": "speak.html"}
 ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(js|css|svg|png|ico|html)$")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server import appkeys
+from server.auth.permissions import Permission
+from server.auth.tokens import Claims
 from server.errors import Forbidden, InvalidToken
-from server.permissions import Permission
-from server.tokens import Claims
+from server.web import appkeys
 
 SCHEME = "bearer "
 
