@@ -25,7 +25,7 @@ from server.web import appkeys
 from server.web.app import create_app
 from tests.helpers import bundled_config, fast_rehearsal, settings
 from tests.media_peers import Peer, SignallingError, publisher, record_rtcp, viewer
-from tests.test_live import clock_in_welcome
+from tests.rooms.test_live import clock_in_welcome
 
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
 TECH = Actor("u_t", "Tess")

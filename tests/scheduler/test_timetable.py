@@ -28,7 +28,7 @@ from scheduler.timetable import (
     parse_timetable,
 )
 
-CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.toml"
+CONFIG_PATH = Path(__file__).resolve().parents[2] / "config.toml"
 VIENNA = ZoneInfo("Europe/Vienna")
 MON, TUE, WED = "2021-06-14", "2021-06-15", "2021-06-16"
 TICK = timedelta(microseconds=1)
