@@ -1,6 +1,6 @@
 """The relay's C loop (server/media/_fanout.c, with its SRTP in _srtp.c). Optional: without a C
 compiler and OpenSSL's headers plenary installs and runs the same loop in Python (see
-server/media/aiortc_hooks.py)."""
+server/media/fanout.py)."""
 
 from setuptools import Extension, setup
 

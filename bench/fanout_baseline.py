@@ -26,7 +26,7 @@ from harness import (
 
 on_project_path()
 
-from server.media.aiortc_hooks import restrict_ice  # noqa: E402
+from server.media.aiortc_internals.ice import restrict_ice  # noqa: E402
 
 
 def keep_publisher_timestamps() -> None:

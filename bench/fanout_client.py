@@ -45,7 +45,7 @@ from percentiles import from_histogram
 
 on_project_path()
 
-from server.media.aiortc_hooks import restrict_ice  # noqa: E402
+from server.media.aiortc_internals.ice import restrict_ice  # noqa: E402
 
 ROOM = "welcome"
 CONNECT_TIMEOUT = 30.0

@@ -13,7 +13,7 @@ from aiortc.codecs import is_rtx
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
 from aiortc.rtp import AnyRtcpPacket, RtcpPacket, RtpPacket
 
-from server.media.aiortc_hooks import restrict_ice
+from server.media.aiortc_internals.ice import restrict_ice
 from server.media.keyframes import starts_keyframe
 
 LOOPBACK = ["127.0.0.1"]

@@ -7,7 +7,7 @@ import socket
 from pylibsrtp import Policy, Session
 from pylibsrtp._binding import ffi
 
-from server.media.aiortc_hooks import SRTP_BUFFER_BYTES
+from server.media.aiortc_internals.srtp import SRTP_BUFFER_BYTES
 
 
 def udp(sockets: list[socket.socket], family: int = socket.AF_INET) -> socket.socket:

@@ -3,8 +3,8 @@
  *
  * A packet costs the relay, per viewer, one SRTP encryption and one sendto(). In Python, the
  * calls around those two cost about as much as the encryption itself; here they cost nothing.
- * server/media/aiortc_hooks.py uses this module when it was built, and falls back to the same
- * loop in Python when it was not: both behave the same, and the tests run both.
+ * server/media/fanout.py uses this module when it was built, and falls back to the same loop
+ * in Python when it was not: both behave the same, and the tests run both.
  *
  *   Outlet(fd, address, sender)
  *       One viewer's way out: a duplicate of its ICE socket's descriptor (so a socket closed

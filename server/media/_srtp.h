@@ -13,7 +13,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-/* As aiortc_hooks.SRTP_BUFFER_BYTES and pylibsrtp's SRTP_MAX_TRAILER_LEN. */
+/* As aiortc_internals/srtp.py SRTP_BUFFER_BYTES and pylibsrtp's SRTP_MAX_TRAILER_LEN. */
 #define BUFFER_BYTES 2048
 #define TRAILER_BYTES 144
 #define PACKET_LIMIT (BUFFER_BYTES - TRAILER_BYTES)

@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from scheduler.clock import Clock
 from scheduler.timetable import AgendaItem, RoomState
-from server.media.aiortc_hooks import restrict_ice
+from server.media.aiortc_internals.ice import restrict_ice
 from server.media.relay import Relay
 from server.media.sdp import parse_offer
 from server.media.sessions import MediaSession, Owner

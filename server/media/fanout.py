@@ -1,7 +1,8 @@
 """How one packet reaches a plan's viewers: the C loop (``_fanout.c``) for each viewer with an
 outlet, its Python twin for the rest, and for everyone when the C loop was not built. A viewer
 stays with one or the other, so its packets are numbered and encrypted in one place. Each
-viewer's way out (``route()``, ``outlet()``) comes from ``aiortc_hooks.PassthroughSender``.
+viewer's way out (``route()``, ``outlet()``) comes from its ``PassthroughSender``
+(``aiortc_internals/viewer_sender.py``).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from server.media.aiortc_hooks import PassthroughSender, Route
+from server.media.aiortc_internals.viewer_sender import PassthroughSender, Route
 
 try:
     from server.media import _fanout

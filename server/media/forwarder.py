@@ -34,7 +34,8 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensionsMap, RtpPacket
 from aiortc.utils import random16, random32
 
-from server.media.aiortc_hooks import SRTP_PACKET_LIMIT, PassthroughSender
+from server.media.aiortc_internals.srtp import SRTP_PACKET_LIMIT
+from server.media.aiortc_internals.viewer_sender import PassthroughSender
 from server.media.fanout import Fanout, fanout_to
 from server.media.keyframes import starts_keyframe
 from server.media.reports import INTERVAL_SECONDS, ReportSchedule

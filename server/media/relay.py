@@ -22,13 +22,9 @@ from aiortc.rtp import RtpPacket
 from aiortc.sdp import SessionDescription
 
 from server.errors import AtCapacity
-from server.media.aiortc_hooks import (
-    PassthroughSender,
-    answer_as_dtls_server,
-    request_keyframe,
-    restrict_ice,
-    tap_receiver,
-)
+from server.media.aiortc_internals.ice import answer_as_dtls_server, restrict_ice
+from server.media.aiortc_internals.publisher import request_keyframe, tap_receiver
+from server.media.aiortc_internals.viewer_sender import PassthroughSender
 from server.media.codecs import prefer_relay_codecs
 from server.media.forwarder import Forwarder
 from server.media.heap import HeapKeeper

@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from aiortc import RTCPeerConnection
 
-from server.media.aiortc_hooks import PassthroughSender
+from server.media.aiortc_internals.viewer_sender import PassthroughSender
 
 log = logging.getLogger(__name__)
 

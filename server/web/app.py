@@ -21,7 +21,7 @@ from server.auth.tokens import TokenService
 from server.config import Config
 from server.media import endpoints as media_endpoints
 from server.media import fanout as relay_fanout
-from server.media.aiortc_hooks import check_compatible
+from server.media.aiortc_internals.compat import check_compatible
 from server.media.demofeed import DemoFeed
 from server.media.relay import Relay, RelaySettings
 from server.registration import http as registration_api

@@ -15,10 +15,10 @@ from pylibsrtp import Policy, Session
 from pylibsrtp._binding import ffi
 
 from server.media import fanout as fanouts
-from server.media.aiortc_hooks import (
+from server.media.aiortc_internals.srtp import (
     SRTP_BUFFER_BYTES,
     SRTP_PACKET_LIMIT,
-    _protect_address,
+    protect_address,
     srtp_protector,
 )
 from server.media.fanout import PythonFanout, SplitFanout
@@ -31,7 +31,7 @@ PROFILES = {
 
 
 def libsrtp(native: ModuleType, srtp: Session) -> Any:
-    return native.LibsrtpSender(_protect_address(), srtp_address(srtp), srtp)
+    return native.LibsrtpSender(protect_address(), srtp_address(srtp), srtp)
 
 
 def outlet(native: ModuleType, sender: socket.socket, to: socket.socket, srtp: Session) -> Any:
@@ -218,7 +218,7 @@ def test_bad_fanouts_and_packets_are_refused(
     srtp = session(bytes(28), Policy.SRTP_PROFILE_AEAD_AES_128_GCM)
     sender, viewer = udp(sockets), udp(sockets)
     with pytest.raises(ValueError, match="no SRTP session"):
-        native.LibsrtpSender(_protect_address(), 0, srtp)
+        native.LibsrtpSender(protect_address(), 0, srtp)
     with pytest.raises(ValueError, match="no srtp_protect"):
         native.LibsrtpSender(0, srtp_address(srtp), srtp)
     with pytest.raises(TypeError, match="must be a GcmSender or a LibsrtpSender"):

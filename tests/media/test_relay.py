@@ -19,7 +19,8 @@ from aiortc.rtp import RtcpByePacket, RtcpSdesPacket, RtcpSrPacket
 
 from scheduler.timetable import OverrideAction
 from server.auth.permissions import Role
-from server.media import aiortc_hooks, fanout
+from server.media import fanout
+from server.media.aiortc_internals import viewer_sender
 from server.store import Actor
 from server.web import appkeys
 from server.web.app import create_app
@@ -86,7 +87,7 @@ def fanout_loop(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
     if request.param == "python":
         monkeypatch.setattr(fanout, "native_fanout", False)
     elif request.param == "c-libsrtp":
-        monkeypatch.setattr(aiortc_hooks, "native_gcm", False)
+        monkeypatch.setattr(viewer_sender, "native_gcm", False)
     elif not fanout.native_fanout:
         if os.environ.get("CI") == "true":
             pytest.fail("the C loop was not built: CI must install gcc and python3-dev")

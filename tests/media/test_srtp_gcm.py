@@ -15,7 +15,9 @@ from aiortc import RTCDtlsTransport, RTCPeerConnection
 from aiortc.rtcdtlstransport import SRTP_AES128_CM_SHA1_80
 from pylibsrtp import Policy, Session
 
-from server.media.aiortc_hooks import SRTP_PACKET_LIMIT, gcm_keys, restrict_ice
+from server.media.aiortc_internals.dtls_keys import gcm_keys
+from server.media.aiortc_internals.ice import restrict_ice
+from server.media.aiortc_internals.srtp import SRTP_PACKET_LIMIT
 from server.media.srtp_keys import SessionKeys, rtp_session_keys, split_keying_material
 from tests.packets import rtp, session, udp
 

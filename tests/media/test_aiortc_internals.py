@@ -11,16 +11,11 @@ from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from pylibsrtp import Policy, Session
 from pylibsrtp._binding import ffi
 
-from server.media.aiortc_hooks import (
-    SRTP_BUFFER_BYTES,
-    SRTP_PACKET_LIMIT,
-    AiortcChanged,
-    MediaFirst,
-    PassthroughSender,
-    check_compatible,
-    gather_only_on,
-    srtp_protector,
-)
+from server.media.aiortc_internals.compat import AiortcChanged, check_compatible
+from server.media.aiortc_internals.ice import gather_only_on
+from server.media.aiortc_internals.media_first import MediaFirst
+from server.media.aiortc_internals.srtp import SRTP_BUFFER_BYTES, SRTP_PACKET_LIMIT, srtp_protector
+from server.media.aiortc_internals.viewer_sender import PassthroughSender
 
 
 def test_this_aiortc_has_everything_the_relay_touches() -> None:
