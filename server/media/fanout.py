@@ -17,9 +17,9 @@ try:
 except ImportError:  # installed without a C compiler: the same loop runs in Python
     _fanout = None  # type: ignore[assignment]
 
-# Whether packets go out through the C loop (server/media/_fanout.c) when it was built. The
-# tests turn it off to run the Python loop too.
-native_fanout = _fanout is not None
+# Whether the C loop (server/media/_fanout.c) was built at install; the relay's settings say
+# whether to use it (``RelaySettings.c_loop``).
+C_LOOP_BUILT = _fanout is not None
 
 
 class Fanout(Protocol):
@@ -63,11 +63,11 @@ class SplitFanout:
         return sum(part.send(data) for part in self.parts)
 
 
-def fanout_to(viewers: Sequence[PassthroughSender]) -> Fanout:
-    """How a packet reaches ``viewers``, whose ``route()`` is ready: the C loop for each
-    viewer with an outlet if it was built, else the Python one. A viewer stays with one or
+def fanout_to(viewers: Sequence[PassthroughSender], c_loop: bool) -> Fanout:
+    """How a packet reaches ``viewers``, whose ``route()`` is ready: with ``c_loop``, the C
+    loop for each viewer with an outlet, else the Python one. A viewer stays with one or
     the other, so its packets are numbered and encrypted in one place."""
-    if native_fanout and _fanout is not None:
+    if c_loop and _fanout is not None:
         outlets, routes = [], []
         for viewer in viewers:
             outlet = viewer.outlet()

@@ -36,7 +36,7 @@ from aiortc.utils import random16, random32
 
 from server.media.aiortc_internals.srtp import SRTP_PACKET_LIMIT
 from server.media.aiortc_internals.viewer_sender import PassthroughSender
-from server.media.fanout import Fanout, fanout_to
+from server.media.fanout import C_LOOP_BUILT, Fanout, fanout_to
 from server.media.keyframes import starts_keyframe
 from server.media.reports import INTERVAL_SECONDS, ReportSchedule
 
@@ -88,6 +88,7 @@ class Forwarder:
     request_keyframe: Callable[[], None] = lambda: None
     clock: Callable[[], float] = time.monotonic
     ssrc: int = field(default_factory=random32)
+    c_loop: bool = C_LOOP_BUILT  # packets go out through the C loop (else its Python twin)
     stats: ForwardingStats = field(default_factory=ForwardingStats)
     # Sequence numbers of the current source forwarded lately, to drop repeated retransmissions.
     _recent: set[int] = field(default_factory=set)
@@ -258,7 +259,15 @@ class Forwarder:
         for profile, viewers in groups.items():
             history = self._histories.setdefault(profile, {})
             first = viewers[0]
-            plan.append(_Copy(profile[0], first.mid, first.extensions, history, fanout_to(viewers)))
+            plan.append(
+                _Copy(
+                    profile[0],
+                    first.mid,
+                    first.extensions,
+                    history,
+                    fanout_to(viewers, self.c_loop),
+                )
+            )
             for viewer in viewers:
                 viewer.keep_history(history)
         return plan

@@ -26,6 +26,7 @@ from server.media.aiortc_internals.ice import answer_as_dtls_server, restrict_ic
 from server.media.aiortc_internals.publisher import request_keyframe, tap_receiver
 from server.media.aiortc_internals.viewer_sender import PassthroughSender
 from server.media.codecs import prefer_relay_codecs
+from server.media.fanout import C_LOOP_BUILT
 from server.media.forwarder import Forwarder
 from server.media.heap import HeapKeeper
 from server.media.sdp import BadSdp, Offer
@@ -43,6 +44,8 @@ class RelaySettings:
     max_viewers_per_room: int = 500
     max_viewers: int = 1000
     connect_within_seconds: float = 20.0
+    c_loop: bool = C_LOOP_BUILT  # packets go out through the C loop (_fanout.c), if built
+    own_gcm: bool = True  # the C loop encrypts AES-GCM itself (_srtp.c), not through libsrtp
 
     @property
     def loopback_only(self) -> bool:
@@ -54,6 +57,7 @@ class RelaySettings:
 class RoomMedia:
     room: str
     audio_only: bool
+    c_loop: bool
     audio: Forwarder = field(init=False)
     video: Forwarder | None = field(init=False)
     publishers: list[MediaSession] = field(default_factory=list)
@@ -61,8 +65,12 @@ class RoomMedia:
     _keyframe_tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self.audio = Forwarder("audio")
-        self.video = None if self.audio_only else Forwarder("video", self._request_keyframe)
+        self.audio = Forwarder("audio", c_loop=self.c_loop)
+        self.video = (
+            None
+            if self.audio_only
+            else Forwarder("video", self._request_keyframe, c_loop=self.c_loop)
+        )
 
     @property
     def on_air(self) -> MediaSession | None:
@@ -89,14 +97,14 @@ Changed = Callable[[str], Awaitable[None]]
 
 
 class Relay:
-    def __init__(self, settings: RelaySettings) -> None:
+    def __init__(self, settings: RelaySettings, heap: HeapKeeper) -> None:
         self.settings = settings
+        self.heap = heap
         self._rooms: dict[str, RoomMedia] = {}
         self._sessions: dict[str, MediaSession] = {}
         self._listeners: list[Changed] = []
         self._closing = False
         self._forwarded_before = {"audio": 0, "video": 0}
-        self.heap = HeapKeeper()
 
     def subscribe(self, listener: Changed) -> None:
         self._listeners.append(listener)
@@ -173,12 +181,11 @@ class Relay:
         self._closing = True
         for session in list(self._sessions.values()):
             await session.close("the server is stopping")
-        self.heap.close()
 
     def _media(self, room: str, audio_only: bool) -> RoomMedia:
         media = self._rooms.get(room)
         if media is None:
-            media = self._rooms[room] = RoomMedia(room, audio_only)
+            media = self._rooms[room] = RoomMedia(room, audio_only, self.settings.c_loop)
         return media
 
     async def _open(
@@ -254,7 +261,11 @@ class Relay:
         prefer_relay_codecs(transceiver)
         transceiver.direction = "sendonly"
         output = PassthroughSender(
-            transceiver.sender, forwarder.ssrc, forwarder.ask_for_keyframe, forwarder.replan
+            transceiver.sender,
+            forwarder.ssrc,
+            forwarder.ask_for_keyframe,
+            forwarder.replan,
+            own_gcm=self.settings.own_gcm,
         )
         session.outputs.append(output)
         forwarder.add_viewer(output)

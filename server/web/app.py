@@ -20,9 +20,10 @@ from server.auth.revocation import RevocationList
 from server.auth.tokens import TokenService
 from server.config import Config
 from server.media import endpoints as media_endpoints
-from server.media import fanout as relay_fanout
 from server.media.aiortc_internals.compat import check_compatible
 from server.media.demofeed import DemoFeed
+from server.media.fanout import C_LOOP_BUILT
+from server.media.heap import HeapKeeper
 from server.media.relay import Relay, RelaySettings
 from server.registration import http as registration_api
 from server.registration.join_links import JoinLinkSender
@@ -50,6 +51,8 @@ class Settings:
     media_connect_within: float = 20.0  # seconds a WHIP/WHEP session has to connect
     demo_feed: bool = False
     wall: Callable[[], datetime] = wall_now
+    c_loop: bool = C_LOOP_BUILT  # the relay sends through its C loop; the tests also try without
+    own_gcm: bool = True  # the C loop encrypts AES-GCM itself; the tests also try libsrtp
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -66,7 +69,8 @@ def create_app(settings: Settings) -> web.Application:
     runner = TransitionRunner(settings.clock, rooms.reconcile)
     live = LiveChannel(config, rooms, tokens)
     live.sio.attach(app)
-    relay = _relay(settings, rooms, live)
+    heap = HeapKeeper()
+    relay = _relay(settings, rooms, live, heap)
 
     def access_until() -> datetime:
         return settings.clock.to_wall(config.timetable.access_ends_at())
@@ -104,6 +108,7 @@ def create_app(settings: Settings) -> web.Application:
     app[appkeys.REGISTRAR] = registrar
     app[appkeys.JOIN_LINKS] = join_links
     app[appkeys.RATE_LIMITER] = RateLimiter(config.registration.per_address_per_minute)
+    app[appkeys.HEAP] = heap
     app[appkeys.RELAY] = relay
     app[appkeys.ACCESS_WATCH] = AccessWatch(
         revocations, [live.end_lapsed, relay.end_lapsed], settings.wall
@@ -112,6 +117,7 @@ def create_app(settings: Settings) -> web.Application:
     registration_api.add_routes(app)
     media_endpoints.add_routes(app)
     pages.add_routes(app)
+    app.cleanup_ctx.append(_run_heap)
     app.cleanup_ctx.append(_run_store)
     app.cleanup_ctx.append(_run_access)
     app.cleanup_ctx.append(_run_schedule)
@@ -121,11 +127,11 @@ def create_app(settings: Settings) -> web.Application:
     return app
 
 
-def _relay(settings: Settings, rooms: RoomService, live: LiveChannel) -> Relay:
+def _relay(settings: Settings, rooms: RoomService, live: LiveChannel, heap: HeapKeeper) -> Relay:
     """The media relay, told when rooms end, and telling the rooms who is in them."""
     config = settings.config
     check_compatible()  # refuse to start on an aiortc whose internals the relay cannot reach
-    if not relay_fanout.native_fanout:
+    if not C_LOOP_BUILT:
         log.warning(
             "relay: the C loop (server/media/_fanout.c) was not built; media goes out "
             "through its Python twin, which serves about a third fewer viewers per core"
@@ -136,7 +142,10 @@ def _relay(settings: Settings, rooms: RoomService, live: LiveChannel) -> Relay:
             max_viewers_per_room=config.max_viewers_per_room,
             max_viewers=config.max_viewers,
             connect_within_seconds=settings.media_connect_within,
-        )
+            c_loop=settings.c_loop,
+            own_gcm=settings.own_gcm,
+        ),
+        heap,
     )
     rooms.occupancy = relay.counts
     relay.subscribe(live.occupancy_changed)
@@ -157,6 +166,12 @@ async def _run_demo_feed(app: web.Application) -> AsyncIterator[None]:
     await demo.start_open_rooms()
     yield
     await demo.close()
+
+
+async def _run_heap(app: web.Application) -> AsyncIterator[None]:
+    """The collector policy lasts as long as the app; the last to stop."""
+    yield
+    app[appkeys.HEAP].close()
 
 
 async def _run_store(app: web.Application) -> AsyncIterator[None]:

@@ -10,6 +10,7 @@ from server.auth.keys import KeyRing
 from server.auth.revocation import RevocationList
 from server.auth.tokens import TokenService
 from server.config import Config
+from server.media.heap import HeapKeeper
 from server.media.relay import Relay
 from server.registration.join_links import JoinLinkSender
 from server.registration.service import Registrar
@@ -31,3 +32,4 @@ REVOCATIONS = web.AppKey("revocations", RevocationList)
 JOIN_LINKS = web.AppKey("join_links", JoinLinkSender)
 ACCESS_WATCH = web.AppKey("access_watch", AccessWatch)
 RELAY = web.AppKey("relay", Relay)
+HEAP = web.AppKey("heap", HeapKeeper)

@@ -239,8 +239,8 @@ def test_bad_fanouts_and_packets_are_refused(
 
 
 def test_the_relay_uses_the_c_loop_when_built(native: ModuleType) -> None:
-    assert fanouts.native_fanout
-    assert fanouts.fanout_to([]).size == 0
+    assert fanouts.C_LOOP_BUILT
+    assert fanouts.fanout_to([], c_loop=True).size == 0
 
 
 def test_a_plan_split_between_the_loops_reaches_everyone(

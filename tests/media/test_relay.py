@@ -20,7 +20,6 @@ from aiortc.rtp import RtcpByePacket, RtcpSdesPacket, RtcpSrPacket
 from scheduler.timetable import OverrideAction
 from server.auth.permissions import Role
 from server.media import fanout
-from server.media.aiortc_internals import viewer_sender
 from server.store import Actor
 from server.web import appkeys
 from server.web.app import create_app
@@ -64,7 +63,12 @@ class Stage:
 
 
 async def make_stage(
-    tmp_path: Path, aiohttp_server: ServerFactory, *, minutes_in: float = 10, **overrides: Any
+    tmp_path: Path,
+    aiohttp_server: ServerFactory,
+    *,
+    minutes_in: float = 10,
+    loop: str | None = None,
+    **overrides: Any,
 ) -> Stage:
     config = replace(
         bundled_config(), **{k: v for k, v in overrides.items() if k.startswith("max_")}
@@ -75,24 +79,28 @@ async def make_stage(
             base,
             ice_addresses=("127.0.0.1",),
             media_connect_within=overrides.get("connect_within", 20.0),
+            **(LOOP_SETTINGS[loop] if loop else {}),
         )
     )
     return Stage(app, await aiohttp_server(app))
 
 
 @pytest.fixture(params=["c", "c-libsrtp", "python"])
-def fanout_loop(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+def fanout_loop(request: pytest.FixtureRequest) -> str:
     """Run a test with the relay's C loop (server/media/_fanout.c) and its own AES-GCM, with the
-    C loop calling libsrtp, and with the loop's Python twin."""
-    if request.param == "python":
-        monkeypatch.setattr(fanout, "native_fanout", False)
-    elif request.param == "c-libsrtp":
-        monkeypatch.setattr(viewer_sender, "native_gcm", False)
-    elif not fanout.native_fanout:
+    C loop calling libsrtp, and with the loop's Python twin: the ``stage`` is made for it."""
+    if request.param != "python" and not fanout.C_LOOP_BUILT:
         if os.environ.get("CI") == "true":
             pytest.fail("the C loop was not built: CI must install gcc and python3-dev")
         pytest.skip("the C loop was not built here (no C compiler at install)")
     return str(request.param)
+
+
+LOOP_SETTINGS = {
+    "c": {"c_loop": True, "own_gcm": True},
+    "c-libsrtp": {"c_loop": True, "own_gcm": False},
+    "python": {"c_loop": False},
+}
 
 
 def srtp_in_use(stage: Stage, room: str = "welcome") -> set[str]:
@@ -119,8 +127,11 @@ def fanouts_in_use(stage: Stage, room: str = "welcome") -> set[str]:
 
 
 @pytest.fixture
-async def stage(tmp_path: Path, aiohttp_server: ServerFactory) -> AsyncIterator[Stage]:
-    stage = await make_stage(tmp_path, aiohttp_server)
+async def stage(
+    tmp_path: Path, aiohttp_server: ServerFactory, request: pytest.FixtureRequest
+) -> AsyncIterator[Stage]:
+    loop = request.getfixturevalue("fanout_loop") if "fanout_loop" in request.fixturenames else None
+    stage = await make_stage(tmp_path, aiohttp_server, loop=loop)
     yield stage
     for peer in stage.peers:
         await peer.close()

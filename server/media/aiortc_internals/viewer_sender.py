@@ -42,10 +42,6 @@ from server.media.aiortc_internals.srtp import (
 log = logging.getLogger(__name__)
 
 
-# Whether the C loop encrypts AES-GCM itself (``_srtp.c``) rather than through libsrtp.
-native_gcm = True
-
-
 Route = tuple[Callable[[bytes], bytes], Callable[[bytes, Any], Any], Any]
 """How one viewer's copy of a packet leaves: (encrypt, send, address), used as
 ``send(encrypt(data), address)``. ``encrypt`` takes packets up to ``SRTP_PACKET_LIMIT`` bytes;
@@ -61,8 +57,10 @@ class PassthroughSender:
         ssrc: int,
         on_keyframe_request: Callable[[], None],
         on_ready: Callable[[], None] = lambda: None,
+        own_gcm: bool = True,
     ) -> None:
         self.sender = sender
+        self.own_gcm = own_gcm  # the C loop encrypts AES-GCM itself (_srtp.c), not libsrtp
         self.parameters: RTCRtpSendParameters | None = None
         self.extensions = HeaderExtensionsMap()
         self.extension_ids: tuple[tuple[int, str], ...] = ()
@@ -163,7 +161,7 @@ class PassthroughSender:
         the outlet is made again."""
         assert _fanout is not None
         if self._srtp_for is not session:
-            keys = gcm_keys(self.sender.transport) if native_gcm else None
+            keys = gcm_keys(self.sender.transport) if self.own_gcm else None
             self._srtp = None
             if keys is not None:
                 try:
