@@ -33,6 +33,7 @@ from server.rooms.live import LiveChannel
 from server.rooms.service import RoomService, RoomUpdate
 from server.store import Store
 from server.web import api, appkeys, pages
+from server.web.errors import json_errors
 from server.web.rate_limit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class Settings:
 
 def create_app(settings: Settings) -> web.Application:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = web.Application(middlewares=[api.json_errors], client_max_size=MAX_BODY_BYTES)
+    app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
     config = settings.config
     store = Store.in_data_dir(settings.data_dir, config.store_url or None)
     keyring = KeyRing.open(settings.data_dir)
