@@ -1,13 +1,23 @@
 """Keeping Python's cyclic garbage collector from stalling the media.
 
-A full collection walks every tracked object; with a few hundred peer connections that is
-hundreds of thousands of objects and 100–300 ms in which no packet is forwarded, and it comes
-each time the heap has grown by a quarter (as viewers join). So shortly after a session
-connects, and then once a second while a wave of them keeps connecting, what is alive is frozen
-(``gc.freeze``): later collections skip it. Frozen objects
-are never collected, and a closed session leaves cycles among them; so the heap is unfrozen
-and collected in full when a room ends (nobody is watching it), when every session is gone,
-or when enough sessions have closed since the last time.
+While the collector runs, nothing else does: no packet is forwarded. A full collection walks
+every tracked object, and with 200 viewers and 1,000 Socket.IO clients that is several hundred
+thousand objects and 100 ms or more. Python starts one by itself each time the old generation
+has grown by a quarter, and a room's sessions or a hall's sockets connecting make it grow.
+
+So the heap is *settled* every second: the objects made since the last settling are collected
+(they are few, so this is quick) and what survives is frozen (``gc.freeze``), out of reach of
+every later collection. The collector then only ever walks what is young, and no collection
+while anyone watches walks more than a second's worth of objects.
+
+Frozen objects are never collected, and a closed session or socket leaves cycles among them.
+They are reclaimed by a full collection (unfreeze, collect everything), which is paid for only
+when nobody is watching (no viewer in any room), at most once a minute while that lasts. A day
+with no such moment would grow without bound, so after ``FULL_AFTER_CLOSES`` closed media
+sessions a full collection is made anyway, and logged as the stall it is.
+
+Every collection is timed. Those made while someone watches are media stalls: counted in
+``stalls`` for ``/metrics``, and the long ones logged (once a minute at most, with a count).
 """
 
 from __future__ import annotations
@@ -16,80 +26,147 @@ import asyncio
 import gc
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from server.background import BackgroundTask
 
 log = logging.getLogger(__name__)
 
-FREEZE_AFTER_SECONDS = 1.0  # freeze this long after a session connects, and no more often
-COLLECT_AFTER_CLOSES = 200
-LONG_PAUSE_SECONDS = 0.05  # a collection longer than this is logged: media stood still
+SETTLE_EVERY_SECONDS = 1.0
+FULL_WHEN_IDLE_EVERY_SECONDS = 60.0  # with nobody watching, at most this often
+FULL_AFTER_CLOSES = 2000  # media sessions closed since the last full collection: collect anyway
+LONG_STALL_SECONDS = 0.02  # a collection this long while someone watches is logged
+LOG_EVERY_SECONDS = 60.0
+# Upper bounds of the stall histogram, in seconds, as /metrics shows it.
+STALL_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)
+
+
+@dataclass
+class Stalls:
+    """The collections made while someone was watching: how many, how long, the longest."""
+
+    buckets: list[int] = field(default_factory=lambda: [0] * len(STALL_BUCKETS))
+    count: int = 0
+    total_seconds: float = 0.0
+    longest_seconds: float = 0.0
+
+    def add(self, seconds: float) -> None:
+        self.count += 1
+        self.total_seconds += seconds
+        self.longest_seconds = max(self.longest_seconds, seconds)
+        for index, bound in enumerate(STALL_BUCKETS):
+            if seconds <= bound:
+                self.buckets[index] += 1
 
 
 class HeapKeeper:
-    def __init__(self, freeze_after: float = FREEZE_AFTER_SECONDS) -> None:
-        self.freeze_after = freeze_after
-        self.closed_since_collect = 0
-        self.freezes = 0
-        self.collections = 0
-        self.long_pauses = 0
-        self._freeze_later: asyncio.TimerHandle | None = None
+    """The app's collector policy. ``start()`` on the event loop, ``close()`` at the end; the
+    relay says when viewers come and go (``viewers_changed``) and when sessions close."""
+
+    def __init__(
+        self,
+        settle_every: float = SETTLE_EVERY_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settle_every = settle_every
+        self.clock = clock
+        self.viewers = 0  # viewer sessions open in every room, as the relay last said
+        self.closed_since_full = 0
+        self.settlings = 0
+        self.full_collections = 0
+        self.stalls = Stalls()
+        self._frozen_since_full = False
+        self._last_full = clock()
         self._collecting_since = 0.0
-        self._deliberate = False
+        self._long_unlogged = 0
+        self._last_logged = float("-inf")
+        self._ticker = BackgroundTask("heap keeper", self._tick_forever)
+
+    def start(self) -> None:
         gc.callbacks.append(self._timed)
+        self._ticker.start()
 
-    def connected(self) -> None:
-        """A session connected: freeze what is alive shortly, and then at most once every
-        ``freeze_after`` seconds while a wave of viewers keeps connecting."""
-        if self._freeze_later is None:
-            loop = asyncio.get_running_loop()
-            self._freeze_later = loop.call_later(self.freeze_after, self._freeze)
-
-    def closed(self, sessions_left: int) -> None:
-        self.closed_since_collect += 1
-        if sessions_left == 0 or self.closed_since_collect >= COLLECT_AFTER_CLOSES:
-            self.collect()
-
-    def collect(self) -> None:
-        """Unfreeze and collect everything: the moment to pay for a full collection."""
-        if self._freeze_later is not None:
-            self._freeze_later.cancel()
-            self._freeze_later = None
-        began = time.perf_counter()
-        gc.unfreeze()
-        self._deliberate = True
-        try:
-            found = gc.collect()
-        finally:
-            self._deliberate = False
-        self.collections += 1
-        self.closed_since_collect = 0
-        log.debug(
-            "full collection: %d unreachable, %.0f ms", found, (time.perf_counter() - began) * 1e3
-        )
-
-    def _freeze(self) -> None:
-        self._freeze_later = None
-        gc.freeze()
-        self.freezes += 1
-
-    def close(self) -> None:
-        if self._freeze_later is not None:
-            self._freeze_later.cancel()
-            self._freeze_later = None
+    async def close(self) -> None:
+        await self._ticker.stop()
         if self._timed in gc.callbacks:
             gc.callbacks.remove(self._timed)
         gc.unfreeze()
 
+    def viewers_changed(self, viewers: int) -> None:
+        """The relay's count of viewer sessions, in every room, is now ``viewers``."""
+        self.viewers = viewers
+
+    def closed(self) -> None:
+        """A media session closed: what it leaves among the frozen is reclaimed later."""
+        self.closed_since_full += 1
+
+    def tick(self) -> None:
+        """Once a second: a full collection if nobody watches (or one is overdue), else the
+        young objects settled."""
+        now = self.clock()
+        idle_and_due = (
+            self.viewers == 0
+            and self._frozen_since_full
+            and now - self._last_full >= FULL_WHEN_IDLE_EVERY_SECONDS
+        )
+        if idle_and_due:
+            self.collect_in_full()
+        elif self.closed_since_full >= FULL_AFTER_CLOSES:
+            log.warning(
+                "%d media sessions closed with no moment when nobody watched: collecting in "
+                "full now, which holds up media (see plenary_media_stall_seconds)",
+                self.closed_since_full,
+            )
+            self.collect_in_full()
+        else:
+            self.settle()
+
+    def settle(self) -> None:
+        """Collect the objects made since the last settling, then freeze what survived."""
+        gc.collect()
+        gc.freeze()
+        self.settlings += 1
+        self._frozen_since_full = True
+
+    def collect_in_full(self) -> None:
+        """Unfreeze and collect everything, frozen cycles of closed sessions included."""
+        began = time.perf_counter()
+        gc.unfreeze()
+        found = gc.collect()
+        gc.freeze()  # what survived is alive and old: out of reach again
+        self.full_collections += 1
+        self.closed_since_full = 0
+        self._frozen_since_full = False
+        self._last_full = self.clock()
+        log.debug(
+            "full collection: %d unreachable, %.0f ms", found, (time.perf_counter() - began) * 1e3
+        )
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settle_every)
+            self.tick()
+
     def _timed(self, phase: str, info: dict[str, int]) -> None:
-        """Times the collector's own collections, and logs those long enough to be heard."""
+        """Times every collection; one made while someone watches is a media stall."""
         if phase == "start":
             self._collecting_since = time.perf_counter()
             return
         took = time.perf_counter() - self._collecting_since
-        if took > LONG_PAUSE_SECONDS and not self._deliberate:
-            self.long_pauses += 1
-            log.warning(
-                "the garbage collector held up media for %.0f ms (generation %d, %d frozen)",
-                took * 1e3,
-                info.get("generation", -1),
-                gc.get_freeze_count(),
-            )
+        if self.viewers == 0:
+            return  # nobody is watching: nothing stood still
+        self.stalls.add(took)
+        if took > LONG_STALL_SECONDS:
+            self._long_unlogged += 1
+            now = self.clock()
+            if now - self._last_logged >= LOG_EVERY_SECONDS:
+                log.warning(
+                    "the garbage collector held up media for %.0f ms (generation %d; "
+                    "%d such stalls since the last warning)",
+                    took * 1e3,
+                    info.get("generation", -1),
+                    self._long_unlogged,
+                )
+                self._long_unlogged = 0
+                self._last_logged = now

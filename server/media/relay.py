@@ -131,6 +131,11 @@ class Relay:
     def peer_connections(self) -> int:
         return len(self._sessions)
 
+    @property
+    def viewer_sessions(self) -> int:
+        """WHEP sessions open in every room, connected or connecting."""
+        return sum(len(media.viewers) for media in self._rooms.values())
+
     def session(self, session_id: str) -> MediaSession | None:
         return self._sessions.get(session_id)
 
@@ -147,13 +152,13 @@ class Relay:
 
     async def watch(self, room: str, audio_only: bool, owner: Owner, offer: Offer) -> MediaSession:
         media = self._media(room, audio_only)
-        watching = sum(len(m.viewers) for m in self._rooms.values())
         if len(media.viewers) >= self.settings.max_viewers_per_room:
             raise AtCapacity("this room is full", retry_after=CAPACITY_RETRY_SECONDS)
-        if watching >= self.settings.max_viewers:
+        if self.viewer_sessions >= self.settings.max_viewers:
             raise AtCapacity("the server is full", retry_after=CAPACITY_RETRY_SECONDS)
         session = await self._open(media, Direction.WATCH, owner, offer, self._viewer_setup)
         media.viewers.append(session)
+        self.heap.viewers_changed(self.viewer_sessions)
         return session
 
     async def end_room(self, room: str, reason: str = "the room ended") -> None:
@@ -164,8 +169,6 @@ class Relay:
                     self._forwarded_before[forwarder.kind] += forwarder.stats.packets_out
             for session in [*media.publishers, *media.viewers]:
                 await session.close(reason)
-            if self._sessions:  # (with none left, the last one's closing has collected)
-                self.heap.collect()  # nobody watches this room any more: a pause costs nothing
 
     async def end_lapsed(self, now: datetime, is_revoked: Callable[[str], bool]) -> int:
         lapsed = [
@@ -228,7 +231,6 @@ class Relay:
         @pc.on("connectionstatechange")
         async def announce() -> None:
             if pc.connectionState == "connected":
-                self.heap.connected()
                 if direction is Direction.WATCH and media.video is not None:
                     media.video.ask_for_keyframe()  # so the newcomer sees a picture at once
                 await self._changed(media.room)
@@ -272,11 +274,12 @@ class Relay:
 
     async def _forget(self, media: RoomMedia, session: MediaSession) -> None:
         self._sessions.pop(session.id, None)
-        self.heap.closed(sessions_left=len(self._sessions))
         was_on_air = media.on_air is session
         for group in (media.publishers, media.viewers):
             if session in group:
                 group.remove(session)
+        self.heap.closed()
+        self.heap.viewers_changed(self.viewer_sessions)
         for output in session.outputs:
             for forwarder in (media.audio, media.video):
                 if forwarder is not None:

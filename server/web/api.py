@@ -40,7 +40,9 @@ async def jwks(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     app = request.app
-    text = render_metrics(app[appkeys.ROOMS], app[appkeys.LIVE], app[appkeys.RELAY])
+    text = render_metrics(
+        app[appkeys.ROOMS], app[appkeys.LIVE], app[appkeys.RELAY], app[appkeys.HEAP]
+    )
     return web.Response(
         text=text,
         content_type="text/plain",

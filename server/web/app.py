@@ -170,9 +170,11 @@ async def _run_demo_feed(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _run_heap(app: web.Application) -> AsyncIterator[None]:
-    """The collector policy lasts as long as the app; the last to stop."""
+    """The collector policy: the first to start and the last to stop."""
+    heap = app[appkeys.HEAP]
+    heap.start()
     yield
-    app[appkeys.HEAP].close()
+    await heap.close()
 
 
 async def _run_store(app: web.Application) -> AsyncIterator[None]:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 
 from scheduler.timetable import RoomState
+from server.media.heap import STALL_BUCKETS, HeapKeeper
 from server.media.relay import Relay
 from server.rooms.live import LiveChannel
 from server.rooms.service import RoomService
 
 
-def render_metrics(rooms: RoomService, live: LiveChannel, relay: Relay) -> str:
+def render_metrics(rooms: RoomService, live: LiveChannel, relay: Relay, heap: HeapKeeper) -> str:
     states = Counter(rooms.state(item.id) for item in rooms.timetable.rooms)
     lines = [
         "# HELP plenary_rooms Rooms of the agenda by state.",
@@ -52,5 +54,31 @@ def render_metrics(rooms: RoomService, live: LiveChannel, relay: Relay) -> str:
             f'plenary_forwarded_packets_total{{kind="{kind}"}} {count}'
             for kind, count in relay.forwarded_packets().items()
         ),
+        *_heap_lines(heap),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _heap_lines(heap: HeapKeeper) -> list[str]:
+    stalls = heap.stalls
+    return [
+        "# HELP plenary_media_stall_seconds Garbage collections made while anyone watched: "
+        "the time media stood still.",
+        "# TYPE plenary_media_stall_seconds histogram",
+        *(
+            f'plenary_media_stall_seconds_bucket{{le="{bound}"}} {count}'
+            for bound, count in zip(STALL_BUCKETS, stalls.buckets, strict=True)
+        ),
+        f'plenary_media_stall_seconds_bucket{{le="+Inf"}} {stalls.count}',
+        f"plenary_media_stall_seconds_sum {stalls.total_seconds:.6f}",
+        f"plenary_media_stall_seconds_count {stalls.count}",
+        "# HELP plenary_media_stall_longest_seconds The longest such stall in this run.",
+        "# TYPE plenary_media_stall_longest_seconds gauge",
+        f"plenary_media_stall_longest_seconds {stalls.longest_seconds:.6f}",
+        "# HELP plenary_heap_frozen_objects Objects frozen out of the collector's reach.",
+        "# TYPE plenary_heap_frozen_objects gauge",
+        f"plenary_heap_frozen_objects {gc.get_freeze_count()}",
+        "# HELP plenary_heap_full_collections_total Full collections, frozen objects included.",
+        "# TYPE plenary_heap_full_collections_total counter",
+        f"plenary_heap_full_collections_total {heap.full_collections}",
+    ]

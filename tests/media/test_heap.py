@@ -1,92 +1,169 @@
-"""The relay's collector policy: freeze after sessions connect, collect in full at quiet moments."""
+"""The collector policy (server/media/heap.py), on the real collector and an injected clock:
+settle the young every tick, pay for a full collection only when nobody watches."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
 import logging
-from collections.abc import Iterator
+import weakref
+from collections.abc import AsyncIterator
 
 import pytest
 
 from server.media import heap
-from server.media.heap import COLLECT_AFTER_CLOSES, HeapKeeper
+from server.media.heap import FULL_AFTER_CLOSES, FULL_WHEN_IDLE_EVERY_SECONDS, HeapKeeper
 
 
-@pytest.fixture
-def keeper() -> Iterator[HeapKeeper]:
-    keeper = HeapKeeper(freeze_after=0.05)
-    try:
-        yield keeper
-    finally:
-        keeper.close()
-        assert gc.get_freeze_count() == 0
-        assert keeper._timed not in gc.callbacks
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 class Cycle:
+    """What a closed session leaves behind: objects that only refer to each other."""
+
     def __init__(self) -> None:
         self.me = self
 
 
-async def test_what_is_alive_is_frozen_shortly_after_a_connection(keeper: HeapKeeper) -> None:
-    keeper.connected()
-    assert gc.get_freeze_count() == 0  # not at once: the rest of the wave is on its way
-    await asyncio.sleep(0.2)
-    assert keeper.freezes == 1
-    assert gc.get_freeze_count() > 0
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
 
 
-async def test_a_wave_of_connections_freezes_at_a_steady_pace(keeper: HeapKeeper) -> None:
-    for _ in range(12):  # a session every 25 ms for 300 ms: never a quiet 50 ms
-        keeper.connected()
-        await asyncio.sleep(0.025)
-    during = keeper.freezes
-    assert during >= 2  # not only once the wave is over
-    await asyncio.sleep(0.2)
-    assert keeper.freezes <= during + 1
+@pytest.fixture
+async def keeper(clock: Clock) -> AsyncIterator[HeapKeeper]:
+    keeper = HeapKeeper(settle_every=3600, clock=clock)  # ticked by the tests, not by time
+    try:
+        yield keeper
+    finally:
+        await keeper.close()
+        assert gc.get_freeze_count() == 0
+        assert keeper._timed not in gc.callbacks
 
 
-async def test_the_last_session_closing_collects_what_was_frozen(keeper: HeapKeeper) -> None:
-    garbage = Cycle()
-    keeper.connected()
-    await asyncio.sleep(0.2)
-    assert gc.get_freeze_count() > 0
-    alive = gc.get_freeze_count()
-    del garbage  # a closed session's cycle, frozen: no ordinary collection frees it
-    gc.collect()
-    assert gc.get_freeze_count() == alive
-    keeper.closed(sessions_left=1)
-    assert keeper.collections == 0
-    keeper.closed(sessions_left=0)
-    assert keeper.collections == 1
-    assert gc.get_freeze_count() == 0
+def frozen(thing: object) -> bool:
+    """Out of the collector's reach: in no generation it walks."""
+    return not any(alive is thing for alive in gc.get_objects())
 
 
-async def test_many_closed_sessions_bring_a_collection(keeper: HeapKeeper) -> None:
-    for _ in range(COLLECT_AFTER_CLOSES - 1):
-        keeper.closed(sessions_left=100)
-    assert keeper.collections == 0
-    keeper.closed(sessions_left=100)
-    assert keeper.collections == 1
-    assert keeper.closed_since_collect == 0
+def test_settling_collects_the_young_and_freezes_what_survives(keeper: HeapKeeper) -> None:
+    keeper.viewers_changed(3)
+    survivor = Cycle()
+    garbage = weakref.ref(Cycle())  # unreachable at once: a young cycle
+    assert garbage() is not None
+    keeper.tick()
+    assert garbage() is None
+    assert frozen(survivor)
+    assert keeper.settlings == 1
+    assert keeper.full_collections == 0
 
 
-async def test_a_collection_cancels_a_pending_freeze(keeper: HeapKeeper) -> None:
-    keeper.connected()
-    keeper.collect()
-    await asyncio.sleep(0.2)
-    assert keeper.freezes == 0
-    assert gc.get_freeze_count() == 0
-
-
-async def test_long_collections_are_logged_but_not_its_own(
-    keeper: HeapKeeper, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+def test_a_cycle_that_dies_frozen_waits_until_nobody_watches(
+    keeper: HeapKeeper, clock: Clock
 ) -> None:
-    monkeypatch.setattr(heap, "LONG_PAUSE_SECONDS", 0.0)  # every collection counts as long
+    keeper.viewers_changed(3)
+    session = Cycle()
+    keeper.tick()
+    assert frozen(session)
+    left = weakref.ref(session)
+    del session  # the session closes; its cycle is frozen, so no collection frees it
+    keeper.closed()
+    clock.now += 10 * FULL_WHEN_IDLE_EVERY_SECONDS
+    keeper.tick()
+    assert left() is not None  # viewers are watching: no full collection
+    assert keeper.full_collections == 0
+    keeper.viewers_changed(0)
+    keeper.tick()
+    assert left() is None
+    assert keeper.full_collections == 1
+    assert keeper.closed_since_full == 0
+
+
+def test_with_nobody_watching_a_full_collection_comes_at_most_once_a_minute(
+    keeper: HeapKeeper, clock: Clock
+) -> None:
+    keeper.tick()  # settles: the keeper was made just now
+    assert (keeper.settlings, keeper.full_collections) == (1, 0)
+    clock.now += FULL_WHEN_IDLE_EVERY_SECONDS
+    keeper.tick()
+    assert keeper.full_collections == 1
+    clock.now += 1
+    keeper.tick()
+    clock.now += FULL_WHEN_IDLE_EVERY_SECONDS - 2
+    keeper.tick()
+    assert (keeper.settlings, keeper.full_collections) == (3, 1)
+    clock.now += 1
+    keeper.tick()
+    assert keeper.full_collections == 2
+
+
+def test_nothing_frozen_since_the_last_full_collection_needs_no_other(
+    keeper: HeapKeeper, clock: Clock
+) -> None:
+    clock.now += FULL_WHEN_IDLE_EVERY_SECONDS
+    keeper.tick()  # nothing was ever settled: this tick settles
+    clock.now += FULL_WHEN_IDLE_EVERY_SECONDS
+    keeper.tick()
+    assert keeper.full_collections == 1
+    clock.now += FULL_WHEN_IDLE_EVERY_SECONDS
+    keeper.tick()  # settled nothing since: settles again rather than collecting in full
+    assert keeper.full_collections == 1
+
+
+def test_too_many_closed_sessions_bring_a_full_collection_even_while_watched(
+    keeper: HeapKeeper, caplog: pytest.LogCaptureFixture
+) -> None:
+    keeper.viewers_changed(50)
+    for _ in range(FULL_AFTER_CLOSES - 1):
+        keeper.closed()
+    keeper.tick()
+    assert keeper.full_collections == 0
+    keeper.closed()
     with caplog.at_level(logging.WARNING, logger="server.media.heap"):
-        keeper.collect()  # chosen for a quiet moment: not a hold-up
-        assert keeper.long_pauses == 0
-        gc.collect()  # as the collector would run on its own
-    assert keeper.long_pauses == 1
-    assert "held up media" in caplog.text
+        keeper.tick()
+    assert keeper.full_collections == 1
+    assert f"{FULL_AFTER_CLOSES} media sessions closed" in caplog.text
+
+
+async def test_collections_while_watched_are_stalls_and_long_ones_logged_once_a_minute(
+    keeper: HeapKeeper,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(heap, "LONG_STALL_SECONDS", 0.0)  # every collection counts as long
+    keeper.start()
+    with caplog.at_level(logging.WARNING, logger="server.media.heap"):
+        gc.collect()
+        assert keeper.stalls.count == 0  # nobody watching: nothing stood still
+        keeper.viewers_changed(1)
+        gc.collect()
+        gc.collect()
+        assert keeper.stalls.count >= 2
+        assert keeper.stalls.longest_seconds > 0
+        assert keeper.stalls.buckets[-1] == keeper.stalls.count
+        assert caplog.text.count("held up media") == 1
+        clock.now += heap.LOG_EVERY_SECONDS
+        gc.collect()
+        assert caplog.text.count("held up media") == 2
+    assert "such stalls since the last warning" in caplog.text
+
+
+async def test_started_it_settles_every_interval_until_closed(clock: Clock) -> None:
+    keeper = HeapKeeper(settle_every=0.01, clock=clock)
+    keeper.start()
+    try:
+        async with asyncio.timeout(5):
+            while keeper.settlings < 3:
+                await asyncio.sleep(0.01)
+        assert gc.get_freeze_count() > 0
+    finally:
+        await keeper.close()
+    assert not keeper._ticker.running
+    assert gc.get_freeze_count() == 0
+    await keeper.close()  # safe twice

@@ -70,6 +70,10 @@ async def test_metrics_in_prometheus_text(client: Client) -> None:
     assert 'plenary_rooms{state="live"} 1' in text
     assert 'plenary_room_live{room="welcome"} 1' in text
     assert "# TYPE plenary_socket_clients gauge" in text
+    assert "# TYPE plenary_media_stall_seconds histogram" in text
+    assert re.search(r'^plenary_media_stall_seconds_bucket\{le="0\.02"\} \d+$', text, re.M)
+    assert re.search(r"^plenary_media_stall_seconds_count \d+$", text, re.M)
+    assert re.search(r"^plenary_heap_frozen_objects \d+$", text, re.M)
 
 
 @pytest.mark.parametrize(
