@@ -84,6 +84,9 @@ class HeapKeeper:
         self._ticker = BackgroundTask("heap keeper", self._tick_forever)
 
     def start(self) -> None:
+        """Settle at once, before anyone connects: what start-up made (every module, the
+        config, the agenda) is then frozen before the first viewer can be held up by it."""
+        self.settle()
         gc.callbacks.append(self._timed)
         self._ticker.start()
 

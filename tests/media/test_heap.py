@@ -154,10 +154,13 @@ async def test_collections_while_watched_are_stalls_and_long_ones_logged_once_a_
     assert "such stalls since the last warning" in caplog.text
 
 
-async def test_started_it_settles_every_interval_until_closed(clock: Clock) -> None:
+async def test_started_it_settles_at_once_then_every_interval_until_closed(clock: Clock) -> None:
     keeper = HeapKeeper(settle_every=0.01, clock=clock)
+    before = Cycle()
     keeper.start()
     try:
+        assert keeper.settlings == 1
+        assert frozen(before)
         async with asyncio.timeout(5):
             while keeper.settlings < 3:
                 await asyncio.sleep(0.01)
