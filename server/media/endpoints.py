@@ -120,7 +120,9 @@ async def trickle(request: web.Request) -> web.Response:
 
 
 async def ice_servers(request: web.Request) -> web.Response:
-    """For pages that build their peer connection before they have an answer."""
+    """For pages that build their peer connection before they have an answer. Only for token
+    holders: a TURN server relays for whoever holds its credentials."""
+    bearer_claims(request)
     servers = request.app[appkeys.CONFIG].ice_servers
     return web.json_response({"iceServers": [server.as_dict() for server in servers]})
 

@@ -589,7 +589,9 @@ async def test_stun_and_turn_servers_reach_clients(
     peer = await viewer(stage.base, "welcome", token)
     await peer.close()
     async with aiohttp.ClientSession() as http:
-        async with http.get(stage.base + "/api/media/ice-servers") as response:
+        async with http.get(
+            stage.base + "/api/media/ice-servers", headers={"Authorization": f"Bearer {token}"}
+        ) as response:
             listed = (await response.json())["iceServers"]
         async with http.patch(
             stage.base + "/whep/welcome/nope",
