@@ -6,6 +6,7 @@ names the file, the place in it and the field, so ``plenary`` can print it and e
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,8 +24,21 @@ from server.errors import InvalidInput
 SECTIONS = {"event", "auth", "media", "registration", "mail", "store", "server", "days"}
 EVENT_KEYS = {"name", "theme", "venue", "timezone", "lobby_minutes"}
 AUTH_KEYS = {"issuer", "staff_ttl"}
-MEDIA_KEYS = {"ice_addresses", "ice_servers", "max_viewers_per_room", "max_viewers"}
-ICE_SERVER_KEYS = {"urls", "username", "credential"}
+MEDIA_KEYS = {
+    "ice_addresses",
+    "ice_servers",
+    "turn_credential_ttl",
+    "max_viewers_per_room",
+    "max_viewers",
+}
+ICE_SERVER_KEYS = {"urls", "secret_env"}
+# A TURN password written here would reach every token holder and work for the whole event, from
+# a file that is shipped and copied around; TURN servers get minted credentials instead.
+STATIC_CREDENTIAL_KEYS = ("username", "credential")
+TURN_SCHEMES = ("turn:", "turns:")
+DEFAULT_TURN_CREDENTIAL_TTL = timedelta(hours=2)
+TURN_CREDENTIAL_TTL_RANGE = (timedelta(minutes=1), timedelta(days=1))
+ENVIRONMENT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 REGISTRATION_KEYS = {"mode", "privacy_notice", "per_address_per_minute"}
 MAIL_KEYS = {
     "sender",
@@ -87,26 +101,17 @@ class MailSettings:
 
 @dataclass(frozen=True)
 class IceServer:
-    """A STUN or TURN server handed to browsers and encoders (WHIP/WHEP Link headers)."""
+    """A STUN or TURN server handed to browsers and encoders. A TURN server names the
+    environment variable that holds the secret it shares with plenary (coturn's
+    ``static-auth-secret``); each token holder gets credentials minted from it
+    (``server/media/ice_servers.py``). STUN servers take no credentials."""
 
     urls: tuple[str, ...]
-    username: str = ""
-    credential: str = ""
+    secret_env: str = ""  # TURN servers only
 
-    def link_headers(self) -> list[str]:
-        extra = ""
-        if self.username:
-            extra = (
-                f'; username="{self.username}"; credential="{self.credential}"; '
-                'credential-type="password"'
-            )
-        return [f'<{url}>; rel="ice-server"{extra}' for url in self.urls]
-
-    def as_dict(self) -> dict[str, object]:
-        entry: dict[str, object] = {"urls": list(self.urls)}
-        if self.username:
-            entry.update(username=self.username, credential=self.credential)
-        return entry
+    @property
+    def is_turn(self) -> bool:
+        return bool(self.secret_env)
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,7 @@ class Config:
     staff_ttl: timedelta
     ice_addresses: tuple[str, ...]
     ice_servers: tuple[IceServer, ...] = ()
+    turn_credential_ttl: timedelta = DEFAULT_TURN_CREDENTIAL_TTL
     max_viewers_per_room: int = 500
     max_viewers: int = 1000
     registration: RegistrationSettings = RegistrationSettings()
@@ -172,6 +178,7 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
         staff_ttl=_ttl(auth.get("staff_ttl", "12h"), path),
         ice_addresses=_addresses(media.get("ice_addresses", []), path),
         ice_servers=_ice_servers(media.get("ice_servers", []), path),
+        turn_credential_ttl=_turn_credential_ttl(media, path),
         max_viewers_per_room=_whole(
             media, "max_viewers_per_room", path, "[media]", 500, 1, 100_000
         ),
@@ -225,6 +232,22 @@ def _ttl(value: object, path: Path) -> timedelta:
         return parse_ttl(value)
     except InvalidInput as error:
         raise ConfigError(path, "[auth]", f"field 'staff_ttl': {error.message}") from None
+
+
+def _turn_credential_ttl(media: Mapping[str, Any], path: Path) -> timedelta:
+    value = media.get("turn_credential_ttl")
+    if value is None:
+        return DEFAULT_TURN_CREDENTIAL_TTL
+    shortest, longest = TURN_CREDENTIAL_TTL_RANGE
+    try:
+        ttl = parse_ttl(value) if isinstance(value, str) else None
+    except InvalidInput:
+        ttl = None
+    if ttl is None or not shortest <= ttl <= longest:
+        raise ConfigError(
+            path, "[media]", 'field \'turn_credential_ttl\': must be text from "1m" to "24h"'
+        )
+    return ttl
 
 
 def _addresses(value: object, path: Path) -> tuple[str, ...]:
@@ -324,36 +347,54 @@ def _ice_servers(value: object, path: Path) -> tuple[IceServer, ...]:
     where = "[media] ice_servers"
     if not isinstance(value, list):
         raise ConfigError(path, where, "must be a list of {urls = [...]} tables")
-    servers = []
-    for index, entry in enumerate(value):
-        if not isinstance(entry, dict):
-            raise ConfigError(path, f"{where}[{index}]", "must be a table with urls")
-        _refuse_unknown(entry, ICE_SERVER_KEYS, path, f"{where}[{index}]")
-        urls = entry.get("urls")
-        if (
-            not isinstance(urls, list)
-            or not urls
-            or not all(
-                isinstance(u, str)
-                and u.startswith(("stun:", "turn:", "turns:"))
-                and '"' not in u
-                and ">" not in u
-                for u in urls
-            )
-        ):
+    return tuple(_ice_server(entry, path, f"{where}[{index}]") for index, entry in enumerate(value))
+
+
+def _ice_server(entry: object, path: Path, where: str) -> IceServer:
+    if not isinstance(entry, dict):
+        raise ConfigError(path, where, "must be a table with urls")
+    for key in STATIC_CREDENTIAL_KEYS:
+        if key in entry:
             raise ConfigError(
                 path,
-                f"{where}[{index}]",
-                "field 'urls': a list of stun:, turn: or turns: addresses",
+                where,
+                f"field {key!r}: a TURN password does not belong in the config file; name the "
+                "environment variable that holds the TURN server's shared secret in secret_env, "
+                "and plenary mints short-lived credentials from it",
             )
-        for secret in ("username", "credential"):
-            if '"' in str(entry.get(secret, "")):
-                raise ConfigError(path, f"{where}[{index}]", f"field {secret!r}: no quotes")
-        servers.append(
-            IceServer(
-                urls=tuple(urls),
-                username=_text(entry, "username", path, f"{where}[{index}]"),
-                credential=_text(entry, "credential", path, f"{where}[{index}]"),
-            )
+    _refuse_unknown(entry, ICE_SERVER_KEYS, path, where)
+    urls = _ice_urls(entry.get("urls"), path, where)
+    secret_env = _text(entry, "secret_env", path, where)
+    turn = [url for url in urls if url.startswith(TURN_SCHEMES)]
+    if turn and len(turn) < len(urls):
+        raise ConfigError(path, where, "field 'urls': stun: and turn: servers go in entries apart")
+    if turn and not secret_env:
+        raise ConfigError(
+            path,
+            where,
+            "field 'secret_env': a TURN server needs the name of the environment variable "
+            "that holds its shared secret (coturn's static-auth-secret)",
         )
-    return tuple(servers)
+    if secret_env and not turn:
+        raise ConfigError(path, where, "field 'secret_env': only turn: and turns: servers take one")
+    if secret_env and not ENVIRONMENT_NAME.fullmatch(secret_env):
+        raise ConfigError(
+            path, where, f"field 'secret_env': {secret_env!r} is not an environment variable name"
+        )
+    return IceServer(urls=urls, secret_env=secret_env)
+
+
+def _ice_urls(urls: object, path: Path, where: str) -> tuple[str, ...]:
+    # The addresses go into Link headers as <url>, so they may not close the brackets or quote.
+    if (
+        not isinstance(urls, list)
+        or not urls
+        or not all(
+            isinstance(url, str)
+            and url.startswith(("stun:", *TURN_SCHEMES))
+            and not any(mark in url for mark in '"<>, ')
+            for url in urls
+        )
+    ):
+        raise ConfigError(path, where, "field 'urls': a list of stun:, turn: or turns: addresses")
+    return tuple(urls)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -47,6 +48,7 @@ def serve(
             public_url=config.public_url or base,
             ice_addresses=ice_addresses,
             demo_feed=demo_feed,
+            environ=os.environ,
         )
     )
 

@@ -78,7 +78,7 @@ async def open_session(request: web.Request, direction: Direction) -> web.Respon
     response = web.Response(status=201, text=session.answer, content_type=SDP)
     response.headers["Location"] = session.path
     response.headers["ETag"] = session.etag
-    for server in request.app[appkeys.CONFIG].ice_servers:
+    for server in request.app[appkeys.ICE_SERVERS].for_holder(claims):
         for link in server.link_headers():
             response.headers.add("Link", link)
     return response
@@ -122,9 +122,11 @@ async def trickle(request: web.Request) -> web.Response:
 async def ice_servers(request: web.Request) -> web.Response:
     """For pages that build their peer connection before they have an answer. Only for token
     holders: a TURN server relays for whoever holds its credentials."""
-    bearer_claims(request)
-    servers = request.app[appkeys.CONFIG].ice_servers
-    return web.json_response({"iceServers": [server.as_dict() for server in servers]})
+    servers = request.app[appkeys.ICE_SERVERS].for_holder(bearer_claims(request))
+    return web.json_response(
+        {"iceServers": [server.as_dict() for server in servers]},
+        headers={"Cache-Control": "no-store"},  # credentials: no cache may keep them
+    )
 
 
 def add_routes(app: web.Application) -> None:

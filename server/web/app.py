@@ -4,8 +4,8 @@ context starts them in order and stops them in reverse."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from server.media.aiortc_internals.compat import check_compatible
 from server.media.demofeed import DemoFeed
 from server.media.fanout import C_LOOP_BUILT
 from server.media.heap import HeapKeeper
+from server.media.ice_servers import IceServers
 from server.media.relay import Relay, RelaySettings
 from server.registration import http as registration_api
 from server.registration.join_links import JoinLinkSender
@@ -54,12 +55,16 @@ class Settings:
     wall: Callable[[], datetime] = wall_now
     c_loop: bool = C_LOOP_BUILT  # the relay sends through its C loop; the tests also try without
     own_gcm: bool = True  # the C loop encrypts AES-GCM itself; the tests also try libsrtp
+    # Where secrets named in the config are read: each TURN server's shared secret.
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 def create_app(settings: Settings) -> web.Application:
+    config = settings.config
+    # Before anything is made on disk: a TURN secret missing from the environment stops here.
+    ice_servers = IceServers.from_config(config, settings.environ, settings.wall)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
-    config = settings.config
     store = Store.in_data_dir(settings.data_dir, config.store_url or None)
     keyring = KeyRing.open(settings.data_dir)
     revocations = RevocationList(store.registrations)
@@ -111,6 +116,7 @@ def create_app(settings: Settings) -> web.Application:
     app[appkeys.RATE_LIMITER] = RateLimiter(config.registration.per_address_per_minute)
     app[appkeys.HEAP] = heap
     app[appkeys.RELAY] = relay
+    app[appkeys.ICE_SERVERS] = ice_servers
     app[appkeys.ACCESS_WATCH] = AccessWatch(
         revocations, [live.end_lapsed, relay.end_lapsed], settings.wall
     )

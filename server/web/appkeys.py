@@ -11,6 +11,7 @@ from server.auth.revocation import RevocationList
 from server.auth.tokens import TokenService
 from server.config import Config
 from server.media.heap import HeapKeeper
+from server.media.ice_servers import IceServers
 from server.media.relay import Relay
 from server.registration.join_links import JoinLinkSender
 from server.registration.service import Registrar
@@ -33,3 +34,4 @@ JOIN_LINKS = web.AppKey("join_links", JoinLinkSender)
 ACCESS_WATCH = web.AppKey("access_watch", AccessWatch)
 RELAY = web.AppKey("relay", Relay)
 HEAP = web.AppKey("heap", HeapKeeper)
+ICE_SERVERS = web.AppKey("ice_servers", IceServers)

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
+import secrets
 import subprocess
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from scheduler.clock import wall_now
 from server.auth.keys import KeyRing
+from server.auth.permissions import Role
 from server.auth.tokens import TokenService
-from tests.serverproc import CONFIG, PLENARY
+from tests.serverproc import CONFIG, PLENARY, ServerProcess
 
 
 def plenary(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -171,3 +179,49 @@ def test_keys_rotate_keeps_old_tokens_valid(tmp_path: Path) -> None:
     tokens = TokenService(KeyRing.open(tmp_path), "plenary", wall_now)
     assert tokens.verify(old).role.value == tokens.verify(new).role.value == "technician"
     assert old.split(".")[0] != new.split(".")[0]  # another kid in the header
+
+
+TURN_SECRET_ENV = "PLENARY_TEST_TURN_SECRET"
+TURN_SERVER = (
+    '[media]\nice_servers = [{urls = ["turn:127.0.0.1:3478?transport=udp"], '
+    f'secret_env = "{TURN_SECRET_ENV}"}}]\n'
+)
+
+
+def test_serve_needs_the_turn_secret_in_its_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(TURN_SECRET_ENV, raising=False)
+    path = broken_config(tmp_path, "[media]\n", TURN_SERVER)
+    data = tmp_path / "data"
+    result = plenary("serve", "--config", str(path), "--data", str(data), "--port", "1")
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"plenary: {path}: [media] ice_servers[0]: field 'secret_env': the environment "
+        f"variable {TURN_SECRET_ENV} is not set; it must hold the TURN server's shared secret\n"
+    )
+    assert not data.exists()  # refused before anything was made
+    # The secret is the server's alone: the other commands do not need it.
+    assert plenary("agenda", "--config", str(path), "--data", str(data)).returncode == 0
+
+
+@pytest.mark.slow
+def test_serve_mints_turn_credentials_from_the_secret_in_its_environment(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    secret = secrets.token_urlsafe(24)
+    monkeypatch.setenv(TURN_SECRET_ENV, secret)  # the server's process inherits it
+    server = start_server(config=broken_config(tmp_path, "[media]\n", TURN_SERVER))
+    token = server.token(Role.ATTENDEE, "Ana")
+    request = urllib.request.Request(
+        f"{server.url}/api/media/ice-servers", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        body = response.read().decode()
+    (turn,) = json.loads(body)["iceServers"]
+    expected = hmac.new(secret.encode(), turn["username"].encode(), hashlib.sha1).digest()
+    assert base64.b64decode(turn["credential"]) == expected
+    server.stop()
+    assert secret not in body and secret not in server.log()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import replace
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import fields, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -19,15 +20,22 @@ from aiortc.rtp import RtcpByePacket, RtcpSdesPacket, RtcpSrPacket
 
 from scheduler.timetable import OverrideAction
 from server.auth.permissions import Role
+from server.config import Config
 from server.media import fanout
 from server.store import Actor
 from server.web import appkeys
 from server.web.app import create_app
 from tests.helpers import bundled_config, fast_rehearsal, settings
+from tests.media.test_ice_servers import SECRET, STUN, TURN, assert_minted_for
 from tests.media_peers import Peer, SignallingError, publisher, record_rtcp, viewer
 from tests.rooms.test_live import clock_in_welcome
 
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
+CONFIG_KEYS = {field.name for field in fields(Config)}
+TURN_LINK = (
+    r'<(?P<url>[^>]+)>; rel="ice-server"; username="(?P<username>[^"]+)"; '
+    r'credential="(?P<credential>[^"]+)"; credential-type="password"'
+)
 TECH = Actor("u_t", "Tess")
 
 
@@ -68,11 +76,13 @@ async def make_stage(
     *,
     minutes_in: float = 10,
     loop: str | None = None,
+    environ: Mapping[str, str] | None = None,
     **overrides: Any,
 ) -> Stage:
-    config = replace(
-        bundled_config(), **{k: v for k, v in overrides.items() if k.startswith("max_")}
-    )
+    """A server a few minutes into the welcoming remarks, sending through ``loop`` (a key of
+    ``LOOP_SETTINGS``); ``overrides`` may change the config's fields (``max_viewers``,
+    ``ice_servers``) and ``connect_within``."""
+    config = replace(bundled_config(), **{k: v for k, v in overrides.items() if k in CONFIG_KEYS})
     base = settings(tmp_path, clock_in_welcome(minutes_in), config)
     app = create_app(
         replace(
@@ -80,6 +90,7 @@ async def make_stage(
             ice_addresses=("127.0.0.1",),
             media_connect_within=overrides.get("connect_within", 20.0),
             **(LOOP_SETTINGS[loop] if loop else {}),
+            environ=environ or {},
         )
     )
     return Stage(app, await aiohttp_server(app))
@@ -572,20 +583,17 @@ async def test_the_demo_feed_is_watchable(tmp_path: Path, aiohttp_server: Server
         await audience.close()
 
 
-async def test_stun_and_turn_servers_reach_clients(
+async def test_whep_answers_name_the_ice_servers_with_credentials_for_the_viewer(
     tmp_path: Path, aiohttp_server: ServerFactory
 ) -> None:
-    from server.config import IceServer
-
-    servers = (
-        IceServer(urls=("stun:stun.example.org:3478",)),
-        IceServer(
-            urls=("turn:turn.example.org:3478?transport=udp",), username="hall", credential="s3cret"
-        ),
+    stage = await make_stage(
+        tmp_path,
+        aiohttp_server,
+        ice_servers=(STUN, TURN),
+        environ={"PLENARY_TURN_SECRET": SECRET},
     )
-    stage = await make_stage(tmp_path, aiohttp_server)
-    object.__setattr__(stage.app[appkeys.CONFIG], "ice_servers", servers)
     token = stage.token(Role.ATTENDEE)
+    sub = stage.app[appkeys.TOKENS].verify(token).sub
     peer = await viewer(stage.base, "welcome", token)
     await peer.close()
     async with aiohttp.ClientSession() as http:
@@ -602,17 +610,14 @@ async def test_stun_and_turn_servers_reach_clients(
             },
         ) as response:
             assert response.status == 404
-    assert listed == [
-        {"urls": ["stun:stun.example.org:3478"]},
-        {
-            "urls": ["turn:turn.example.org:3478?transport=udp"],
-            "username": "hall",
-            "credential": "s3cret",
-        },
-    ]
-    # The Link headers of the WHEP answer say the same (RFC 9725 section 4.6).
-    assert peer.links == [
-        '<stun:stun.example.org:3478>; rel="ice-server"',
-        '<turn:turn.example.org:3478?transport=udp>; rel="ice-server"; username="hall"; '
-        'credential="s3cret"; credential-type="password"',
-    ]
+    assert [server["urls"] for server in listed] == [list(STUN.urls), list(TURN.urls)]
+    assert_minted_for(sub, listed[1]["username"], listed[1]["credential"])
+    # The Link headers of the WHEP answer name the same servers (RFC 9725 section 4.6), with
+    # credentials minted for the same token when it posted its offer.
+    assert peer.links[0] == f'<{STUN.urls[0]}>; rel="ice-server"'
+    turn_links = [re.fullmatch(TURN_LINK, link) for link in peer.links[1:]]
+    assert [match and match["url"] for match in turn_links] == list(TURN.urls)
+    for match in turn_links:
+        assert match is not None
+        assert_minted_for(sub, match["username"], match["credential"])
+    assert SECRET not in peer.answer + "".join(peer.links)
