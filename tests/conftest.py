@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.coturn import TURNSERVER, CoturnServer
 from tests.pg import PostgresServer, postgres_bin
 from tests.serverproc import ServerProcess, utc_in
 from tests.smtp import SmtpServer
@@ -90,6 +91,18 @@ def postgres() -> Iterator[PostgresServer]:
             pytest.fail("PostgreSQL is missing: CI must install Debian's postgresql")
         pytest.skip("PostgreSQL is not installed")
     server = PostgresServer.start(bin_dir)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def coturn() -> Iterator[CoturnServer]:
+    """A real TURN server on loopback, with a random shared secret for the TURN REST scheme."""
+    if not TURNSERVER.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{TURNSERVER} is missing: CI must install Debian's coturn")
+        pytest.skip("coturn is not installed")
+    server = CoturnServer.start()
     yield server
     server.stop()
 

@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCIceTransportPolicy,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCSessionDescription,
+)
 from aiortc.codecs import is_rtx
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
 from aiortc.rtp import AnyRtcpPacket, RtcpPacket, RtpPacket
@@ -38,10 +45,14 @@ class Peer:
     frames: dict[str, int] = field(default_factory=lambda: {"audio": 0, "video": 0})
     first_frame_at: dict[str, float] = field(default_factory=dict)
     first_video_starts_keyframe: bool | None = None
+    # Host candidates on loopback only. Not for a relay-only peer, which gathers none at all:
+    # restricting its gathering would add some.
+    host_candidates: bool = True
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def signal(self, path: str) -> Peer:
-        restrict_ice(self.pc, LOOPBACK)
+        if self.host_candidates:
+            restrict_ice(self.pc, LOOPBACK)
         await self.pc.setLocalDescription(await self.pc.createOffer())
         headers = {"Content-Type": "application/sdp", "Authorization": f"Bearer {self.token}"}
         async with (
@@ -94,9 +105,24 @@ async def publisher(base: str, room: str, token: str, *, video: bool = True) -> 
     return await peer.signal(f"/whip/{room}")
 
 
-async def viewer(base: str, room: str, token: str, *, video: bool = True, rtx: bool = True) -> Peer:
-    """A viewer; ``rtx=False``: one that offers no RTX, so lost video comes again as it was."""
-    peer = Peer(RTCPeerConnection(), base, token)
+async def viewer(
+    base: str,
+    room: str,
+    token: str,
+    *,
+    video: bool = True,
+    rtx: bool = True,
+    relay_through: list[RTCIceServer] | None = None,
+) -> Peer:
+    """A viewer; ``rtx=False``: one that offers no RTX, so lost video comes again as it was.
+    ``relay_through``: TURN servers, the only way its media may come (relay-only ICE)."""
+    if relay_through is None:
+        peer = Peer(RTCPeerConnection(), base, token)
+    else:
+        relay_only = RTCConfiguration(
+            iceServers=relay_through, iceTransportPolicy=RTCIceTransportPolicy.RELAY
+        )
+        peer = Peer(RTCPeerConnection(relay_only), base, token, host_candidates=False)
     loop = asyncio.get_running_loop()
 
     @peer.pc.on("track")
