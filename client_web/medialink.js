@@ -38,7 +38,6 @@ export class MediaLink {
   #report;
   #retryRefused;
   #token;
-  #iceServers = null;
   #backoff = new Backoff();
   #wanted = false;
   #generation = 0;
@@ -106,16 +105,16 @@ export class MediaLink {
     this.#attempt = attempt;
     this.#report(state, {});
     try {
-      this.#iceServers ??= await fetchIceServers(this.#token);
+      // Asked anew for every connection: TURN credentials are minted per request and expire.
+      const iceServers = await fetchIceServers(this.#token);
       attempt.signal.throwIfAborted();
-      const connection = await this.#open({ iceServers: this.#iceServers, signal: attempt.signal });
+      const connection = await this.#open({ iceServers, signal: attempt.signal });
       if (generation !== this.#generation) {
         connection.session.close();
         return;
       }
       this.#attempt = null;
       this.#connection = connection;
-      if (connection.session.iceServers.length > 0) this.#iceServers = connection.session.iceServers;
       connection.session.watch({
         connected: () => this.#connected(generation, connection),
         lost: () => this.#lost(generation),

@@ -40,7 +40,6 @@ export async function openSession(pc, path, token, { signal } = {}) {
     const response = await postOffer(path, token, pc.localDescription.sdp, signal);
     const session = new MediaSession(pc, sessionUrl(response, path), token, {
       etag: response.headers.get('ETag'),
-      iceServers: parseIceServerLinks(response.headers.get('Link')),
     });
     try {
       signal?.throwIfAborted();
@@ -63,14 +62,12 @@ export class MediaSession {
   #closed = false;
   #timers = new Map();
 
-  constructor(pc, url, token, { etag = null, iceServers = [] } = {}) {
+  constructor(pc, url, token, { etag = null } = {}) {
     this.#pc = pc;
     this.#url = url;
     this.#token = token;
     /** The session's entity tag, for PATCH requests. */
     this.etag = etag;
-    /** The ICE servers the answer named (Link rel="ice-server"), for the next connection. */
-    this.iceServers = iceServers;
   }
 
   get pc() {
@@ -152,38 +149,6 @@ export class MediaSession {
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
   }
-}
-
-/**
- * The ICE servers in `Link` headers (fetch joins several with commas):
- * `<turn:turn.example.org>; rel="ice-server"; username="u"; credential="p"`.
- */
-export function parseIceServerLinks(header) {
-  if (!header) return [];
-  const servers = [];
-  for (const match of header.matchAll(LINK_VALUE)) {
-    const params = linkParams(match[2]);
-    if (!(params.get('rel') ?? '').split(/\s+/).includes('ice-server')) continue;
-    const server = { urls: match[1].trim() };
-    if (params.has('username')) server.username = params.get('username');
-    if (params.has('credential')) server.credential = params.get('credential');
-    servers.push(server);
-  }
-  return servers;
-}
-
-// One link-value: <uri> followed by its parameters, up to the comma that starts the next.
-const LINK_VALUE = /<([^>]*)>((?:\s*;\s*[^;,=\s]+(?:\s*=\s*(?:"(?:[^"\\]|\\.)*"|[^;,\s]*))?)*)/g;
-const LINK_PARAM = /;\s*([^;,=\s]+)(?:\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;,\s]*)))?/g;
-
-function linkParams(text) {
-  const params = new Map();
-  for (const [, name, quoted, bare] of text.matchAll(LINK_PARAM)) {
-    const key = name.toLowerCase();
-    if (params.has(key)) continue;
-    params.set(key, quoted !== undefined ? quoted.replace(/\\(.)/g, '$1') : bare ?? '');
-  }
-  return params;
 }
 
 async function postOffer(path, token, offer, signal) {

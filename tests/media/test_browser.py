@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page, Response
 
 from server.auth.permissions import Role
 from tests.conftest import OpenPage
@@ -109,3 +109,37 @@ def test_an_audio_only_statement_reaches_chromium_as_sound_only(
     signal(watcher, "whep", "statement-day-2", server.token(Role.ATTENDEE, "Watcher"))
     stats = wait_for_stats(watcher, lambda s: s["audioPackets"] > 50)
     assert stats["framesDecoded"] == 0
+
+
+def is_ice_servers(response: Response) -> bool:
+    return response.url.endswith("/api/media/ice-servers")
+
+
+def test_the_watch_and_speak_pages_ask_for_ice_servers_with_their_token(
+    start_server: Callable[..., ServerProcess], browser: Browser, open_page: OpenPage
+) -> None:
+    server = start_server(rehearse=utc_in(-300))  # the welcoming remarks are live
+    watcher = server.token(Role.ATTENDEE, "Watcher")
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        with page.expect_response(is_ice_servers, timeout=20_000) as watching:
+            page.goto(f"{server.url}/watch/welcome#token={watcher}")
+    finally:
+        context.close()
+    speaker = server.token(Role.SPEAKER, "Speaker")
+    studio = open_page(f"{server.url}/speak/welcome#token={speaker}")
+    studio.click("#devices-on")
+    with studio.expect_response(is_ice_servers, timeout=20_000) as speaking:
+        studio.click("#go-live")
+    # Going on air again asks again: TURN credentials are minted per request and expire.
+    studio.click("#stop")
+    with studio.expect_response(is_ice_servers, timeout=20_000) as again:
+        studio.click("#go-live")
+    for response, token in (
+        (watching.value, watcher),
+        (speaking.value, speaker),
+        (again.value, speaker),
+    ):
+        assert response.request.headers["authorization"] == f"Bearer {token}"
+        assert response.status == 200
