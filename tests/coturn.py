@@ -16,15 +16,11 @@ from pathlib import Path
 
 from aioice import stun
 
+from tests.serverproc import free_port
+
 TURNSERVER = Path("/usr/bin/turnserver")
 REALM = "plenary.test"
 STARTUP_SECONDS = 10.0
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -48,7 +44,7 @@ class CoturnServer:
     @classmethod
     def start(cls) -> CoturnServer:
         folder = Path(tempfile.mkdtemp(prefix="plenary-coturn-"))
-        port, secret = free_udp_port(), secrets.token_urlsafe(32)
+        port, secret = free_port(socket.SOCK_DGRAM), secrets.token_urlsafe(32)
         config = folder / "turnserver.conf"
         # The secret goes in a file in mkdtemp's folder, which only its owner may enter; on the
         # command line every user of the machine could read it.

@@ -47,8 +47,9 @@ def wait_healthy(
     raise RuntimeError(f"the server did not answer /healthz in {seconds:g} s; {describe()}")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
+def free_port(kind: socket.SocketKind = socket.SOCK_STREAM) -> int:
+    """A port on 127.0.0.1 that nothing listens on now, for TCP or (``SOCK_DGRAM``) UDP."""
+    with socket.socket(socket.AF_INET, kind) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
