@@ -20,11 +20,11 @@ it scans the server's log for warnings, errors and tracebacks. All traffic is to
 
 Run from the repository root:
 
-    .venv/bin/python bench/registrations.py                      # open mode, 2000 in 3 rounds
-    .venv/bin/python bench/registrations.py --mode approval --count 5000 --rounds 5
+    .venv/bin/python -m bench.registrations                      # open mode, 2000 in 3 rounds
+    .venv/bin/python -m bench.registrations --mode approval --count 5000 --rounds 5
 
-The same file also starts the load process (``_load``, registrations_load.py) and the baseline
-server (``_baseline``, registrations_baseline.py).
+The same module also starts the load process (``_load``, load.py) and the baseline server
+(``_baseline``, baseline.py).
 Exit status 0 when every check holds, 1 when one fails, 2 on a bench error or the time limit.
 """
 
@@ -42,19 +42,21 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from registrations_baseline import _baseline
-from registrations_checks import (
+from bench.registrations.baseline import _baseline
+from bench.registrations.checks import (
     check_duplicate,
     check_listing,
     check_phases,
     fetch_listing,
     settled_listing,
 )
-from registrations_children import BenchError
-from registrations_load import LoadSpec, _load
-from registrations_phases import mail_round, run_phase, wait_for_mail
-from registrations_report import Run, report, scan_log
-from registrations_servers import Plenary, Target, start_baseline, start_plenary
+from bench.registrations.children import BenchError
+from bench.registrations.load import LoadSpec, _load
+from bench.registrations.phases import mail_round, run_phase, wait_for_mail
+from bench.registrations.report import Run, report, scan_log
+from bench.registrations.servers import Plenary, Target, start_baseline, start_plenary
+
+PROG = "python -m bench.registrations"
 
 # Baselines answer ten times faster: this many requests a round keeps them long enough to time.
 BASELINE_REQUESTS = 1500
@@ -146,7 +148,9 @@ def mail_expected(args: argparse.Namespace, registrations: int) -> int:
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        prog=PROG, description=__doc__.partition("\n")[0] if __doc__ else None
+    )
     parser.add_argument(
         "--count", type=int, default=2000, help="registrations measured, split over the rounds"
     )
@@ -192,7 +196,7 @@ def main(argv: Sequence[str]) -> int:
         print(json.dumps(asyncio.run(_load(LoadSpec(**json.loads(argv[1]))))), flush=True)
         return 0
     if argv[:1] == ["_baseline"]:
-        role = argparse.ArgumentParser()
+        role = argparse.ArgumentParser(prog=f"{PROG} _baseline")
         role.add_argument("--port", type=int, required=True)
         role.add_argument("--folder", type=Path, required=True)
         options = role.parse_args(argv[1:])

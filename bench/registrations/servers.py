@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
-from harness import HOST, PLENARY, ROOT, STARTUP_TIMEOUT, free_port
-from registrations_children import BenchError, Child, read_line, spawn
-from registrations_load import LoadSpec
 
-ENTRY = Path(__file__).with_name("registrations.py")  # also the baseline and load process
+from bench.common.harness import HOST, PLENARY, STARTUP_TIMEOUT, free_port
+from bench.registrations.children import BenchError, Child, read_line, spawn
+from bench.registrations.load import LoadSpec
+from tests.serverproc import event_config  # the bundled agenda with another mode and limit
+
+ENTRY = (sys.executable, "-m", "bench.registrations")  # also the baseline and load process
 
 
 @dataclass(frozen=True)
@@ -57,10 +59,6 @@ class Plenary:
 
 
 def plenary_config(folder: Path, mode: str, per_minute: int) -> Path:
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    from tests.serverproc import event_config  # the bundled agenda with another mode and limit
-
     return event_config(folder, mode=mode, per_minute=per_minute)
 
 
@@ -117,9 +115,7 @@ async def check_mode(plenary: Plenary, mode: str) -> None:
 async def start_baseline(stack: contextlib.AsyncExitStack, folder: Path) -> Target:
     port = free_port()
     args = ("_baseline", "--port", str(port), "--folder", str(folder))
-    child = await spawn(
-        stack, "baseline", sys.executable, str(ENTRY), *args, stdout=asyncio.subprocess.PIPE
-    )
+    child = await spawn(stack, "baseline", *ENTRY, *args, stdout=asyncio.subprocess.PIPE)
     if await read_line(child, STARTUP_TIMEOUT) != "ready":
         raise BenchError("the baseline server did not start")
     return Target(f"http://{HOST}:{port}", child.pid)

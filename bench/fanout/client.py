@@ -2,9 +2,9 @@
 and the sending half of the direct pair) and the viewers' (the viewers, and the direct pair's
 receiving half), each on one event loop.
 
-Each is driven over stdin/stdout, one JSON line a request and a reply (``python
-bench/fanout.py _client``), and runs pinned to the client core. The publisher's process writes
-its send logs to ``SendRing`` files (fanout_ring.py); the viewers' process follows them.
+Each is driven over stdin/stdout, one JSON line a request and a reply (``python -m
+bench.fanout _client``), and runs pinned to the client core. The publisher's process writes
+its send logs to ``SendRing`` files (ring.py); the viewers' process follows them.
 """
 
 from __future__ import annotations
@@ -22,9 +22,15 @@ from typing import Any
 
 import aiohttp
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from fanout_media import Reply, Source, encode_audio_loop, encode_video_loop
-from fanout_ring import SendRing
-from fanout_tap import (
+
+from bench.common.harness import (
+    HOST,
+    raise_fd_limit,
+)
+from bench.common.percentiles import from_histogram
+from bench.fanout.media import Reply, Source, encode_audio_loop, encode_video_loop
+from bench.fanout.ring import SendRing
+from bench.fanout.tap import (
     BIN_SECONDS,
     BINS,
     Pacer,
@@ -36,16 +42,7 @@ from fanout_tap import (
     tap_publisher,
     tap_viewer,
 )
-from harness import (
-    HOST,
-    on_project_path,
-    raise_fd_limit,
-)
-from percentiles import from_histogram
-
-on_project_path()
-
-from server.media.aiortc_internals.ice import restrict_ice  # noqa: E402
+from server.media.aiortc_internals.ice import restrict_ice
 
 ROOM = "welcome"
 CONNECT_TIMEOUT = 30.0

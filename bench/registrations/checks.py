@@ -8,10 +8,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import aiohttp
-from registrations_children import BenchError
-from registrations_load import Json
-from registrations_phases import Phase
-from registrations_servers import Plenary
+
+from bench.registrations.children import BenchError
+from bench.registrations.load import Json
+from bench.registrations.phases import Phase
+from bench.registrations.servers import Plenary
 
 MAIL_SETTLE = 5.0
 PAGE = 200

@@ -17,23 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from fanout_media import Reply
-from harness import (
+
+from bench.common.harness import (
     HOST,
     PLENARY,
     ROOT,
     Children,
     cpu_seconds,
     free_port,
-    on_project_path,
     wait_healthy,
 )
+from bench.fanout.media import Reply
+from tests.serverproc import ServerProcess
 
-on_project_path()
-
-from tests.serverproc import ServerProcess  # noqa: E402
-
-ENTRY = Path(__file__).with_name("fanout.py")  # also the client and the baseline server
+ENTRY = (sys.executable, "-m", "bench.fanout")  # also the client and the baseline server
 CONFIG = ROOT / "config.toml"
 SETTLE_SECONDS = 2.0
 GRACE_SECONDS = 1.0
@@ -162,10 +159,10 @@ class Bench:
             await each.ask("quit")
 
     def _client(self, name: str) -> ClientProcess:
-        """A client process (fanout_client.py) on the client core: the viewers' or the
+        """A client process (client.py) on the client core: the viewers' or the
         publisher's, which is a machine of its own in a real deployment."""
         proc = self.children.spawn(
-            [sys.executable, ENTRY, "_client"],
+            [*ENTRY, "_client"],
             self.folder / f"{name}.log",
             pipes=True,
             core=self.opts.client_core,
@@ -194,7 +191,7 @@ class Bench:
     def _start_baseline(self) -> tuple[Phase, str, str, str]:
         port = free_port()
         phase = Phase("MediaRelay", self.opts.server_core, self.folder / "baseline.log")
-        url = self._serve(phase, [sys.executable, ENTRY, "_baseline", "--port", port])
+        url = self._serve(phase, [*ENTRY, "_baseline", "--port", port])
         return phase, url, "-", "-"
 
     def _serve(self, phase: Phase, argv: Sequence[Any]) -> str:

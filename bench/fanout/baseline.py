@@ -1,6 +1,6 @@
 """The fan-out bench's baseline server: aiortc's MediaRelay, decoding once, encoding per viewer.
 
-Run as ``python bench/fanout.py _baseline --port P``, pinned to the server core.
+Run as ``python -m bench.fanout _baseline --port P``, pinned to the server core.
 """
 
 from __future__ import annotations
@@ -16,17 +16,14 @@ from aiohttp import web
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack, convert_timebase
-from fanout_client import new_pc
-from fanout_media import VIDEO_BITRATE
-from harness import (
+
+from bench.common.harness import (
     HOST,
-    on_project_path,
     raise_fd_limit,
 )
-
-on_project_path()
-
-from server.media.aiortc_internals.ice import restrict_ice  # noqa: E402
+from bench.fanout.client import new_pc
+from bench.fanout.media import VIDEO_BITRATE
+from server.media.aiortc_internals.ice import restrict_ice
 
 
 def keep_publisher_timestamps() -> None:
@@ -142,7 +139,7 @@ async def _drain(track: MediaStreamTrack) -> None:
 
 
 def baseline_main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="fanout.py _baseline")
+    parser = argparse.ArgumentParser(prog="python -m bench.fanout _baseline")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
     raise_fd_limit()

@@ -10,8 +10,8 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 
-from registrations_checks import Checks
-from registrations_phases import MailRound, Phase
+from bench.registrations.checks import Checks
+from bench.registrations.phases import MailRound, Phase
 
 LOG_LEVEL = re.compile(r"\b(DEBUG|INFO|WARNING|ERROR|CRITICAL)\b")
 LOG_STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ ")

@@ -21,7 +21,8 @@ from typing import Any
 
 import psutil
 import socketio
-from harness import (
+
+from bench.common.harness import (
     HOST,
     PLENARY,
     Children,
@@ -30,11 +31,11 @@ from harness import (
     get_json,
     wait_healthy,
 )
-from status_agenda import Expected, control_plan, expected_transitions, room_state_like
-from status_clients import Match
-from status_figures import Options, Trial
+from bench.status.agenda import Expected, control_plan, expected_transitions, room_state_like
+from bench.status.clients import Match
+from bench.status.figures import Options, Trial
 
-ENTRY = Path(__file__).with_name("status_fanout.py")  # also the workers and the baseline
+ENTRY = (sys.executable, "-m", "bench.status")  # also the workers and the baseline
 CONTROL_TIMEOUT = 15.0
 SHUTDOWN_GRACE = 3.0
 
@@ -45,7 +46,7 @@ class WorkerPool:
     def __init__(self, children: Children, url: str, n: int, opts: Options, log: Path):
         procs = opts.procs
         counts = [n // procs + (1 if i < n % procs else 0) for i in range(procs)]
-        command = [sys.executable, str(ENTRY), "_worker", "--url", url, "--batch", str(opts.batch)]
+        command = [*ENTRY, "_worker", "--url", url, "--batch", str(opts.batch)]
         command += ["--deflate"] if opts.deflate else []
         self._procs = [
             children.spawn([*command, "--count", str(count)], log, pipes=True)
@@ -300,7 +301,7 @@ class Baseline(Contender):
     name = "baseline"
 
     async def start_server(self) -> None:
-        await self.launch([sys.executable, str(ENTRY), "_baseline", "--port", self.port])
+        await self.launch([*ENTRY, "_baseline", "--port", self.port])
         await self.observer.connect(self.url)
 
     async def configure(self, agenda: dict[str, Any]) -> None:

@@ -8,17 +8,17 @@ import dataclasses
 import json
 import math
 import os
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-from harness import STARTUP_TIMEOUT, cpu_seconds
-from registrations_children import BenchError, read_line, spawn
-from registrations_load import REQUEST_TIMEOUT, LoadSpec
-from registrations_servers import ENTRY
+
+from bench.common.harness import STARTUP_TIMEOUT, cpu_seconds
+from bench.registrations.children import BenchError, read_line, spawn
+from bench.registrations.load import REQUEST_TIMEOUT, LoadSpec
+from bench.registrations.servers import ENTRY
 
 MAIL_POLL = 0.05
 RESULT_LIMIT = 64 * 1024 * 1024  # one JSON line from a load process, every id in it
@@ -61,7 +61,7 @@ class Phase:
 
 async def run_phase(label: str, spec: LoadSpec, server_pid: int) -> Phase:
     async with contextlib.AsyncExitStack() as own:  # the load process ends with its phase
-        args = (sys.executable, str(ENTRY), "_load", json.dumps(dataclasses.asdict(spec)))
+        args = (*ENTRY, "_load", json.dumps(dataclasses.asdict(spec)))
         pipes = {"stdin": asyncio.subprocess.PIPE, "stdout": asyncio.subprocess.PIPE}
         child = await spawn(own, f"load ({label})", *args, **pipes, limit=RESULT_LIMIT)
         if await read_line(child, STARTUP_TIMEOUT) != "ready":

@@ -1,6 +1,6 @@
 """The status bench's baseline: a minimal python-socketio server that broadcasts on a trigger.
 
-Run as ``python bench/status_fanout.py _baseline --port P``.
+Run as ``python -m bench.status _baseline --port P``.
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ from typing import Any
 
 import socketio
 from aiohttp import web
-from harness import (
+
+from bench.common.harness import (
     HOST,
 )
 
 
 def baseline_server(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="status_fanout.py _baseline")
+    parser = argparse.ArgumentParser(prog="python -m bench.status _baseline")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
     payloads: dict[str, Any] = {}

@@ -23,7 +23,7 @@ from typing import Any
 import psutil
 
 HOST = "127.0.0.1"  # the only address the benches ever talk to
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 PLENARY = Path(sys.executable).parent / "plenary"
 STARTUP_TIMEOUT = 30.0
 # Run before the exec: get SIGTERM when the bench dies, however it dies; then, if asked, pin to
@@ -38,13 +38,6 @@ LAUNCHER = (
     "    sys.exit(1)\n"
     "os.execv(sys.argv[4], sys.argv[4:])\n"
 )
-
-
-def on_project_path() -> None:
-    """bench/ is a folder of scripts: put the repository root first, to reach tests/ and
-    server/ from here."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
 
 
 def free_port() -> int:
@@ -109,8 +102,8 @@ class Children:
 
 
 def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, poll: float = 0.05) -> None:
-    on_project_path()
-    from tests.serverproc import wait_healthy as wait  # once the path is set
+    # Imported here: the benches' client processes import this module and need no server code.
+    from tests.serverproc import wait_healthy as wait
 
     wait(url, proc, STARTUP_TIMEOUT, lambda: f"see {log}", poll)
 

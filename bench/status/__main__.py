@@ -15,11 +15,11 @@ process of its own. Then it measures
 
 Everything talks to 127.0.0.1 only. Run from the repository root (see bench/README.md):
 
-    .venv/bin/python bench/status_fanout.py                  # ladder 100, 500, 1000
-    .venv/bin/python bench/status_fanout.py --clients 1000 --rounds 30
+    .venv/bin/python -m bench.status                  # ladder 100, 500, 1000
+    .venv/bin/python -m bench.status --clients 1000 --rounds 30
 
-The same file also starts the client worker (``_worker``, status_clients.py) and the baseline
-server (``_baseline``, status_baseline.py).
+The same module also starts the client worker (``_worker``, clients.py) and the baseline
+server (``_baseline``, baseline.py).
 """
 
 from __future__ import annotations
@@ -37,18 +37,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import (
+from bench.common.harness import (
     ROOT,
     Children,
     raise_fd_limit,
 )
-from status_agenda import mirror_offsets
-from status_baseline import baseline_server
-from status_clients import FD_HEADROOM, worker
-from status_figures import Options, Trial
-from status_report import progress, report
-from status_servers import Baseline, Plenary
+from bench.status.agenda import mirror_offsets
+from bench.status.baseline import baseline_server
+from bench.status.clients import FD_HEADROOM, worker
+from bench.status.figures import Options, Trial
+from bench.status.report import progress, report
+from bench.status.servers import Baseline, Plenary
 
+PROG = "python -m bench.status"
 DEFAULT_LADDER = (100, 500, 1000)
 
 
@@ -151,7 +152,7 @@ async def run(opts: Options, results: list[tuple[Trial, Trial]]) -> None:
 
 
 def parse_options(argv: Sequence[str]) -> tuple[Options, float]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument(
         "--clients",
         default=",".join(map(str, DEFAULT_LADDER)),

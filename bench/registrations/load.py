@@ -1,6 +1,6 @@
 """The registration bench's load process: N clients, each its own session and connection.
 
-Run as ``python bench/registrations.py _load SPEC`` (SPEC: a ``LoadSpec`` as JSON); it says
+Run as ``python -m bench.registrations _load SPEC`` (SPEC: a ``LoadSpec`` as JSON); it says
 ``ready`` once every client has opened its connection, starts on ``go``, and prints its result.
 """
 
@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from percentiles import nearest_rank as percentile
+
+from bench.common.percentiles import nearest_rank as percentile
 
 REQUEST_TIMEOUT = 30.0
 EMAIL_DOMAIN = "bench.example.org"

@@ -1,6 +1,6 @@
 """The status bench's client worker: N Socket.IO clients on one loop, driven over stdin/stdout.
 
-Run as ``python bench/status_fanout.py _worker --url U --count N --batch B [--deflate]``.
+Run as ``python -m bench.status _worker --url U --count N --batch B [--deflate]``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from typing import Any
 
 import aiohttp
 import socketio
-from harness import (
+
+from bench.common.harness import (
     raise_fd_limit,
 )
 
@@ -141,7 +142,7 @@ class Fleet:
 
 
 async def worker(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="status_fanout.py _worker")
+    parser = argparse.ArgumentParser(prog="python -m bench.status _worker")
     parser.add_argument("--url", required=True)
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--batch", type=int, required=True)

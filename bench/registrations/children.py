@@ -11,7 +11,7 @@ import signal
 from dataclasses import dataclass
 from typing import Any
 
-from harness import ROOT
+from bench.common.harness import ROOT
 
 SHUTDOWN_GRACE = 10.0
 PR_SET_PDEATHSIG = 1

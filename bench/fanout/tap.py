@@ -25,9 +25,10 @@ from typing import Any
 import pylibsrtp
 from aiortc import RTCPeerConnection
 from aiortc.sdp import SessionDescription
-from fanout_media import Reply
-from fanout_ring import SendRing
-from percentiles import from_histogram
+
+from bench.common.percentiles import from_histogram
+from bench.fanout.media import Reply
+from bench.fanout.ring import SendRing
 
 KINDS = ("audio", "video")
 BIN_SECONDS = 10e-6  # delay histograms: 10 µs bins up to 2 s, then one overflow bin

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fanout_bench import Bench, Step
-from fanout_media import FPS, HEIGHT, WIDTH
-from fanout_tap import KINDS
+from bench.fanout.bench import Bench, Step
+from bench.fanout.media import FPS, HEIGHT, WIDTH
+from bench.fanout.tap import KINDS
 
 TARGET_RATIO, TARGET_VIEWERS, TARGET_LOSS, TARGET_P99_MS = 20.0, 200, 0.01, 10.0
 BUSY_SHARE = 0.2  # a process that waited for a CPU longer than this share of a step: flagged

@@ -9,24 +9,24 @@ process of its own, as an encoder or a browser is a machine of its own; the view
 another. (On the viewers' event loop, at 200 viewers, the publisher's pacing slipped: about a
 fifth of its video packets left early, in bursts the relay then had to queue.) A packet's send
 time (taken when the publisher hands it to SRTP, and written to a ring the viewers' process
-reads: fanout_ring.py) and its receive time (the kernel's stamp of its arrival on the viewer's
+reads: ring.py) and its receive time (the kernel's stamp of its arrival on the viewer's
 socket, so the client's own backlog is not counted) come from one clock, CLOCK_MONOTONIC. They
 are matched on the RTP sequence number through the relay's renumbering, learnt and checked on
-a key of the payload of every 16th packet, decrypted (see fanout_tap.py).
+a key of the payload of every 16th packet, decrypted (see tap.py).
 
 A direct aiortc-to-aiortc pair (no server) runs all along, from the publisher's process to the
 viewers': its delay is what loopback, the two processes and the two aiortc stacks cost, and
 the relay's added delay is the relay path minus that. Then the baseline: aiortc's
-``MediaRelay`` in a small server of this file, which decodes the publisher once and encodes for
+``MediaRelay`` in a small server (baseline.py), which decodes the publisher once and encodes for
 each viewer. Its frames are matched on RTP timestamps (see ``keep_publisher_timestamps``).
 
-    .venv/bin/python bench/fanout.py                       # plenary 10,50,100,200; baseline 3
-    .venv/bin/python bench/fanout.py --viewers 50 --baseline-viewers 3 --window 5
+    .venv/bin/python -m bench.fanout                       # plenary 10,50,100,200; baseline 3
+    .venv/bin/python -m bench.fanout --viewers 50 --baseline-viewers 3 --window 5
 
 The servers run on one core (``--server-core``), publisher and viewers on another
-(``--client-core``). Everything talks to 127.0.0.1 only. The same file also starts the
-two client processes (``_client``, fanout_client.py) and the baseline server (``_baseline``,
-fanout_baseline.py); fanout_bench.py runs the steps and fanout_report.py prints the tables.
+(``--client-core``). Everything talks to 127.0.0.1 only. The same module also starts the
+two client processes (``_client``, client.py) and the baseline server (``_baseline``,
+baseline.py); bench.py runs the steps and report.py prints the tables.
 """
 
 from __future__ import annotations
@@ -41,14 +41,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from fanout_baseline import baseline_main
-from fanout_bench import Bench, Options
-from fanout_client import client_main
-from fanout_report import report
-from harness import (
+from bench.common.harness import (
     raise_fd_limit,
 )
+from bench.fanout.baseline import baseline_main
+from bench.fanout.bench import Bench, Options
+from bench.fanout.client import client_main
+from bench.fanout.report import report
 
+PROG = "python -m bench.fanout"
 DEFAULT_LADDER = (10, 50, 100, 200)
 DEFAULT_BASELINE = 3
 
@@ -57,7 +58,7 @@ DEFAULT_BASELINE = 3
 
 
 def parse_options(argv: list[str]) -> Options:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("--viewers", default=",".join(map(str, DEFAULT_LADDER)))
     parser.add_argument("--baseline-viewers", type=int, default=DEFAULT_BASELINE)
     parser.add_argument("--window", type=float, default=10.0, help="seconds measured per step")

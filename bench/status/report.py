@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from percentiles import interpolated as percentile
-from status_figures import EventSet, Trial
-from status_servers import SHUTDOWN_GRACE
+from bench.common.percentiles import interpolated as percentile
+from bench.status.figures import EventSet, Trial
+from bench.status.servers import SHUTDOWN_GRACE
 
 TARGET_CLIENTS, TARGET_P99_MS = 1000, 1000.0
 

@@ -1,6 +1,6 @@
 """The registration bench's baseline: a minimal aiohttp app, one aiosqlite insert per request.
 
-Run as ``python bench/registrations.py _baseline --port P --folder F``; it prints ``ready``.
+Run as ``python -m bench.registrations _baseline --port P --folder F``; it prints ``ready``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 from aiohttp import web
-from harness import HOST
+
+from bench.common.harness import HOST
 
 
 async def _baseline(port: int, folder: Path) -> None:

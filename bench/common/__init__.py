@@ -1,0 +1,1 @@
+"""What the benchmarks share: process plumbing and how a percentile is taken."""

@@ -1,0 +1,1 @@
+"""Media fan-out: one WHIP publisher, N WHEP viewers, the relay on one core (``__main__``)."""

@@ -1,0 +1,1 @@
+"""Registrations: sign-ups per second on SQLite, and no loss (``__main__``)."""
