@@ -27,7 +27,7 @@ from bench.common.harness import (
     HOST,
     raise_fd_limit,
 )
-from bench.common.percentiles import from_histogram
+from bench.common.percentiles import histogram_summary
 from bench.fanout.media import Reply, Source, encode_audio_loop, encode_video_loop
 from bench.fanout.ring import SendRing
 from bench.fanout.tap import (
@@ -282,7 +282,7 @@ class Client:
             "relay_delay": self.relay_path.summary(),
             "direct_delay": self.direct_path.summary(),
             "states": _count(peer.pc.connectionState for peer in self.viewers),
-            "loop_lag": from_histogram(self.lags, BIN_SECONDS),
+            "loop_lag": histogram_summary(self.lags, BIN_SECONDS),
             "backlog": backlog,
         }
 

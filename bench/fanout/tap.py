@@ -26,7 +26,7 @@ import pylibsrtp
 from aiortc import RTCPeerConnection
 from aiortc.sdp import SessionDescription
 
-from bench.common.percentiles import from_histogram
+from bench.common.percentiles import histogram_summary
 from bench.fanout.media import Reply
 from bench.fanout.ring import SendRing
 
@@ -208,7 +208,7 @@ class PathStats:
     def summary(self) -> Reply:
         return {
             kind: {
-                **from_histogram(self.bins[index], BIN_SECONDS),
+                **histogram_summary(self.bins[index], BIN_SECONDS),
                 "unmatched": self.unmatched[index],
                 "renumbered": self.renumbered[index],
             }

@@ -18,7 +18,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.common.percentiles import nearest_rank as percentile
+from bench.common.percentiles import percentile
 
 REQUEST_TIMEOUT = 30.0
 EMAIL_DOMAIN = "bench.example.org"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from bench.common.percentiles import interpolated as percentile
+from bench.common.percentiles import percentile
 from bench.status.figures import EventSet, Trial
 from bench.status.servers import SHUTDOWN_GRACE
 
@@ -17,13 +17,13 @@ def ms(value: float) -> str:
 
 def latency_row(n: int, kind: str, plenary: EventSet, base: EventSet, memory: str) -> str:
     last, base_last, pairs = plenary.last_client(), base.last_client(), plenary.pairs()
-    p50, p99 = percentile(last, 50), percentile(last, 99)
-    b50, b99 = percentile(base_last, 50), percentile(base_last, 99)
+    p50, p99 = percentile(last, 0.5), percentile(last, 0.99)
+    b50, b99 = percentile(base_last, 0.5), percentile(base_last, 0.99)
     cells = [
         f"{n:>5} {kind:<9} {len(plenary.rows):>3}",
         *(f"{ms(v):>5}" for v in (p50, p99, max(last, default=math.nan))),
         "|",
-        *(f"{ms(v):>5}" for v in (percentile(pairs, 50), percentile(pairs, 99))),
+        *(f"{ms(v):>5}" for v in (percentile(pairs, 0.5), percentile(pairs, 0.99))),
         "|",
         *(f"{ms(v):>5}" for v in (b50, b99)),
         "|",
@@ -65,14 +65,14 @@ def details(plenary: Trial, base: Trial) -> str:
         f"{plenary.connect_s:.1f} s (baseline {base.connect_s:.1f} s); server RSS "
         f"{plenary.rss_before / 2**20:.0f} -> {plenary.rss_after / 2**20:.0f} MiB "
         f"(baseline {base.rss_before / 2**20:.0f} -> {base.rss_after / 2**20:.0f} MiB)",
-        f"    scheduled instant -> plenary builds the room_state: p50 {ms(percentile(lag, 50))}"
+        f"    scheduled instant -> plenary builds the room_state: p50 {ms(percentile(lag, 0.5))}"
         f" max {ms(max(lag, default=math.nan))}; transitions before the clients were ready, "
         f"not counted: {plenary.skipped}; still fanning out when the next was due: "
         f"{plenary.scheduled.overlapping()} (baseline {base.scheduled.overlapping()})",
-        f"    control ack p50 {ms(percentile(ack, 50))} max {ms(max(ack, default=math.nan))} "
-        f"(baseline trigger ack p50 {ms(percentile(base.ack, 50))}); the agenda plenary "
+        f"    control ack p50 {ms(percentile(ack, 0.5))} max {ms(max(ack, default=math.nan))} "
+        f"(baseline trigger ack p50 {ms(percentile(base.ack, 0.5))}); the agenda plenary "
         f"re-broadcasts after each control reaches the last client p50 "
-        f"{ms(percentile(agenda, 50))} max {ms(max(agenda, default=math.nan))}",
+        f"{ms(percentile(agenda, 0.5))} max {ms(max(agenda, default=math.nan))}",
         f"    CPU per control: server {ms(plenary.per_control(plenary.cpu))} (baseline "
         f"{ms(base.per_control(base.cpu))}), client workers "
         f"{ms(plenary.per_control(plenary.client_cpu))} (baseline "
@@ -95,7 +95,7 @@ def verdict(results: list[tuple[Trial, Trial]]) -> None:
     for plenary, _ in results:
         if plenary.n >= TARGET_CLIENTS:
             last = plenary.scheduled.last_client() + plenary.control.last_client()
-            p99 = percentile(last, 99) * 1000
+            p99 = percentile(last, 0.99) * 1000
             ok = p99 < TARGET_P99_MS and not (plenary.scheduled.missed + plenary.control.missed)
             print(
                 f"\nTarget (issue): {TARGET_CLIENTS} clients, p99 to the last client under "
@@ -108,12 +108,12 @@ def progress(name: str, trial: Trial, per_event: bool) -> str:
     last = trial.scheduled.last_client() + trial.control.last_client()
     lines = [
         f"[{name} N={trial.n}] {trial.connected} connected in {trial.connect_s:.1f} s, "
-        f"{len(last)} events, last-client p99 {ms(percentile(last, 99))} ms"
+        f"{len(last)} events, last-client p99 {ms(percentile(last, 0.99))} ms"
     ]
     if per_event:
         for kind, events in (("scheduled", trial.scheduled), ("control", trial.control)):
             for row in events.rows:
                 got = [v for v in row if v is not None]
-                spread = (min(got), percentile(got, 50), max(got)) if got else (math.nan,) * 3
+                spread = (min(got), percentile(got, 0.5), max(got)) if got else (math.nan,) * 3
                 lines.append(f"    {kind:<9} first/median/last " + " / ".join(map(ms, spread)))
     return "\n".join(lines)
