@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import re
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -18,19 +16,11 @@ from typing import Any
 
 import psutil
 
-from bench.common.harness import (
-    HOST,
-    PLENARY,
-    ROOT,
-    Children,
-    cpu_seconds,
-    free_port,
-    wait_healthy,
-)
+from bench.common.children import Child, Children, python_module
+from bench.common.harness import HOST, PLENARY, ROOT, cpu_seconds, free_port
 from bench.fanout.media import Reply
 from tests.serverproc import ServerProcess
 
-ENTRY = (sys.executable, "-m", "bench.fanout")  # also the client and the baseline server
 CONFIG = ROOT / "config.toml"
 SETTLE_SECONDS = 2.0
 GRACE_SECONDS = 1.0
@@ -106,17 +96,11 @@ class Step:
 
 
 class ClientProcess:
-    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
-        self.proc = proc
+    def __init__(self, child: Child) -> None:
+        self.child = child
 
     async def ask(self, op: str, **fields: Any) -> Reply:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write((json.dumps({"op": op, **fields}) + "\n").encode())
-        self.proc.stdin.flush()
-        line = await asyncio.to_thread(self.proc.stdout.readline)
-        if not line:
-            raise RuntimeError("the client process exited; see client.log")
-        reply: Reply = json.loads(line)
+        reply = await self.child.ask({"op": op, **fields})
         if "error" in reply:
             raise RuntimeError(f"client {op}: {reply['error']}")
         return reply
@@ -131,7 +115,7 @@ class Phase:
     log: Path
     steps: list[Step] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    proc: subprocess.Popen[bytes] | None = None
+    server: Child | None = None
 
 
 class Bench:
@@ -161,13 +145,14 @@ class Bench:
     def _client(self, name: str) -> ClientProcess:
         """A client process (client.py) on the client core: the viewers' or the
         publisher's, which is a machine of its own in a real deployment."""
-        proc = self.children.spawn(
-            [*ENTRY, "_client"],
+        child = self.children.start(
+            name,
+            python_module("bench.fanout", "_client"),
             self.folder / f"{name}.log",
             pipes=True,
             core=self.opts.client_core,
         )
-        return ClientProcess(proc)
+        return ClientProcess(child)
 
     def _start_plenary(self) -> tuple[Phase, str, str, str]:
         data, port = self.folder / "plenary-data", free_port()
@@ -191,14 +176,14 @@ class Bench:
     def _start_baseline(self) -> tuple[Phase, str, str, str]:
         port = free_port()
         phase = Phase("MediaRelay", self.opts.server_core, self.folder / "baseline.log")
-        url = self._serve(phase, [*ENTRY, "_baseline", "--port", port])
+        url = self._serve(phase, python_module("bench.fanout", "_baseline", "--port", port))
         return phase, url, "-", "-"
 
     def _serve(self, phase: Phase, argv: Sequence[Any]) -> str:
         url = f"http://{HOST}:{argv[argv.index('--port') + 1]}"
-        phase.proc = self.children.spawn(argv, phase.log, core=phase.core)
+        phase.server = self.children.start(phase.name, argv, phase.log, core=phase.core)
         self.phases.append(phase)
-        wait_healthy(url, phase.proc, phase.log, poll=0.1)
+        phase.server.wait_healthy(url, poll=0.1)
         return url
 
     async def _phase(
@@ -209,8 +194,8 @@ class Bench:
         frames: bool,
     ) -> None:
         phase, url, publisher_token, viewer_token = start()
-        assert phase.proc is not None
-        server = psutil.Process(phase.proc.pid)
+        assert phase.server is not None
+        server = psutil.Process(phase.server.pid)
         client, publisher = clients
         try:
             ring = str(self.folder / f"sends-{len(self.phases)}.ring")
@@ -243,13 +228,13 @@ class Bench:
                 f"DELETE answers: viewers {left['statuses']}, publisher {gone['statuses']}"
             )
         finally:
-            Children.stop(phase.proc, grace=5.0)
+            phase.server.stop(grace=5.0)
 
     async def _measure(self, client: ClientProcess, server: psutil.Process, n: int) -> Step:
         await client.ask("settle")
         rss, load = server.memory_info().rss, os.getloadavg()
-        waits = [run_queue_wait(server.pid), run_queue_wait(client.proc.pid)]
-        drops = [udp_drops(server.pid), udp_drops(client.proc.pid)]
+        waits = [run_queue_wait(server.pid), run_queue_wait(client.child.pid)]
+        drops = [udp_drops(server.pid), udp_drops(client.child.pid)]
         began, cpu = time.monotonic(), cpu_seconds(server)
         reply = asyncio.ensure_future(
             client.ask("measure", seconds=self.opts.window, grace=GRACE_SECONDS)
@@ -257,11 +242,11 @@ class Bench:
         await asyncio.sleep(self.opts.window)
         cpu, seconds = cpu_seconds(server) - cpu, time.monotonic() - began
         server_waited = run_queue_wait(server.pid) - waits[0]
-        client_waited = run_queue_wait(client.proc.pid) - waits[1]
+        client_waited = run_queue_wait(client.child.pid) - waits[1]
         measured = await reply
         step = Step(
             n, seconds, cpu, rss, load, measured, server_waited, client_waited,
-            udp_drops(server.pid) - drops[0], udp_drops(client.proc.pid) - drops[1],
+            udp_drops(server.pid) - drops[0], udp_drops(client.child.pid) - drops[1],
         )  # fmt: skip
         print(
             f"  {n:4d} viewers: server {cpu / seconds:6.1%} of a core,"

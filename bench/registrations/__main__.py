@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import shutil
@@ -42,6 +41,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.common.children import BenchError, Children
 from bench.registrations.baseline import _baseline
 from bench.registrations.checks import (
     check_duplicate,
@@ -50,9 +50,8 @@ from bench.registrations.checks import (
     fetch_listing,
     settled_listing,
 )
-from bench.registrations.children import BenchError
 from bench.registrations.load import LoadSpec, _load
-from bench.registrations.phases import mail_round, run_phase, wait_for_mail
+from bench.registrations.phases import SHUTDOWN_GRACE, mail_round, run_phase, wait_for_mail
 from bench.registrations.report import Run, report, scan_log
 from bench.registrations.servers import Plenary, Target, start_baseline, start_plenary
 
@@ -72,13 +71,16 @@ DUPLICATE_LOCAL = "duplicate-check"
 async def bench(run: Run, folder: Path) -> None:
     """Fills ``run`` as it goes, so a run stopped early still reports what it measured."""
     args = run.args
-    async with contextlib.AsyncExitStack() as stack:
-        plenary = await start_plenary(stack, folder, args.mode, PER_ADDRESS_PER_MINUTE)
-        baseline = await start_baseline(stack, folder)
+    children = Children()
+    try:
+        plenary = await start_plenary(children, folder, args.mode, PER_ADDRESS_PER_MINUTE)
+        baseline = await start_baseline(children, folder)
         created = await warm_up(run, plenary, baseline)
         created += await measure(run, plenary, baseline, len(created))
         created += await duplicate_check(run, plenary)
         await verify(run, plenary, created)
+    finally:
+        children.stop_all(SHUTDOWN_GRACE)
     run.log = scan_log(plenary.log.read_text(errors="replace"))
     clean = not run.log.levels["ERROR"] and not run.log.tracebacks
     run.checks.add(clean, "no error or traceback in the server log")

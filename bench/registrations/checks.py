@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from bench.registrations.children import BenchError
+from bench.common.children import BenchError
 from bench.registrations.load import Json
 from bench.registrations.phases import Phase
 from bench.registrations.servers import Plenary

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 import math
@@ -15,13 +14,12 @@ from pathlib import Path
 
 import psutil
 
-from bench.common.harness import STARTUP_TIMEOUT, cpu_seconds
-from bench.registrations.children import BenchError, read_line, spawn
+from bench.common.children import STARTUP_TIMEOUT, BenchError, Children, python_module
+from bench.common.harness import cpu_seconds
 from bench.registrations.load import REQUEST_TIMEOUT, LoadSpec
-from bench.registrations.servers import ENTRY
 
 MAIL_POLL = 0.05
-RESULT_LIMIT = 64 * 1024 * 1024  # one JSON line from a load process, every id in it
+SHUTDOWN_GRACE = 10.0
 
 
 @dataclass
@@ -60,18 +58,18 @@ class Phase:
 
 
 async def run_phase(label: str, spec: LoadSpec, server_pid: int) -> Phase:
-    async with contextlib.AsyncExitStack() as own:  # the load process ends with its phase
-        args = (*ENTRY, "_load", json.dumps(dataclasses.asdict(spec)))
-        pipes = {"stdin": asyncio.subprocess.PIPE, "stdout": asyncio.subprocess.PIPE}
-        child = await spawn(own, f"load ({label})", *args, **pipes, limit=RESULT_LIMIT)
-        if await read_line(child, STARTUP_TIMEOUT) != "ready":
+    argv = python_module("bench.registrations", "_load", json.dumps(dataclasses.asdict(spec)))
+    own = Children()  # the load process ends with its phase
+    child = own.start(f"load ({label})", argv, None, pipes=True)
+    try:
+        if await child.read_line(STARTUP_TIMEOUT) != "ready":
             raise BenchError(f"the load process for {label} did not start")
         before = cpu_seconds(psutil.Process(server_pid))
-        assert child.process.stdin is not None
-        child.process.stdin.write(b"go\n")
-        await child.process.stdin.drain()
-        result = json.loads(await read_line(child, spec.seconds + REQUEST_TIMEOUT + 10))
+        child.send("go")
+        result = json.loads(await child.read_line(spec.seconds + REQUEST_TIMEOUT + 10))
         server_cpu = cpu_seconds(psutil.Process(server_pid)) - before
+    finally:
+        own.stop_all(SHUTDOWN_GRACE)
     expected = "201" if spec.kind == "register" else "200"
     return Phase(
         label=label,

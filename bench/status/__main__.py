@@ -37,9 +37,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.common.children import Children
 from bench.common.harness import (
     ROOT,
-    Children,
     raise_fd_limit,
 )
 from bench.status.agenda import mirror_offsets

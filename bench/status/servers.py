@@ -10,8 +10,6 @@ import asyncio
 import json
 import math
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from collections import deque
@@ -22,20 +20,18 @@ from typing import Any
 import psutil
 import socketio
 
+from bench.common.children import Child, Children, python_module
 from bench.common.harness import (
     HOST,
     PLENARY,
-    Children,
     cpu_seconds,
     free_port,
     get_json,
-    wait_healthy,
 )
 from bench.status.agenda import Expected, control_plan, expected_transitions, room_state_like
 from bench.status.clients import Match
 from bench.status.figures import Options, Trial
 
-ENTRY = (sys.executable, "-m", "bench.status")  # also the workers and the baseline
 CONTROL_TIMEOUT = 15.0
 SHUTDOWN_GRACE = 3.0
 
@@ -46,34 +42,20 @@ class WorkerPool:
     def __init__(self, children: Children, url: str, n: int, opts: Options, log: Path):
         procs = opts.procs
         counts = [n // procs + (1 if i < n % procs else 0) for i in range(procs)]
-        command = [*ENTRY, "_worker", "--url", url, "--batch", str(opts.batch)]
-        command += ["--deflate"] if opts.deflate else []
-        self._procs = [
-            children.spawn([*command, "--count", str(count)], log, pipes=True)
-            for count in counts
-            if count
-        ]
+        options: list[object] = ["--url", url, "--batch", opts.batch]
+        options += ["--deflate"] if opts.deflate else []
+
+        def worker(count: int) -> Child:
+            argv = python_module("bench.status", "_worker", *options, "--count", count)
+            return children.start("client worker", argv, log, pipes=True)
+
+        self._workers = [worker(count) for count in counts if count]
 
     def cpu(self) -> float:
-        return sum(cpu_seconds(psutil.Process(proc.pid)) for proc in self._procs)
+        return sum(cpu_seconds(psutil.Process(worker.pid)) for worker in self._workers)
 
     async def _ask(self, request: dict[str, Any]) -> list[dict[str, Any]]:
-        line = (json.dumps(request) + "\n").encode()
-        for proc in self._procs:
-            assert proc.stdin is not None
-            proc.stdin.write(line)
-            proc.stdin.flush()
-        replies = await asyncio.gather(*(asyncio.to_thread(self._read, p) for p in self._procs))
-        return list(replies)
-
-    @staticmethod
-    def _read(proc: subprocess.Popen[bytes]) -> dict[str, Any]:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"client worker {proc.pid} exited; see the worker log")
-        reply: dict[str, Any] = json.loads(line)
-        return reply
+        return list(await asyncio.gather(*(worker.ask(request) for worker in self._workers)))
 
     async def connect(self) -> tuple[int, int, float, list[str]]:
         replies = await self._ask({"op": "connect"})
@@ -100,14 +82,11 @@ class WorkerPool:
         await asyncio.to_thread(self._quit)
 
     def _quit(self) -> None:
-        for proc in self._procs:
-            if proc.stdin is not None and proc.poll() is None:
-                proc.stdin.close()  # EOF: disconnect and exit
-        for proc in self._procs:
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                Children.stop(proc)
+        for worker in self._workers:
+            worker.close_input()  # EOF: disconnect and exit
+        for worker in self._workers:
+            if not worker.wait(15):
+                worker.stop()
 
 
 class Observer:
@@ -140,7 +119,7 @@ class Contender:
         self.log = self.folder / "server.log"
         self.url = f"http://{HOST}:{free_port()}"
         self.observer = Observer()
-        self.server: subprocess.Popen[bytes] | None = None
+        self.server: Child | None = None
         self.pool: WorkerPool | None = None
 
     def spawn_clients(self) -> None:
@@ -159,8 +138,8 @@ class Contender:
         return self.url.rsplit(":", 1)[1]
 
     async def launch(self, argv: list[str]) -> None:
-        self.server = server = self.children.spawn(argv, self.log)
-        await asyncio.to_thread(wait_healthy, self.url, server, self.log)
+        self.server = server = self.children.start(self.name, argv, self.log)
+        await asyncio.to_thread(server.wait_healthy, self.url)
 
     async def connect_clients(self) -> None:
         usage = self.usage
@@ -191,7 +170,7 @@ class Contender:
         if self.pool is not None:
             await self.pool.quit()
         if self.server is not None:
-            await asyncio.to_thread(Children.stop, self.server)
+            await asyncio.to_thread(self.server.stop)
         self.trial.notes += log_findings(self.log)
 
 
@@ -216,7 +195,9 @@ class Plenary(Contender):
         argv += ["--port", self.port, "--ice-address", HOST]
         argv += ["--rehearse", self.start.isoformat(), "--speed", f"{self.opts.speed:g}"]
         await self.launch(argv)
-        token = await asyncio.to_thread(technician_token, self.opts.config, data)
+        issue = [PLENARY, "token", "issue", "--role", "technician", "--name", "Bench"]
+        issue += ["--config", self.opts.config, "--data", data]
+        token = await self.children.output("plenary token issue", issue, self.folder / "token.log")
         self.agenda = await asyncio.to_thread(get_json, f"{self.url}/api/agenda")
         self.plan_day(expected_transitions(self.agenda, self.start.timestamp(), self.opts.speed))
         await self.observer.connect(self.url, token)
@@ -289,7 +270,7 @@ class Plenary(Contender):
     async def stop_with_clients(self) -> None:
         """SIGTERM while the N clients are still connected, as a restart during an event would."""
         assert self.server is not None
-        self.trial.shutdown_s = await asyncio.to_thread(Children.stop, self.server, SHUTDOWN_GRACE)
+        self.trial.shutdown_s = await asyncio.to_thread(self.server.stop, SHUTDOWN_GRACE)
         code = self.server.returncode
         if code not in (0, -signal.SIGTERM, -signal.SIGKILL):
             self.trial.notes.append(f"exit status {code} after SIGTERM")
@@ -301,7 +282,7 @@ class Baseline(Contender):
     name = "baseline"
 
     async def start_server(self) -> None:
-        await self.launch([*ENTRY, "_baseline", "--port", self.port])
+        await self.launch(python_module("bench.status", "_baseline", "--port", self.port))
         await self.observer.connect(self.url)
 
     async def configure(self, agenda: dict[str, Any]) -> None:
@@ -336,12 +317,6 @@ class Baseline(Contender):
 async def settled_rss(proc: psutil.Process) -> int:
     await asyncio.sleep(0.5)
     return int(proc.memory_info().rss)
-
-
-def technician_token(config: Path, data: Path) -> str:
-    issue = [str(PLENARY), "token", "issue", "--role", "technician", "--name", "Bench"]
-    issue += ["--config", str(config), "--data", str(data)]
-    return subprocess.run(issue, capture_output=True, check=True, text=True).stdout.strip()
 
 
 def log_findings(log: Path) -> list[str]:
