@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common.harness import ROOT
+from tests.serverproc import wait_healthy
 
 STARTUP_TIMEOUT = 30.0
 # Run before the exec: get SIGTERM when the bench dies, however it dies; then, if asked, pin to
@@ -96,9 +97,6 @@ class Child:
     def wait_healthy(self, url: str, poll: float = 0.05) -> None:
         """Returns once ``GET url/healthz`` answers 200; BenchError if the child exits first or
         ``STARTUP_TIMEOUT`` passes."""
-        # Imported here: a bench's own children import its __main__, and need no server code.
-        from tests.serverproc import wait_healthy
-
         try:
             wait_healthy(url, self.process, STARTUP_TIMEOUT, self.where_to_look, poll)
         except RuntimeError as error:

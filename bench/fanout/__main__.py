@@ -24,9 +24,9 @@ each viewer. Its frames are matched on RTP timestamps (see ``keep_publisher_time
     .venv/bin/python -m bench.fanout --viewers 50 --baseline-viewers 3 --window 5
 
 The servers run on one core (``--server-core``), publisher and viewers on another
-(``--client-core``). Everything talks to 127.0.0.1 only. The same module also starts the
-two client processes (``_client``, client.py) and the baseline server (``_baseline``,
-baseline.py); bench.py runs the steps and report.py prints the tables.
+(``--client-core``). Everything talks to 127.0.0.1 only. The two client processes
+(``bench.fanout.client``) and the baseline server (``bench.fanout.baseline``) run as modules
+of their own; bench.py runs the steps and report.py prints the tables.
 """
 
 from __future__ import annotations
@@ -44,9 +44,7 @@ from pathlib import Path
 from bench.common.harness import (
     raise_fd_limit,
 )
-from bench.fanout.baseline import baseline_main
 from bench.fanout.bench import Bench, Options
-from bench.fanout.client import client_main
 from bench.fanout.report import report
 
 PROG = "python -m bench.fanout"
@@ -100,12 +98,6 @@ async def bench_main(bench: Bench) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["_client"]:
-        asyncio.run(client_main())
-        return 0
-    if argv[:1] == ["_baseline"]:
-        baseline_main(argv[1:])
-        return 0
     opts = parse_options(argv)
     raise_fd_limit()
     folder = Path(tempfile.mkdtemp(prefix="fanout-"))

@@ -1,6 +1,6 @@
 """The fan-out bench's baseline server: aiortc's MediaRelay, decoding once, encoding per viewer.
 
-Run as ``python -m bench.fanout _baseline --port P``, pinned to the server core.
+Run as ``python -m bench.fanout.baseline --port P``, pinned to the server core.
 """
 
 from __future__ import annotations
@@ -139,9 +139,13 @@ async def _drain(track: MediaStreamTrack) -> None:
 
 
 def baseline_main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.fanout _baseline")
+    parser = argparse.ArgumentParser(prog="python -m bench.fanout.baseline")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
     raise_fd_limit()
     keep_publisher_timestamps()
     web.run_app(MediaRelayServer().app(), host=HOST, port=args.port, print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    baseline_main(sys.argv[1:])

@@ -147,7 +147,7 @@ class Bench:
         publisher's, which is a machine of its own in a real deployment."""
         child = self.children.start(
             name,
-            python_module("bench.fanout", "_client"),
+            python_module("bench.fanout.client"),
             self.folder / f"{name}.log",
             pipes=True,
             core=self.opts.client_core,
@@ -176,7 +176,7 @@ class Bench:
     def _start_baseline(self) -> tuple[Phase, str, str, str]:
         port = free_port()
         phase = Phase("MediaRelay", self.opts.server_core, self.folder / "baseline.log")
-        url = self._serve(phase, python_module("bench.fanout", "_baseline", "--port", port))
+        url = self._serve(phase, python_module("bench.fanout.baseline", "--port", port))
         return phase, url, "-", "-"
 
     def _serve(self, phase: Phase, argv: Sequence[Any]) -> str:

@@ -3,7 +3,7 @@ and the sending half of the direct pair) and the viewers' (the viewers, and the 
 receiving half), each on one event loop.
 
 Each is driven over stdin/stdout, one JSON line a request and a reply (``python -m
-bench.fanout _client``), and runs pinned to the client core. The publisher's process writes
+bench.fanout.client``), and runs pinned to the client core. The publisher's process writes
 its send logs to ``SendRing`` files (ring.py); the viewers' process follows them.
 """
 
@@ -383,3 +383,7 @@ async def _dispatch(client: Client, request: Reply) -> Reply:
     if op == "leave":
         return await client.leave(request["base"])
     return {}
+
+
+if __name__ == "__main__":
+    asyncio.run(client_main())

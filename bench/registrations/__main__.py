@@ -23,8 +23,8 @@ Run from the repository root:
     .venv/bin/python -m bench.registrations                      # open mode, 2000 in 3 rounds
     .venv/bin/python -m bench.registrations --mode approval --count 5000 --rounds 5
 
-The same module also starts the load process (``_load``, load.py) and the baseline server
-(``_baseline``, baseline.py).
+The load processes (``bench.registrations.load``) and the baseline server
+(``bench.registrations.baseline``) run as modules of their own.
 Exit status 0 when every check holds, 1 when one fails, 2 on a bench error or the time limit.
 """
 
@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import shutil
 import signal
@@ -42,7 +41,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.common.children import BenchError, Children
-from bench.registrations.baseline import _baseline
 from bench.registrations.checks import (
     check_duplicate,
     check_listing,
@@ -50,7 +48,6 @@ from bench.registrations.checks import (
     fetch_listing,
     settled_listing,
 )
-from bench.registrations.load import LoadSpec, _load
 from bench.registrations.phases import SHUTDOWN_GRACE, mail_round, run_phase, wait_for_mail
 from bench.registrations.report import Run, report, scan_log
 from bench.registrations.servers import Plenary, Target, start_baseline, start_plenary
@@ -194,16 +191,6 @@ async def main_async(run: Run, folder: Path) -> int:
 
 
 def main(argv: Sequence[str]) -> int:
-    if argv[:1] == ["_load"]:
-        print(json.dumps(asyncio.run(_load(LoadSpec(**json.loads(argv[1]))))), flush=True)
-        return 0
-    if argv[:1] == ["_baseline"]:
-        role = argparse.ArgumentParser(prog=f"{PROG} _baseline")
-        role.add_argument("--port", type=int, required=True)
-        role.add_argument("--folder", type=Path, required=True)
-        options = role.parse_args(argv[1:])
-        asyncio.run(_baseline(options.port, options.folder))
-        return 0
     run = Run(parse_args(argv))
     folder = Path(tempfile.mkdtemp(prefix="plenary-bench-registrations-"))
     status = 2

@@ -1,14 +1,16 @@
 """The registration bench's baseline: a minimal aiohttp app, one aiosqlite insert per request.
 
-Run as ``python -m bench.registrations _baseline --port P --folder F``; it prints ``ready``.
+Run as ``python -m bench.registrations.baseline --port P --folder F``; it prints ``ready``.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import signal
 import sqlite3
+import sys
 import time
 from pathlib import Path
 
@@ -63,3 +65,15 @@ async def _baseline(port: int, folder: Path) -> None:
     await stopped.wait()
     await runner.cleanup()
     await database.close()
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.registrations.baseline")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--folder", type=Path, required=True)
+    options = parser.parse_args(argv)
+    asyncio.run(_baseline(options.port, options.folder))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,6 +1,6 @@
 """The registration bench's load process: N clients, each its own session and connection.
 
-Run as ``python -m bench.registrations _load SPEC`` (SPEC: a ``LoadSpec`` as JSON); it says
+Run as ``python -m bench.registrations.load SPEC`` (SPEC: a ``LoadSpec`` as JSON); it says
 ``ready`` once every client has opened its connection, starts on ``go``, and prints its result.
 """
 
@@ -129,3 +129,7 @@ async def drive(spec: LoadSpec, sessions: list[aiohttp.ClientSession]) -> Json:
         "ended_wall": time.time(),
         "client_cpu_s": time.process_time() - cpu,
     }
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(_load(LoadSpec(**json.loads(sys.argv[1]))))), flush=True)

@@ -58,7 +58,7 @@ class Phase:
 
 
 async def run_phase(label: str, spec: LoadSpec, server_pid: int) -> Phase:
-    argv = python_module("bench.registrations", "_load", json.dumps(dataclasses.asdict(spec)))
+    argv = python_module("bench.registrations.load", json.dumps(dataclasses.asdict(spec)))
     own = Children()  # the load process ends with its phase
     child = own.start(f"load ({label})", argv, None, pipes=True)
     try:

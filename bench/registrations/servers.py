@@ -84,7 +84,7 @@ async def check_mode(plenary: Plenary, mode: str) -> None:
 
 async def start_baseline(children: Children, folder: Path) -> Target:
     port = free_port()
-    argv = python_module("bench.registrations", "_baseline", "--port", port, "--folder", folder)
+    argv = python_module("bench.registrations.baseline", "--port", port, "--folder", folder)
     child = children.start("baseline", argv, None, pipes=True)
     if await child.read_line(STARTUP_TIMEOUT) != "ready":
         raise BenchError("the baseline server did not start")

@@ -18,8 +18,8 @@ Everything talks to 127.0.0.1 only. Run from the repository root (see bench/READ
     .venv/bin/python -m bench.status                  # ladder 100, 500, 1000
     .venv/bin/python -m bench.status --clients 1000 --rounds 30
 
-The same module also starts the client worker (``_worker``, clients.py) and the baseline
-server (``_baseline``, baseline.py).
+The client workers (``bench.status.clients``) and the baseline server (``bench.status.baseline``)
+run as modules of their own.
 """
 
 from __future__ import annotations
@@ -43,8 +43,7 @@ from bench.common.harness import (
     raise_fd_limit,
 )
 from bench.status.agenda import mirror_offsets
-from bench.status.baseline import baseline_server
-from bench.status.clients import FD_HEADROOM, worker
+from bench.status.clients import FD_HEADROOM
 from bench.status.figures import Options, Trial
 from bench.status.report import progress, report
 from bench.status.servers import Baseline, Plenary
@@ -214,12 +213,6 @@ def parse_options(argv: Sequence[str]) -> tuple[Options, float]:
 
 
 def main(argv: Sequence[str]) -> int:
-    if argv[:1] == ["_worker"]:
-        asyncio.run(worker(list(argv[1:])))
-        return 0
-    if argv[:1] == ["_baseline"]:
-        baseline_server(list(argv[1:]))
-        return 0
     opts, time_limit = parse_options(argv)
     print(
         f"status fan-out bench: N={','.join(map(str, opts.ladder))}, {opts.rounds} controls per N, "

@@ -1,12 +1,13 @@
 """The status bench's baseline: a minimal python-socketio server that broadcasts on a trigger.
 
-Run as ``python -m bench.status _baseline --port P``.
+Run as ``python -m bench.status.baseline --port P``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import time
 from typing import Any
 
@@ -19,7 +20,7 @@ from bench.common.harness import (
 
 
 def baseline_server(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.status _baseline")
+    parser = argparse.ArgumentParser(prog="python -m bench.status.baseline")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
     payloads: dict[str, Any] = {}
@@ -66,3 +67,7 @@ def baseline_server(argv: list[str]) -> None:
     sio.on("schedule", schedule)
     app.router.add_get("/healthz", healthz)
     web.run_app(app, host=HOST, port=args.port, print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    baseline_server(sys.argv[1:])

@@ -1,6 +1,6 @@
 """The status bench's client worker: N Socket.IO clients on one loop, driven over stdin/stdout.
 
-Run as ``python -m bench.status _worker --url U --count N --batch B [--deflate]``.
+Run as ``python -m bench.status.clients --url U --count N --batch B [--deflate]``.
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ class Fleet:
 
 
 async def worker(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.status _worker")
+    parser = argparse.ArgumentParser(prog="python -m bench.status.clients")
     parser.add_argument("--url", required=True)
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--batch", type=int, required=True)
@@ -167,3 +167,7 @@ async def worker(argv: list[str]) -> None:
         sys.stdout.write(json.dumps(reply) + "\n")
         sys.stdout.flush()
     await fleet.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(worker(sys.argv[1:]))

@@ -46,7 +46,7 @@ class WorkerPool:
         options += ["--deflate"] if opts.deflate else []
 
         def worker(count: int) -> Child:
-            argv = python_module("bench.status", "_worker", *options, "--count", count)
+            argv = python_module("bench.status.clients", *options, "--count", count)
             return children.start("client worker", argv, log, pipes=True)
 
         self._workers = [worker(count) for count in counts if count]
@@ -282,7 +282,7 @@ class Baseline(Contender):
     name = "baseline"
 
     async def start_server(self) -> None:
-        await self.launch(python_module("bench.status", "_baseline", "--port", self.port))
+        await self.launch(python_module("bench.status.baseline", "--port", self.port))
         await self.observer.connect(self.url)
 
     async def configure(self, agenda: dict[str, Any]) -> None:
