@@ -10,12 +10,11 @@ import asyncio
 import contextlib
 import sys
 
-import av
-import av.filter
 from aiohttp import web
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack, convert_timebase
+from av.frame import Frame
 
 from bench.common.harness import (
     HOST,
@@ -36,8 +35,7 @@ def keep_publisher_timestamps() -> None:
     """
     from aiortc import rtcrtpsender
     from aiortc.codecs import opus, vpx
-
-    random32 = rtcrtpsender.random32
+    from aiortc.utils import random32
 
     def origin_zero() -> int:
         return 0 if sys._getframe(1).f_code.co_name == "_run_rtp" else random32()
@@ -45,14 +43,17 @@ def keep_publisher_timestamps() -> None:
     encode = opus.OpusEncoder.encode
 
     def encode_in_place(
-        self: opus.OpusEncoder, frame: av.AudioFrame, force_keyframe: bool = False
-    ) -> tuple[list[bytes], int | None]:
-        payloads, _ = encode(self, frame, force_keyframe)
-        stamp = convert_timebase(frame.pts, frame.time_base, opus.TIME_BASE)
-        return payloads, stamp if payloads else None
+        self: opus.OpusEncoder, frame: Frame, force_keyframe: bool = False
+    ) -> tuple[list[bytes], int]:
+        payloads, timestamp = encode(self, frame, force_keyframe)
+        if not payloads:
+            return payloads, timestamp  # None while the resampler fills, as aiortc's own
+        assert frame.pts is not None and frame.time_base is not None  # a decoded frame's
+        return payloads, convert_timebase(frame.pts, frame.time_base, opus.TIME_BASE)
 
-    rtcrtpsender.random32 = origin_zero
-    opus.OpusEncoder.encode = encode_in_place
+    # Both are aiortc's internals, patched where its sender looks them up.
+    rtcrtpsender.random32 = origin_zero  # type: ignore[attr-defined]
+    opus.OpusEncoder.encode = encode_in_place  # type: ignore[method-assign]
     vpx.DEFAULT_BITRATE = VIDEO_BITRATE
 
 

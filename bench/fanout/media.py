@@ -13,6 +13,7 @@ from typing import Any
 import av
 import av.filter
 from aiortc.mediastreams import MediaStreamTrack
+from av.stream import Stream
 
 WIDTH, HEIGHT, FPS = 640, 360, 30
 VIDEO_BITRATE = 1_000_000
@@ -40,6 +41,7 @@ def encode_video_loop(seconds: int) -> list[bytes]:
     packets = []
     for index in range(seconds * FPS):
         frame = sink.pull()
+        assert isinstance(frame, av.VideoFrame)
         frame.pict_type = av.video.frame.PictureType.NONE  # testsrc2 marks each frame intra
         frame.pts, frame.time_base = index, encoder.time_base
         packets += encoder.encode(frame)
@@ -83,7 +85,7 @@ class LoopedTrack(MediaStreamTrack):
         self._start = start
         self._sent = 0
 
-    async def recv(self) -> av.Packet:
+    async def recv(self) -> av.Packet[Stream]:
         index = self._sent
         self._sent += 1
         delay = self._start + index * self._interval - time.perf_counter()

@@ -107,7 +107,7 @@ class Row:
     def direct_lost(self) -> int:
         """Packets the direct pair sent in the window that its viewer never got."""
         sent, row = self.step.measured["direct_sent"], self.step.measured["direct_viewer"]
-        return max(0, sum(sent) - row[0] - row[1])
+        return max(0, int(sum(sent) - row[0] - row[1]))
 
     @property
     def silent(self) -> int:

@@ -81,7 +81,7 @@ def payload_kinds(sdp: str) -> dict[int, int]:
     for media in SessionDescription.parse(sdp).media:
         if media.kind in KINDS:
             for codec in media.rtp.codecs:
-                if not codec.mimeType.lower().endswith("/rtx"):
+                if codec.payloadType is not None and not codec.mimeType.lower().endswith("/rtx"):
                     kinds[codec.payloadType] = KINDS.index(media.kind)
     return kinds
 
@@ -151,7 +151,8 @@ class SendLog:
             self.frames[kind] += marker
 
     def forget_old(self) -> None:
-        for generations in (self.by_payload, self.by_frame, *self.by_sequence):
+        every: list[list[dict[Any, Any]]] = [self.by_payload, self.by_frame, *self.by_sequence]
+        for generations in every:
             generations[1] = generations[0]
             generations[0] = {}
 
