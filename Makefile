@@ -8,14 +8,37 @@ PORT ?= 8080
 SPEED ?= 1
 DATA ?= var
 
-.PHONY: run test install lint system clean
+LOCK := requirements.lock
+PIP_TOOLS := pip-tools==7.6.2
 
-$(BIN)/plenary: pyproject.toml setup.py server/media/_fanout.c server/media/_srtp.c \
-  server/media/_srtp.h
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+.PHONY: run test install lint system clean lock
+
+# Every dependency, dev tools included, at the version and with the hashes requirements.lock
+# names. A changed lock makes the venv anew, so nothing lingers from the old one.
+$(VENV)/.locked: $(LOCK)
+	$(PYTHON) -m venv --clear $(VENV)
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
 	touch $@
+
+# plenary itself, and the relay's C loop, built with the lock's setuptools. pip check fails
+# when pyproject.toml wants what the lock lacks: then run `make lock`.
+$(BIN)/plenary: $(VENV)/.locked pyproject.toml setup.py server/media/_fanout.c \
+  server/media/_srtp.c server/media/_srtp.h
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/pip check
+	touch $@
+
+# Resolves pyproject.toml's dependencies (dev and build ones included) into requirements.lock,
+# in a throwaway venv. Versions already locked stay where pyproject.toml still allows them;
+# UPGRADE=1 takes the newest allowed instead.
+lock:
+	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
+	$(PYTHON) -m venv "$$scratch" && \
+	"$$scratch/bin/pip" install --quiet $(PIP_TOOLS) && \
+	CUSTOM_COMPILE_COMMAND="make lock" "$$scratch/bin/pip-compile" --quiet \
+	  $(if $(UPGRADE),--upgrade) --extra dev --all-build-deps --allow-unsafe \
+	  --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links \
+	  --output-file $(LOCK) pyproject.toml
 
 client_web/node_modules/.package-lock.json: client_web/package.json client_web/package-lock.json
 	cd client_web && npm ci --no-audit --no-fund --loglevel=error
