@@ -16,6 +16,8 @@ do neither, so these modules change three things on individual objects, never on
   (``viewer_sender.py``, with ``srtp.py`` and ``dtls_keys.py``);
 - the DTLS role and the ICE candidates of a connection are chosen by plenary (``ice.py``).
 
-``compat.check_compatible()`` fails loudly, at start-up and in the tests, if an upgrade
-renames any of it.
+``compat.py`` lists every one of those internals in one table. Its ``check_compatible()``
+stops ``plenary serve`` at start-up, with one paragraph naming what differs, unless aiortc,
+aioice, pylibsrtp and the libsrtp inside it are the versions pinned and every internal in the
+table is as the relay uses it.
 """

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pylibsrtp import SRTP_MAX_TRAILER_LEN, Session
 from pylibsrtp._binding import ffi, lib
 
+from server.media.aiortc_internals.compat import check_libsrtp
+
 # Room for a publisher's largest packet, our header extensions and SRTP's trailer.
 SRTP_BUFFER_BYTES = 2048
 SRTP_PACKET_LIMIT = SRTP_BUFFER_BYTES - SRTP_MAX_TRAILER_LEN
@@ -36,5 +38,7 @@ def srtp_protector(session: Session) -> Callable[[bytes], bytes]:
 
 @functools.cache
 def protect_address() -> int:
-    """Where libsrtp's ``srtp_protect`` is, for the C loop to call it directly."""
+    """Where libsrtp's ``srtp_protect`` is, for the C loop to call it directly: given only
+    for the libsrtp, and the signature, that the C loop was written against."""
+    check_libsrtp()
     return int(ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_protect")))
