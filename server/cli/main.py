@@ -1,7 +1,8 @@
 """The ``plenary`` command: serve, agenda, token, keys.
 
 Every command takes ``--config`` and ``--data``; a config or input problem is one line on
-stderr naming the file, item and field, and exit status 2, never a traceback.
+stderr naming the file, item and field, and exit status 2, never a traceback. So is an aiortc,
+aioice or pylibsrtp that the relay was not written against, when ``serve`` starts.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from scheduler.clock import SystemClock, wall_now
 from server.auth.keys import KeyRing, KeyRingError
 from server.config import ConfigError, load_config
 from server.errors import InvalidInput
+from server.media.aiortc_internals.compat import InternalsChanged, check_compatible
 from server.store import StoreError
 
 EXIT_USAGE = 2
@@ -32,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.command(args))
-    except (ConfigError, CommandError, KeyRingError, StoreError) as error:
+    except (ConfigError, CommandError, KeyRingError, StoreError, InternalsChanged) as error:
         print(f"plenary: {error}", file=sys.stderr)
         return EXIT_USAGE
     except InvalidInput as error:
@@ -126,9 +128,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    check_compatible()  # before the relay's modules are imported: some would fail to import
     from server.cli.serve import serve
 
-    config = load_config(args.config)
     addresses = _ice_addresses(args.ice_address) or config.ice_addresses
     start = None if args.rehearse is None else _rehearsal_start(args.rehearse)
     if args.rehearse is None and args.speed != 1.0:

@@ -137,7 +137,7 @@ def create_app(settings: Settings) -> web.Application:
 def _relay(settings: Settings, rooms: RoomService, live: LiveChannel, heap: HeapKeeper) -> Relay:
     """The media relay, told when rooms end, and telling the rooms who is in them."""
     config = settings.config
-    check_compatible()  # refuse to start on an aiortc whose internals the relay cannot reach
+    check_compatible()  # for every app built, not only by `plenary serve`, which checks first
     if not C_LOOP_BUILT:
         log.warning(
             "relay: the C loop (server/media/_fanout.c) was not built; media goes out "

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import subprocess
 import urllib.request
@@ -21,9 +22,11 @@ from server.auth.tokens import TokenService
 from tests.serverproc import CONFIG, PLENARY, ServerProcess
 
 
-def plenary(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def plenary(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(PLENARY), *args], capture_output=True, text=True, timeout=60, cwd=cwd
+        [str(PLENARY), *args], capture_output=True, text=True, timeout=60, cwd=cwd, env=env
     )
 
 
@@ -93,6 +96,34 @@ def test_serve_refuses_a_bad_config_before_listening(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "item 'panel-1': field 'kind': unknown kind 'workshop'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("module", "internal"),
+    [
+        ("aiortc.rtcdtlstransport", "RTCDtlsTransport._set_role"),
+        ("aiortc.rtp", "unwrap_rtx"),  # imported by the relay's own modules as they load
+    ],
+)
+def test_serve_stops_at_start_up_when_an_internal_is_gone(
+    tmp_path: Path, module: str, internal: str
+) -> None:
+    """As after an upgrade that renamed it: Python's sitecustomize hook deletes it before
+    plenary starts."""
+    (tmp_path / "sitecustomize.py").write_text(f"import {module}\ndel {module}.{internal}\n")
+    path = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
+    result = plenary(
+        "serve",
+        *("--config", str(CONFIG), "--data", str(tmp_path / "d"), "--port", "1"),
+        env={**os.environ, "PYTHONPATH": path},
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("plenary: the media relay cannot run on the aiortc, ")
+    assert f"{module}.{internal} is gone" in result.stderr
+    assert "reinstall from it" in result.stderr and "requirements.lock" in result.stderr
 
 
 def test_missing_config_file(tmp_path: Path) -> None:
