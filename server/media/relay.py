@@ -23,7 +23,11 @@ from aiortc.sdp import SessionDescription
 
 from server.errors import AtCapacity
 from server.media.aiortc_internals.ice import answer_as_dtls_server, restrict_ice
-from server.media.aiortc_internals.publisher import request_keyframe, tap_receiver
+from server.media.aiortc_internals.publisher import (
+    ForwardingFailures,
+    request_keyframe,
+    tap_receiver,
+)
 from server.media.aiortc_internals.viewer_sender import PassthroughSender
 from server.media.codecs import prefer_relay_codecs
 from server.media.fanout import C_LOOP_BUILT
@@ -105,6 +109,7 @@ class Relay:
         self._listeners: list[Changed] = []
         self._closing = False
         self._forwarded_before = {"audio": 0, "video": 0}
+        self.forwarding_failures = ForwardingFailures()
 
     def subscribe(self, listener: Changed) -> None:
         self._listeners.append(listener)
@@ -251,7 +256,7 @@ class Relay:
             if media.on_air is session:
                 await forwarder.forward(packet, codec)
 
-        tap_receiver(transceiver.receiver, on_packet)
+        tap_receiver(transceiver.receiver, on_packet, self.forwarding_failures)
 
     def _viewer_setup(
         self, media: RoomMedia, session: MediaSession, transceiver: RTCRtpTransceiver

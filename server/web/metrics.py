@@ -54,6 +54,10 @@ def render_metrics(rooms: RoomService, live: LiveChannel, relay: Relay, heap: He
             f'plenary_forwarded_packets_total{{kind="{kind}"}} {count}'
             for kind, count in relay.forwarded_packets().items()
         ),
+        "# HELP plenary_forwarding_failures_total Publishers' packets whose forwarding raised "
+        "(the first of each error type is logged).",
+        "# TYPE plenary_forwarding_failures_total counter",
+        f"plenary_forwarding_failures_total {relay.forwarding_failures.count}",
         *_heap_lines(heap),
     ]
     return "\n".join(lines) + "\n"

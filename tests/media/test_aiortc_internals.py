@@ -9,11 +9,15 @@ from collections.abc import AsyncIterator
 import pytest
 from aioice import Connection
 from aiortc import RTCPeerConnection
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtp import RtpPacket
 from pylibsrtp import Policy, Session
 from pylibsrtp._binding import ffi
 
+from server.media.aiortc_internals.compat import RECEIVER_MANGLED
 from server.media.aiortc_internals.ice import gather_only_on
 from server.media.aiortc_internals.media_first import MediaFirst
+from server.media.aiortc_internals.publisher import ForwardingFailures, tap_receiver
 from server.media.aiortc_internals.srtp import SRTP_BUFFER_BYTES, SRTP_PACKET_LIMIT, srtp_protector
 from server.media.aiortc_internals.viewer_sender import PassthroughSender
 
@@ -128,5 +132,32 @@ async def test_a_viewers_rtx_stream_never_shares_the_media_ssrc() -> None:
         taken = sender._rtx_ssrc
         PassthroughSender(sender, taken, lambda: None)
         assert sender._ssrc == taken and sender._rtx_ssrc != taken
+    finally:
+        await pc.close()
+
+
+async def test_a_packet_that_fails_to_forward_is_counted_and_logged_once_per_error_type(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The publisher's receiver goes on (its DTLS transport would end on an exception), and
+    a fault met by every packet leaves one traceback in the log, not one per packet."""
+    pc = RTCPeerConnection()
+    try:
+        receiver = pc.addTransceiver("video", direction="recvonly").receiver
+        vp8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
+        setattr(receiver, RECEIVER_MANGLED + "codecs", {96: vp8})
+        raised = [KeyError("renamed"), KeyError("renamed"), ValueError("other"), KeyError("x")]
+
+        async def forward(packet: RtpPacket, codec: RTCRtpCodecParameters) -> None:
+            raise raised.pop(0)
+
+        failures = ForwardingFailures()
+        tap_receiver(receiver, forward, failures)
+        for number in range(4):
+            packet = RtpPacket(payload_type=96, sequence_number=number, payload=b"\x10\x00")
+            await receiver._handle_rtp_packet(packet, arrival_time_ms=number)
+        assert failures.count == 4
+        logged = [record.exc_info for record in caplog.records if record.levelname == "ERROR"]
+        assert [info[0] for info in logged if info] == [KeyError, ValueError]
     finally:
         await pc.close()

@@ -23,6 +23,27 @@ log = logging.getLogger(__name__)
 PacketHandler = Callable[[RtpPacket, RTCRtpCodecParameters], Awaitable[None]]
 
 
+class ForwardingFailures:
+    """Packets whose forwarding raised. Each is caught, since an exception out of the tap
+    would end the publisher's whole DTLS transport, and counted; only the first of each type
+    is logged, with its traceback, so a fault met by every packet cannot flood the log."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._logged: set[type[Exception]] = set()
+
+    def caught(self, error: Exception) -> None:
+        self.count += 1
+        if type(error) not in self._logged:
+            self._logged.add(type(error))
+            log.error(
+                "forwarding a packet failed; the publisher stays connected, and further "
+                "%s are counted (plenary_forwarding_failures_total), not logged",
+                type(error).__name__,
+                exc_info=error,
+            )
+
+
 class _KeepNothing:
     """Stands in for the receiver's jitter buffer: no frame is ever assembled or decoded."""
 
@@ -30,8 +51,11 @@ class _KeepNothing:
         return False, None
 
 
-def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketHandler) -> None:
-    """Hand every RTP packet the publisher sends to ``on_packet``, undecoded."""
+def tap_receiver(
+    receiver: RTCRtpReceiver, on_packet: PacketHandler, failures: ForwardingFailures
+) -> None:
+    """Hand every RTP packet the publisher sends to ``on_packet``, undecoded; what it
+    raises goes to ``failures``."""
     setattr(receiver, RECEIVER_MANGLED + "jitter_buffer", _KeepNothing())
     keep_books = receiver._handle_rtp_packet
     start = receiver.receive
@@ -44,15 +68,16 @@ def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketHandler) -> None:
         codecs: dict[int, RTCRtpCodecParameters] = getattr(receiver, RECEIVER_MANGLED + "codecs")
         codec = codecs.get(packet.payload_type)
         if codec is not None and packet.payload:  # padding-only packets are probes: dropped
-            forwardable = (
-                _unwrapped(receiver, packet, codec, codecs) if is_rtx(codec) else (packet, codec)
-            )
             try:
+                forwardable = (
+                    _unwrapped(receiver, packet, codec, codecs)
+                    if is_rtx(codec)
+                    else (packet, codec)
+                )
                 if forwardable is not None:
                     await on_packet(*forwardable)
-            except Exception:
-                # An exception here would end the publisher's whole DTLS transport.
-                log.exception("forwarding a packet failed; the publisher stays connected")
+            except Exception as error:
+                failures.caught(error)
         await keep_books(packet, arrival_time_ms)
         media_first.take_next()
 
