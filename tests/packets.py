@@ -19,11 +19,23 @@ def udp(sockets: list[socket.socket], family: int = socket.AF_INET) -> socket.so
 
 
 def session(key: bytes, profile: int, direction: int = Policy.SSRC_ANY_OUTBOUND) -> Session:
+    """libsrtp with its own defaults, which refuse to encrypt an index twice: not as aiortc
+    sets it up (``like_aiortc``)."""
     made = Session(Policy(key=key, ssrc_type=direction, srtp_profile=profile))
     if direction == Policy.SSRC_ANY_INBOUND:  # room for the largest packet the relay sends
         made._cdata = ffi.new("char[]", SRTP_BUFFER_BYTES)
         made._buffer = ffi.buffer(made._cdata)
     return made
+
+
+def like_aiortc(master: bytes, profile: int, direction: int = Policy.SSRC_ANY_OUTBOUND) -> Session:
+    """libsrtp exactly as aiortc sets it up (``RTCDtlsTransport._setup_srtp``), for either
+    direction: a 1024-packet window, and an index encrypted again when asked to (repeats
+    allowed): the relay's libsrtp paths must themselves never ask for one with other content."""
+    policy = Policy(key=master, ssrc_type=direction, srtp_profile=profile)
+    policy.allow_repeat_tx = True
+    policy.window_size = 1024
+    return Session(policy)
 
 
 def srtp_address(session: Session) -> int:

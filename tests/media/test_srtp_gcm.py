@@ -13,23 +13,16 @@ from typing import Any
 import pytest
 from aiortc import RTCDtlsTransport, RTCPeerConnection
 from aiortc.rtcdtlstransport import SRTP_AES128_CM_SHA1_80
+from pylibsrtp import Error as SrtpError
 from pylibsrtp import Policy, Session
 
 from server.media.aiortc_internals.dtls_keys import gcm_keys
 from server.media.aiortc_internals.ice import restrict_ice
 from server.media.aiortc_internals.srtp import SRTP_PACKET_LIMIT
 from server.media.srtp_keys import SessionKeys, rtp_session_keys, split_keying_material
-from tests.packets import rtp, session, udp
+from tests.packets import like_aiortc, rtp, session, udp
 
 GCM = {16: Policy.SRTP_PROFILE_AEAD_AES_128_GCM, 32: Policy.SRTP_PROFILE_AEAD_AES_256_GCM}
-
-
-def like_aiortc(master: bytes, profile: int) -> Session:
-    """libsrtp as aiortc sets it up for sending: a 1024-packet window, repeats allowed."""
-    policy = Policy(key=master, ssrc_type=Policy.SSRC_ANY_OUTBOUND, srtp_profile=profile)
-    policy.allow_repeat_tx = True
-    policy.window_size = 1024
-    return Session(policy)
 
 
 def pair(native: ModuleType, key_bytes: int) -> tuple[Any, Session, bytes]:
@@ -246,3 +239,16 @@ async def test_no_keys_before_the_connection_is_up() -> None:
         assert gcm_keys(dtls(pc)) is None
     finally:
         await pc.close()
+
+
+async def test_like_aiortc_repeats_an_index_as_aiortc_does(peers: list[RTCPeerConnection]) -> None:
+    """What the relay's libsrtp paths are up against: aiortc's sessions encrypt one index
+    again for another packet, and so does ``like_aiortc``; libsrtp's defaults refuse."""
+    peers += await connected_pair()
+    master, profile = bytes(44), Policy.SRTP_PROFILE_AEAD_AES_256_GCM
+    for made in (dtls(peers[0])._tx_srtp, like_aiortc(master, profile)):
+        assert made.protect(rtp(5, 200)) != made.protect(rtp(5, 201))
+    defaults = session(master, profile)
+    defaults.protect(rtp(5, 200))
+    with pytest.raises(SrtpError):
+        defaults.protect(rtp(5, 201))
