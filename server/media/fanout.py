@@ -2,15 +2,15 @@
 outlet, its Python twin for the rest, and for everyone when the C loop was not built. A viewer
 stays with one or the other, so its packets are numbered and encrypted in one place. Each
 viewer's way out (``route()``, ``outlet()``) comes from its ``PassthroughSender``
-(``aiortc_internals/viewer_sender.py``).
+(``aiortc_internals/viewer_sender.py``), or a test's stand-in (``Outbound``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
-from server.media.aiortc_internals.viewer_sender import PassthroughSender, Route
+from server.media.aiortc_internals.viewer_sender import Route
 
 try:
     from server.media import _fanout
@@ -20,6 +20,15 @@ except ImportError:  # installed without a C compiler: the same loop runs in Pyt
 # Whether the C loop (server/media/_fanout.c) was built at install; the relay's settings say
 # whether to use it (``RelaySettings.c_loop``).
 C_LOOP_BUILT = _fanout is not None
+
+
+class Outbound(Protocol):
+    """A viewer's way out, as ``PassthroughSender`` gives it: ``route()`` for the Python loop,
+    ``outlet()`` (a ``_fanout.Outlet``) for the C loop; None while there is none."""
+
+    def route(self) -> Route | None: ...
+
+    def outlet(self) -> Any: ...
 
 
 class Fanout(Protocol):
@@ -63,7 +72,7 @@ class SplitFanout:
         return sum(part.send(data) for part in self.parts)
 
 
-def fanout_to(viewers: Sequence[PassthroughSender], c_loop: bool) -> Fanout:
+def fanout_to(viewers: Sequence[Outbound], c_loop: bool) -> Fanout:
     """How a packet reaches ``viewers``, whose ``route()`` is ready: with ``c_loop``, the C
     loop for each viewer with an outlet, else the Python one. A viewer stays with one or
     the other, so its packets are numbered and encrypted in one place."""

@@ -28,6 +28,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from aiortc import clock as aiortc_clock
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
@@ -35,8 +36,7 @@ from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensionsMap, RtpPacket
 from aiortc.utils import random16, random32
 
 from server.media.aiortc_internals.srtp import SRTP_PACKET_LIMIT
-from server.media.aiortc_internals.viewer_sender import PassthroughSender
-from server.media.fanout import C_LOOP_BUILT, Fanout, fanout_to
+from server.media.fanout import C_LOOP_BUILT, Fanout, Outbound, fanout_to
 from server.media.keyframes import starts_keyframe
 from server.media.reports import INTERVAL_SECONDS, ReportSchedule
 
@@ -48,6 +48,32 @@ RECENT_PACKETS = 1024
 REPLAN_EVERY = 512
 
 Profile = tuple[int, str | None, object]
+
+
+class Viewer(Outbound, Protocol):
+    """What the forwarder needs of a viewer: its ``PassthroughSender``
+    (``aiortc_internals/viewer_sender.py``), or a test's stand-in. Kept in sets, by identity."""
+
+    def __hash__(self) -> int: ...
+
+    @property
+    def mid(self) -> str | None: ...
+
+    @property
+    def extensions(self) -> HeaderExtensionsMap: ...
+
+    def profile(self, codec_key: tuple[str, int]) -> Profile | None:
+        """(payload type, MID, header extensions) of its copy of a packet of this codec; None
+        until negotiated, or if never agreed."""
+
+    def keep_history(self, history: dict[int, RtpPacket]) -> None:
+        """Answer its NACKs from ``history``, the packets kept once for its profile."""
+
+    def release(self) -> None:
+        """It is gone: let go of its outlet now."""
+
+    def send_report(self, packets: int, octets: int, rtp_timestamp: int, ntp_time: int) -> bool:
+        """Send it an RTCP sender report; False if it could not be sent."""
 
 
 @dataclass
@@ -88,25 +114,29 @@ class Forwarder:
     request_keyframe: Callable[[], None] = lambda: None
     clock: Callable[[], float] = time.monotonic
     ssrc: int = field(default_factory=random32)
+    # Our first packet's sequence number and timestamp: random, as RFC 3550 asks.
+    first_sequence: int = field(default_factory=random16)
+    first_timestamp: int = field(default_factory=random32)
+    ntp_clock: Callable[[], int] = aiortc_clock.current_ntp_time  # for abs-send-time and reports
     c_loop: bool = C_LOOP_BUILT  # packets go out through the C loop (else its Python twin)
     stats: ForwardingStats = field(default_factory=ForwardingStats)
     # Sequence numbers of the current source forwarded lately, to drop repeated retransmissions.
     _recent: set[int] = field(default_factory=set)
     _order: deque[int] = field(default_factory=lambda: deque(maxlen=RECENT_PACKETS))
-    _viewers: list[PassthroughSender] = field(default_factory=list)
+    _viewers: list[Viewer] = field(default_factory=list)
     _plans: dict[tuple[str, int], list[_Copy]] = field(default_factory=dict)
     _histories: dict[Profile, dict[int, RtpPacket]] = field(default_factory=dict)
     # Packets and payload octets forwarded so far, and each viewer's counts when it joined.
     _packets: int = 0
     _octets: int = 0
-    _counted_from: dict[PassthroughSender, tuple[int, int]] = field(default_factory=dict)
+    _counted_from: dict[Viewer, tuple[int, int]] = field(default_factory=dict)
     # When each viewer that is being sent to gets its next RTCP sender report.
-    _reports: ReportSchedule[PassthroughSender] = field(init=False)
+    _reports: ReportSchedule[Viewer] = field(init=False)
     # Video viewers that must start at the next keyframe.
-    _waiting: set[PassthroughSender] = field(default_factory=set)
+    _waiting: set[Viewer] = field(default_factory=set)
     _source: _Source | None = None
-    _last_sequence: int = field(default_factory=random16)
-    _last_timestamp: int = field(default_factory=random32)
+    _last_sequence: int = field(init=False)
+    _last_timestamp: int = field(init=False)
     _last_ntp_time: int = 0  # when the packet with ``_last_timestamp`` was sent
     _reports_queued: bool = False
     _last_sent_at: float = 0.0
@@ -114,6 +144,8 @@ class Forwarder:
 
     def __post_init__(self) -> None:
         self._reports = ReportSchedule(INTERVAL_SECONDS[self.kind])
+        self._last_sequence = (self.first_sequence - 1) % SEQUENCE_SPACE
+        self._last_timestamp = (self.first_timestamp - 1) % TIMESTAMP_SPACE
 
     @property
     def source_ssrc(self) -> int | None:
@@ -123,13 +155,13 @@ class Forwarder:
     def viewers(self) -> int:
         return len(self._viewers)
 
-    def add_viewer(self, viewer: PassthroughSender) -> None:
+    def add_viewer(self, viewer: Viewer) -> None:
         self._viewers.append(viewer)
         if self.kind == "video":
             self._waiting.add(viewer)
         self.replan()
 
-    def remove_viewer(self, viewer: PassthroughSender) -> None:
+    def remove_viewer(self, viewer: Viewer) -> None:
         if viewer in self._viewers:
             self._viewers.remove(viewer)
         self._counted_from.pop(viewer, None)
@@ -138,7 +170,7 @@ class Forwarder:
         self.replan()
         viewer.release()
 
-    def waiting_for_keyframe(self, viewer: PassthroughSender) -> bool:
+    def waiting_for_keyframe(self, viewer: Viewer) -> bool:
         return viewer in self._waiting
 
     def replan(self) -> None:
@@ -173,7 +205,7 @@ class Forwarder:
             self._last_sent_at = now
             if self._waiting:
                 self._admit_at_keyframe(codec, packet.payload)
-        ntp_time = aiortc_clock.current_ntp_time()
+        ntp_time = self.ntp_clock()
         codec_key = (codec.mimeType.lower(), codec.clockRate)
         plan = self._plans.get(codec_key)
         if plan is None or self._packets % REPLAN_EVERY == 0:
@@ -244,7 +276,7 @@ class Forwarder:
 
     def _plan(self, codec_key: tuple[str, int]) -> list[_Copy]:
         """Group the viewers that can be sent to now by the copy of a packet they need."""
-        groups: dict[Profile, list[PassthroughSender]] = {}
+        groups: dict[Profile, list[Viewer]] = {}
         for viewer in self._viewers:
             if viewer in self._waiting:
                 continue  # no video before a keyframe
