@@ -14,6 +14,11 @@ The plans are made again when a viewer comes or goes or becomes ready, and every
 case a connection changed underneath. Each plan keeps the recent packets once for all its
 viewers, to answer their NACKs.
 
+Each of our sequence numbers, which is a viewer's SRTP index, goes out with one packet only
+(``sequence_window.py``): a retransmission of a packet that went out is dropped, and so is a
+late packet whose number was used before (after a change of publisher, by the previous one) or
+is too old to tell. libsrtp, as aiortc sets it up, would encrypt another packet under it.
+
 Video starts at a keyframe: a new viewer, and every viewer when the publisher changes, waits
 (gets no video) until the first packet of a keyframe, which is asked of the publisher at once
 and again every second while anyone waits. Its decoder never sees a frame it cannot decode.
@@ -25,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -39,11 +43,10 @@ from server.media.aiortc_internals.srtp import SRTP_PACKET_LIMIT
 from server.media.fanout import C_LOOP_BUILT, Fanout, Outbound, fanout_to
 from server.media.keyframes import starts_keyframe
 from server.media.reports import INTERVAL_SECONDS, ReportSchedule
+from server.media.sequence_window import SEQUENCE_SPACE, Placement, SequenceWindow
 
 KEYFRAME_INTERVAL_SECONDS = 1.0
-SEQUENCE_SPACE = 1 << 16
 TIMESTAMP_SPACE = 1 << 32
-RECENT_PACKETS = 1024
 # Plans are made afresh this often (in packets) even when nothing announced a change.
 REPLAN_EVERY = 512
 
@@ -84,7 +87,8 @@ class ForwardingStats:
     source_switches: int = 0
     keyframe_requests: int = 0
     dropped: int = 0
-    duplicates: int = 0
+    duplicates: int = 0  # retransmissions of packets that went out already
+    stale: int = 0  # packets whose number went out with another packet, or may have
 
 
 @dataclass
@@ -120,9 +124,6 @@ class Forwarder:
     ntp_clock: Callable[[], int] = aiortc_clock.current_ntp_time  # for abs-send-time and reports
     c_loop: bool = C_LOOP_BUILT  # packets go out through the C loop (else its Python twin)
     stats: ForwardingStats = field(default_factory=ForwardingStats)
-    # Sequence numbers of the current source forwarded lately, to drop repeated retransmissions.
-    _recent: set[int] = field(default_factory=set)
-    _order: deque[int] = field(default_factory=lambda: deque(maxlen=RECENT_PACKETS))
     _viewers: list[Viewer] = field(default_factory=list)
     _plans: dict[tuple[str, int], list[_Copy]] = field(default_factory=dict)
     _histories: dict[Profile, dict[int, RtpPacket]] = field(default_factory=dict)
@@ -135,7 +136,8 @@ class Forwarder:
     # Video viewers that must start at the next keyframe.
     _waiting: set[Viewer] = field(default_factory=set)
     _source: _Source | None = None
-    _last_sequence: int = field(init=False)
+    # Our sequence numbers used lately: none ever goes out with two different packets.
+    _sequences: SequenceWindow = field(init=False)
     _last_timestamp: int = field(init=False)
     _last_ntp_time: int = 0  # when the packet with ``_last_timestamp`` was sent
     _reports_queued: bool = False
@@ -144,7 +146,7 @@ class Forwarder:
 
     def __post_init__(self) -> None:
         self._reports = ReportSchedule(INTERVAL_SECONDS[self.kind])
-        self._last_sequence = (self.first_sequence - 1) % SEQUENCE_SPACE
+        self._sequences = SequenceWindow(self.first_sequence - 1)
         self._last_timestamp = (self.first_timestamp - 1) % TIMESTAMP_SPACE
 
     @property
@@ -193,15 +195,19 @@ class Forwarder:
         source = self._source
         if source is None or source.ssrc != packet.ssrc:
             source = self._switch_to(packet, codec)
-        elif self._already_sent(packet.sequence_number):
+        sequence = (packet.sequence_number + source.sequence_offset) % SEQUENCE_SPACE
+        placement = self._sequences.place(sequence)
+        if placement is Placement.REPEAT:
             self.stats.duplicates += 1  # a retransmission we had already (several NACKs)
             return
-        sequence = (packet.sequence_number + source.sequence_offset) % SEQUENCE_SPACE
+        if placement is Placement.STALE:
+            self.stats.stale += 1  # late, onto a number used before: SRTP must not reuse it
+            return
         timestamp = (packet.timestamp + source.timestamp_offset) % TIMESTAMP_SPACE
         now = self.clock()
-        newest = (sequence - self._last_sequence) % SEQUENCE_SPACE < SEQUENCE_SPACE // 2
-        if newest:  # not a retransmission of an older packet
-            self._last_sequence, self._last_timestamp = sequence, timestamp
+        newest = placement is Placement.NEWEST
+        if newest:  # not a late packet
+            self._last_timestamp = timestamp
             self._last_sent_at = now
             if self._waiting:
                 self._admit_at_keyframe(codec, packet.payload)
@@ -304,15 +310,6 @@ class Forwarder:
                 viewer.keep_history(history)
         return plan
 
-    def _already_sent(self, sequence_number: int) -> bool:
-        if sequence_number in self._recent:
-            return True
-        if len(self._order) == self._order.maxlen:
-            self._recent.discard(self._order[0])
-        self._order.append(sequence_number)
-        self._recent.add(sequence_number)
-        return False
-
     def _switch_to(self, packet: RtpPacket, codec: RTCRtpCodecParameters) -> _Source:
         """A new or returning publisher: continue our numbering where it stopped."""
         elapsed = max(0.0, self.clock() - self._last_sent_at) if self._last_sent_at else 0.0
@@ -320,16 +317,14 @@ class Forwarder:
         self._source = _Source(
             ssrc=packet.ssrc,
             clock_rate=codec.clockRate,
-            sequence_offset=(self._last_sequence + 1 - packet.sequence_number) % SEQUENCE_SPACE,
+            sequence_offset=(self._sequences.newest + 1 - packet.sequence_number) % SEQUENCE_SPACE,
             timestamp_offset=(next_timestamp - packet.timestamp) % TIMESTAMP_SPACE,
         )
         self.stats.source_switches += 1
         if self.kind == "video":  # every decoder starts again at the new source's keyframe
             self._waiting.update(self._viewers)
             self.replan()
-        self._recent.clear()
-        self._order.clear()
-        self._already_sent(packet.sequence_number)
+        self._sequences.fence()  # its late packets would take numbers already used
         self._last_keyframe_request = float("-inf")
         self.ask_for_keyframe()
         return self._source
