@@ -45,7 +45,7 @@ class Report:
 class FakeClock:
     """Monotonic seconds, and the NTP time that goes with them, moved on by the test."""
 
-    now: float = 1000.0
+    now: float = 1024.0  # steps of 1/64 s from here are exact
 
     def __call__(self) -> float:
         return self.now
@@ -112,6 +112,10 @@ class FakeViewer:
 
     def _arrive(self, data: bytes, address: Any) -> None:
         self.received.append(data)
+
+
+def viewer_payload_type(codec: RTCRtpCodecParameters) -> int:
+    return VIEWER_PAYLOAD_TYPES[(codec.mimeType.lower(), codec.clockRate)]
 
 
 def _in_the_clear(data: bytes) -> bytes:

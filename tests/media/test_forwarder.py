@@ -11,7 +11,15 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 
 from server.media.forwarder import Forwarder
-from tests.fake_viewer import OPUS, FakeClock, FakeViewer, rtp
+from tests.fake_viewer import (
+    OPUS,
+    VP8,
+    VP8_KEYFRAME,
+    FakeClock,
+    FakeViewer,
+    rtp,
+    viewer_payload_type,
+)
 
 
 @pytest.fixture
@@ -28,7 +36,7 @@ async def forward(
     clock: FakeClock,
     packets: Iterable[RtpPacket],
     codec: RTCRtpCodecParameters = OPUS,
-    every: float = 0.02,
+    every: float = 1 / 64,  # exact in binary, as times on the clock
 ) -> None:
     for packet in packets:
         await forwarder.forward(packet, codec)
@@ -81,3 +89,101 @@ async def test_a_late_packet_fills_its_gap_once(clock: FakeClock) -> None:
     await forward(forwarder, clock, [rtp(4), rtp(4)])
     assert viewer.sequence_numbers() == [7, 8, 9, 10, 12, 13, 14, 15, 16, 11]
     assert (forwarder.stats.stale, forwarder.stats.duplicates) == (0, 1)
+
+
+# -- renumbering onto one outgoing stream -------------------------------------------------------
+
+
+@pytest.mark.parametrize("codec", [OPUS, VP8], ids=["audio", "video"])
+async def test_a_new_publisher_follows_on(clock: FakeClock, codec: RTCRtpCodecParameters) -> None:
+    """Its first packet takes the next sequence number, and a timestamp as far on as the time
+    since our last packet, in the codec's clock; its own steps carry on from there."""
+    kind = codec.mimeType.split("/")[0]
+    forwarder = Forwarder(
+        kind, clock=clock, ntp_clock=clock.ntp, c_loop=False, first_sequence=40, first_timestamp=7
+    )
+    viewer = FakeViewer()
+    forwarder.add_viewer(viewer)
+    step = codec.clockRate // 50  # a packet each 20 ms of the publisher's clock
+    payload = VP8_KEYFRAME if kind == "video" else b"\xfc\xff\xfe"
+    first = [rtp(900 + n, 5000 + n * step, ssrc=1, payload=payload) for n in range(3)]
+    await forward(
+        forwarder,
+        clock,
+        first,
+        codec,
+    )
+    clock.now += 0.25  # silence, then the next publisher, with numbers of its own
+    second = [rtp(17 + n, 3_000_000 + n * step, ssrc=2, payload=payload) for n in range(3)]
+    await forward(
+        forwarder,
+        clock,
+        second,
+        codec,
+    )
+    packets = viewer.packets()
+    assert [p.sequence_number for p in packets] == [40, 41, 42, 43, 44, 45]
+    since_our_last = 1 / 64 + 0.25
+    follows_on = 7 + 2 * step + int(since_our_last * codec.clockRate) + 1
+    assert [p.timestamp for p in packets] == [
+        *(7 + n * step for n in range(3)),
+        *(follows_on + n * step for n in range(3)),
+    ]
+    assert {p.ssrc for p in packets} == {forwarder.ssrc}
+    assert {p.payload_type for p in packets} == {viewer_payload_type(codec)}
+    assert forwarder.source_ssrc == 2 and forwarder.stats.source_switches == 2
+
+
+async def test_a_publisher_that_returns_follows_on_too(clock: FakeClock) -> None:
+    """Back on air after another: renumbered afresh, after the other's packets, never onto its
+    own old numbers; its packets from before, arriving now, are late."""
+    forwarder = audio(clock, first_sequence=0, first_timestamp=0)
+    viewer = FakeViewer()
+    forwarder.add_viewer(viewer)
+    await forward(forwarder, clock, [rtp(100 + n, n * 960, ssrc=1) for n in range(3)])
+    await forward(forwarder, clock, [rtp(7 + n, n * 960, ssrc=2) for n in range(3)])
+    await forward(forwarder, clock, [rtp(103, 3 * 960, ssrc=1), rtp(101, 960, ssrc=1)])
+    packets = viewer.packets()
+    assert [p.sequence_number for p in packets] == [0, 1, 2, 3, 4, 5, 6]
+    assert packets[6].timestamp - packets[5].timestamp == 750 + 1  # 1/64 s at 48 kHz, and one
+    assert forwarder.stats.stale == 1
+
+
+async def test_a_source_s_steps_are_kept_through_loss_and_reordering(clock: FakeClock) -> None:
+    """Its numbers keep their gaps (the viewer asks again for what it missed) and a late packet
+    goes out late with its own numbers; a repeat goes out once."""
+    forwarder = audio(clock, first_sequence=1000, first_timestamp=50_000)
+    viewer = FakeViewer()
+    forwarder.add_viewer(viewer)
+    arrivals = [0, 1, 4, 3, 7, 4, 8, 1]  # 2, 5 and 6 lost; 3 late; 4 and 1 again
+    await forward(forwarder, clock, [rtp(300 + n, 10_000 + 960 * n) for n in arrivals])
+    packets = viewer.packets()
+    assert [p.sequence_number - 1000 for p in packets] == [0, 1, 4, 3, 7, 8]
+    assert [(p.timestamp - 50_000) // 960 for p in packets] == [0, 1, 4, 3, 7, 8]
+    assert forwarder.stats.duplicates == 2
+    assert (forwarder.stats.packets_in, forwarder.stats.packets_out) == (8, 6)
+
+
+@pytest.mark.parametrize(
+    ("theirs", "ours"),
+    [
+        ((65533, 2**32 - 2 * 960), (1000, 5000)),  # the publisher's numbers wrap
+        ((1000, 5000), (65533, 2**32 - 2 * 960)),  # ours wrap
+        ((65533, 2**32 - 2 * 960), (65533, 2**32 - 2 * 960)),  # both at once
+    ],
+    ids=["theirs", "ours", "both"],
+)
+async def test_numbers_wrap_around(
+    clock: FakeClock, theirs: tuple[int, int], ours: tuple[int, int]
+) -> None:
+    """Sequence numbers past 2^16 and timestamps past 2^32 carry on from nought, in the
+    publisher's numbers and in ours; a packet late across the wrap still goes out once."""
+    forwarder = audio(clock, first_sequence=ours[0], first_timestamp=ours[1])
+    viewer = FakeViewer()
+    forwarder.add_viewer(viewer)
+    arrivals = [0, 1, 2, 4, 3, 5, 3]
+    await forward(forwarder, clock, [rtp(theirs[0] + n, theirs[1] + 960 * n) for n in arrivals])
+    packets = viewer.packets()
+    assert [p.sequence_number for p in packets] == [(ours[0] + n) % 2**16 for n in arrivals[:-1]]
+    assert [p.timestamp for p in packets] == [(ours[1] + 960 * n) % 2**32 for n in arrivals[:-1]]
+    assert forwarder.stats.duplicates == 1
