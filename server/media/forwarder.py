@@ -141,7 +141,7 @@ class Forwarder:
     _last_timestamp: int = field(init=False)
     _last_ntp_time: int = 0  # when the packet with ``_last_timestamp`` was sent
     _reports_queued: bool = False
-    _last_sent_at: float = 0.0
+    _last_sent_at: float | None = None  # on ``clock``, which may read nought
     _last_keyframe_request: float = float("-inf")
 
     def __post_init__(self) -> None:
@@ -312,7 +312,8 @@ class Forwarder:
 
     def _switch_to(self, packet: RtpPacket, codec: RTCRtpCodecParameters) -> _Source:
         """A new or returning publisher: continue our numbering where it stopped."""
-        elapsed = max(0.0, self.clock() - self._last_sent_at) if self._last_sent_at else 0.0
+        sent_at = self._last_sent_at
+        elapsed = 0.0 if sent_at is None else max(0.0, self.clock() - sent_at)
         next_timestamp = self._last_timestamp + int(elapsed * codec.clockRate) + 1
         self._source = _Source(
             ssrc=packet.ssrc,

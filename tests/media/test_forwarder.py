@@ -187,3 +187,18 @@ async def test_numbers_wrap_around(
     assert [p.sequence_number for p in packets] == [(ours[0] + n) % 2**16 for n in arrivals[:-1]]
     assert [p.timestamp for p in packets] == [(ours[1] + 960 * n) % 2**32 for n in arrivals[:-1]]
     assert forwarder.stats.duplicates == 1
+
+
+async def test_the_silence_is_timed_on_a_clock_that_reads_nought(clock: FakeClock) -> None:
+    """A packet sent at nought on the injected clock is still a packet sent: the next publisher
+    follows on by the time since."""
+    clock.now = 0.0
+    forwarder = audio(clock, first_sequence=9, first_timestamp=90)
+    viewer = FakeViewer()
+    forwarder.add_viewer(viewer)
+    await forward(forwarder, clock, [rtp(500, 1234, ssrc=1)], every=0.5)
+    await forward(forwarder, clock, [rtp(77, 99, ssrc=2)])
+    assert [(p.sequence_number, p.timestamp) for p in viewer.packets()] == [
+        (9, 90),
+        (10, 90 + 24_000 + 1),  # half a second on, at 48 kHz
+    ]
