@@ -14,7 +14,9 @@ from server.media.forwarder import Forwarder
 from tests.fake_viewer import (
     OPUS,
     VP8,
+    VP8_DELTA,
     VP8_KEYFRAME,
+    VP8_LATER,
     FakeClock,
     FakeViewer,
     rtp,
@@ -202,3 +204,116 @@ async def test_the_silence_is_timed_on_a_clock_that_reads_nought(clock: FakeCloc
         (9, 90),
         (10, 90 + 24_000 + 1),  # half a second on, at 48 kHz
     ]
+
+
+# -- video starts at a keyframe -----------------------------------------------------------------
+
+
+def video(clock: FakeClock, requests: list[float], **options: int) -> Forwarder:
+    """A video forwarder whose keyframe requests to the publisher land in ``requests``, timed."""
+
+    def request_keyframe() -> None:
+        requests.append(clock.now)
+
+    return Forwarder(
+        "video", request_keyframe, clock=clock, ntp_clock=clock.ntp, c_loop=False, **options
+    )
+
+
+def vp8_frames(kinds: str, *, sequence: int = 0, ssrc: int = 1111) -> list[RtpPacket]:
+    """VP8 frames of two packets each, 30 a second: ``k`` a keyframe, ``d`` a delta frame."""
+    packets = []
+    for number, kind in enumerate(kinds):
+        first = VP8_KEYFRAME if kind == "k" else VP8_DELTA
+        for index, payload in enumerate((first, VP8_LATER)):
+            packet = rtp(sequence + len(packets), number * 3000, ssrc=ssrc, payload=payload)
+            packet.payload_type, packet.marker = VP8.payloadType, index
+            packets.append(packet)
+    return packets
+
+
+async def test_a_viewer_starts_at_a_keyframe(clock: FakeClock) -> None:
+    forwarder = video(clock, [], first_sequence=0)
+    viewer = FakeViewer()
+    forwarder.add_viewer(viewer)
+    assert forwarder.waiting_for_keyframe(viewer)
+    await forward(forwarder, clock, vp8_frames("ddkd"), VP8)
+    assert viewer.sequence_numbers() == [4, 5, 6, 7]
+    assert viewer.packets()[0].payload == VP8_KEYFRAME
+    assert not forwarder.waiting_for_keyframe(viewer)
+
+
+async def test_a_newcomer_waits_while_the_others_watch(clock: FakeClock) -> None:
+    forwarder = video(clock, [], first_sequence=0)
+    watching, newcomer = FakeViewer(), FakeViewer()
+    forwarder.add_viewer(watching)
+    frames = vp8_frames("kddkd")
+    await forward(forwarder, clock, frames[:3], VP8)
+    forwarder.add_viewer(newcomer)
+    await forward(forwarder, clock, frames[3:], VP8)
+    assert watching.sequence_numbers() == list(range(10))
+    assert newcomer.sequence_numbers() == [6, 7, 8, 9]
+
+
+async def test_after_a_change_of_publisher_everyone_waits_for_its_keyframe(
+    clock: FakeClock,
+) -> None:
+    forwarder = video(clock, [], first_sequence=0)
+    viewers = [FakeViewer(), FakeViewer()]
+    for viewer in viewers:
+        forwarder.add_viewer(viewer)
+    await forward(forwarder, clock, vp8_frames("kd", ssrc=1), VP8)
+    await forward(forwarder, clock, vp8_frames("ddkd", sequence=800, ssrc=2), VP8)
+    for viewer in viewers:  # the new publisher's deltas would not decode after the other's
+        assert viewer.sequence_numbers() == [0, 1, 2, 3, 8, 9, 10, 11]
+        assert viewer.packets()[4].payload == VP8_KEYFRAME
+
+
+async def test_audio_does_not_wait(clock: FakeClock) -> None:
+    forwarder = audio(clock, first_sequence=0)
+    viewer = FakeViewer()
+    forwarder.add_viewer(viewer)
+    assert not forwarder.waiting_for_keyframe(viewer)
+    await forward(forwarder, clock, [rtp(0)])
+    assert viewer.sequence_numbers() == [0]
+
+
+async def test_keyframes_are_asked_for_at_most_once_a_second(clock: FakeClock) -> None:
+    """While a viewer waits, and whenever a viewer asks (PLI, FIR): never more than once a
+    second. A change of publisher asks at once."""
+    requests: list[float] = []
+    forwarder = video(clock, requests)
+    forwarder.add_viewer(FakeViewer())
+    start = clock.now
+    await forward(forwarder, clock, vp8_frames("d" * 112, ssrc=1), VP8)  # 3.5 s of packets
+    forwarder.ask_for_keyframe()  # a viewer's PLI, within the second
+    assert [at - start for at in requests] == [0.0, 1.0, 2.0, 3.0]
+    clock.now = start + 4.0
+    forwarder.ask_for_keyframe()
+    clock.now += 0.25
+    await forward(forwarder, clock, vp8_frames("d", ssrc=2), VP8)
+    assert [at - start for at in requests] == [0.0, 1.0, 2.0, 3.0, 4.0, 4.25]
+    assert forwarder.stats.keyframe_requests == 6
+
+
+async def test_no_keyframe_is_asked_for_while_nobody_can_be_sent_to(clock: FakeClock) -> None:
+    """A viewer not connected yet is not waiting for a picture: the request comes when it is."""
+    requests: list[float] = []
+    forwarder = video(clock, requests, first_sequence=0)
+    viewer = FakeViewer(connected=False)
+    forwarder.add_viewer(viewer)
+    start = clock.now
+    await forward(forwarder, clock, vp8_frames("d" * 64), VP8)  # 2 s
+    assert [at - start for at in requests] == [0.0]  # the publisher's first packet asks
+    viewer.connected = True
+    await forward(forwarder, clock, vp8_frames("dkd", sequence=128), VP8)
+    assert [at - start for at in requests] == [0.0, 2.0]
+    assert viewer.sequence_numbers() == [130, 131, 132, 133]
+
+
+async def test_audio_never_asks_for_a_keyframe(clock: FakeClock) -> None:
+    requests: list[float] = []
+    forwarder = Forwarder("audio", lambda: requests.append(clock.now), clock=clock, c_loop=False)
+    forwarder.ask_for_keyframe()
+    await forward(forwarder, clock, [rtp(1, ssrc=3)])
+    assert requests == [] and forwarder.stats.keyframe_requests == 0
