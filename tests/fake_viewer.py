@@ -21,6 +21,7 @@ OPUS = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2,
 VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
 # What the viewers agreed to: other payload types than the publisher's, as a browser may.
 VIEWER_PAYLOAD_TYPES = {("audio/opus", 48000): 109, ("video/vp8", 90000): 120}
+NTP_AT_NOUGHT = 3_900_000_000  # seconds since 1900 when the clock reads nought
 MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
 ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 
@@ -35,10 +36,13 @@ VP8_LATER = bytes(VpxPayloadDescriptor(partition_start=0, partition_id=0)) + byt
 
 @dataclass(frozen=True)
 class Report:
+    """A sender report as the forwarder asked for it, and how many packets the viewer had."""
+
     packets: int
     octets: int
     rtp_timestamp: int
     ntp_time: int
+    received: int
 
 
 @dataclass
@@ -51,7 +55,11 @@ class FakeClock:
         return self.now
 
     def ntp(self) -> int:
-        return int((3_900_000_000 + self.now) * (1 << 32))
+        return int((NTP_AT_NOUGHT + self.now) * (1 << 32))
+
+    def at(self, ntp_time: int) -> float:
+        """The time on this clock of an NTP time it gave."""
+        return ntp_time / (1 << 32) - NTP_AT_NOUGHT
 
 
 def extensions() -> HeaderExtensionsMap:
@@ -101,7 +109,7 @@ class FakeViewer:
         self.released += 1
 
     def send_report(self, packets: int, octets: int, rtp_timestamp: int, ntp_time: int) -> bool:
-        self.reports.append(Report(packets, octets, rtp_timestamp, ntp_time))
+        self.reports.append(Report(packets, octets, rtp_timestamp, ntp_time, len(self.received)))
         return True
 
     def packets(self) -> list[RtpPacket]:

@@ -1,15 +1,19 @@
 """The forwarder (server/media/forwarder.py) with stand-ins for its viewers and a clock turned
-by hand: how publishers' packets are renumbered onto the one outgoing stream, and which of them
-go out."""
+by hand: how publishers' packets are renumbered onto the one outgoing stream and which of them
+go out, where each viewer's video starts, and the keyframe requests and sender reports it
+sends. The encryption is the identity here; test_forwarder_srtp.py has the real ones."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 from collections.abc import Iterable
 
 import pytest
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 
+from server.media.aiortc_internals.srtp import SRTP_PACKET_LIMIT
 from server.media.forwarder import Forwarder
 from tests.fake_viewer import (
     OPUS,
@@ -317,3 +321,105 @@ async def test_audio_never_asks_for_a_keyframe(clock: FakeClock) -> None:
     forwarder.ask_for_keyframe()
     await forward(forwarder, clock, [rtp(1, ssrc=3)])
     assert requests == [] and forwarder.stats.keyframe_requests == 0
+
+
+# -- sender reports -----------------------------------------------------------------------------
+
+
+async def forward_turning(
+    forwarder: Forwarder,
+    clock: FakeClock,
+    packets: Iterable[RtpPacket],
+    codec: RTCRtpCodecParameters,
+) -> None:
+    """As the relay forwards: the event loop turns between packets, and reports go then."""
+    for packet in packets:
+        await forwarder.forward(packet, codec)
+        await asyncio.sleep(0)
+        clock.now += 1 / 64
+
+
+@pytest.mark.parametrize(("codec", "interval"), [(OPUS, 5.0), (VP8, 1.0)], ids=["audio", "video"])
+async def test_sender_reports_come_at_libwebrtcs_pace(
+    clock: FakeClock, codec: RTCRtpCodecParameters, interval: float
+) -> None:
+    """The first within half a second, then one every interval give or take a half; each with
+    what the viewer was sent so far, and the RTP and NTP times of the newest packet."""
+    kind = codec.mimeType.split("/")[0]
+    forwarder = Forwarder(kind, clock=clock, ntp_clock=clock.ntp, c_loop=False)
+    viewer = FakeViewer()
+    forwarder.add_viewer(viewer)
+    start = clock.now
+    payload = VP8_KEYFRAME if kind == "video" else bytes(80)
+    packets = [rtp(n, n * 960, payload=payload) for n in range(64 * 30)]  # 30 s
+    await forward_turning(forwarder, clock, packets, codec)
+    times = [clock.at(report.ntp_time) for report in viewer.reports]
+    assert times[0] - start <= 0.5
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert all(interval / 2 <= gap <= interval * 1.5 + 1 / 64 for gap in gaps), gaps
+    assert 30 / (interval * 1.5) - 1 <= len(gaps) <= 30 / (interval / 2)
+    received = viewer.packets()
+    for report in viewer.reports:
+        newest = received[report.received - 1]
+        assert report.packets == report.received  # every packet reached it
+        assert report.octets == report.received * len(payload)
+        assert report.rtp_timestamp == newest.timestamp
+        assert report.ntp_time >> 14 & 0xFFFFFF == newest.extensions.abs_send_time
+
+
+async def test_reports_wait_for_the_packets_and_go_one_a_turn(clock: FakeClock) -> None:
+    forwarder = audio(clock)
+    viewers = [FakeViewer(), FakeViewer()]
+    for viewer in viewers:
+        forwarder.add_viewer(viewer)
+    await forward(forwarder, clock, [rtp(n) for n in range(64)])  # a second, with no turn
+    assert [len(viewer.reports) for viewer in viewers] == [0, 0]
+    await asyncio.sleep(0)
+    assert sorted(len(viewer.reports) for viewer in viewers) == [0, 1]
+    await asyncio.sleep(0)
+    assert [len(viewer.reports) for viewer in viewers] == [1, 1]
+    assert {viewer.reports[0].packets for viewer in viewers} == {64}
+
+
+async def test_a_viewer_waiting_for_a_keyframe_gets_no_report(clock: FakeClock) -> None:
+    """Nothing was sent to it: its reports count from its first packet."""
+    forwarder = video(clock, [])
+    viewer = FakeViewer()
+    forwarder.add_viewer(viewer)
+    await forward_turning(forwarder, clock, vp8_frames("d" * 60), VP8)  # 4 s
+    assert viewer.reports == []
+    await forward_turning(forwarder, clock, vp8_frames("kd" * 30, sequence=120), VP8)
+    assert viewer.reports
+    assert all(report.packets == report.received for report in viewer.reports)
+
+
+# -- what cannot be sent ------------------------------------------------------------------------
+
+
+async def test_a_packet_too_large_for_srtp_is_dropped_and_counted(clock: FakeClock) -> None:
+    forwarder = audio(clock, first_sequence=0)
+    viewers = [FakeViewer(), FakeViewer()]
+    for viewer in viewers:
+        forwarder.add_viewer(viewer)
+    await forward(forwarder, clock, [rtp(0, payload=b"x")])
+    header = len(viewers[0].received[0]) - 1  # with our header extensions
+    largest, too_large = bytes(SRTP_PACKET_LIMIT - header), bytes(SRTP_PACKET_LIMIT - header + 1)
+    await forward(forwarder, clock, [rtp(1, payload=largest), rtp(2, payload=too_large), rtp(3)])
+    for viewer in viewers:
+        assert viewer.sequence_numbers() == [0, 1, 3]  # the gap is kept
+        assert len(viewer.received[1]) == SRTP_PACKET_LIMIT
+    assert (forwarder.stats.dropped, forwarder.stats.packets_out) == (2, 6)
+
+
+async def test_a_viewer_that_cannot_be_sent_to_misses_only_its_copy(clock: FakeClock) -> None:
+    def full(data: bytes, address: object) -> None:
+        raise BlockingIOError("the socket is full")
+
+    forwarder = audio(clock, first_sequence=0)
+    blocked = FakeViewer(way_out=(bytes, full, ("127.0.0.1", 9)))
+    viewer = FakeViewer()
+    forwarder.add_viewer(blocked)
+    forwarder.add_viewer(viewer)
+    await forward(forwarder, clock, [rtp(0), rtp(1)])
+    assert viewer.sequence_numbers() == [0, 1]
+    assert (forwarder.stats.dropped, forwarder.stats.packets_out) == (2, 2)
