@@ -17,7 +17,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -144,9 +144,11 @@ class Children:
         log: Path | None,
         pipes: bool = False,
         core: int | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> Child:
         """``argv`` from the repository root, its stderr (and its stdout, unless ``pipes``)
-        appended to ``log``, or left on the bench's own if ``log`` is None."""
+        appended to ``log``, or left on the bench's own if ``log`` is None; ``env`` is added to
+        the bench's environment."""
         launch = ["" if core is None else str(core), str(self._nice), str(os.getpid())]
         command = [sys.executable, "-c", LAUNCHER, *launch, *map(str, argv)]
         with contextlib.ExitStack() as files:  # the child keeps its own descriptor
@@ -157,6 +159,7 @@ class Children:
                 stdout=subprocess.PIPE if pipes else output,
                 stderr=output,
                 cwd=ROOT,
+                env={**os.environ, **env} if env else None,
                 start_new_session=True,  # Ctrl-C reaches the bench, which stops them in order
             )
         child = Child(name, process, log)

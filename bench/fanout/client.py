@@ -179,8 +179,8 @@ class Client:
         await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
         return location
 
-    async def publish(self, base: str, token: str, ring: str) -> Reply:
-        """Publish to the relay, noting each packet sent in the ring at ``ring`` (a new file)."""
+    async def publish(self, base: str, token: str, ring: str, room: str = ROOM) -> Reply:
+        """Publish to ``room``, noting each packet sent in the ring at ``ring`` (a new file)."""
         assert self.source is not None
         self.relay_log = SendLog(self.window)  # a new publisher: new RTP timestamp origins
         self.relay_log.write_to(SendRing.create(Path(ring)))
@@ -188,7 +188,7 @@ class Client:
         for track in self.source.tracks():
             pc.addTrack(track)
         began = time.perf_counter()
-        location = await self._signal(pc, f"{base}/whip/{ROOM}", token)
+        location = await self._signal(pc, f"{base}/whip/{room}", token)
         tap_publisher(pc, self.relay_log, self._pacer())
         self.publisher = Peer(pc, location, token)
         await connected(pc)
@@ -200,12 +200,14 @@ class Client:
         self.relay_log.follow(SendRing.open(Path(ring)))
         return {}
 
-    async def watch(self, base: str, token: str, total: int, batch: int, frames: bool) -> Reply:
+    async def watch(
+        self, base: str, token: str, total: int, batch: int, frames: bool, room: str = ROOM
+    ) -> Reply:
         began, errors = time.perf_counter(), list[str]()
         while len(self.viewers) < total:
             wanted = min(batch, total - len(self.viewers))
             results = await asyncio.gather(
-                *(self._viewer(base, token, frames) for _ in range(wanted)),
+                *(self._viewer(base, token, frames, room) for _ in range(wanted)),
                 return_exceptions=True,
             )
             for result in results:
@@ -223,12 +225,12 @@ class Client:
             "seconds": time.perf_counter() - began,
         }
 
-    async def _viewer(self, base: str, token: str, frames: bool) -> Peer:
+    async def _viewer(self, base: str, token: str, frames: bool, room: str) -> Peer:
         pc = new_pc()
         pc.addTransceiver("audio", direction="recvonly")
         pc.addTransceiver("video", direction="recvonly")
         try:
-            peer = Peer(pc, await self._signal(pc, f"{base}/whep/{ROOM}", token), token)
+            peer = Peer(pc, await self._signal(pc, f"{base}/whep/{room}", token), token)
             tap_viewer(
                 pc, self.relay_log, self.relay_path, peer.counts, self.window, frames, self.drain
             )
@@ -370,11 +372,12 @@ async def _dispatch(client: Client, request: Reply) -> Reply:
     if op == "direct_connect":
         return await client.direct_connect(request["sdp"])
     if op == "publish":
-        return await client.publish(request["base"], request["token"], request["ring"])
+        room = request.get("room", ROOM)
+        return await client.publish(request["base"], request["token"], request["ring"], room)
     if op == "follow":
         return client.follow(request["ring"])
     if op == "watch":
-        args = (request["total"], request["batch"], request["frames"])
+        args = (request["total"], request["batch"], request["frames"], request.get("room", ROOM))
         return await client.watch(request["base"], request["token"], *args)
     if op == "settle":
         return await client.settle()
