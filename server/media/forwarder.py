@@ -49,6 +49,9 @@ KEYFRAME_INTERVAL_SECONDS = 1.0
 TIMESTAMP_SPACE = 1 << 32
 # Plans are made afresh this often (in packets) even when nothing announced a change.
 REPLAN_EVERY = 512
+# A viewer waiting for a keyframe is sent a padding-only packet this often (in packets), so its
+# SRTP index (and the browser's) never falls 2^15 behind: it would be guessed a rollover off.
+KEEP_IN_STEP_EVERY = 8192
 
 Profile = tuple[int, str | None, object]
 
@@ -87,6 +90,7 @@ class ForwardingStats:
     source_switches: int = 0
     keyframe_requests: int = 0
     dropped: int = 0
+    kept_in_step: int = 0  # padding-only packets sent to viewers waiting for a keyframe
     duplicates: int = 0  # retransmissions of packets that went out already
     stale: int = 0  # packets whose number went out with another packet, or may have
 
@@ -133,8 +137,9 @@ class Forwarder:
     _counted_from: dict[Viewer, tuple[int, int]] = field(default_factory=dict)
     # When each viewer that is being sent to gets its next RTCP sender report.
     _reports: ReportSchedule[Viewer] = field(init=False)
-    # Video viewers that must start at the next keyframe.
-    _waiting: set[Viewer] = field(default_factory=set)
+    # Video viewers that must start at the next keyframe, each with ``_packets`` when it was
+    # last sent a packet (real, or padding to keep it in step).
+    _waiting: dict[Viewer, int] = field(default_factory=dict)
     _source: _Source | None = None
     # Our sequence numbers used lately: none ever goes out with two different packets.
     _sequences: SequenceWindow = field(init=False)
@@ -160,7 +165,7 @@ class Forwarder:
     def add_viewer(self, viewer: Viewer) -> None:
         self._viewers.append(viewer)
         if self.kind == "video":
-            self._waiting.add(viewer)
+            self._wait([viewer])
         self.replan()
 
     def remove_viewer(self, viewer: Viewer) -> None:
@@ -168,7 +173,7 @@ class Forwarder:
             self._viewers.remove(viewer)
         self._counted_from.pop(viewer, None)
         self._reports.remove(viewer)
-        self._waiting.discard(viewer)
+        self._stop_waiting([viewer])
         self.replan()
         viewer.release()
 
@@ -213,6 +218,8 @@ class Forwarder:
                 self._admit_at_keyframe(codec, packet.payload)
         ntp_time = self.ntp_clock()
         codec_key = (codec.mimeType.lower(), codec.clockRate)
+        if newest and self._waiting:
+            self._keep_in_step(codec_key, sequence, timestamp)
         plan = self._plans.get(codec_key)
         if plan is None or self._packets % REPLAN_EVERY == 0:
             plan = self._plan(codec_key)
@@ -275,10 +282,44 @@ class Forwarder:
         if not ready:
             return  # nobody can be sent to yet: the request comes when one connects
         if starts_keyframe(codec.mimeType, payload):
-            self._waiting.difference_update(ready)
+            self._stop_waiting(ready)
             self.replan()
         else:
             self.ask_for_keyframe()
+
+    def _keep_in_step(self, codec_key: tuple[str, int], sequence: int, timestamp: int) -> None:
+        """Every ``KEEP_IN_STEP_EVERY`` packets, the viewers still waiting for a keyframe get
+        this number as a padding-only packet (which a decoder never sees), so neither their SRTP
+        session here nor the browser's loses count of the rollovers. Each has keys of its own:
+        the number is used once for each of them, by this packet."""
+        groups: dict[Profile, list[Viewer]] = {}
+        for viewer, since in self._waiting.items():
+            if self._packets - since < KEEP_IN_STEP_EVERY:
+                continue
+            profile = viewer.profile(codec_key)
+            if profile is not None and viewer.route() is not None:
+                groups.setdefault(profile, []).append(viewer)
+                self._waiting[viewer] = self._packets
+        for profile, viewers in groups.items():
+            padding = RtpPacket(
+                payload_type=profile[0],
+                sequence_number=sequence,
+                timestamp=timestamp,
+                ssrc=self.ssrc,
+            )
+            padding.padding_size = 1
+            padding.extensions.mid = viewers[0].mid
+            sent = fanout_to(viewers, self.c_loop).send(padding.serialize(viewers[0].extensions))
+            self.stats.kept_in_step += sent
+
+    def _wait(self, viewers: list[Viewer]) -> None:
+        """These viewers get no video until the next keyframe."""
+        for viewer in viewers:
+            self._waiting.setdefault(viewer, self._packets)
+
+    def _stop_waiting(self, viewers: list[Viewer]) -> None:
+        for viewer in viewers:
+            self._waiting.pop(viewer, None)
 
     def _plan(self, codec_key: tuple[str, int]) -> list[_Copy]:
         """Group the viewers that can be sent to now by the copy of a packet they need."""
@@ -323,7 +364,7 @@ class Forwarder:
         )
         self.stats.source_switches += 1
         if self.kind == "video":  # every decoder starts again at the new source's keyframe
-            self._waiting.update(self._viewers)
+            self._wait(self._viewers)
             self.replan()
         self._sequences.fence()  # its late packets would take numbers already used
         self._last_keyframe_request = float("-inf")

@@ -14,7 +14,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 
 from server.media.aiortc_internals.srtp import SRTP_PACKET_LIMIT
-from server.media.forwarder import Forwarder
+from server.media.forwarder import KEEP_IN_STEP_EVERY, Forwarder
 from tests.fake_viewer import (
     OPUS,
     VP8,
@@ -245,6 +245,46 @@ async def test_a_viewer_starts_at_a_keyframe(clock: FakeClock) -> None:
     assert viewer.sequence_numbers() == [4, 5, 6, 7]
     assert viewer.packets()[0].payload == VP8_KEYFRAME
     assert not forwarder.waiting_for_keyframe(viewer)
+
+
+async def test_a_viewer_kept_waiting_is_kept_in_step_by_padding(clock: FakeClock) -> None:
+    """A publisher that sends no keyframe for a long while: the viewers waiting get a
+    padding-only packet every KEEP_IN_STEP_EVERY packets, so the numbers they (and their SRTP
+    sessions, here and in the browser) see never jump 2^15 ahead, which SRTP would take for a
+    step back into a rollover already used."""
+    forwarder = video(clock, [], first_sequence=65000)
+    watching, waiting = FakeViewer(), FakeViewer()
+    forwarder.add_viewer(watching)
+    await forward(forwarder, clock, vp8_frames("k"), VP8)
+    forwarder.add_viewer(waiting)
+    count = 3 * KEEP_IN_STEP_EVERY + 10
+    deltas = [
+        rtp(100 + n, n * 30, payload=VP8_LATER, payload_type=VP8.payloadType) for n in range(count)
+    ]
+    await forward(forwarder, clock, deltas, VP8, every=0.0)  # ours: 65100 + n, past 2^16
+    padding = waiting.packets()
+    assert len(padding) == 3
+    assert all(packet.payload == b"" and packet.padding_size > 0 for packet in padding)
+    assert [packet.sequence_number for packet in padding] == [
+        (65100 + n * KEEP_IN_STEP_EVERY) % 65536 for n in (1, 2, 3)
+    ]
+    assert forwarder.stats.kept_in_step == 3
+    assert forwarder.waiting_for_keyframe(waiting)
+    assert len(watching.received) == 2 + count  # the others get every packet, as ever
+    await forward(forwarder, clock, vp8_frames("k", sequence=100 + count), VP8)
+    assert waiting.packets()[3].payload == VP8_KEYFRAME
+    steps = [
+        (later - earlier) % 65536
+        for earlier, later in itertools.pairwise(waiting.sequence_numbers())
+    ]
+    assert max(steps) <= KEEP_IN_STEP_EVERY
+
+
+async def test_a_viewer_admitted_soon_is_sent_no_padding(clock: FakeClock) -> None:
+    forwarder = video(clock, [], first_sequence=0)
+    forwarder.add_viewer(FakeViewer())
+    await forward(forwarder, clock, vp8_frames("d" * 100 + "k"), VP8, every=0.0)
+    assert forwarder.stats.kept_in_step == 0
 
 
 async def test_a_newcomer_waits_while_the_others_watch(clock: FakeClock) -> None:

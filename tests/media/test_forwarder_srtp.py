@@ -12,13 +12,14 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from aiortc.rtp import RtpPacket
 from pylibsrtp import Policy, Session
 from pylibsrtp._binding import ffi
 
 from server.media.aiortc_internals.srtp import SRTP_BUFFER_BYTES, protect_address, srtp_protector
-from server.media.forwarder import Forwarder
+from server.media.forwarder import KEEP_IN_STEP_EVERY, Forwarder
 from server.media.srtp_keys import rtp_session_keys
-from tests.fake_viewer import OPUS, FakeClock, FakeViewer, rtp
+from tests.fake_viewer import OPUS, VP8, VP8_DELTA, VP8_KEYFRAME, FakeClock, FakeViewer, rtp
 from tests.packets import like_aiortc, srtp_address, udp
 
 # libsrtp's profile, and its master key and salt lengths.
@@ -105,3 +106,42 @@ async def test_a_viewer_never_sees_one_index_twice(
         18,
     ]
     assert forwarder.stats.stale == 3
+
+
+@pytest.mark.parametrize("name", PATHS)
+async def test_a_viewer_kept_waiting_past_half_the_numbers_still_decrypts(
+    request: pytest.FixtureRequest, sockets: list[socket.socket], name: str
+) -> None:
+    """A viewer that watched, then waits for the next publisher's keyframe while more than
+    2^15 numbers go by: were it sent nothing meanwhile, its SRTP session would guess the
+    keyframe's rollover wrong (onto an index it used a lap before), and the browser's could not
+    decrypt it. It is kept in step by padding, and decrypts the keyframe."""
+    path = PATHS[name]
+    native = request.getfixturevalue("native") if path.c_loop else None
+    profile, key_bytes, salt_bytes = PROFILES[path.profile]
+    master = os.urandom(key_bytes + salt_bytes)
+    sender, receiver = udp(sockets), udp(sockets)
+    clock = FakeClock()
+    forwarder = Forwarder(
+        "video", clock=clock, ntp_clock=clock.ntp, c_loop=path.c_loop, first_sequence=60000
+    )
+    forwarder.add_viewer(viewer_on(path, native, master, sender, receiver.getsockname()))
+    first = [frame(n, VP8_KEYFRAME if n == 0 else VP8_DELTA, ssrc=1) for n in range(10)]
+    gap = 40_960  # the next publisher's delta frames while the viewer waits: over 2^15
+    second = [frame(n, VP8_DELTA, ssrc=2) for n in range(gap)]
+    second.append(frame(gap, VP8_KEYFRAME, ssrc=2))
+    for packet in [*first, *second]:
+        await forwarder.forward(packet, VP8)
+    datagrams = [receiver.recv(4096) for _ in range(10 + forwarder.stats.kept_in_step + 1)]
+    viewer = like_aiortc(master, profile, Policy.SSRC_ANY_INBOUND)
+    decrypted = [RtpPacket.parse(viewer.unprotect(data)) for data in datagrams]
+    assert decrypted[-1].payload == VP8_KEYFRAME
+    assert decrypted[-1].sequence_number == (60000 + 10 + gap) % 65536
+    assert forwarder.stats.kept_in_step == gap // KEEP_IN_STEP_EVERY - 1  # not with the keyframe
+
+
+def frame(number: int, payload: bytes, ssrc: int) -> RtpPacket:
+    """A one-packet VP8 frame, 30 a second."""
+    packet = rtp(number, number * 3000, ssrc=ssrc, payload=payload, payload_type=VP8.payloadType)
+    packet.marker = 1
+    return packet
