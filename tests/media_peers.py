@@ -4,6 +4,7 @@ decodes what it receives, both talking WHIP/WHEP over HTTP and ICE on loopback o
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,7 @@ class Peer:
     # Host candidates on loopback only. Not for a relay-only peer, which gathers none at all:
     # restricting its gathering would add some.
     host_candidates: bool = True
+    video_payload_types: set[int] = field(default_factory=set)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def signal(self, path: str) -> Peer:
@@ -90,6 +92,12 @@ class Peer:
         async with asyncio.timeout(within):
             while self.frames[kind] < count:
                 await asyncio.sleep(0.02)
+
+    def video_codecs_received(self) -> set[str]:
+        """The names of the codecs whose video packets arrived, mapped through the answer."""
+        video = self.answer.split("m=video", 1)[1].split("\r\nm=", 1)[0]
+        names = {int(pt): name for pt, name in re.findall(r"a=rtpmap:(\d+) ([^/\s]+)/", video)}
+        return {names[pt] for pt in self.video_payload_types}
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -151,10 +159,11 @@ async def viewer(
 def watch_for_keyframes(peer: Peer, receiver: Any) -> None:
     """Note when the first VP8 keyframe arrives: from then on the viewer can show a picture,
     however long its own decoder takes on a busy machine. And whether the first video packet
-    to arrive began one."""
+    to arrive began one. And the payload type of every video packet."""
     handle = receiver._handle_rtp_packet
 
     async def noting(packet: RtpPacket, arrival_time_ms: int) -> None:
+        peer.video_payload_types.add(packet.payload_type)
         starts = starts_keyframe("video/vp8", packet.payload)
         if peer.first_video_starts_keyframe is None and packet.payload:
             peer.first_video_starts_keyframe = starts
