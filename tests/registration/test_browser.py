@@ -403,6 +403,8 @@ def test_attendee_follows_the_join_link_and_deletes_the_registration(
         expect(page.locator("#link-status")).to_have_text("live updates")
         shoot(page, f"signed-in-{label}")
         assert fits_without_scrolling_sideways(page)
+    witness = open_page(link)  # the same link, connected after `page`
+    expect(witness.locator("#link-status")).to_have_text("live updates")
 
     page.get_by_role("button", name="Delete my registration").click()
     dialog = page.get_by_role("dialog")
@@ -414,7 +416,13 @@ def test_attendee_follows_the_join_link_and_deletes_the_registration(
     expect(page.locator("#account-bar")).to_be_hidden()
     assert page.evaluate("sessionStorage.getItem('plenary.token')") is None
     expect(page.locator("#link-status")).to_have_text("live updates")  # the public agenda
-    page.wait_for_timeout(3000)  # the server ends the old connection: no "withdrawn" after
+    # The server cuts every connection that still uses the token, the witness's after any
+    # `page` kept; the witness asks again a second later, is refused and says so. Had `page`
+    # kept its old connection, all that would have happened to it first.
+    expect(witness.locator("#account-message")).to_contain_text(
+        "Your access has been withdrawn or has expired.", timeout=WITHDRAWN_MS
+    )
+    expect(witness.locator("#link-status")).to_have_text("live updates")
     expect(page.locator("#account-message")).to_contain_text("Your registration has been deleted.")
     shoot(page, "deleted-desktop")
     token = link.split("#token=", 1)[1]
