@@ -1,17 +1,669 @@
-"""The config file's ``[media]`` STUN and TURN servers: what is accepted and what is refused."""
+"""Unit tests of server/config.py: every section of the file, good and bad.
+
+Each config is a real file under ``tmp_path``, read by ``load_config`` as ``plenary`` reads it.
+A refused config raises ``ConfigError`` and nothing else, and its one message names the file,
+the table or item, and the field.
+"""
 
 from __future__ import annotations
 
 import tomllib
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from server.config import ConfigError, IceServer, parse_config
+from scheduler.timetable import ItemKind
+from server.config import (
+    Config,
+    ConfigError,
+    IceServer,
+    MailSettings,
+    RegistrationMode,
+    RegistrationSettings,
+    SmtpSecurity,
+    load_config,
+    parse_config,
+)
 from tests.helpers import bundled_config, bundled_raw
 from tests.serverproc import CONFIG
+
+TIMEZONE = 'timezone = "Europe/Vienna"\n'
+DATE = 'date = "2021-06-14"\n'
+TITLE = 'title = "Welcome"\n'
+BASE = f"""\
+[event]
+name = "Test Conference"
+{TIMEZONE}
+[[days]]
+{DATE}
+[[days.items]]
+id = "welcome"
+start = "14:00"
+end = "14:45"
+kind = "remarks"
+{TITLE}
+[[days.items]]
+id = "keynote"
+start = "14:45"
+end = "15:30"
+kind = "keynote"
+title = "Keynote"
+"""
+
+
+def swap(old: str, new: str, text: str = BASE) -> str:
+    assert old in text, old
+    return text.replace(old, new, 1)
+
+
+def event(lines: str) -> str:
+    return swap(TIMEZONE, TIMEZONE + lines + "\n")
+
+
+def table(name: str, lines: str) -> str:
+    return swap("[[days]]", f"[{name}]\n{lines}\n\n[[days]]")
+
+
+def day(lines: str) -> str:
+    return swap(DATE, DATE + lines + "\n")
+
+
+def item(lines: str) -> str:
+    """Lines added to the first item, "welcome"."""
+    return swap(TITLE, TITLE + lines + "\n")
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def load(tmp_path: Path, text: str) -> Config:
+    return load_config(write(tmp_path, text))
+
+
+def refusal(path: Path) -> str:
+    """The message, less the file's name, which it must begin with."""
+    with pytest.raises(ConfigError) as refused:
+        load_config(path)
+    message = str(refused.value)
+    assert message.startswith(f"{path}: "), message
+    assert "\n" not in message  # one line on stderr
+    return message[len(f"{path}: ") :]
+
+
+# -- what loads --------------------------------------------------------------------------------
+
+
+def test_the_bundled_config_loads() -> None:
+    config = load_config(CONFIG)
+    assert config.path == CONFIG
+    assert config.event.name == "21st Alliance against Trafficking in Persons Conference"
+    assert config.event.venue.startswith("Hofburg, Vienna")
+    assert config.timetable.zone.key == "Europe/Vienna"
+    assert config.timetable.lobby == timedelta(minutes=15)
+    assert [on for on, _ in config.timetable.days()] == [
+        date(2021, 6, 14),
+        date(2021, 6, 15),
+        date(2021, 6, 16),
+    ]
+    assert len(config.timetable.items) == 12
+    assert (config.issuer, config.staff_ttl) == ("plenary", timedelta(hours=12))
+    assert config.registration.mode is RegistrationMode.APPROVAL
+    assert config.registration.per_address_per_minute == 60
+    assert "Survivors of trafficking speak" in config.registration.privacy_notice
+    assert config.mail.sender.endswith("<no-reply@localhost>")
+    assert config.mail.smtp_host == ""  # mail goes to the outbox
+    assert (config.max_viewers_per_room, config.max_viewers) == (200, 200)
+    assert (config.ice_addresses, config.ice_servers) == ((), ())
+    assert (config.store_url, config.public_url) == ("", "")
+
+
+def test_a_minimal_config_takes_every_default(tmp_path: Path) -> None:
+    config = load(tmp_path, BASE)
+    assert (config.event.name, config.event.theme, config.event.venue) == (
+        "Test Conference",
+        "",
+        "",
+    )
+    assert config.timetable.lobby == timedelta(minutes=15)
+    assert (config.issuer, config.staff_ttl) == ("plenary", timedelta(hours=12))
+    assert config.registration == RegistrationSettings()
+    assert config.registration.mode is RegistrationMode.APPROVAL
+    assert config.mail == MailSettings()
+    assert config.mail.smtp_security is SmtpSecurity.STARTTLS
+    assert (config.max_viewers_per_room, config.max_viewers) == (500, 1000)
+    assert (config.ice_addresses, config.ice_servers) == ((), ())
+    assert config.turn_credential_ttl == timedelta(hours=2)
+    assert (config.store_url, config.public_url) == ("", "")
+    welcome = config.timetable.item("welcome")
+    assert (welcome.kind, welcome.audio_only, welcome.recorded) == (ItemKind.REMARKS, False, True)
+    assert welcome.description == ""
+
+
+FULL = (
+    swap(
+        TIMEZONE,
+        TIMEZONE + 'theme = "  Confronting Demand "\nvenue = "Hofburg"\nlobby_minutes = 0\n',
+    )
+    .replace(
+        "[[days]]",
+        """\
+[auth]
+issuer = "plenary-vienna"
+staff_ttl = "90m"
+
+[media]
+ice_addresses = ["127.0.0.1", "::1"]
+max_viewers_per_room = 1
+max_viewers = 100000
+turn_credential_ttl = "45m"
+
+[[media.ice_servers]]
+urls = ["stun:stun.example.org:3478"]
+
+[[media.ice_servers]]
+urls = ["turn:turn.example.org:3478", "turns:turn.example.org:5349"]
+secret_env = "PLENARY_TURN_SECRET"
+
+[registration]
+mode = "open"
+privacy_notice = \"\"\"
+Line one.
+
+Line two.
+\"\"\"
+per_address_per_minute = 10000
+
+[mail]
+sender = "Conference <no-reply@example.org>"
+smtp_host = "smtp.example.org"
+smtp_port = 465
+smtp_security = "tls"
+smtp_username = "plenary"
+smtp_password_env = "PLENARY_SMTP_PASSWORD"
+
+[store]
+url = "postgresql+asyncpg://plenary@db.example.org/plenary"
+
+[server]
+public_url = "https://conference.example.org/"
+
+[[days]]""",
+        1,
+    )
+    .replace(
+        TITLE,
+        TITLE + 'description = "About it."\naudio_only = true\nrecorded = false\n',
+        1,
+    )
+)
+
+
+def test_every_field_is_read(tmp_path: Path) -> None:
+    config = load(tmp_path, FULL)
+    assert (config.event.theme, config.event.venue) == ("Confronting Demand", "Hofburg")
+    assert config.timetable.lobby == timedelta(0)
+    assert (config.issuer, config.staff_ttl) == ("plenary-vienna", timedelta(minutes=90))
+    assert config.ice_addresses == ("127.0.0.1", "::1")
+    assert config.ice_servers == (
+        IceServer(urls=("stun:stun.example.org:3478",)),
+        IceServer(
+            urls=("turn:turn.example.org:3478", "turns:turn.example.org:5349"),
+            secret_env="PLENARY_TURN_SECRET",
+        ),
+    )
+    assert config.turn_credential_ttl == timedelta(minutes=45)
+    assert (config.max_viewers_per_room, config.max_viewers) == (1, 100_000)
+    assert config.registration == RegistrationSettings(
+        RegistrationMode.OPEN, "Line one.\n\nLine two.", 10_000
+    )
+    assert config.mail == MailSettings(
+        sender="Conference <no-reply@example.org>",
+        smtp_host="smtp.example.org",
+        smtp_port=465,
+        smtp_security=SmtpSecurity.TLS,
+        smtp_username="plenary",
+        smtp_password_env="PLENARY_SMTP_PASSWORD",
+    )
+    assert config.store_url == "postgresql+asyncpg://plenary@db.example.org/plenary"
+    assert config.public_url == "https://conference.example.org"  # no trailing slash
+    welcome = config.timetable.item("welcome")
+    assert (welcome.description, welcome.audio_only, welcome.recorded) == ("About it.", True, False)
+
+
+GOOD = [
+    pytest.param(event("lobby_minutes = 240"), "lobby", timedelta(hours=4), id="lobby-240"),
+    pytest.param(swap("Test Conference", "  Padded  "), "name", "Padded", id="name-trimmed"),
+    pytest.param(table("auth", 'staff_ttl = "90s"'), "ttl", timedelta(seconds=90), id="ttl-s"),
+    pytest.param(table("auth", 'staff_ttl = "400d"'), "ttl", timedelta(days=400), id="ttl-max"),
+    pytest.param(table("media", "max_viewers = 1"), "max_viewers", 1, id="viewers-1"),
+    pytest.param(
+        table("media", "max_viewers_per_room = 100000"), "per_room", 100_000, id="room-max"
+    ),
+    pytest.param(table("mail", "smtp_port = 1"), "smtp_port", 1, id="port-1"),
+    pytest.param(table("mail", "smtp_port = 65535"), "smtp_port", 65535, id="port-max"),
+    pytest.param(
+        table("mail", 'smtp_security = "none"'), "security", SmtpSecurity.NONE, id="smtp-plain"
+    ),
+    pytest.param(
+        table("registration", 'mode = "closed"'), "mode", RegistrationMode.CLOSED, id="closed"
+    ),
+    pytest.param(table("registration", "per_address_per_minute = 1"), "per_minute", 1, id="rate"),
+    pytest.param(
+        table("store", 'url = "sqlite+aiosqlite:////var/plenary/db.sqlite"'),
+        "store",
+        "sqlite+aiosqlite:////var/plenary/db.sqlite",
+        id="sqlite-url",
+    ),
+    pytest.param(
+        table("server", 'public_url = "http://127.0.0.1:8080/plenary"'),
+        "public_url",
+        "http://127.0.0.1:8080/plenary",
+        id="url-with-path",
+    ),
+    pytest.param(table("media", 'ice_addresses = ["::1"]'), "ice", ("::1",), id="ice-v6"),
+    pytest.param(swap(DATE, "date = 2021-06-14\n"), "day", date(2021, 6, 14), id="toml-date"),
+    pytest.param(swap('start = "14:00"', "start = 14:00:00"), "start", "12:00", id="toml-time"),
+]
+
+
+def read(config: Config, what: str) -> object:
+    welcome = config.timetable.item("welcome")
+    return {
+        "lobby": config.timetable.lobby,
+        "name": config.event.name,
+        "ttl": config.staff_ttl,
+        "max_viewers": config.max_viewers,
+        "per_room": config.max_viewers_per_room,
+        "smtp_port": config.mail.smtp_port,
+        "security": config.mail.smtp_security,
+        "mode": config.registration.mode,
+        "per_minute": config.registration.per_address_per_minute,
+        "store": config.store_url,
+        "public_url": config.public_url,
+        "ice": config.ice_addresses,
+        "day": config.timetable.local_day(welcome),
+        "start": f"{welcome.starts_at:%H:%M}",  # in UTC: 14:00 in Vienna in June
+    }[what]
+
+
+@pytest.mark.parametrize(("text", "what", "expected"), GOOD)
+def test_good_values_at_the_edges(tmp_path: Path, text: str, what: str, expected: object) -> None:
+    assert read(load(tmp_path, text), what) == expected
+
+
+# -- the file ---------------------------------------------------------------------------------
+
+
+def test_a_missing_file(tmp_path: Path) -> None:
+    assert refusal(tmp_path / "nope.toml") == "file: not found"
+
+
+def test_a_folder_is_not_a_file(tmp_path: Path) -> None:
+    assert refusal(tmp_path).startswith("file: cannot be read")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        BASE.replace("Test", "Te\xdfst").encode("latin-1"),
+        BASE.encode("utf-16"),
+        b"\xff\xfe\x00",
+    ],
+    ids=["latin-1", "utf-16", "garbage"],
+)
+def test_a_file_that_is_not_utf8(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(content)
+    assert refusal(path).startswith("file: cannot be read ('utf-8' codec can't decode")
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n"], ids=["empty", "blank", "note"])
+def test_an_empty_file_lacks_the_event(tmp_path: Path, text: str) -> None:
+    assert refusal(write(tmp_path, text)) == "[event]: missing"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        swap('name = "Test Conference"', "name = "),
+        swap('name = "Test Conference"', 'name = "Test Conference'),
+        swap('name = "Test Conference"', 'name = "A"\nname = "B"'),
+        BASE + "\n[event]\n",
+        swap("[event]", "[event"),
+        swap("Test", "Te\x00st"),
+        "\ufeff" + BASE,  # a byte-order mark, as some editors write
+    ],
+    ids=["no-value", "unterminated", "key-twice", "table-twice", "bracket", "nul", "bom"],
+)
+def test_invalid_toml_says_where(tmp_path: Path, text: str) -> None:
+    message = refusal(write(tmp_path, text))
+    assert message.startswith("TOML: ") and "(at line " in message
+
+
+# -- every section, refused by name ------------------------------------------------------------
+
+
+def refused(text: str, expected: str, name: str) -> object:
+    return pytest.param(text, expected, id=name)
+
+
+ICE = "[media] ice_servers"
+BAD = [
+    # top level and tables
+    refused(BASE + "\n[extra]\nx = 1\n", "top level: unknown field 'extra'; known: ", "extra"),
+    refused(
+        table("regisration", 'mode = "open"'), "top level: unknown field 'regisration'", "typo"
+    ),
+    refused('nam = "x"\n' + BASE, "top level: unknown field 'nam'", "stray-key"),
+    refused(BASE[BASE.index("[[days]]") :], "[event]: missing", "no-event"),
+    refused('event = "x"\n' + BASE[BASE.index("[[days]]") :], "[event]: must be a table", "ev"),
+    refused(swap("[[days]]", "[[media]]\nmax_viewers = 1\n[[days]]"), "[media]: must be a ", "aot"),
+    refused('registration = "open"\n' + BASE, "[registration]: must be a table", "reg-text"),
+    refused('auth = ["x"]\n' + BASE, "[auth]: must be a table", "auth-list"),
+    refused("mail = 1\n" + BASE, "[mail]: must be a table", "mail-int"),
+    refused("store = true\n" + BASE, "[store]: must be a table", "store-bool"),
+    refused('server = "x"\n' + BASE, "[server]: must be a table", "server-text"),
+    # [event]
+    refused(event("nmae = 1"), "[event]: unknown field 'nmae'; known: lobby_minutes, name", "ev-x"),
+    refused(
+        swap('name = "Test Conference"\n', ""), "[event]: field 'name': must be non", "no-name"
+    ),
+    refused(swap('"Test Conference"', '"   "'), "[event]: field 'name': must be non", "blank"),
+    refused(swap('"Test Conference"', "42"), "[event]: field 'name': must be non-empty", "name-i"),
+    refused(swap('"Test Conference"', '["A"]'), "[event]: field 'name': must be non", "name-list"),
+    refused(
+        swap('"Test Conference"', '"' + "x" * 301 + '"'), "[event]: field 'name': longer", "301"
+    ),
+    refused(swap("Test Conference", "x" * 1_000_000), "[event]: field 'name': longer than", "1MB"),
+    refused(event("theme = 1"), "[event]: field 'theme': must be", "theme-int"),
+    refused(event("venue = {x = 1}"), "[event]: field 'venue': must be", "venue-table"),
+    refused(swap(TIMEZONE, ""), "[event]: field 'timezone': must be an IANA zone", "no-zone"),
+    refused(swap(TIMEZONE, 'timezone = ""\n'), "[event]: field 'timezone': must be", "zone-empty"),
+    refused(swap(TIMEZONE, "timezone = 1\n"), "[event]: field 'timezone': must be", "zone-int"),
+    refused(swap("Europe/Vienna", "Mars/Olympus"), "[event]: field 'timezone': unknown", "mars"),
+    refused(swap("Europe/Vienna", "europe/vienna"), "[event]: field 'timezone': unknown", "case"),
+    refused(swap("Europe/Vienna", "Europe"), "[event]: field 'timezone': unknown", "zone-folder"),
+    refused(swap("Europe/Vienna", "../../etc/passwd"), "[event]: field 'timezone': unk", "dots"),
+    refused(swap("Europe/Vienna", "/etc/localtime"), "[event]: field 'timezone': unknown", "abs"),
+    refused(swap("Europe/Vienna", "Europe/Vienna\\u0000"), "[event]: field 'timezone': un", "nul"),
+    refused(swap("Europe/Vienna", "x" * 5000), "[event]: field 'timezone': unknown", "zone-long"),
+    refused(event('lobby_minutes = "15"'), "[event]: field 'lobby_minutes': must be a", "lob-s"),
+    refused(event("lobby_minutes = true"), "[event]: field 'lobby_minutes': must be a", "lob-b"),
+    refused(event("lobby_minutes = 15.0"), "[event]: field 'lobby_minutes': must be a", "lob-f"),
+    refused(event("lobby_minutes = -1"), "[event]: field 'lobby_minutes': must be from", "lob-"),
+    refused(event("lobby_minutes = 241"), "[event]: field 'lobby_minutes': must be from", "lob+"),
+    # [auth]
+    refused(table("auth", 'ttl = "6h"'), "[auth]: unknown field 'ttl'; known: issuer, staff", "a"),
+    refused(table("auth", "issuer = 1"), "[auth]: field 'issuer': must be non-empty", "iss-int"),
+    refused(table("auth", f'issuer = "{"i" * 301}"'), "[auth]: field 'issuer': longer", "iss-long"),
+    refused(table("auth", "staff_ttl = 12"), "[auth]: field 'staff_ttl': must be text", "ttl-int"),
+    refused(table("auth", 'staff_ttl = "12"'), "[auth]: field 'staff_ttl': ttl must be", "no-unit"),
+    refused(table("auth", 'staff_ttl = "12x"'), "[auth]: field 'staff_ttl': ttl must", "ttl-unit"),
+    refused(table("auth", 'staff_ttl = "1.5h"'), "[auth]: field 'staff_ttl': ttl must", "ttl-f"),
+    refused(table("auth", 'staff_ttl = "-1h"'), "[auth]: field 'staff_ttl': ttl must", "ttl-neg"),
+    refused(table("auth", 'staff_ttl = "１２h"'), "[auth]: field 'staff_ttl': ttl must", "wide"),
+    refused(table("auth", 'staff_ttl = "0s"'), "[auth]: field 'staff_ttl': a token must", "ttl-0"),
+    refused(table("auth", 'staff_ttl = "401d"'), "[auth]: field 'staff_ttl': a token", "ttl-401"),
+    refused(table("auth", 'staff_ttl = "999999d"'), "[auth]: field 'staff_ttl': a token", "huge"),
+    # [media]
+    refused(table("media", "max_viewer = 5"), "[media]: unknown field 'max_viewer'; known:", "m"),
+    refused(table("media", 'max_viewers = "200"'), "[media]: field 'max_viewers': must be", "mv-s"),
+    refused(table("media", "max_viewers = true"), "[media]: field 'max_viewers': must be", "mv-b"),
+    refused(table("media", "max_viewers = 0"), "[media]: field 'max_viewers': must be a", "mv-0"),
+    refused(table("media", "max_viewers = 100001"), "[media]: field 'max_viewers': must", "mv+"),
+    refused(table("media", "max_viewers = 2.5"), "[media]: field 'max_viewers': must be", "mv-f"),
+    refused(table("media", "max_viewers = -7"), "[media]: field 'max_viewers': must be a", "mv-n"),
+    refused(
+        table("media", "max_viewers = 9223372036854775807"),
+        "[media]: field 'max_viewers': must be a whole number from 1 to 100000",
+        "mv-int64",
+    ),
+    refused(
+        table("media", "max_viewers_per_room = [1]"),
+        "[media]: field 'max_viewers_per_room': must be a whole number",
+        "room-list",
+    ),
+    refused(
+        table("media", "max_viewers_per_room = false"),
+        "[media]: field 'max_viewers_per_room': must be a whole number",
+        "room-bool",
+    ),
+    refused(
+        table("media", 'ice_addresses = "127.0.0.1"'),
+        "[media]: field 'ice_addresses': must be a list of addresses",
+        "ice-text",
+    ),
+    refused(
+        table("media", 'ice_addresses = ["localhost"]'),
+        "[media]: field 'ice_addresses': 'localhost' is not an IP address",
+        "ice-name",
+    ),
+    refused(
+        table("media", 'ice_addresses = ["127.0.0.1 "]'),
+        "[media]: field 'ice_addresses': '127.0.0.1 ' is not an IP address",
+        "ice-space",
+    ),
+    refused(table("media", 'ice_addresses = ["256.1.1.1"]'), "[media]: field 'ice_addr", "256"),
+    refused(table("media", 'ice_addresses = ["::g"]'), "[media]: field 'ice_addresses': ", "v6"),
+    refused(table("media", "ice_addresses = [{}]"), "[media]: field 'ice_addresses': ", "ice-t"),
+    refused(table("media", "ice_servers = [{}]"), f"{ICE}[0]: field 'urls': a list of", "no-urls"),
+    # The rest of [media] ice_servers: test_bad_ice_servers_are_refused_by_name, below.
+    # [registration]
+    refused(table("registration", 'modes = "open"'), "[registration]: unknown field 'modes'", "r"),
+    refused(
+        table("registration", 'mode = "Open"'),
+        "[registration]: field 'mode': must be one of open, approval, closed, not 'Open'",
+        "mode-case",
+    ),
+    refused(table("registration", 'mode = ["open"]'), "[registration]: field 'mode': ", "mode-l"),
+    refused(table("registration", "mode = true"), "[registration]: field 'mode': must be", "m-b"),
+    refused(
+        table("registration", "privacy_notice = 1"),
+        "[registration]: field 'privacy_notice': must be",
+        "notice-int",
+    ),
+    refused(
+        table("registration", f'privacy_notice = "{"n" * 20_001}"'),
+        "[registration]: field 'privacy_notice': longer than 20000 characters",
+        "notice-long",
+    ),
+    refused(
+        table("registration", "per_address_per_minute = 0"),
+        "[registration]: field 'per_address_per_minute': must be a whole number from 1 to 10000",
+        "rate-0",
+    ),
+    refused(
+        table("registration", "per_address_per_minute = 10001"),
+        "[registration]: field 'per_address_per_minute': must be",
+        "rate-max",
+    ),
+    refused(
+        table("registration", "per_address_per_minute = true"),
+        "[registration]: field 'per_address_per_minute': must be",
+        "rate-bool",
+    ),
+    # [mail]
+    refused(
+        table("mail", 'smtp_password = "hunter2"'),
+        "[mail]: unknown field 'smtp_password'; known: ",
+        "password-in-file",
+    ),
+    refused(
+        table("mail", 'sender = "Conference"'),
+        "[mail]: field 'sender': must contain an e-mail address",
+        "sender-no-at",
+    ),
+    refused(table("mail", "sender = 1"), "[mail]: field 'sender': must be", "sender-int"),
+    refused(table("mail", "smtp_host = 1"), "[mail]: field 'smtp_host': must be", "host-int"),
+    refused(table("mail", "smtp_port = 0"), "[mail]: field 'smtp_port': must be a whole", "p0"),
+    refused(table("mail", "smtp_port = 65536"), "[mail]: field 'smtp_port': must be a", "p+"),
+    refused(table("mail", 'smtp_port = "587"'), "[mail]: field 'smtp_port': must be a", "p-s"),
+    refused(table("mail", "smtp_port = true"), "[mail]: field 'smtp_port': must be a", "p-b"),
+    refused(
+        table("mail", 'smtp_security = "ssl"'),
+        "[mail]: field 'smtp_security': must be one of starttls, tls, none, not 'ssl'",
+        "ssl",
+    ),
+    refused(table("mail", "smtp_username = 1"), "[mail]: field 'smtp_username': must", "user"),
+    # [store]
+    refused(table("store", 'uri = "x"'), "[store]: unknown field 'uri'; known: url", "store-key"),
+    refused(table("store", 'url = "sqlite:///x.db"'), "[store]: field 'url': must start", "sync"),
+    refused(
+        table("store", 'url = "postgresql://db/plenary"'),
+        "[store]: field 'url': must start with postgresql+asyncpg://",
+        "pg-driver",
+    ),
+    refused(table("store", "url = 1"), "[store]: field 'url': must be", "store-int"),
+    # [server]
+    refused(table("server", 'url = "x"'), "[server]: unknown field 'url'; known: public_url", "s"),
+    refused(table("server", 'public_url = "ftp://x"'), "[server]: field 'public_url': ", "ftp"),
+    refused(
+        table("server", 'public_url = "conference.example.org"'),
+        "[server]: field 'public_url': 'conference.example.org' is not an http(s) address",
+        "no-scheme",
+    ),
+    refused(table("server", 'public_url = "https://"'), "[server]: field 'public_url'", "no-host"),
+    refused(table("server", 'public_url = "https://x/?a=1"'), "[server]: field 'public_url'", "?"),
+    refused(table("server", 'public_url = "https://x/#a"'), "[server]: field 'public_url'", "#"),
+    refused(table("server", "public_url = 1"), "[server]: field 'public_url': must be", "url-i"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), BAD)
+def test_bad_input_is_refused_by_name(tmp_path: Path, text: str, expected: str) -> None:
+    assert refusal(write(tmp_path, text)).startswith(expected)
+
+
+# -- the agenda, through the config -----------------------------------------------------------
+
+FIRST = "days[0].items[0]"
+AGENDA = [
+    refused(BASE[: BASE.index("[[days]]")], "days: field 'days': the agenda needs", "no-days"),
+    refused("days = []\n" + BASE[: BASE.index("[[days]]")], "days: field 'days': the", "empty"),
+    refused(
+        BASE[: BASE.index("[[days]]")] + '[days]\ndate = "2021-06-14"\n',
+        "days: field 'days': the agenda needs at least one [[days]] table",
+        "days-table",
+    ),
+    refused(
+        swap("[event]", 'days = ["2021-06-14"]\n[event]', BASE[: BASE.index("[[days]]")]),
+        "days[0]: field 'days': each day must be a table",
+        "day-text",
+    ),
+    refused(swap(DATE, ""), "days[0]: field 'date': must be a date like 2021-06-14", "no-date"),
+    refused(swap(DATE, 'date = "2021-02-29"\n'), "days[0]: field 'date': must be a", "feb-29"),
+    refused(swap(DATE, 'date = "14.06.2021"\n'), "days[0]: field 'date': must be a", "european"),
+    refused(swap(DATE, 'date = "2021-13-01"\n'), "days[0]: field 'date': must be a", "month-13"),
+    refused(swap(DATE, "date = 20210614\n"), "days[0]: field 'date': must be a", "date-int"),
+    refused(swap(DATE, "date = 2021-06-14T09:00:00\n"), "days[0]: field 'date': must", "datetime"),
+    refused(swap(DATE, 'date = ""\n'), "days[0]: field 'date': must be a date", "date-empty"),
+    refused(
+        BASE[: BASE.index("[[days.items]]")], "days[0]: field 'items': each day needs", "no-items"
+    ),
+    refused(
+        BASE[: BASE.index("[[days.items]]")] + "items = []\n",
+        "days[0]: field 'items': each day needs at least one",
+        "items-empty",
+    ),
+    refused(
+        BASE[: BASE.index("[[days.items]]")] + 'items = ["welcome"]\n',
+        f"{FIRST}: field 'items': each item must be a table",
+        "item-text",
+    ),
+    refused(swap('id = "welcome"\n', ""), f"{FIRST}: field 'id': must be lower-case", "no-id"),
+    refused(swap('"welcome"', '"Welcome"'), f"{FIRST}: field 'id': must be lower-case", "upper"),
+    refused(swap('"welcome"', '"w\u0435lcome"'), f"{FIRST}: field 'id': must be", "cyrillic-e"),
+    refused(swap('"welcome"', '"\uff57elcome"'), f"{FIRST}: field 'id': must be", "fullwidth"),
+    refused(swap('"welcome"', '"welcome\\n"'), f"{FIRST}: field 'id': must be", "id-newline"),
+    refused(swap('"welcome"', '"wel\u200bcome"'), f"{FIRST}: field 'id': must be", "zero-width"),
+    refused(swap('"welcome"', '"we\u0301lcome"'), f"{FIRST}: field 'id': must be", "combining"),
+    refused(swap('"welcome"', '"١٢"'), f"{FIRST}: field 'id': must be", "arabic-digits"),
+    refused(swap('"welcome"', '"-welcome"'), f"{FIRST}: field 'id': must be", "dash-first"),
+    refused(swap('"welcome"', '"wel come"'), f"{FIRST}: field 'id': must be", "space"),
+    refused(swap('"welcome"', '"wel_come"'), f"{FIRST}: field 'id': must be", "underscore"),
+    refused(swap('"welcome"', '"../x"'), f"{FIRST}: field 'id': must be", "path"),
+    refused(swap('"welcome"', f'"{"a" * 64}"'), f"{FIRST}: field 'id': must be", "id-64"),
+    refused(swap('"welcome"', "1"), f"{FIRST}: field 'id': must be lower-case", "id-int"),
+    refused(swap(TITLE, ""), "item 'welcome': field 'title': is required", "no-title"),
+    refused(swap(TITLE, 'title = "  "\n'), "item 'welcome': field 'title': must be", "blank-t"),
+    refused(swap(TITLE, "title = 1\n"), "item 'welcome': field 'title': must be text", "title-i"),
+    refused(swap(TITLE, f'title = "{"t" * 201}"\n'), "item 'welcome': field 'title': is lo", "t+"),
+    refused(item("description = 1"), "item 'welcome': field 'description': must be", "desc-int"),
+    refused(
+        item(f'description = "{"d" * 5001}"'),
+        "item 'welcome': field 'description': is longer than 5000 characters",
+        "desc-long",
+    ),
+    refused(swap('kind = "remarks"', 'kind = "workshop"'), "item 'welcome': field 'kind': ", "k"),
+    refused(swap('kind = "remarks"\n', ""), "item 'welcome': field 'kind': unknown kind", "no-k"),
+    refused(swap('kind = "remarks"', 'kind = "Remarks"'), "item 'welcome': field 'kind'", "k-up"),
+    refused(swap('kind = "remarks"', "kind = 1"), "item 'welcome': field 'kind': unknown", "k-int"),
+    refused(swap('start = "14:00"\n', ""), "item 'welcome': field 'start': is required", "no-s"),
+    refused(swap('"14:00"', '"25:00"'), "item 'welcome': field 'start': must be a local", "25h"),
+    refused(swap('"14:00"', '"14:60"'), "item 'welcome': field 'start': must be a local", "60m"),
+    refused(swap('"14:00"', '"2pm"'), "item 'welcome': field 'start': must be a local", "2pm"),
+    refused(swap('"14:00"', '"14:00:30"'), "item 'welcome': field 'start': must be a", "secs"),
+    refused(swap('"14:00"', '"\uff11\uff14:00"'), "item 'welcome': field 'start': must", "wide"),
+    refused(swap('"14:00"', "1400"), "item 'welcome': field 'start': must be a local", "s-int"),
+    refused(swap('"14:00"', "2021-06-14T14:00:00"), "item 'welcome': field 'start': must", "dt"),
+    refused(
+        swap('end = "14:45"', 'end = "13:00"'), "item 'welcome': field 'end': must be aft", "<"
+    ),
+    refused(swap('end = "14:45"', 'end = "14:00"'), "item 'welcome': field 'end': must be af", "="),
+    refused(item('audio_only = "yes"'), "item 'welcome': field 'audio_only': must be true", "ao"),
+    refused(item("audio_only = 1"), "item 'welcome': field 'audio_only': must be true or", "ao-1"),
+    refused(item('recorded = "no"'), "item 'welcome': field 'recorded': must be true or", "rec"),
+    refused(
+        swap(DATE, 'date = "2021-03-28"\n').replace('"14:00"', '"02:30"', 1),
+        "item 'welcome': field 'start': 2021-03-28 02:30 does not exist in Europe/Vienna",
+        "dst-gap",
+    ),
+    refused(
+        swap(DATE, 'date = "2021-10-31"\n').replace('"14:00"', '"02:30"', 1),
+        "item 'welcome': field 'start': 2021-10-31 02:30 happens twice in Europe/Vienna",
+        "dst-twice",
+    ),
+    refused(
+        swap('start = "14:45"', 'start = "14:30"'),
+        "item 'keynote': field 'start': overlaps 'welcome', which ends at 14:45",
+        "overlap",
+    ),
+    refused(
+        swap('start = "14:45"\nend = "15:30"', 'start = "13:00"\nend = "16:00"'),
+        "item 'welcome': field 'start': overlaps 'keynote', which ends at 16:00",
+        "inside",
+    ),
+    refused(
+        swap('id = "keynote"', 'id = "welcome"'),
+        "item 'welcome': field 'id': is used by more than one item",
+        "duplicate-id",
+    ),
+    refused(
+        BASE + '\n[[days]]\ndate = "2021-06-15"\n\n[[days.items]]\nid = "welcome"\n'
+        'start = "10:00"\nend = "11:00"\nkind = "remarks"\ntitle = "Again"\n',
+        "item 'welcome': field 'id': is used by more than one item",
+        "duplicate-id-next-day",
+    ),
+    refused(
+        BASE + '\n[[days]]\ndate = "2021-06-14"\n\n[[days.items]]\nid = "late"\n'
+        'start = "15:00"\nend = "16:00"\nkind = "panel"\ntitle = "Late"\n',
+        "item 'late': field 'start': overlaps 'keynote', which ends at 15:30",
+        "overlap-same-date-twice",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), AGENDA)
+def test_bad_agenda_is_refused_by_item_and_field(tmp_path: Path, text: str, expected: str) -> None:
+    assert refusal(write(tmp_path, text)).startswith(expected)
+
+
+# -- [media] ice_servers, as raw tables ---------------------------------------------------------
 
 PATH = Path("event.toml")
 ICE_0 = "[media] ice_servers[0]"
