@@ -141,6 +141,8 @@ def load_config(path: Path) -> Config:
         raise ConfigError(path, "file", f"cannot be read ({error})") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(path, "TOML", str(error)) from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays and tables
+        raise ConfigError(path, "TOML", "arrays or tables nested too deeply") from None
     return parse_config(raw, path)
 
 

@@ -345,6 +345,16 @@ def test_invalid_toml_says_where(tmp_path: Path, text: str) -> None:
     assert message.startswith("TOML: ") and "(at line " in message
 
 
+@pytest.mark.parametrize(
+    "nested",
+    ["[" * 5000 + "]" * 5000, "{a = " * 5000 + "1" + "}" * 5000],
+    ids=["arrays", "inline-tables"],
+)
+def test_deep_nesting_is_refused_not_a_recursion_error(tmp_path: Path, nested: str) -> None:
+    message = refusal(write(tmp_path, f"x = {nested}\n" + BASE))
+    assert message == "TOML: arrays or tables nested too deeply"
+
+
 # -- every section, refused by name ------------------------------------------------------------
 
 
