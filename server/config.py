@@ -334,8 +334,7 @@ def _public_url(table: Mapping[str, Any], path: Path) -> str:
     url = _text(table, "public_url", path, "[server]")
     if not url:
         return ""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+    if not _is_web_address(url):
         raise ConfigError(
             path,
             "[server]",
@@ -343,6 +342,23 @@ def _public_url(table: Mapping[str, Any], path: Path) -> str:
             "address like https://conference.example.org",
         )
     return url.rstrip("/")
+
+
+def _is_web_address(url: str) -> bool:
+    if any(char.isspace() or not char.isprintable() for char in url):
+        return False  # it goes into every join link: one address, nothing after it
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # a port that is not a number from 0 to 65535 raises here
+    except ValueError:  # and so does a malformed [IPv6] host
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and port != 0
+        and not parts.query
+        and not parts.fragment
+    )
 
 
 def _ice_servers(value: object, path: Path) -> tuple[IceServer, ...]:

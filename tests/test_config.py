@@ -541,6 +541,23 @@ BAD = [
     refused(table("server", 'public_url = "https://x/?a=1"'), "[server]: field 'public_url'", "?"),
     refused(table("server", 'public_url = "https://x/#a"'), "[server]: field 'public_url'", "#"),
     refused(table("server", "public_url = 1"), "[server]: field 'public_url': must be", "url-i"),
+    *(
+        refused(
+            table("server", f'public_url = "{url}"'),
+            "[server]: field 'public_url': ",
+            name,
+        )
+        for name, url in [
+            ("broken-ipv6", "http://[::1"),
+            ("port-too-big", "http://conference.example.org:99999"),
+            ("port-zero", "http://conference.example.org:0"),
+            ("port-text", "http://conference.example.org:http"),
+            ("port-only", "https://:8080"),
+            ("space", "https://conference.example .org"),
+            ("newline", "https://conference.example.org\\n/x"),
+            ("tab", "https://conference.example.org/\\tx"),
+        ]
+    ),
 ]
 
 
