@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from ipaddress import ip_address
+from ipaddress import IPv4Address, ip_address
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -51,6 +51,7 @@ MAIL_KEYS = {
 STORE_KEYS = {"url"}
 SERVER_KEYS = {"public_url"}
 MAX_NOTICE = 20_000
+IPV4_BROADCAST = IPv4Address("255.255.255.255")
 
 Choice = TypeVar("Choice", bound=StrEnum)
 MAX_TEXT = 300
@@ -257,11 +258,21 @@ def _addresses(value: object, path: Path) -> tuple[str, ...]:
         raise ConfigError(path, "[media]", "field 'ice_addresses': must be a list of addresses")
     for address in value:
         try:
-            ip_address(address)
-        except (TypeError, ValueError):
+            # ip_address() also takes whole numbers (and so True): 1 would be 0.0.0.1.
+            parsed = ip_address(address) if isinstance(address, str) else None
+        except ValueError:
+            parsed = None
+        if parsed is None:
             raise ConfigError(
                 path, "[media]", f"field 'ice_addresses': {address!r} is not an IP address"
-            ) from None
+            )
+        if parsed.is_unspecified or parsed.is_multicast or parsed == IPV4_BROADCAST:
+            raise ConfigError(
+                path,
+                "[media]",
+                f"field 'ice_addresses': {address!r} cannot be offered to peers; "
+                "give an address of one of this machine's interfaces",
+            )
     return tuple(value)
 
 

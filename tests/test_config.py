@@ -461,6 +461,24 @@ BAD = [
     refused(table("media", 'ice_addresses = ["256.1.1.1"]'), "[media]: field 'ice_addr", "256"),
     refused(table("media", 'ice_addresses = ["::g"]'), "[media]: field 'ice_addresses': ", "v6"),
     refused(table("media", "ice_addresses = [{}]"), "[media]: field 'ice_addresses': ", "ice-t"),
+    refused(
+        table("media", "ice_addresses = [1]"),
+        "[media]: field 'ice_addresses': 1 is not an IP address",
+        "ice-number",
+    ),
+    refused(
+        table("media", "ice_addresses = [true]"),
+        "[media]: field 'ice_addresses': True is not an IP address",
+        "ice-bool",
+    ),
+    *(
+        refused(
+            table("media", f'ice_addresses = ["127.0.0.1", "{address}"]'),
+            f"[media]: field 'ice_addresses': '{address}' cannot be offered to peers",
+            f"ice-{address}",
+        )
+        for address in ("0.0.0.0", "::", "224.0.0.1", "ff02::1", "255.255.255.255")
+    ),
     refused(table("media", "ice_servers = [{}]"), f"{ICE}[0]: field 'urls': a list of", "no-urls"),
     # The rest of [media] ice_servers: test_bad_ice_servers_are_refused_by_name, below.
     # [registration]
