@@ -177,7 +177,8 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
             venue=_text(event, "venue", path, "[event]"),
         ),
         timetable=timetable,
-        issuer=_text(auth, "issuer", path, "[auth]", default="plenary"),
+        # Left out, "plenary"; given, it must be something: no token can carry an empty issuer.
+        issuer=_text(auth, "issuer", path, "[auth]", required="issuer" in auth, default="plenary"),
         staff_ttl=_ttl(auth.get("staff_ttl", "12h"), path),
         ice_addresses=_addresses(media.get("ice_addresses", []), path),
         ice_servers=_ice_servers(media.get("ice_servers", []), path),

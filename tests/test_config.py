@@ -409,6 +409,8 @@ BAD = [
     refused(event("lobby_minutes = 241"), "[event]: field 'lobby_minutes': must be from", "lob+"),
     # [auth]
     refused(table("auth", 'ttl = "6h"'), "[auth]: unknown field 'ttl'; known: issuer, staff", "a"),
+    refused(table("auth", 'issuer = ""'), "[auth]: field 'issuer': must be non-empty", "iss-0"),
+    refused(table("auth", 'issuer = "  "'), "[auth]: field 'issuer': must be non-empty", "iss-_"),
     refused(table("auth", "issuer = 1"), "[auth]: field 'issuer': must be non-empty", "iss-int"),
     refused(table("auth", f'issuer = "{"i" * 301}"'), "[auth]: field 'issuer': longer", "iss-long"),
     refused(table("auth", "staff_ttl = 12"), "[auth]: field 'staff_ttl': must be text", "ttl-int"),
