@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -55,6 +56,10 @@ IPV4_BROADCAST = IPv4Address("255.255.255.255")
 
 Choice = TypeVar("Choice", bound=StrEnum)
 MAX_TEXT = 300
+INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})  # Unicode categories
+# Zero-width joiners and direction marks are part of writing some names (Arabic, Indic).
+JOINERS_AND_MARKS = frozenset("\u200c\u200d\u200e\u200f")
+LINE_BREAKS = frozenset("\n\r\t")
 
 
 class ConfigError(Exception):
@@ -220,13 +225,26 @@ def _text(
     required: bool = False,
     default: str = "",
     limit: int = MAX_TEXT,
+    multiline: bool = False,
 ) -> str:
     value = table.get(key, None if required else default)
     if not isinstance(value, str) or (required and not value.strip()):
         raise ConfigError(path, where, f"field {key!r}: must be non-empty text")
     if len(value) > limit:
         raise ConfigError(path, where, f"field {key!r}: longer than {limit} characters")
-    return value.strip()
+    value = value.strip()
+    # These go into mail headers, HTTP headers and pages: a line break or a direction
+    # override in one is a typo or a trick, and would fail there or mislead.
+    allowed = LINE_BREAKS if multiline else frozenset()
+    if any(_is_invisible(char) and char not in allowed for char in value):
+        raise ConfigError(
+            path, where, f"field {key!r}: contains control or invisible formatting characters"
+        )
+    return value
+
+
+def _is_invisible(char: str) -> bool:
+    return unicodedata.category(char) in INVISIBLE and char not in JOINERS_AND_MARKS
 
 
 def _ttl(value: object, path: Path) -> timedelta:
@@ -308,7 +326,9 @@ def _registration(table: Mapping[str, Any], path: Path) -> RegistrationSettings:
     where = "[registration]"
     return RegistrationSettings(
         mode=_choice(table, "mode", path, where, RegistrationMode, RegistrationMode.APPROVAL),
-        privacy_notice=_text(table, "privacy_notice", path, where, limit=MAX_NOTICE),
+        privacy_notice=_text(
+            table, "privacy_notice", path, where, limit=MAX_NOTICE, multiline=True
+        ),
         per_address_per_minute=_whole(table, "per_address_per_minute", path, where, 60, 1, 10_000),
     )
 
@@ -422,7 +442,7 @@ def _ice_urls(urls: object, path: Path, where: str) -> tuple[str, ...]:
         or not all(
             isinstance(url, str)
             and url.startswith(("stun:", *TURN_SCHEMES))
-            and not any(mark in url for mark in '"<>, ')
+            and not any(char in '"<>,' or char.isspace() or _is_invisible(char) for char in url)
             for url in urls
         )
     ):

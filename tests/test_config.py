@@ -581,6 +581,59 @@ BAD = [
 ]
 
 
+INVISIBLE = "contains control or invisible formatting characters"
+# TOML escapes, as a config would hold them: what each stands for never reaches a header.
+HIDDEN = [
+    ("\\n", "newline"),
+    ("\\r\\n", "crlf"),
+    ("\\t", "tab"),
+    ("\\u0007", "bell"),
+    ("\\u202e", "rtl-override"),
+    ("\\u2066", "isolate"),
+    ("\\u200b", "zero-width-space"),
+    ("\\u2028", "line-separator"),
+    ("\\ufeff", "bom"),
+]
+BAD += [
+    refused(text, f"{where}: field {field!r}: {INVISIBLE}", f"{field}-{name}")
+    for char, name in HIDDEN
+    for text, where, field in [
+        (swap("Test Conference", f"Test{char}Conference"), "[event]", "name"),
+        (event(f'venue = "Hof{char}burg"'), "[event]", "venue"),
+        (table("auth", f'issuer = "plen{char}ary"'), "[auth]", "issuer"),
+        (table("mail", f'sender = "x{char}Bcc: y@example.org"'), "[mail]", "sender"),
+        (table("mail", f'smtp_host = "smtp{char}.example.org"'), "[mail]", "smtp_host"),
+        (
+            table("media", f'ice_servers = [{{urls = ["turn:a"], secret_env = "S{char}X"}}]'),
+            f"{ICE}[0]",
+            "secret_env",
+        ),
+    ]
+]
+BAD += [
+    refused(
+        table("media", f'ice_servers = [{{urls = ["turn:a.example.org{char}x"]}}]'),
+        f"{ICE}[0]: field 'urls': a list of",
+        f"urls-{name}",
+    )
+    for char, name in [*HIDDEN, (" ", "space"), ("<", "angle")]
+]
+BAD += [
+    refused(
+        table("registration", f'privacy_notice = "We ask{char}for your name."'),
+        f"[registration]: field 'privacy_notice': {INVISIBLE}",
+        f"notice-{name}",
+    )
+    for char, name in HIDDEN
+    if name not in ("newline", "crlf", "tab")  # a notice has paragraphs
+]
+
+
+def test_joiners_and_direction_marks_belong_to_some_names(tmp_path: Path) -> None:
+    name = "\u0930\u093e\u092e\u200d\u0915\u0941\u092e\u093e\u0930 \u200fConference"
+    assert load(tmp_path, swap("Test Conference", name)).event.name == name
+
+
 @pytest.mark.parametrize(("text", "expected"), BAD)
 def test_bad_input_is_refused_by_name(tmp_path: Path, text: str, expected: str) -> None:
     assert refusal(write(tmp_path, text)).startswith(expected)
