@@ -346,8 +346,20 @@ def _mail(table: Mapping[str, Any], path: Path) -> MailSettings:
             table, "smtp_security", path, where, SmtpSecurity, SmtpSecurity.STARTTLS
         ),
         smtp_username=_text(table, "smtp_username", path, where),
-        smtp_password_env=_text(table, "smtp_password_env", path, where),
+        smtp_password_env=_password_env(table, path, where),
     )
+
+
+def _password_env(table: Mapping[str, Any], path: Path, where: str) -> str:
+    name = _text(table, "smtp_password_env", path, where)
+    if name and not ENVIRONMENT_NAME.fullmatch(name):
+        raise ConfigError(
+            path,
+            where,
+            f"field 'smtp_password_env': {name!r} is not the name of an environment variable "
+            "(the password itself never goes in this file)",
+        )
+    return name
 
 
 def _store_url(table: Mapping[str, Any], path: Path) -> str:

@@ -539,6 +539,14 @@ BAD = [
         "[mail]: field 'smtp_security': must be one of starttls, tls, none, not 'ssl'",
         "ssl",
     ),
+    *(
+        refused(
+            table("mail", f'smtp_password_env = "{value}"'),
+            f"[mail]: field 'smtp_password_env': '{value}' is not the name of an environment",
+            f"env-{value}",
+        )
+        for value in ("hunter2!", "SMTP PASSWORD", "A=B", "1PASSWORD", "$PASSWORD", "PASSWÖRD")
+    ),
     refused(table("mail", "smtp_username = 1"), "[mail]: field 'smtp_username': must", "user"),
     # [store]
     refused(table("store", 'uri = "x"'), "[store]: unknown field 'uri'; known: url", "store-key"),
