@@ -22,6 +22,10 @@ CLOCK_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 MAX_TITLE = 200
 MAX_DESCRIPTION = 5000
 MAX_LOBBY_MINUTES = 240
+DAY_FIELDS = frozenset({"date", "items"})
+ITEM_FIELDS = frozenset(
+    {"id", "title", "kind", "start", "end", "description", "audio_only", "recorded"}
+)
 
 
 class ItemKind(StrEnum):
@@ -275,11 +279,21 @@ def _parse_day(day: object, index: int, zone: ZoneInfo) -> list[AgendaItem]:
     where = f"days[{index}]"
     if not isinstance(day, Mapping):
         raise TimetableError(where, "days", "each day must be a table with a date and items")
+    _refuse_unknown(day, DAY_FIELDS, where, "a day")
     on = _parse_date(day.get("date"), where)
     raw_items = day.get("items")
     if not isinstance(raw_items, list) or not raw_items:
         raise TimetableError(where, "items", "each day needs at least one [[days.items]] table")
     return [_parse_item(raw, f"{where}.items[{n}]", on, zone) for n, raw in enumerate(raw_items)]
+
+
+def _refuse_unknown(table: Mapping[str, Any], known: frozenset[str], where: str, what: str) -> None:
+    """A misspelt field would otherwise fall back to its default: audio_onyl = true."""
+    unknown = sorted(str(key) for key in table if key not in known)
+    if unknown:
+        raise TimetableError(
+            where, unknown[0], f"is not a field of {what}; known: {', '.join(sorted(known))}"
+        )
 
 
 def _parse_date(value: object, where: str) -> date:
@@ -304,6 +318,7 @@ def _parse_item(raw: object, where: str, on: date, zone: ZoneInfo) -> AgendaItem
             f"must be lower-case letters, digits and '-', up to 63 characters, not {item_id!r}",
         )
     where = f"item {item_id!r}"
+    _refuse_unknown(raw, ITEM_FIELDS, where, "an item")
     title = _parse_text(raw, "title", where, MAX_TITLE, required=True)
     kind = _parse_kind(raw.get("kind"), where)
     starts_at = _local_instant(

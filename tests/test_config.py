@@ -766,6 +766,28 @@ AGENDA = [
 ]
 
 
+ITEM_FIELDS = "audio_only, description, end, id, kind, recorded, start, title"
+AGENDA += [
+    refused(
+        item("audio_onyl = true"),
+        f"item 'welcome': field 'audio_onyl': is not a field of an item; known: {ITEM_FIELDS}",
+        "item-typo",
+    ),
+    refused(item("recorde = false"), "item 'welcome': field 'recorde': is not a field", "rec"),
+    refused(item('speaker = "Ana"'), "item 'welcome': field 'speaker': is not a field", "extra"),
+    refused(
+        day('note = "Monday"'),
+        "days[0]: field 'note': is not a field of a day; known: date, items",
+        "day-extra",
+    ),
+    refused(
+        swap("[[days.items]]", "[[days.item]]"),
+        "days[0]: field 'item': is not a field of a day",
+        "day-item-typo",
+    ),
+]
+
+
 @pytest.mark.parametrize(("text", "expected"), AGENDA)
 def test_bad_agenda_is_refused_by_item_and_field(tmp_path: Path, text: str, expected: str) -> None:
     assert refusal(write(tmp_path, text)).startswith(expected)

@@ -567,6 +567,14 @@ def test_the_first_valid_times_around_a_change_are_accepted() -> None:
     assert autumn.item("a").duration == timedelta(hours=2, minutes=1)
 
 
+def test_a_misspelt_field_is_refused_not_left_to_its_default() -> None:
+    statement = item("s", "14:00", "14:05", kind="statement", audio_onyl=True)
+    error = refusal(event(), one_day(statement))
+    assert (error.where, error.field_name) == ("item 's'", "audio_onyl")
+    error = refusal(event(), [{**day(MON, item("a", "09:00", "10:00")), "note": "Monday"}])
+    assert (error.where, error.field_name) == ("days[0]", "note")
+
+
 def test_error_message_names_where_and_field() -> None:
     error = refusal(event(), one_day(item("talk", "09:00", "10:00", kind="workshop")))
     assert str(error).startswith("item 'talk': field 'kind': ")
