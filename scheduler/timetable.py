@@ -22,6 +22,9 @@ CLOCK_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 MAX_TITLE = 200
 MAX_DESCRIPTION = 5000
 MAX_LOBBY_MINUTES = 240
+# An event's days: wide enough for any real one, and far from the ends of datetime, where
+# converting a local time to UTC, or the day after the last, would overflow.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 DAY_FIELDS = frozenset({"date", "items"})
 ITEM_FIELDS = frozenset(
     {"id", "title", "kind", "start", "end", "description", "audio_only", "recorded"}
@@ -297,6 +300,17 @@ def _refuse_unknown(table: Mapping[str, Any], known: frozenset[str], where: str,
 
 
 def _parse_date(value: object, where: str) -> date:
+    on = _date(value)
+    if on is None:
+        raise TimetableError(where, "date", f"must be a date like 2021-06-14, not {value!r}")
+    if not FIRST_DAY <= on <= LAST_DAY:
+        raise TimetableError(
+            where, "date", f"must be from {FIRST_DAY.year} to {LAST_DAY.year}, not {on}"
+        )
+    return on
+
+
+def _date(value: object) -> date | None:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if isinstance(value, str):
@@ -304,7 +318,7 @@ def _parse_date(value: object, where: str) -> date:
             return date.fromisoformat(value)
         except ValueError:
             pass
-    raise TimetableError(where, "date", f"must be a date like 2021-06-14, not {value!r}")
+    return None
 
 
 def _parse_item(raw: object, where: str, on: date, zone: ZoneInfo) -> AgendaItem:

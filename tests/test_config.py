@@ -670,6 +670,14 @@ AGENDA = [
     refused(swap(DATE, "date = 20210614\n"), "days[0]: field 'date': must be a", "date-int"),
     refused(swap(DATE, "date = 2021-06-14T09:00:00\n"), "days[0]: field 'date': must", "datetime"),
     refused(swap(DATE, 'date = ""\n'), "days[0]: field 'date': must be a date", "date-empty"),
+    *(
+        refused(
+            swap(DATE, f'date = "{on}"\n'),
+            f"days[0]: field 'date': must be from 2000 to 2100, not {on}",
+            f"date-{on}",
+        )
+        for on in ("0001-01-01", "1999-12-31", "2101-01-01", "9999-12-31")
+    ),
     refused(
         BASE[: BASE.index("[[days.items]]")], "days[0]: field 'items': each day needs", "no-items"
     ),

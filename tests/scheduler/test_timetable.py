@@ -575,6 +575,15 @@ def test_a_misspelt_field_is_refused_not_left_to_its_default() -> None:
     assert (error.where, error.field_name) == ("days[0]", "note")
 
 
+@pytest.mark.parametrize(
+    ("on", "zone"), [("0001-01-01", "Europe/Vienna"), ("9999-12-31", "America/New_York")]
+)
+def test_dates_near_the_ends_of_time_are_refused_not_an_overflow(on: str, zone: str) -> None:
+    # In UTC, midnight in Vienna is the day before and 23:00 in New York the day after.
+    error = refusal(event(timezone=zone), one_day(item("a", "00:00", "23:00"), on=on))
+    assert (error.where, error.field_name) == ("days[0]", "date")
+
+
 def test_error_message_names_where_and_field() -> None:
     error = refusal(event(), one_day(item("talk", "09:00", "10:00", kind="workshop")))
     assert str(error).startswith("item 'talk': field 'kind': ")
