@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 ITEM_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\Z")
 CLOCK_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -25,6 +25,8 @@ MAX_LOBBY_MINUTES = 240
 # An event's days: wide enough for any real one, and far from the ends of datetime, where
 # converting a local time to UTC, or the day after the last, would overflow.
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+# In the zone database, but not places: "localtime" is this machine's, "Factory" is "-00".
+NOT_EVENT_ZONES = frozenset({"localtime", "Factory"})
 DAY_FIELDS = frozenset({"date", "items"})
 ITEM_FIELDS = frozenset(
     {"id", "title", "kind", "start", "end", "description", "audio_only", "recorded"}
@@ -264,6 +266,10 @@ def _parse_zone(value: object) -> ZoneInfo:
         raise TimetableError(
             "[event]", "timezone", "must be an IANA zone name like 'Europe/Vienna'"
         )
+    # ZoneInfo also opens files that are no zone's name (posix/..., right/..., localtime):
+    # browsers refuse those, and the pages show every time in this zone.
+    if value not in available_timezones() - NOT_EVENT_ZONES:
+        raise TimetableError("[event]", "timezone", f"unknown time zone {value!r}")
     try:
         return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError, OSError):

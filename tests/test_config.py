@@ -238,6 +238,8 @@ def test_every_field_is_read(tmp_path: Path) -> None:
 GOOD = [
     pytest.param(event("lobby_minutes = 240"), "lobby", timedelta(hours=4), id="lobby-240"),
     pytest.param(swap("Test Conference", "  Padded  "), "name", "Padded", id="name-trimmed"),
+    pytest.param(swap("Europe/Vienna", "UTC"), "zone", "UTC", id="utc"),
+    pytest.param(swap("Europe/Vienna", "America/New_York"), "zone", "America/New_York", id="ny"),
     pytest.param(table("auth", 'staff_ttl = "90s"'), "ttl", timedelta(seconds=90), id="ttl-s"),
     pytest.param(table("auth", 'staff_ttl = "400d"'), "ttl", timedelta(days=400), id="ttl-max"),
     pytest.param(table("media", "max_viewers = 1"), "max_viewers", 1, id="viewers-1"),
@@ -275,6 +277,7 @@ def read(config: Config, what: str) -> object:
     welcome = config.timetable.item("welcome")
     return {
         "lobby": config.timetable.lobby,
+        "zone": config.timetable.zone.key,
         "name": config.event.name,
         "ttl": config.staff_ttl,
         "max_viewers": config.max_viewers,
@@ -401,6 +404,14 @@ BAD = [
     refused(swap("Europe/Vienna", "../../etc/passwd"), "[event]: field 'timezone': unk", "dots"),
     refused(swap("Europe/Vienna", "/etc/localtime"), "[event]: field 'timezone': unknown", "abs"),
     refused(swap("Europe/Vienna", "Europe/Vienna\\u0000"), "[event]: field 'timezone': un", "nul"),
+    *(
+        refused(
+            swap("Europe/Vienna", zone),
+            f"[event]: field 'timezone': unknown time zone '{zone}'",
+            f"zone-{zone}",
+        )
+        for zone in ("localtime", "Factory", "posix/Europe/Vienna", "right/Europe/Vienna")
+    ),
     refused(swap("Europe/Vienna", "x" * 5000), "[event]: field 'timezone': unknown", "zone-long"),
     refused(event('lobby_minutes = "15"'), "[event]: field 'lobby_minutes': must be a", "lob-s"),
     refused(event("lobby_minutes = true"), "[event]: field 'lobby_minutes': must be a", "lob-b"),
