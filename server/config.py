@@ -60,6 +60,10 @@ INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})  # Unicode categories
 # Zero-width joiners and direction marks are part of writing some names (Arabic, Indic).
 JOINERS_AND_MARKS = frozenset("\u200c\u200d\u200e\u200f")
 LINE_BREAKS = frozenset("\n\r\t")
+ICE_URL = re.compile(
+    r"(?P<scheme>stun|turns?):(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)"
+    r"(?::(?P<port>[0-9]{1,5}))?(?P<transport>\?transport=(?:udp|tcp))?"
+)
 
 
 class ConfigError(Exception):
@@ -447,16 +451,24 @@ def _ice_server(entry: object, path: Path, where: str) -> IceServer:
 
 
 def _ice_urls(urls: object, path: Path, where: str) -> tuple[str, ...]:
-    # The addresses go into Link headers as <url>, so they may not close the brackets or quote.
-    if (
-        not isinstance(urls, list)
-        or not urls
-        or not all(
-            isinstance(url, str)
-            and url.startswith(("stun:", *TURN_SCHEMES))
-            and not any(char in '"<>,' or char.isspace() or _is_invisible(char) for char in url)
-            for url in urls
+    if not isinstance(urls, list) or not urls or not all(_is_ice_url(url) for url in urls):
+        raise ConfigError(
+            path,
+            where,
+            "field 'urls': a list of stun:, turn: or turns: addresses "
+            "like turn:turn.example.org:3478",
         )
-    ):
-        raise ConfigError(path, where, "field 'urls': a list of stun:, turn: or turns: addresses")
     return tuple(urls)
+
+
+def _is_ice_url(url: object) -> bool:
+    """A STUN or TURN address as browsers parse it (RFC 7064, 7065): a browser given one it
+    cannot parse makes no peer connection at all. And nothing in it can end the <...> of a
+    Link header early."""
+    found = ICE_URL.fullmatch(url) if isinstance(url, str) else None
+    if found is None:
+        return False
+    port, transport = found["port"], found["transport"]
+    return (port is None or 1 <= int(port) <= 65535) and not (
+        transport and found["scheme"] == "stun"
+    )

@@ -268,6 +268,20 @@ GOOD = [
         id="url-with-path",
     ),
     pytest.param(table("media", 'ice_addresses = ["::1"]'), "ice", ("::1",), id="ice-v6"),
+    *(
+        pytest.param(
+            table("media", f"ice_servers = [{{urls = ['{url}']{secrets}}}]"),
+            "ice_urls",
+            (url,),
+            id=url,
+        )
+        for url, secrets in [
+            ("stun:stun.example.org", ""),
+            ("stun:192.0.2.1:3478", ""),
+            ("turn:[2001:db8::1]:3478?transport=tcp", ', secret_env = "TURN_SECRET"'),
+            ("turns:turn.example.org:5349?transport=tcp", ', secret_env = "TURN_SECRET"'),
+        ]
+    ),
     pytest.param(swap(DATE, "date = 2021-06-14\n"), "day", date(2021, 6, 14), id="toml-date"),
     pytest.param(swap('start = "14:00"', "start = 14:00:00"), "start", "12:00", id="toml-time"),
 ]
@@ -289,6 +303,7 @@ def read(config: Config, what: str) -> object:
         "store": config.store_url,
         "public_url": config.public_url,
         "ice": config.ice_addresses,
+        "ice_urls": config.ice_servers[0].urls if config.ice_servers else (),
         "day": config.timetable.local_day(welcome),
         "start": f"{welcome.starts_at:%H:%M}",  # in UTC: 14:00 in Vienna in June
     }[what]
@@ -494,6 +509,24 @@ BAD = [
     ),
     refused(table("media", "ice_servers = [{}]"), f"{ICE}[0]: field 'urls': a list of", "no-urls"),
     # The rest of [media] ice_servers: test_bad_ice_servers_are_refused_by_name, below.
+    *(
+        refused(
+            table("media", f'ice_servers = [{{urls = ["{url}"]}}]'),
+            f"{ICE}[0]: field 'urls': a list of stun:, turn: or turns: addresses",
+            f"url-{url}",
+        )
+        # Each is one that Chromium will not make a peer connection with.
+        for url in (
+            "stun:",
+            "stun:bad host!",
+            "stun:stun.example.org:0",
+            "stun:stun.example.org:65536",
+            "stun:stun.example.org:port",
+            "stun:stun.example.org?transport=udp",
+            "turn:[::1",
+            "turn:t?transport=sctp",
+        )
+    ),
     # [registration]
     refused(table("registration", 'modes = "open"'), "[registration]: unknown field 'modes'", "r"),
     refused(
