@@ -123,6 +123,26 @@ async def test_media_first_gives_the_loop_its_turn(
     assert media_first.taken == 0  # the loop had its turn: taking may start again
 
 
+async def test_media_first_hands_what_a_datagram_raised_to_its_owner(
+    ice_pair: tuple[Connection, Connection], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Raised into the publisher's DTLS task it would end the transport; logged each time, it
+    would flood the log. The relay counts it (and logs each kind once)."""
+    relay, publisher = ice_pair
+    errors: list[Exception] = []
+    media_first = MediaFirst(relay, errors.append)
+
+    def broken(data: bytes, address: object) -> None:
+        raise ValueError("a datagram nobody can handle")
+
+    monkeypatch.setattr(relay._nominated[1].protocol, "datagram_received", broken)
+    for number in range(2):
+        await publisher.send(media(number))
+        media_first.take_next()
+    assert [str(error) for error in errors] == ["a datagram nobody can handle"] * 2
+    assert media_first.taken_in_all == 2
+
+
 async def test_a_viewers_rtx_stream_never_shares_the_media_ssrc() -> None:
     """Media (the C loop's AES-GCM) and RTX (libsrtp) are encrypted under one key: one SSRC
     for both could use a nonce twice."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections.abc import Callable
 
 from aioice import Connection
 from aiortc import RTCDtlsTransport
@@ -23,17 +24,20 @@ class MediaFirst:
     IN_A_ROW = 64
     DATAGRAM_BYTES = 256 * 1024  # as asyncio's datagram transports
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(
+        self, connection: Connection, on_error: Callable[[Exception], None] = log.exception
+    ) -> None:
         self.connection = connection
+        self.on_error = on_error  # what the handling of a datagram raised
         self.taken = 0  # in a row: since the event loop last had its turn
         self.taken_in_all = 0
 
     @classmethod
-    def of(cls, transport: RTCDtlsTransport) -> MediaFirst:
+    def of(cls, transport: RTCDtlsTransport, on_error: Callable[[Exception], None]) -> MediaFirst:
         """The one for this DTLS transport: audio and video bundled on it share the count."""
         made: MediaFirst | None = getattr(transport, "_plenary_media_first", None)
         if made is None:
-            made = cls(transport.transport._connection)
+            made = cls(transport.transport._connection, on_error)
             transport._plenary_media_first = made  # type: ignore[attr-defined]
         return made
 
@@ -59,8 +63,8 @@ class MediaFirst:
         self.taken_in_all += 1
         try:
             pair.protocol.datagram_received(data, address)
-        except Exception:  # raised into the DTLS task, it would end the publisher's transport
-            log.exception("a datagram from the publisher could not be handled")
+        except Exception as error:  # raised into the DTLS task, it would end the transport
+            self.on_error(error)  # counted; logged once per kind, so no flood
 
     def _loop_had_its_turn(self) -> None:
         self.taken = 0

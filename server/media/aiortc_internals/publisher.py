@@ -81,7 +81,7 @@ def tap_receiver(
         await keep_books(packet, arrival_time_ms)
         media_first.take_next()
 
-    media_first = MediaFirst.of(receiver.transport)
+    media_first = MediaFirst.of(receiver.transport, failures.caught)
     receiver.receive = receive  # type: ignore[method-assign]
     receiver._handle_rtp_packet = handle  # type: ignore[method-assign]
 
