@@ -280,23 +280,27 @@ def _addresses(value: object, path: Path) -> tuple[str, ...]:
     if not isinstance(value, list):
         raise ConfigError(path, "[media]", "field 'ice_addresses': must be a list of addresses")
     for address in value:
-        try:
-            # ip_address() also takes whole numbers (and so True): 1 would be 0.0.0.1.
-            parsed = ip_address(address) if isinstance(address, str) else None
-        except ValueError:
-            parsed = None
-        if parsed is None:
-            raise ConfigError(
-                path, "[media]", f"field 'ice_addresses': {address!r} is not an IP address"
-            )
-        if parsed.is_unspecified or parsed.is_multicast or parsed == IPV4_BROADCAST:
-            raise ConfigError(
-                path,
-                "[media]",
-                f"field 'ice_addresses': {address!r} cannot be offered to peers; "
-                "give an address of one of this machine's interfaces",
-            )
+        problem = ice_address_problem(address)
+        if problem is not None:
+            raise ConfigError(path, "[media]", f"field 'ice_addresses': {problem}")
     return tuple(value)
+
+
+def ice_address_problem(address: object) -> str | None:
+    """Why ``address`` cannot be a host candidate the relay offers, or None if it can."""
+    try:
+        # ip_address() also takes whole numbers (and so True): 1 would be 0.0.0.1.
+        parsed = ip_address(address) if isinstance(address, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        return f"{address!r} is not an IP address"
+    if parsed.is_unspecified or parsed.is_multicast or parsed == IPV4_BROADCAST:
+        return (
+            f"{address!r} cannot be offered to peers; "
+            "give an address of one of this machine's interfaces"
+        )
+    return None
 
 
 def _choice(

@@ -12,12 +12,11 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from ipaddress import ip_address
 from pathlib import Path
 
 from scheduler.clock import SystemClock, wall_now
 from server.auth.keys import KeyRing, KeyRingError
-from server.config import ConfigError, load_config
+from server.config import ConfigError, ice_address_problem, load_config
 from server.errors import InvalidInput
 from server.media.aiortc_internals.compat import InternalsChanged, check_compatible
 from server.store import StoreError
@@ -237,10 +236,9 @@ def _instant(text: str, flag: str) -> datetime:
 
 def _ice_addresses(values: list[str]) -> tuple[str, ...]:
     for value in values:
-        try:
-            ip_address(value)
-        except ValueError:
-            raise CommandError(f"--ice-address: {value!r} is not an IP address") from None
+        problem = ice_address_problem(value)
+        if problem is not None:
+            raise CommandError(f"--ice-address: {problem}")
     return tuple(values)
 
 

@@ -99,6 +99,26 @@ def test_serve_refuses_a_bad_config_before_listening(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("hall", "--ice-address: 'hall' is not an IP address"),
+        ("0.0.0.0", "--ice-address: '0.0.0.0' cannot be offered to peers"),
+        ("ff02::1", "--ice-address: 'ff02::1' cannot be offered to peers"),
+        ("255.255.255.255", "--ice-address: '255.255.255.255' cannot be offered to peers"),
+    ],
+)
+def test_serve_refuses_an_ice_address_it_could_not_offer(
+    tmp_path: Path, address: str, expected: str
+) -> None:
+    """The same rules as the config's ``ice_addresses``."""
+    data = str(tmp_path / "d")
+    result = plenary("serve", "--data", data, "--port", "1", "--ice-address", address)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"plenary: {expected}")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
     ("module", "internal"),
     [
         ("aiortc.rtcdtlstransport", "RTCDtlsTransport._set_role"),
