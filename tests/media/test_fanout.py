@@ -161,12 +161,12 @@ def test_a_repeated_packet_is_refused_by_srtp_and_not_sent(
 
 
 def test_ipv6_viewers(native: ModuleType, sockets: list[socket.socket]) -> None:
-    if not socket.has_ipv6:
-        pytest.skip("no IPv6 here")
     srtp_profile, key_length = PROFILES["aes-gcm"]
     try:
         sender, viewer = udp(sockets, socket.AF_INET6), udp(sockets, socket.AF_INET6)
-    except OSError:
+    except OSError as error:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI's machine must have IPv6 on loopback (::1): {error}")
         pytest.skip("no ::1 here")
     fanout = native.Fanout(
         [
