@@ -32,11 +32,8 @@ of their own; bench.py runs the steps and report.py prints the tables.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
-import shutil
-import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -44,6 +41,7 @@ from pathlib import Path
 from bench.common.harness import (
     raise_fd_limit,
 )
+from bench.common.run import run_and_report
 from bench.fanout.bench import Bench, Options
 from bench.fanout.report import report
 
@@ -85,39 +83,26 @@ def parse_options(argv: list[str]) -> Options:
     )  # fmt: skip
 
 
-async def bench_main(bench: Bench) -> None:
-    task = asyncio.current_task()
-    assert task is not None
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, task.cancel)
-    try:
-        async with asyncio.timeout(bench.opts.time_limit):
-            await bench.run()
-    except TimeoutError:
-        print(f"time limit of {bench.opts.time_limit:g} s: reporting what was measured")
-
-
 def main(argv: list[str]) -> int:
     opts = parse_options(argv)
     raise_fd_limit()
     folder = Path(tempfile.mkdtemp(prefix="fanout-"))
     bench = Bench(opts, folder)
-    try:
-        asyncio.run(bench_main(bench))
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        print("interrupted: reporting what was measured", file=sys.stderr)
-    except Exception as error:
-        print(f"bench failed: {type(error).__name__}: {error}", file=sys.stderr)
-        raise
-    finally:
-        bench.children.stop_all()
+
+    def report_and_keep() -> None:
         report(bench)
         if opts.keep:
             raw = {phase.name: [vars(step) for step in phase.steps] for phase in bench.phases}
             (folder / "steps.json").write_text(json.dumps(raw, indent=1))
-            print(f"logs and steps.json kept in {folder}")
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
+
+    run_and_report(
+        bench.run,
+        children=bench.children,
+        folder=folder,
+        keep=opts.keep,
+        report=report_and_keep,
+        time_limit=opts.time_limit,
+    )
     return 0
 
 

@@ -96,6 +96,8 @@ class Step:
 
 
 class ClientProcess:
+    """A fan-out client (``bench.fanout.client``): a publisher, or viewers, or both."""
+
     def __init__(self, child: Child) -> None:
         self.child = child
 
@@ -104,6 +106,14 @@ class ClientProcess:
         if "error" in reply:
             raise RuntimeError(f"client {op}: {reply['error']}")
         return reply
+
+
+def start_client(children: Children, name: str, folder: Path, core: int) -> ClientProcess:
+    """A fan-out client process on ``core``, logging to ``folder/name.log``."""
+    child = children.start(
+        name, python_module("bench.fanout.client"), folder / f"{name}.log", pipes=True, core=core
+    )
+    return ClientProcess(child)
 
 
 @dataclass
@@ -143,16 +153,9 @@ class Bench:
             await each.ask("quit")
 
     def _client(self, name: str) -> ClientProcess:
-        """A client process (client.py) on the client core: the viewers' or the
-        publisher's, which is a machine of its own in a real deployment."""
-        child = self.children.start(
-            name,
-            python_module("bench.fanout.client"),
-            self.folder / f"{name}.log",
-            pipes=True,
-            core=self.opts.client_core,
-        )
-        return ClientProcess(child)
+        """A client process on the client core: the viewers' or the publisher's, which is a
+        machine of its own in a real deployment."""
+        return start_client(self.children, name, self.folder, self.opts.client_core)
 
     def _start_plenary(self) -> tuple[Phase, str, str, str]:
         data, port = self.folder / "plenary-data", free_port()

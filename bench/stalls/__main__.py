@@ -33,8 +33,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -48,7 +46,8 @@ import socketio
 
 from bench.common.children import Child, Children, python_module
 from bench.common.harness import HOST, ROOT, cpu_seconds, free_port, raise_fd_limit
-from bench.fanout.bench import ClientProcess, uncapped
+from bench.common.run import run_and_report
+from bench.fanout.bench import ClientProcess, start_client, uncapped
 from bench.stalls.report import Measured, report
 from tests.serverproc import ServerProcess
 
@@ -104,14 +103,7 @@ class StallBench:
             await each.ask("quit")
 
     def _client(self, name: str) -> ClientProcess:
-        child = self.children.start(
-            name,
-            python_module("bench.fanout.client"),
-            self.folder / f"{name}.log",
-            pipes=True,
-            core=self.opts.client_core,
-        )
-        return ClientProcess(child)
+        return start_client(self.children, name, self.folder, self.opts.client_core)
 
     def _serve(self, phase: Phase) -> tuple[Child, str, ServerProcess]:
         data, port = phase.folder / "data", free_port()
@@ -263,29 +255,18 @@ def parse_options(argv: list[str]) -> Options:
     )  # fmt: skip
 
 
-async def bench_main(bench: StallBench) -> None:
-    task = asyncio.current_task()
-    assert task is not None
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-    await bench.run()
-
-
 def main(argv: list[str]) -> int:
     opts = parse_options(argv)
     raise_fd_limit(opts.sockets + 4096)
     folder = Path(tempfile.mkdtemp(prefix="stalls-"))
     bench = StallBench(opts, folder)
-    try:
-        asyncio.run(bench_main(bench))
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        print("interrupted: reporting what was measured", file=sys.stderr)
-    finally:
-        bench.children.stop_all()
-        report(opts, [(phase.name, phase.measured) for phase in bench.phases])
-        if opts.keep:
-            print(f"logs kept in {folder}")
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
+    run_and_report(
+        bench.run,
+        children=bench.children,
+        folder=folder,
+        keep=opts.keep,
+        report=lambda: report(opts, [(phase.name, phase.measured) for phase in bench.phases]),
+    )
     return 0
 
 

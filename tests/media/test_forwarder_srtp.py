@@ -73,31 +73,56 @@ def viewer_on(
     return FakeViewer(way_out=route, outlet_to=native.Outlet(sender.fileno(), to, encrypts))
 
 
+@dataclass
+class Stage:
+    """A forwarder with one viewer reached by a path of ``PATHS``, whose datagrams arrive on
+    ``receiver``; ``viewer`` decrypts them as the viewer's browser would."""
+
+    forwarder: Forwarder
+    clock: FakeClock
+    receiver: socket.socket
+    viewer: Session
+
+    @classmethod
+    def made(
+        cls,
+        request: pytest.FixtureRequest,
+        sockets: list[socket.socket],
+        name: str,
+        kind: str,
+        first_sequence: int,
+    ) -> Stage:
+        path = PATHS[name]
+        native = request.getfixturevalue("native") if path.c_loop else None
+        profile, key_bytes, salt_bytes = PROFILES[path.profile]
+        master = os.urandom(key_bytes + salt_bytes)
+        sender, receiver = udp(sockets), udp(sockets)
+        clock = FakeClock()
+        forwarder = Forwarder(
+            kind, clock=clock, ntp_clock=clock.ntp, c_loop=path.c_loop,
+            first_sequence=first_sequence,
+        )  # fmt: skip
+        forwarder.add_viewer(viewer_on(path, native, master, sender, receiver.getsockname()))
+        viewer = like_aiortc(master, profile, Policy.SSRC_ANY_INBOUND)
+        return cls(forwarder, clock, receiver, viewer)
+
+
 @pytest.mark.parametrize("name", PATHS)
 async def test_a_viewer_never_sees_one_index_twice(
     request: pytest.FixtureRequest, sockets: list[socket.socket], name: str
 ) -> None:
-    path = PATHS[name]
-    native = request.getfixturevalue("native") if path.c_loop else None
-    profile, key_bytes, salt_bytes = PROFILES[path.profile]
-    master = os.urandom(key_bytes + salt_bytes)
-    sender, receiver = udp(sockets), udp(sockets)
-    clock = FakeClock()
-    forwarder = Forwarder(
-        "audio", clock=clock, ntp_clock=clock.ntp, c_loop=path.c_loop, first_sequence=65530
-    )
-    forwarder.add_viewer(viewer_on(path, native, master, sender, receiver.getsockname()))
+    stage = Stage.made(request, sockets, name, "audio", first_sequence=65530)
+    forwarder, clock = stage.forwarder, stage.clock
     arrivals = [rtp(1000 + n, ssrc=1) for n in range(20)]  # our numbers cross 2^16 here
     # The next publisher: 497, 498 and 496 come after its first packet, 502 after 503.
     arrivals += [rtp(n, ssrc=2) for n in (500, 501, 497, 503, 502, 498, 504, 496)]
     for packet in arrivals:
         await forwarder.forward(packet, OPUS)
         clock.now += 0.02
-    datagrams = [receiver.recv(4096) for _ in range(forwarder.stats.packets_out)]
+    datagrams = [stage.receiver.recv(4096) for _ in range(forwarder.stats.packets_out)]
     sequences = [int.from_bytes(data[2:4], "big") for data in datagrams]
     assert len(set(sequences)) == len(sequences), "an index went out twice"
-    viewer = like_aiortc(master, profile, Policy.SSRC_ANY_INBOUND)
-    decrypted = [viewer.unprotect(data) for data in datagrams]  # a repeat would be refused
+    decrypted = [stage.viewer.unprotect(data) for data in datagrams]  # a repeat would be refused
     assert [int.from_bytes(packet[2:4], "big") for packet in decrypted] == [
         *range(65530, 65536),
         *range(16),  # the first publisher's last, and the next one's first two
@@ -116,25 +141,16 @@ async def test_a_viewer_kept_waiting_past_half_the_numbers_still_decrypts(
     2^15 numbers go by: were it sent nothing meanwhile, its SRTP session would guess the
     keyframe's rollover wrong (onto an index it used a lap before), and the browser's could not
     decrypt it. It is kept in step by padding, and decrypts the keyframe."""
-    path = PATHS[name]
-    native = request.getfixturevalue("native") if path.c_loop else None
-    profile, key_bytes, salt_bytes = PROFILES[path.profile]
-    master = os.urandom(key_bytes + salt_bytes)
-    sender, receiver = udp(sockets), udp(sockets)
-    clock = FakeClock()
-    forwarder = Forwarder(
-        "video", clock=clock, ntp_clock=clock.ntp, c_loop=path.c_loop, first_sequence=60000
-    )
-    forwarder.add_viewer(viewer_on(path, native, master, sender, receiver.getsockname()))
+    stage = Stage.made(request, sockets, name, "video", first_sequence=60000)
+    forwarder = stage.forwarder
     first = [frame(n, VP8_KEYFRAME if n == 0 else VP8_DELTA, ssrc=1) for n in range(10)]
     gap = 40_960  # the next publisher's delta frames while the viewer waits: over 2^15
     second = [frame(n, VP8_DELTA, ssrc=2) for n in range(gap)]
     second.append(frame(gap, VP8_KEYFRAME, ssrc=2))
     for packet in [*first, *second]:
         await forwarder.forward(packet, VP8)
-    datagrams = [receiver.recv(4096) for _ in range(10 + forwarder.stats.kept_in_step + 1)]
-    viewer = like_aiortc(master, profile, Policy.SSRC_ANY_INBOUND)
-    decrypted = [RtpPacket.parse(viewer.unprotect(data)) for data in datagrams]
+    datagrams = [stage.receiver.recv(4096) for _ in range(10 + forwarder.stats.kept_in_step + 1)]
+    decrypted = [RtpPacket.parse(stage.viewer.unprotect(data)) for data in datagrams]
     assert decrypted[-1].payload == VP8_KEYFRAME
     assert decrypted[-1].sequence_number == (60000 + 10 + gap) % 65536
     assert forwarder.stats.kept_in_step == gap // KEEP_IN_STEP_EVERY - 1  # not with the keyframe
