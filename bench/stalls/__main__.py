@@ -57,6 +57,7 @@ SIDE_ROOM = "welcome"  # live, ended by a technician halfway through the window
 SETTLE_SECONDS = 2.0
 GRACE_SECONDS = 1.0
 PHASES = {"plenary": [], "collector off": ["--collector-off"]}
+TRACED = Path(__file__).with_name("traced.py")
 
 
 @dataclass(frozen=True)
@@ -109,13 +110,14 @@ class StallBench:
         data, port = phase.folder / "data", free_port()
         # The welcome remarks live with ten minutes to go; the keynote after it, in its lobby.
         start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=35)
-        argv = python_module(
-            "bench.stalls.traced", phase.folder / "collections.trace", *PHASES[phase.name], "--"
-        )
+        # A script, not a module: ``-m`` would put the bench's own folder, and its server/,
+        # first on the path; this way the server comes from ``--server-code`` if given.
+        argv = [sys.executable, TRACED, phase.folder / "collections.trace", *PHASES[phase.name]]
+        argv += ["--"]
         argv += ["serve", "--config", str(uncapped(CONFIG, phase.folder)), "--data", str(data)]
         argv += ["--port", str(port), "--ice-address", HOST, "--rehearse", start.isoformat()]
         code = self.opts.server_code
-        env = {"PYTHONPATH": f"{code.resolve()}:{ROOT}"} if code else None
+        env = {"PYTHONPATH": str(code.resolve() if code else ROOT)}
         server = self.children.start(
             phase.name, argv, phase.folder / "plenary.log", core=self.opts.server_core, env=env
         )

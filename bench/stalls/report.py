@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from bench.common.percentiles import percentile
@@ -19,6 +20,8 @@ class Shape(Protocol):
     def sockets(self) -> int: ...
     @property
     def window(self) -> float: ...
+    @property
+    def server_code(self) -> Path | None: ...
 
 
 @dataclass
@@ -43,6 +46,7 @@ def report(shape: Shape, phases: list[tuple[str, Measured]]) -> None:
         f"\nmedia stalls: {shape.viewers} viewers asked for, {shape.sockets} Socket.IO clients,"
         f" a {shape.window:g} s window per phase; target: no collection over {TARGET_MS:g} ms"
     )
+    print(f"the server's code: {shape.server_code or 'this checkout'}")
     print(
         f"{'phase':<14} {'viewers':>7} {'sockets':>7} {'GC>=1ms':>7} {'>20ms':>5} "
         f"{'p99 ms':>7} {'max ms':>7} {'by generation':<22} {'CPU':>5} {'RSS MiB':>8}"

@@ -1,6 +1,7 @@
 """``plenary`` with every garbage collection timed, for the stall bench.
 
-Run as ``python -m bench.stalls.traced TRACE [--collector-off] -- serve ...``. Each collection of
+Run as ``python bench/stalls/traced.py TRACE [--collector-off] -- serve ...``, with the
+server's checkout on PYTHONPATH. Each collection of
 a millisecond or more is written to the file ``TRACE`` as a line ``END GENERATION MILLISECONDS``,
 ``END`` on the monotonic clock that every process of the machine shares, so the bench can keep
 those that fell in its window. The instrument is the bench's, not plenary's: it times any
