@@ -12,7 +12,12 @@ from collections.abc import AsyncIterator
 import pytest
 
 from server.media import heap
-from server.media.heap import FULL_AFTER_CLOSES, FULL_WHEN_IDLE_EVERY_SECONDS, HeapKeeper
+from server.media.heap import (
+    FULL_AFTER_CLOSES,
+    FULL_WHEN_IDLE_EVERY_SECONDS,
+    SETTLE_AFTER_YOUNG_COLLECTIONS,
+    HeapKeeper,
+)
 
 
 class Clock:
@@ -43,7 +48,7 @@ async def keeper(clock: Clock) -> AsyncIterator[HeapKeeper]:
     finally:
         await keeper.close()
         assert gc.get_freeze_count() == 0
-        assert keeper._timed not in gc.callbacks
+        assert keeper._observe not in gc.callbacks
 
 
 def frozen(thing: object) -> bool:
@@ -152,6 +157,23 @@ async def test_collections_while_watched_are_stalls_and_long_ones_logged_once_a_
         gc.collect()
         assert caplog.text.count("held up media") == 2
     assert "such stalls since the last warning" in caplog.text
+
+
+async def test_a_burst_of_new_objects_is_settled_without_waiting_for_the_second(
+    keeper: HeapKeeper,
+) -> None:
+    """A hall's worth of sockets connecting makes in a second more objects than one settling
+    should walk: after a few young collections, the heap is settled at once."""
+    keeper.start()
+    assert keeper.settlings == 1
+    young_collections = gc.get_stats()[1]["collections"]
+    burst = []
+    while gc.get_stats()[1]["collections"] < young_collections + SETTLE_AFTER_YOUNG_COLLECTIONS:
+        burst.append([Cycle() for _ in range(100)])  # they live: promoted, not collected
+    async with asyncio.timeout(5):
+        while keeper.settlings < 2:
+            await asyncio.sleep(0)
+    assert frozen(burst[0][0])
 
 
 async def test_started_it_settles_at_once_then_every_interval_until_closed(clock: Clock) -> None:
