@@ -127,9 +127,21 @@ async def test_audit_log_needs_a_technician(client: Client) -> None:
     attendee = await client.get("/api/audit", headers=bearer(client, "attendee"))
     assert attendee.status == 403
     assert (await attendee.json())["error"] == "forbidden"
-    for limit in ("0", "-1", "abc", "5000"):
+    # Unicode digits pass str.isdigit() but not int(): "²", "①", Arabic-Indic and full-width.
+    for limit in (
+        "0",
+        "-1",
+        "abc",
+        "5000",
+        "%C2%B2",
+        "%E2%91%A0",
+        "%D9%A3",
+        "%EF%BC%95",
+        "9" * 400,
+    ):
         bad = await client.get(f"/api/audit?limit={limit}", headers=bearer(client, "technician"))
         assert bad.status == 400, limit
+        assert (await bad.json())["error"] == "invalid_input"
 
 
 async def test_audit_log_says_when_what_and_who(client: Client) -> None:
