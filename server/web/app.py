@@ -34,7 +34,7 @@ from server.rooms.live import LiveChannel
 from server.rooms.service import RoomService, RoomUpdate
 from server.store import Store
 from server.web import api, appkeys, pages
-from server.web.errors import json_errors
+from server.web.errors import QuietAboutMalformedRequests, json_errors
 from server.web.rate_limit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,11 @@ def create_app(settings: Settings) -> web.Application:
     # Before anything is made on disk: a TURN secret missing from the environment stops here.
     ice_servers = IceServers.from_config(config, settings.environ, settings.wall)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
+    app = web.Application(
+        middlewares=[json_errors],
+        client_max_size=MAX_BODY_BYTES,
+        handler_args={"logger": QuietAboutMalformedRequests()},
+    )
     store = Store.in_data_dir(settings.data_dir, config.store_url or None)
     keyring = KeyRing.open(settings.data_dir)
     revocations = RevocationList(store.registrations)

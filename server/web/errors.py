@@ -4,8 +4,10 @@ error, ``{"error": CODE, "message": TEXT}``, with the headers that go with it.""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
 from aiohttp.typedefs import Handler
 
 from server.errors import (
@@ -49,3 +51,23 @@ def error_response(error: PlenaryError) -> web.Response:
     if isinstance(error, TooManyRequests | AtCapacity):
         response.headers["Retry-After"] = str(error.retry_after)
     return response
+
+
+class QuietAboutMalformedRequests(logging.LoggerAdapter[logging.Logger]):
+    """aiohttp's server logger, handed to it as ``handler_args["logger"]``. A request too
+    malformed for aiohttp to parse (a header past its size limit, a broken request line) is
+    the client's doing: one line, without the traceback, and without the request's content,
+    which aiohttp's message quotes (a header may hold a token). Anything else as aiohttp would
+    log it."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.getLogger("aiohttp.server"), {})
+
+    def exception(self, msg: object, *args: object, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info")
+        if isinstance(error, BadHttpMessage):
+            self.logger.warning(
+                "refused a malformed request (%s, HTTP %d)", type(error).__name__, error.code
+            )
+            return
+        self.logger.exception(msg, *args, **kwargs)
