@@ -113,20 +113,10 @@ async def test_a_new_publisher_follows_on(clock: FakeClock, codec: RTCRtpCodecPa
     step = codec.clockRate // 50  # a packet each 20 ms of the publisher's clock
     payload = VP8_KEYFRAME if kind == "video" else b"\xfc\xff\xfe"
     first = [rtp(900 + n, 5000 + n * step, ssrc=1, payload=payload) for n in range(3)]
-    await forward(
-        forwarder,
-        clock,
-        first,
-        codec,
-    )
+    await forward(forwarder, clock, first, codec)
     clock.now += 0.25  # silence, then the next publisher, with numbers of its own
     second = [rtp(17 + n, 3_000_000 + n * step, ssrc=2, payload=payload) for n in range(3)]
-    await forward(
-        forwarder,
-        clock,
-        second,
-        codec,
-    )
+    await forward(forwarder, clock, second, codec)
     packets = viewer.packets()
     assert [p.sequence_number for p in packets] == [40, 41, 42, 43, 44, 45]
     since_our_last = 1 / 64 + 0.25
