@@ -36,6 +36,7 @@ from server.store import Store
 from server.web import api, appkeys, pages
 from server.web.errors import QuietAboutMalformedRequests, json_errors
 from server.web.rate_limit import RateLimiter
+from server.web.site import parser_limits
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         middlewares=[json_errors],
         client_max_size=MAX_BODY_BYTES,
-        handler_args={"logger": QuietAboutMalformedRequests()},
+        handler_args={"logger": QuietAboutMalformedRequests(), **parser_limits()},
     )
     store = Store.in_data_dir(settings.data_dir, config.store_url or None)
     keyring = KeyRing.open(settings.data_dir)
