@@ -15,6 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from server.errors import InvalidInput
+from server.letters import has_letter_or_digit
 
 MAX_NAME = 120
 MAX_EMAIL = 254
@@ -91,7 +92,7 @@ class RegistrationForm:
         if body.get("consent") is not True:
             raise FieldError("consent", "please agree to the privacy notice to register")
         return cls(
-            name=_text(body, "name", MAX_NAME, required=True),
+            name=_name(body),
             email=_email(body.get("email")),
             affiliation=_text(body, "affiliation", MAX_AFFILIATION, required=False),
         )
@@ -127,6 +128,13 @@ def new_registration_id() -> str:
 def new_subject() -> str:
     """The opaque ``sub`` of an attendee's tokens: nothing about the person is in it."""
     return "a_" + secrets.token_hex(10)
+
+
+def _name(body: Mapping[str, object]) -> str:
+    name = _text(body, "name", MAX_NAME, required=True)
+    if not has_letter_or_digit(name):
+        raise FieldError("name", "name must have a letter or digit, not only blanks or symbols")
+    return name
 
 
 def _text(body: Mapping[str, object], field: str, limit: int, *, required: bool) -> str:

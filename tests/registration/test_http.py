@@ -179,6 +179,8 @@ BAD_BODIES: list[tuple[Any, str | None]] = [
     ({**ANA, "email": ["ana@example.org"]}, "email"),
     ({**ANA, "email": "a" * 65 + "@example.org"}, "email"),
     ({**ANA, "email": "ana@" + "d" * 250 + ".org"}, "email"),
+    ({**ANA, "name": "\u3164"}, "name"),
+    ({**ANA, "name": "\u2800\u200d"}, "name"),
     ({**ANA, "affiliation": {"org": 1}}, "affiliation"),
     ({**ANA, "affiliation": "y" * 201}, "affiliation"),
     ({**ANA, "admin": True}, "admin"),

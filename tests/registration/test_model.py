@@ -79,3 +79,26 @@ def test_ids_are_opaque_and_unique() -> None:
     assert len(subjects) == 1000
     assert all(s.startswith("a_") and "@" not in s for s in subjects)
     assert new_registration_id() != new_registration_id()
+
+
+# Each blank alone was accepted; one letter or digit of any script, in any width, is a name.
+BLANK_AND_NAMED = [
+    ("\u200d", "\u200dA"),  # a zero-width joiner
+    ("\u200c\u200e", "\u200c\u200eZ"),
+    ("\u3164", "\u3164李"),  # Hangul filler: a letter by category that draws nothing
+    ("\u3164\u3164 \u3164", "\u3164 Ａｎａ"),  # a full-width name is still a name
+    ("\uffa0", "\uffa0Ω"),  # half-width Hangul filler
+    ("\u115f\u1160", "\u115f\u1160٣"),  # an Arabic-Indic digit
+    ("\u2800", "R2\u2800D2"),  # braille blank
+    ("\u2800\u200d\u3164", "\u2800\u200d\u3164ह"),
+    ("\u0301\u034f", "e\u0301\u034f"),  # marks with nothing to mark, then with an e
+    ("\ufe0f", "x\ufe0f"),  # a variation selector
+]
+
+
+@pytest.mark.parametrize(("blank", "named"), BLANK_AND_NAMED)
+def test_names_of_only_fillers_and_blanks_are_refused(blank: str, named: str) -> None:
+    with pytest.raises(FieldError) as caught:
+        RegistrationForm.parse({**GOOD, "name": blank})
+    assert caught.value.field == "name"
+    assert RegistrationForm.parse({**GOOD, "name": named}).name == named.strip()
