@@ -6,7 +6,6 @@ status rules say which decisions apply to which registrations.
 
 from __future__ import annotations
 
-import re
 import secrets
 import unicodedata
 from collections.abc import Mapping
@@ -16,14 +15,12 @@ from enum import StrEnum
 
 from server.errors import InvalidInput
 from server.letters import has_letter_or_digit
+from server.registration.address import AddressError, EmailAddress
 
 MAX_NAME = 120
-MAX_EMAIL = 254
-MAX_LOCAL_PART = 64
+MAX_EMAIL = 254  # RFC 5321's limit; email-validator checks every form of it, in bytes
 MAX_AFFILIATION = 200
 FORM_FIELDS = frozenset({"name", "email", "affiliation", "consent"})
-# Deliberately permissive: one @, something on each side, a dot in the domain, no spaces.
-EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 _INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 # Zero-width joiners and direction marks are part of writing some names (Arabic, Indic).
 JOINERS_AND_MARKS = frozenset("\u200c\u200d\u200e\u200f")
@@ -75,12 +72,16 @@ class FieldError(InvalidInput):
 @dataclass(frozen=True)
 class RegistrationForm:
     name: str
-    email: str
+    address: EmailAddress
     affiliation: str
 
     @property
+    def email(self) -> str:
+        return str(self.address)
+
+    @property
     def email_key(self) -> str:
-        return email_key(self.email)
+        return self.address.key
 
     @classmethod
     def parse(cls, body: object) -> RegistrationForm:
@@ -93,7 +94,7 @@ class RegistrationForm:
             raise FieldError("consent", "please agree to the privacy notice to register")
         return cls(
             name=_name(body),
-            email=_email(body.get("email")),
+            address=_email(body.get("email")),
             affiliation=_text(body, "affiliation", MAX_AFFILIATION, required=False),
         )
 
@@ -117,8 +118,8 @@ class Registration:
 
 
 def email_key(address: str) -> str:
-    """One address in any letter case is one registration."""
-    return address.casefold()
+    """One mailbox, however its address is spelled, is one registration."""
+    return EmailAddress.parse(address).key
 
 
 def new_registration_id() -> str:
@@ -155,12 +156,13 @@ def _text(body: Mapping[str, object], field: str, limit: int, *, required: bool)
     return value
 
 
-def _email(value: object) -> str:
+def _email(value: object) -> EmailAddress:
     if not isinstance(value, str) or not value.strip():
         raise FieldError("email", "email is required")
     value = value.strip()
-    if len(value) > MAX_EMAIL or len(value.partition("@")[0]) > MAX_LOCAL_PART:
+    if len(value) > MAX_EMAIL:
         raise FieldError("email", "that e-mail address is too long")
-    if not EMAIL.fullmatch(value) or any(unicodedata.category(c) == "Cc" for c in value):
-        raise FieldError("email", "that is not an e-mail address")
-    return value
+    try:
+        return EmailAddress.parse(value)
+    except AddressError as error:
+        raise FieldError("email", str(error)) from None

@@ -179,6 +179,11 @@ BAD_BODIES: list[tuple[Any, str | None]] = [
     ({**ANA, "email": ["ana@example.org"]}, "email"),
     ({**ANA, "email": "a" * 65 + "@example.org"}, "email"),
     ({**ANA, "email": "ana@" + "d" * 250 + ".org"}, "email"),
+    ({**ANA, "email": "\u202eorg.elpmaxe@moc.evil"}, "email"),
+    ({**ANA, "email": "a\u200b@example.org"}, "email"),
+    ({**ANA, "email": "<dup@example.org>"}, "email"),
+    ({**ANA, "email": "(c)dup@example.org"}, "email"),
+    ({**ANA, "email": "a,dup2@example.org"}, "email"),
     ({**ANA, "name": "\u3164"}, "name"),
     ({**ANA, "name": "\u2800\u200d"}, "name"),
     ({**ANA, "affiliation": {"org": 1}}, "affiliation"),
@@ -230,6 +235,29 @@ async def test_same_address_in_any_case_is_409(approval: Site) -> None:
         status, body = await approval.register({**ANA, "email": email})
         assert (status, body["error"]) == (409, "already_registered")
     assert (await approval.listing())["total"] == 1
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("jürgen@exämple.org", "ju\u0308rgen@exa\u0308mple.org"),  # composed, decomposed
+        ("jürgen@exämple.org", "jürgen@xn--exmple-cua.org"),  # a U-label, its A-label
+        ("ana@example.org", "ana@ｅｘａｍｐｌｅ.org"),  # a full-width domain
+    ],
+)
+async def test_one_mailbox_spelled_two_ways_is_409(approval: Site, first: str, second: str) -> None:
+    assert (await approval.register({**ANA, "email": first}))[0] == 201
+    status, body = await approval.register({**ANA, "email": second})
+    assert (status, body["error"]) == (409, "already_registered")
+    assert (await approval.listing())["total"] == 1
+
+
+async def test_the_kelvin_sign_registers_kelvin_whose_mailbox_it_is(approval: Site) -> None:
+    assert (await approval.register({**ANA, "email": "\u212aelvin@example.org"}))[0] == 201
+    listed = (await approval.listing())["registrations"]
+    assert [r["email"] for r in listed] == ["Kelvin@example.org"]  # no Kelvin sign kept
+    status, _ = await approval.register({**ANA, "email": "kelvin@example.org"})
+    assert status == 409
 
 
 async def test_concurrent_duplicates_leave_exactly_one(approval: Site) -> None:

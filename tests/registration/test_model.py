@@ -21,9 +21,9 @@ from server.registration.model import (
 GOOD = {"name": "  Ana Pérez ", "email": " Ana@Example.org ", "consent": True}
 
 
-def test_a_good_form_is_trimmed_and_keeps_its_case() -> None:
+def test_a_good_form_is_trimmed_and_the_local_part_keeps_its_case() -> None:
     form = RegistrationForm.parse(GOOD)
-    assert (form.name, form.email, form.affiliation) == ("Ana Pérez", "Ana@Example.org", "")
+    assert (form.name, form.email, form.affiliation) == ("Ana Pérez", "Ana@example.org", "")
     assert form.email_key == "ana@example.org"
 
 
@@ -79,6 +79,93 @@ def test_ids_are_opaque_and_unique() -> None:
     assert len(subjects) == 1000
     assert all(s.startswith("a_") and "@" not in s for s in subjects)
     assert new_registration_id() != new_registration_id()
+
+
+def email_of(address: str) -> RegistrationForm:
+    return RegistrationForm.parse({**GOOD, "email": address})
+
+
+# Each passed the old hand-written check, and each is a trick or not an address mail can use.
+NOT_ADDRESSES = [
+    "\u202eorg.elpmaxe@moc.evil",  # a bidi override: shown as "ive.com@example.grol"
+    "a\u200b@example.org",  # a zero-width space: looks like a@example.org
+    "a\u00ad@example.org",  # a soft hyphen, invisible too
+    "a@exam\u200bple.org",
+    "a@ex\u202eample.org",
+    "<dup@example.org>",  # a display form, not an address
+    "(c)dup@example.org",  # a comment
+    "a,dup2@example.org",  # two addresses in a To: header
+    '"dup"@example.org',  # a quoted local part: dup@example.org in disguise
+    "a＠b@example.org",  # a full-width at-sign inside the local part
+    "a@[127.0.0.1]",  # an IP literal
+    "a@1.2.3.4",
+    ".a@example.org",
+    "a..b@example.org",
+    "ａna@example.org",  # a full-width letter, which passes for a plain one
+    "ﬁle@example.org",  # a ligature
+    "ſam@example.org",  # a long s, which case folding turns into sam@
+    "Ⓐ@example.org",
+    "\u3164@example.org",  # a Hangul filler: a letter by category that draws nothing
+    "\u2800@example.org",  # a braille blank
+    "\u115f\u1160@example.org",
+    "a@example.local",  # a special-use domain mail from outside never reaches
+    "a@" + "ä" * 60 + ".org",  # fits in 66 characters, but its A-label would be 64+ long
+    "jürgen@" + ".".join(["ä" * 25] * 6) + ".org",  # 166 characters, but 317 bytes in UTF-8
+]
+
+
+@pytest.mark.parametrize("address", NOT_ADDRESSES)
+def test_tricks_and_non_addresses_are_refused(address: str) -> None:
+    with pytest.raises(FieldError) as caught:
+        email_of(address)
+    assert caught.value.field == "email"
+    assert address not in caught.value.message  # the reason, without echoing the trick
+
+
+def test_a_refusal_says_what_is_wrong() -> None:
+    with pytest.raises(FieldError, match="RIGHT-TO-LEFT OVERRIDE"):
+        email_of("\u202eorg.elpmaxe@moc.evil")
+    with pytest.raises(FieldError, match="HANGUL FILLER"):
+        email_of("\u3164@example.org")
+
+
+# Pairs that are one mailbox: the old letter-case key told them apart, so both registered.
+SAME_MAILBOX = [
+    ("jürgen@exämple.org", "ju\u0308rgen@exa\u0308mple.org"),  # composed and decomposed
+    ("jürgen@exämple.org", "JÜRGEN@xn--exmple-cua.org"),  # a U-label and its A-label
+    ("ana@example.org", "ana@ｅｘａｍｐｌｅ.org"),  # a full-width domain
+    ("ana@sub.example.org", "ana@sub.example\u3002org"),  # an ideographic full stop
+    ("ana@exаmple.org", "ana@xn--exmple-4nf.org"),  # a Cyrillic а, and its A-label
+]
+
+
+@pytest.mark.parametrize(("first", "second"), SAME_MAILBOX)
+def test_spellings_of_one_mailbox_share_one_key(first: str, second: str) -> None:
+    assert email_of(first).email_key == email_of(second).email_key
+
+
+def test_a_lookalike_domain_is_another_domain() -> None:
+    cyrillic = email_of("ana@exаmple.org")
+    assert cyrillic.email_key != email_of("ana@example.org").email_key
+    assert cyrillic.email_key == "ana@xn--exmple-4nf.org"  # how an organizer can tell
+
+
+def test_an_address_is_kept_in_its_normal_form() -> None:
+    assert email_of("Ju\u0308rgen@EXA\u0308MPLE.org").email == "Jürgen@exämple.org"
+    assert email_of("ana@xn--exmple-cua.org").email == "ana@exämple.org"
+    assert email_of("ana@ｅｘａｍｐｌｅ.org").email == "ana@example.org"
+
+
+def test_the_kelvin_sign_is_the_letter_k() -> None:
+    """U+212A is canonically K: the address is Kelvin@, whose mailbox gets the link."""
+    kelvin = email_of("\u212aelvin@example.org")
+    assert kelvin.email == "Kelvin@example.org"
+    assert kelvin.email_key == email_of("kelvin@example.org").email_key
+
+
+def test_sharp_s_and_ss_are_two_mailboxes() -> None:
+    """IDNA2008 keeps ß apart from ss, and so does the key (case folding merged them)."""
+    assert email_of("straße@example.org").email_key != email_of("strasse@example.org").email_key
 
 
 # Each blank alone was accepted; one letter or digit of any script, in any width, is a name.
