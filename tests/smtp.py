@@ -18,16 +18,31 @@ from tests.serverproc import free_port
 LINK = re.compile(r"(https?://\S+/#token=[A-Za-z0-9._-]+)")
 
 
+@dataclass(frozen=True)
+class Envelope:
+    """What the client said in MAIL FROM and RCPT TO, and the message's bytes as sent."""
+
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    smtputf8: bool
+    content: bytes
+
+
 @dataclass
 class Inbox:
     messages: list[EmailMessage] = field(default_factory=list)
+    envelopes: list[Envelope] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
+        sent = Envelope(
+            envelope.mail_from, tuple(envelope.rcpt_tos), envelope.smtp_utf8, envelope.content
+        )
         with self.lock:
             self.messages.append(message)
+            self.envelopes.append(sent)
         return "250 Message accepted"
 
     def to(self, address: str) -> list[EmailMessage]:
@@ -55,14 +70,19 @@ def join_link(message: EmailMessage) -> str:
 
 
 class SmtpServer:
-    def __init__(self) -> None:
+    def __init__(self, *, smtputf8: bool = False) -> None:
+        """``smtputf8``: offer SMTPUTF8 (RFC 6531) in the EHLO answer, for addresses beyond
+        ASCII; aiosmtpd does not by default, and neither do many servers."""
         self.inbox = Inbox()
         self.port = free_port()
+        self.smtputf8 = smtputf8
         self._controller: Controller | None = None
 
     def start(self) -> SmtpServer:
         """(Re)start on the same port; a stopped controller cannot be started again."""
-        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(
+            self.inbox, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=self.smtputf8
+        )
         self._controller.start()
         return self
 

@@ -7,6 +7,7 @@ whether the letter was sent, left in the outbox, or failed.
 from __future__ import annotations
 
 import asyncio
+import email.policy
 import logging
 import os
 import secrets
@@ -20,12 +21,16 @@ from typing import Protocol
 import aiosmtplib
 
 from server.config import MailSettings, SmtpSecurity
+from server.registration.address import AddressError, EmailAddress
 from server.registration.model import MailStatus
 
 log = logging.getLogger(__name__)
 
 OUTBOX = "outbox"
 SMTP_TIMEOUT_SECONDS = 20
+# Headers in UTF-8 itself (RFC 6532), for a message that needs SMTPUTF8 anyway: an address
+# must never become an encoded-word, which is not an address.
+UTF8_HEADERS = email.policy.default.clone(utf8=True)
 
 
 @dataclass(frozen=True)
@@ -40,9 +45,11 @@ class Mailer(Protocol):
 
 
 def compose(letter: Letter, sender: str) -> EmailMessage:
-    message = EmailMessage()
+    """Raises ``AddressError`` for an address on file from before addresses were checked."""
+    to = EmailAddress.parse(letter.to)
+    message = EmailMessage(policy=UTF8_HEADERS if to.needs_smtputf8 else email.policy.default)
     message["From"] = sender
-    message["To"] = letter.to
+    message["To"] = to.for_header()
     message["Subject"] = letter.subject
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
@@ -71,7 +78,7 @@ class SmtpMailer:
                 password=password,
                 timeout=SMTP_TIMEOUT_SECONDS,
             )
-        except (aiosmtplib.SMTPException, OSError) as error:
+        except (aiosmtplib.SMTPException, OSError, AddressError) as error:
             log.warning("mail to a registrant failed via %s: %s", settings.smtp_host, error)
             return MailStatus.FAILED
         return MailStatus.SENT
@@ -86,7 +93,11 @@ class OutboxMailer:
 
     async def send(self, letter: Letter) -> MailStatus:
         # Composing and writing take milliseconds each: off the event loop.
-        path = await asyncio.to_thread(self._write, letter)
+        try:
+            path = await asyncio.to_thread(self._write, letter)
+        except AddressError as error:
+            log.warning("mail to a registrant not written: %s", error)
+            return MailStatus.FAILED
         log.info("no SMTP server configured: mail written to %s", path)
         return MailStatus.OUTBOX
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -260,6 +260,42 @@ async def test_the_kelvin_sign_registers_kelvin_whose_mailbox_it_is(approval: Si
     assert status == 409
 
 
+@pytest.fixture
+def smtputf8_server() -> Iterator[SmtpServer]:
+    """A real SMTP server that offers SMTPUTF8, as Postfix and Exim can."""
+    server = SmtpServer(smtputf8=True).start()
+    yield server
+    server.stop()
+
+
+async def test_an_address_beyond_ascii_arrives_as_written_where_smtputf8_is_offered(
+    tmp_path: Path, aiohttp_client: ClientFactory, smtputf8_server: SmtpServer
+) -> None:
+    site = await make_site("open")(tmp_path, aiohttp_client, smtputf8_server)
+    status, _ = await site.register({**ANA, "email": "Ju\u0308rgen@Exa\u0308mple.org"})
+    assert status == 201
+    await asyncio.to_thread(smtputf8_server.inbox.wait_for, "Jürgen@exämple.org")
+    envelope = smtputf8_server.inbox.envelopes[0]
+    assert envelope.smtputf8
+    assert (envelope.mail_from, envelope.rcpt_tos) == (
+        "no-reply@localhost",
+        ("Jürgen@exämple.org",),
+    )
+    headers = envelope.content.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    assert "To: Jürgen@exämple.org".encode() in headers  # UTF-8 itself, no encoded-word
+
+
+async def test_a_domain_beyond_ascii_is_mailed_by_its_ascii_name(open_site: Site) -> None:
+    """Only the part before the @ needs SMTPUTF8: a domain has an ASCII form (its A-labels)."""
+    assert (await open_site.register({**ANA, "email": "ana@exämple.org"}))[0] == 201
+    inbox = open_site.smtp.inbox
+    await asyncio.to_thread(inbox.wait_for, "ana@xn--exmple-cua.org")
+    envelope = inbox.envelopes[0]
+    assert (envelope.rcpt_tos, envelope.smtputf8) == (("ana@xn--exmple-cua.org",), False)
+    assert b"\r\nTo: ana@xn--exmple-cua.org\r\n" in envelope.content
+    assert (await open_site.listing())["registrations"][0]["email"] == "ana@exämple.org"
+
+
 async def test_concurrent_duplicates_leave_exactly_one(approval: Site) -> None:
     results = await asyncio.gather(
         *(approval.register({**ANA, "email": "Twin@example.org"}) for _ in range(10))
@@ -435,6 +471,18 @@ async def test_without_smtp_the_mail_lands_in_the_outbox(outbox_site: Site, tmp_
     assert b"To: ana@example.org" in text
     assert oct(next(outbox.glob("*.eml")).stat().st_mode & 0o777) == "0o600"
     assert (await outbox_site.listing())["registrations"][0]["mail"] == "outbox"
+
+
+async def test_the_outbox_writes_an_address_beyond_ascii_as_an_address(
+    outbox_site: Site, tmp_path: Path
+) -> None:
+    assert (await outbox_site.register({**ANA, "email": "jürgen@exämple.org"}))[0] == 201
+    outbox = tmp_path / "data" / "outbox"
+    async with asyncio.timeout(5):
+        while not list(outbox.glob("*.eml")):
+            await asyncio.sleep(0.05)
+    headers = next(outbox.glob("*.eml")).read_bytes().split(b"\n\n", 1)[0].split(b"\n")
+    assert "To: jürgen@exämple.org".encode() in headers  # as SMTPUTF8 sends it, not =?utf-8?
 
 
 async def test_a_bulk_decision_takes_its_full_500_ids(approval: Site) -> None:
