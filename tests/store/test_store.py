@@ -231,3 +231,53 @@ async def test_queued_mail_is_picked_up_after_a_restart(store_url: str) -> None:
     await second.registrations.set_mail("r_0001", MailStatus.SENT)
     assert await second.registrations.queued_mail() == []
     await second.close()
+
+
+async def test_stored_addresses_are_renormalised_and_every_row_stays(store_url: str) -> None:
+    """Rows as the code before 0003 wrote them: the address as typed, the key case-folded."""
+    from alembic import command
+
+    from server.store.database import alembic_config
+
+    before = [
+        ("r_1", "ju\u0308rgen@Exa\u0308mple.org"),  # decomposed
+        ("r_2", "Jürgen@xn--exmple-cua.org"),  # the same mailbox, registered later
+        ("r_3", "a,dup2@example.org"),  # refused now: two addresses in one
+        ("r_4", "Ana@Example.ORG"),
+        ("r_5", "\u212aelvin@example.org"),  # the Kelvin sign
+        ("r_6", "straße@example.org"),
+    ]
+    store = Store.at(store_url)
+    async with store.engine.begin() as connection:
+        await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), "0002"))
+        for n, (row_id, email) in enumerate(before):
+            await connection.execute(
+                text(
+                    "INSERT INTO registrations (id, sub, name, email, email_key, affiliation,"
+                    " status, created_at, consent_at) VALUES (:id, :sub, 'P', :email, :key, '',"
+                    " 'pending', :at, :at)"
+                ),
+                {
+                    "id": row_id,
+                    "sub": f"a_{n}",
+                    "email": email,
+                    "key": email.casefold(),
+                    "at": datetime(2021, 6, 14, 12, n),
+                },
+            )
+    await store.prepare()
+    records = store.registrations
+    stored = {r.id: r.email async for r in records.export()}
+    assert stored == {
+        "r_1": "jürgen@exämple.org",
+        "r_2": "Jürgen@exämple.org",
+        "r_3": "a,dup2@example.org",  # kept for an organizer to see; mail to it fails
+        "r_4": "Ana@example.org",
+        "r_5": "Kelvin@example.org",
+        "r_6": "straße@example.org",
+    }
+    for n, taken in enumerate(["JÜRGEN@exämple.org", "ana@example.org", "kelvin@example.org"]):
+        with pytest.raises(DuplicateEmail):
+            await records.add(registration(10 + n, email=taken), consent_at=AT)
+    await records.add(registration(20, email="strasse@example.org"), consent_at=AT)
+    await store.close()
