@@ -18,6 +18,7 @@ from server.registration.model import (
     DECIDABLE,
     OUTCOME,
     Decision,
+    FieldError,
     MailStatus,
     Registration,
     RegistrationForm,
@@ -25,7 +26,13 @@ from server.registration.model import (
     new_registration_id,
     new_subject,
 )
+from server.registration.smtputf8 import Smtputf8Support
 from server.store.registrations import DuplicateEmail, RegistrationRecords
+
+NO_SMTPUTF8 = (
+    "this event's mail server cannot send to an address with letters beyond ASCII before the"
+    " @-sign (it does not offer SMTPUTF8); please register with another address"
+)
 
 
 class RegistrationClosed(Forbidden):
@@ -43,6 +50,7 @@ class Registrar:
         records: RegistrationRecords,
         sender: JoinLinkSender,
         revocations: RevocationList,
+        smtputf8: Smtputf8Support,
         wall: Callable[[], datetime],
         access_until: Callable[[], datetime],
     ) -> None:
@@ -50,6 +58,7 @@ class Registrar:
         self._records = records
         self._sender = sender
         self._revocations = revocations
+        self._smtputf8 = smtputf8
         self._wall = wall
         self._access_until = access_until
 
@@ -63,6 +72,9 @@ class Registrar:
         mode = self.mode
         if mode is RegistrationMode.CLOSED:
             raise RegistrationClosed("registration for this event is closed")
+        # Unknown (the server cannot be reached now) is not a no: the letter waits for it.
+        if form.address.needs_smtputf8 and await self._smtputf8.offered() is False:
+            raise FieldError("email", NO_SMTPUTF8)
         now = self._wall()
         is_open = mode is RegistrationMode.OPEN
         registration = Registration(

@@ -30,6 +30,7 @@ from server.registration import http as registration_api
 from server.registration.join_links import JoinLinkSender
 from server.registration.mail import mailer_for
 from server.registration.service import Registrar
+from server.registration.smtputf8 import smtputf8_support_for
 from server.rooms.live import LiveChannel
 from server.rooms.service import RoomService, RoomUpdate
 from server.store import Store
@@ -99,6 +100,7 @@ def create_app(settings: Settings) -> web.Application:
         store.registrations,
         join_links,
         revocations,
+        smtputf8_support_for(config.mail),
         settings.wall,
         access_until,
     )

@@ -172,6 +172,20 @@ def test_server_field_errors_show_beside_the_field(
     expect(page.locator("#result")).to_be_hidden()
 
 
+def test_an_address_the_mail_server_cannot_carry_is_refused_in_words(
+    start_site: StartSite, open_page: OpenPage
+) -> None:
+    server = start_site("approval")  # its SMTP server does not offer SMTPUTF8
+    page = open_page(f"{server.url}/register")
+    fill_form(page, "Jürgen", "jürgen@exämple.org")
+
+    page.get_by_role("button", name="Register").click()
+
+    expect(page.locator("#email-error")).to_contain_text("please register with another address")
+    expect(page.get_by_label("E-mail address")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#result")).to_be_hidden()
+
+
 def test_register_in_open_mode_mails_the_link_at_once(
     start_site: StartSite, open_page: OpenPage, smtp_server: SmtpServer
 ) -> None:

@@ -245,11 +245,13 @@ async def test_same_address_in_any_case_is_409(approval: Site) -> None:
         ("ana@example.org", "ana@ｅｘａｍｐｌｅ.org"),  # a full-width domain
     ],
 )
-async def test_one_mailbox_spelled_two_ways_is_409(approval: Site, first: str, second: str) -> None:
-    assert (await approval.register({**ANA, "email": first}))[0] == 201
-    status, body = await approval.register({**ANA, "email": second})
+async def test_one_mailbox_spelled_two_ways_is_409(
+    utf8_approval: Site, first: str, second: str
+) -> None:
+    assert (await utf8_approval.register({**ANA, "email": first}))[0] == 201
+    status, body = await utf8_approval.register({**ANA, "email": second})
     assert (status, body["error"]) == (409, "already_registered")
-    assert (await approval.listing())["total"] == 1
+    assert (await utf8_approval.listing())["total"] == 1
 
 
 async def test_the_kelvin_sign_registers_kelvin_whose_mailbox_it_is(approval: Site) -> None:
@@ -268,6 +270,13 @@ def smtputf8_server() -> Iterator[SmtpServer]:
     server.stop()
 
 
+@pytest.fixture
+async def utf8_approval(
+    tmp_path: Path, aiohttp_client: ClientFactory, smtputf8_server: SmtpServer
+) -> Site:
+    return await make_site("approval")(tmp_path, aiohttp_client, smtputf8_server)
+
+
 async def test_an_address_beyond_ascii_arrives_as_written_where_smtputf8_is_offered(
     tmp_path: Path, aiohttp_client: ClientFactory, smtputf8_server: SmtpServer
 ) -> None:
@@ -283,6 +292,15 @@ async def test_an_address_beyond_ascii_arrives_as_written_where_smtputf8_is_offe
     )
     headers = envelope.content.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
     assert "To: Jürgen@exämple.org".encode() in headers  # UTF-8 itself, no encoded-word
+
+
+async def test_without_smtputf8_an_address_beyond_ascii_is_refused_in_words(
+    approval: Site,
+) -> None:
+    status, body = await approval.register({**ANA, "email": "jürgen@exämple.org"})
+    assert (status, body["field"]) == (400, "email")
+    assert "SMTPUTF8" in body["message"] and "another address" in body["message"]
+    assert (await approval.listing())["total"] == 0
 
 
 async def test_a_domain_beyond_ascii_is_mailed_by_its_ascii_name(open_site: Site) -> None:
