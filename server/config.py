@@ -31,6 +31,7 @@ MEDIA_KEYS = {
     "turn_credential_ttl",
     "max_viewers_per_room",
     "max_viewers",
+    "offers_per_address_per_minute",
 }
 ICE_SERVER_KEYS = {"urls", "secret_env"}
 # A TURN password written here would reach every token holder and work for the whole event, from
@@ -136,6 +137,7 @@ class Config:
     turn_credential_ttl: timedelta = DEFAULT_TURN_CREDENTIAL_TTL
     max_viewers_per_room: int = 500
     max_viewers: int = 1000
+    offers_per_address_per_minute: int = 600
     registration: RegistrationSettings = RegistrationSettings()
     mail: MailSettings = MailSettings()
     store_url: str = ""
@@ -196,6 +198,9 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
             media, "max_viewers_per_room", path, "[media]", 500, 1, 100_000
         ),
         max_viewers=_whole(media, "max_viewers", path, "[media]", 1000, 1, 100_000),
+        offers_per_address_per_minute=_whole(
+            media, "offers_per_address_per_minute", path, "[media]", 600, 1, 100_000
+        ),
         registration=_registration(registration, path),
         mail=_mail(mail, path),
         store_url=_store_url(store, path),

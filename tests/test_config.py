@@ -118,6 +118,7 @@ def test_the_bundled_config_loads() -> None:
     assert config.mail.sender.endswith("<no-reply@localhost>")
     assert config.mail.smtp_host == ""  # mail goes to the outbox
     assert (config.max_viewers_per_room, config.max_viewers) == (200, 200)
+    assert config.offers_per_address_per_minute == 600
     assert (config.ice_addresses, config.ice_servers) == ((), ())
     assert (config.store_url, config.public_url) == ("", "")
 
@@ -136,6 +137,7 @@ def test_a_minimal_config_takes_every_default(tmp_path: Path) -> None:
     assert config.mail == MailSettings()
     assert config.mail.smtp_security is SmtpSecurity.STARTTLS
     assert (config.max_viewers_per_room, config.max_viewers) == (500, 1000)
+    assert config.offers_per_address_per_minute == 600
     assert (config.ice_addresses, config.ice_servers) == ((), ())
     assert config.turn_credential_ttl == timedelta(hours=2)
     assert (config.store_url, config.public_url) == ("", "")
@@ -161,6 +163,7 @@ ice_addresses = ["127.0.0.1", "::1"]
 max_viewers_per_room = 1
 max_viewers = 100000
 turn_credential_ttl = "45m"
+offers_per_address_per_minute = 9000
 
 [[media.ice_servers]]
 urls = ["stun:stun.example.org:3478"]
@@ -218,6 +221,7 @@ def test_every_field_is_read(tmp_path: Path) -> None:
     )
     assert config.turn_credential_ttl == timedelta(minutes=45)
     assert (config.max_viewers_per_room, config.max_viewers) == (1, 100_000)
+    assert config.offers_per_address_per_minute == 9000
     assert config.registration == RegistrationSettings(
         RegistrationMode.OPEN, "Line one.\n\nLine two.", 10_000
     )
@@ -245,6 +249,9 @@ GOOD = [
     pytest.param(table("media", "max_viewers = 1"), "max_viewers", 1, id="viewers-1"),
     pytest.param(
         table("media", "max_viewers_per_room = 100000"), "per_room", 100_000, id="room-max"
+    ),
+    pytest.param(
+        table("media", "offers_per_address_per_minute = 100000"), "offers", 100_000, id="offers"
     ),
     pytest.param(table("mail", "smtp_port = 1"), "smtp_port", 1, id="port-1"),
     pytest.param(table("mail", "smtp_port = 65535"), "smtp_port", 65535, id="port-max"),
@@ -296,6 +303,7 @@ def read(config: Config, what: str) -> object:
         "ttl": config.staff_ttl,
         "max_viewers": config.max_viewers,
         "per_room": config.max_viewers_per_room,
+        "offers": config.offers_per_address_per_minute,
         "smtp_port": config.mail.smtp_port,
         "security": config.mail.smtp_security,
         "mode": config.registration.mode,
@@ -470,6 +478,16 @@ BAD = [
         table("media", "max_viewers_per_room = false"),
         "[media]: field 'max_viewers_per_room': must be a whole number",
         "room-bool",
+    ),
+    *(
+        refused(table("media", f"{key} = {value}"), f"[media]: field {key!r}: must be a", name)
+        for key, value, name in [
+            ("offers_per_address_per_minute", "0", "offers-0"),
+            ("offers_per_address_per_minute", "100001", "offers+"),
+            ("offers_per_address_per_minute", "1.5", "offers-f"),
+            ("offers_per_address_per_minute", "false", "offers-bool"),
+            ("offers_per_address_per_minute", '"600"', "offers-text"),
+        ]
     ),
     refused(
         table("media", 'ice_addresses = "127.0.0.1"'),

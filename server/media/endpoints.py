@@ -61,6 +61,8 @@ def authorise(request: web.Request, direction: Direction) -> tuple[AgendaItem, C
 
 
 async def open_session(request: web.Request, direction: Direction) -> web.Response:
+    # First, before any work: every offer costs a peer connection, a valid one or not.
+    request.app[appkeys.OFFER_LIMITER].check(request.remote or "unknown")
     item, claims = authorise(request, direction)
     if request.content_type != SDP:
         raise UnsupportedMediaType(f"send the offer as {SDP}")

@@ -121,6 +121,7 @@ def create_app(settings: Settings) -> web.Application:
     app[appkeys.REGISTRAR] = registrar
     app[appkeys.JOIN_LINKS] = join_links
     app[appkeys.RATE_LIMITER] = RateLimiter(config.registration.per_address_per_minute)
+    app[appkeys.OFFER_LIMITER] = RateLimiter(config.offers_per_address_per_minute)
     app[appkeys.HEAP] = heap
     app[appkeys.RELAY] = relay
     app[appkeys.ICE_SERVERS] = ice_servers
