@@ -31,6 +31,9 @@ MEDIA_KEYS = {
     "turn_credential_ttl",
     "max_viewers_per_room",
     "max_viewers",
+    "sessions_per_person",
+    "max_connecting_viewers",
+    "connect_within_seconds",
     "offers_per_address_per_minute",
 }
 ICE_SERVER_KEYS = {"urls", "secret_env"}
@@ -137,6 +140,9 @@ class Config:
     turn_credential_ttl: timedelta = DEFAULT_TURN_CREDENTIAL_TTL
     max_viewers_per_room: int = 500
     max_viewers: int = 1000
+    sessions_per_person: int = 3
+    max_connecting_viewers: int = 100
+    connect_within_seconds: float = 10.0
     offers_per_address_per_minute: int = 600
     registration: RegistrationSettings = RegistrationSettings()
     mail: MailSettings = MailSettings()
@@ -198,6 +204,13 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
             media, "max_viewers_per_room", path, "[media]", 500, 1, 100_000
         ),
         max_viewers=_whole(media, "max_viewers", path, "[media]", 1000, 1, 100_000),
+        sessions_per_person=_whole(media, "sessions_per_person", path, "[media]", 3, 1, 100_000),
+        max_connecting_viewers=_whole(
+            media, "max_connecting_viewers", path, "[media]", 100, 1, 100_000
+        ),
+        connect_within_seconds=_seconds(
+            media, "connect_within_seconds", path, "[media]", 10, 1, 120
+        ),
         offers_per_address_per_minute=_whole(
             media, "offers_per_address_per_minute", path, "[media]", 600, 1, 100_000
         ),
@@ -333,6 +346,18 @@ def _whole(
             path, where, f"field {key!r}: must be a whole number from {low} to {high}"
         )
     return value
+
+
+def _seconds(
+    table: Mapping[str, Any], key: str, path: Path, where: str, default: int, low: int, high: int
+) -> float:
+    value = table.get(key, default)
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number or not low <= value <= high:  # NaN and inf are outside every range
+        raise ConfigError(
+            path, where, f"field {key!r}: must be a number of seconds from {low} to {high}"
+        )
+    return float(value)
 
 
 def _registration(table: Mapping[str, Any], path: Path) -> RegistrationSettings:

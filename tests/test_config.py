@@ -118,6 +118,8 @@ def test_the_bundled_config_loads() -> None:
     assert config.mail.sender.endswith("<no-reply@localhost>")
     assert config.mail.smtp_host == ""  # mail goes to the outbox
     assert (config.max_viewers_per_room, config.max_viewers) == (200, 200)
+    assert (config.sessions_per_person, config.max_connecting_viewers) == (3, 100)
+    assert config.connect_within_seconds == 10
     assert config.offers_per_address_per_minute == 600
     assert (config.ice_addresses, config.ice_servers) == ((), ())
     assert (config.store_url, config.public_url) == ("", "")
@@ -137,6 +139,8 @@ def test_a_minimal_config_takes_every_default(tmp_path: Path) -> None:
     assert config.mail == MailSettings()
     assert config.mail.smtp_security is SmtpSecurity.STARTTLS
     assert (config.max_viewers_per_room, config.max_viewers) == (500, 1000)
+    assert (config.sessions_per_person, config.max_connecting_viewers) == (3, 100)
+    assert config.connect_within_seconds == 10.0
     assert config.offers_per_address_per_minute == 600
     assert (config.ice_addresses, config.ice_servers) == ((), ())
     assert config.turn_credential_ttl == timedelta(hours=2)
@@ -163,6 +167,9 @@ ice_addresses = ["127.0.0.1", "::1"]
 max_viewers_per_room = 1
 max_viewers = 100000
 turn_credential_ttl = "45m"
+sessions_per_person = 1
+max_connecting_viewers = 7
+connect_within_seconds = 2.5
 offers_per_address_per_minute = 9000
 
 [[media.ice_servers]]
@@ -221,6 +228,8 @@ def test_every_field_is_read(tmp_path: Path) -> None:
     )
     assert config.turn_credential_ttl == timedelta(minutes=45)
     assert (config.max_viewers_per_room, config.max_viewers) == (1, 100_000)
+    assert (config.sessions_per_person, config.max_connecting_viewers) == (1, 7)
+    assert config.connect_within_seconds == 2.5
     assert config.offers_per_address_per_minute == 9000
     assert config.registration == RegistrationSettings(
         RegistrationMode.OPEN, "Line one.\n\nLine two.", 10_000
@@ -250,6 +259,12 @@ GOOD = [
     pytest.param(
         table("media", "max_viewers_per_room = 100000"), "per_room", 100_000, id="room-max"
     ),
+    pytest.param(
+        table("media", "sessions_per_person = 100000"), "per_person", 100_000, id="pp-max"
+    ),
+    pytest.param(table("media", "max_connecting_viewers = 1"), "connecting", 1, id="conn-1"),
+    pytest.param(table("media", "connect_within_seconds = 1"), "within", 1.0, id="within-1"),
+    pytest.param(table("media", "connect_within_seconds = 120.0"), "within", 120, id="within+"),
     pytest.param(
         table("media", "offers_per_address_per_minute = 100000"), "offers", 100_000, id="offers"
     ),
@@ -303,6 +318,9 @@ def read(config: Config, what: str) -> object:
         "ttl": config.staff_ttl,
         "max_viewers": config.max_viewers,
         "per_room": config.max_viewers_per_room,
+        "per_person": config.sessions_per_person,
+        "connecting": config.max_connecting_viewers,
+        "within": config.connect_within_seconds,
         "offers": config.offers_per_address_per_minute,
         "smtp_port": config.mail.smtp_port,
         "security": config.mail.smtp_security,
@@ -482,12 +500,38 @@ BAD = [
     *(
         refused(table("media", f"{key} = {value}"), f"[media]: field {key!r}: must be a", name)
         for key, value, name in [
+            ("sessions_per_person", "0", "pp-0"),
+            ("sessions_per_person", "100001", "pp+"),
+            ("sessions_per_person", "true", "pp-bool"),
+            ("sessions_per_person", '"3"', "pp-text"),
+            ("sessions_per_person", "2.0", "pp-float"),
+            ("max_connecting_viewers", "0", "conn-0"),
+            ("max_connecting_viewers", "-1", "conn-neg"),
+            ("max_connecting_viewers", "100001", "conn+"),
+            ("max_connecting_viewers", "[10]", "conn-list"),
             ("offers_per_address_per_minute", "0", "offers-0"),
             ("offers_per_address_per_minute", "100001", "offers+"),
             ("offers_per_address_per_minute", "1.5", "offers-f"),
             ("offers_per_address_per_minute", "false", "offers-bool"),
-            ("offers_per_address_per_minute", '"600"', "offers-text"),
+            ("connect_within_seconds", "0", "within-0"),
+            ("connect_within_seconds", "0.5", "within-half"),
+            ("connect_within_seconds", "121", "within+"),
+            ("connect_within_seconds", "nan", "within-nan"),
+            ("connect_within_seconds", "inf", "within-inf"),
+            ("connect_within_seconds", "-10", "within-neg"),
+            ("connect_within_seconds", "true", "within-bool"),
+            ("connect_within_seconds", '"10s"', "within-text"),
         ]
+    ),
+    refused(
+        table("media", "connect_within_seconds = 0"),
+        "[media]: field 'connect_within_seconds': must be a number of seconds from 1 to 120",
+        "within-words",
+    ),
+    refused(
+        table("media", "sessions_per_person = 0"),
+        "[media]: field 'sessions_per_person': must be a whole number from 1 to 100000",
+        "pp-words",
     ),
     refused(
         table("media", 'ice_addresses = "127.0.0.1"'),

@@ -259,10 +259,19 @@ class Bench:
         return step
 
 
+UNCAPPED = (
+    "max_viewers_per_room",
+    "max_viewers",
+    "max_connecting_viewers",  # a batch connects at once
+    "sessions_per_person",  # every viewer watches with one token
+    "offers_per_address_per_minute",  # every viewer is on 127.0.0.1
+)
+
+
 def uncapped(config: Path, folder: Path) -> Path:
-    """The bundled config without its viewer caps: the bench goes past them on purpose."""
+    """The bundled config without its capacity limits: the bench goes past them on purpose."""
     text = config.read_text(encoding="utf-8")
-    for key in ("max_viewers_per_room", "max_viewers"):
+    for key in UNCAPPED:
         text = re.sub(rf"^{key} = \d+$", f"{key} = 100000", text, flags=re.M)
     path = folder / "config-uncapped.toml"
     path.write_text(text, encoding="utf-8")

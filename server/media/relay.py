@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +22,8 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 from aiortc.sdp import SessionDescription
 
-from server.errors import AtCapacity
+from server.errors import Conflict, PlenaryError
+from server.media.admission import AdmissionLimits, Occupancy, admit_publisher, admit_viewer
 from server.media.aiortc_internals.ice import answer_as_dtls_server, restrict_ice
 from server.media.aiortc_internals.publisher import (
     ForwardingFailures,
@@ -34,20 +36,18 @@ from server.media.fanout import C_LOOP_BUILT
 from server.media.forwarder import Forwarder
 from server.media.heap import HeapKeeper
 from server.media.sdp import BadSdp, Offer
-from server.media.sessions import Direction, MediaSession, Owner
+from server.media.sessions import Direction, MediaSession, Owner, SessionState
 
 log = logging.getLogger(__name__)
 
-CAPACITY_RETRY_SECONDS = 15
 NO_COMMON_CODEC = "the offer has no audio or video codec this relay forwards (Opus, VP8, H.264)"
 
 
 @dataclass(frozen=True)
 class RelaySettings:
     ice_addresses: tuple[str, ...] = ()
-    max_viewers_per_room: int = 500
-    max_viewers: int = 1000
-    connect_within_seconds: float = 20.0
+    limits: AdmissionLimits = field(default_factory=AdmissionLimits)
+    connect_within_seconds: float = 10.0  # from its answer; then it is closed and its seat free
     c_loop: bool = C_LOOP_BUILT  # packets go out through the C loop (_fanout.c), if built
     own_gcm: bool = True  # the C loop encrypts AES-GCM itself (_srtp.c), not through libsrtp
 
@@ -75,6 +75,9 @@ class RoomMedia:
             if self.audio_only
             else Forwarder("video", self._request_keyframe, c_loop=self.c_loop)
         )
+
+    def sessions(self, direction: Direction) -> list[MediaSession]:
+        return self.publishers if direction is Direction.PUBLISH else self.viewers
 
     @property
     def on_air(self) -> MediaSession | None:
@@ -110,11 +113,15 @@ class Relay:
         self._closing = False
         self._forwarded_before = {"audio": 0, "video": 0}
         self.forwarding_failures = ForwardingFailures()
+        self.refusals: Counter[str] = Counter()  # offers turned away, by error code
+        self.replaced = 0  # sessions closed to admit a newer one of the same person
+        self.never_connected = 0  # answered sessions that closed before connecting
 
     def subscribe(self, listener: Changed) -> None:
         self._listeners.append(listener)
 
     def counts(self, room: str) -> tuple[int, int]:
+        """Connected publishers and connected viewers of ``room``."""
         media = self._rooms.get(room)
         if media is None:
             return 0, 0
@@ -122,6 +129,19 @@ class Relay:
             sum(s.connected.is_set() for s in media.publishers),
             sum(s.connected.is_set() for s in media.viewers),
         )
+
+    def connecting_viewers(self, room: str | None = None) -> int:
+        """Viewers of ``room`` (of every room if None) whose sessions have not connected yet."""
+        rooms = self._rooms.values() if room is None else [self._rooms.get(room)]
+        return sum(
+            not session.connected.is_set()
+            for media in rooms
+            if media is not None
+            for session in media.viewers
+        )
+
+    def session_counts(self) -> Counter[tuple[Direction, SessionState]]:
+        return Counter((session.direction, session.state) for session in self._sessions.values())
 
     def forwarded_packets(self) -> dict[str, int]:
         """Packets sent to viewers since start, by kind (rooms that ended included)."""
@@ -150,21 +170,10 @@ class Relay:
     async def publish(
         self, room: str, audio_only: bool, owner: Owner, offer: Offer
     ) -> MediaSession:
-        media = self._media(room, audio_only)
-        session = await self._open(media, Direction.PUBLISH, owner, offer, self._publisher_setup)
-        media.publishers.append(session)
-        return session
+        return await self._open(self._media(room, audio_only), Direction.PUBLISH, owner, offer)
 
     async def watch(self, room: str, audio_only: bool, owner: Owner, offer: Offer) -> MediaSession:
-        media = self._media(room, audio_only)
-        if len(media.viewers) >= self.settings.max_viewers_per_room:
-            raise AtCapacity("this room is full", retry_after=CAPACITY_RETRY_SECONDS)
-        if self.viewer_sessions >= self.settings.max_viewers:
-            raise AtCapacity("the server is full", retry_after=CAPACITY_RETRY_SECONDS)
-        session = await self._open(media, Direction.WATCH, owner, offer, self._viewer_setup)
-        media.viewers.append(session)
-        self.heap.viewers_changed(self.viewer_sessions)
-        return session
+        return await self._open(self._media(room, audio_only), Direction.WATCH, owner, offer)
 
     async def end_room(self, room: str, reason: str = "the room ended") -> None:
         media = self._rooms.pop(room, None)
@@ -197,50 +206,95 @@ class Relay:
         return media
 
     async def _open(
-        self,
-        media: RoomMedia,
-        direction: Direction,
-        owner: Owner,
-        offer: Offer,
-        setup: Callable[[RoomMedia, MediaSession, RTCRtpTransceiver], None],
+        self, media: RoomMedia, direction: Direction, owner: Owner, offer: Offer
     ) -> MediaSession:
+        """Admit, take the seat before anything is awaited (so that offers arriving together
+        are counted together), free the seat it replaces, then answer."""
+        replaced = self._admit(media, direction, owner)
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         session = MediaSession(room=media.room, direction=direction, owner=owner, pc=pc)
         self._sessions[session.id] = session
+        media.sessions(direction).append(session)
         session.on_close(lambda closed: self._forget(media, closed))
+        if direction is Direction.WATCH:
+            self.heap.viewers_changed(self.viewer_sessions)
+        if replaced is not None:
+            self.replaced += 1
+            await replaced.close("replaced by a newer session of the same person")
+        setup = self._publisher_setup if direction is Direction.PUBLISH else self._viewer_setup
+        await self._answer(media, session, offer, setup)
+        return session
+
+    def _admit(self, media: RoomMedia, direction: Direction, owner: Owner) -> MediaSession | None:
+        mine = [s for s in media.sessions(direction) if s.owner.sub == owner.sub]
+        limits = self.settings.limits
+        try:
+            if direction is Direction.PUBLISH:
+                return admit_publisher(mine, limits)
+            occupancy = Occupancy(
+                room_viewers=len(media.viewers),
+                viewers=self.viewer_sessions,
+                connecting_viewers=self.connecting_viewers(),
+            )
+            return admit_viewer(mine, occupancy, limits)
+        except PlenaryError as refusal:
+            self.refusals[refusal.code] += 1
+            raise
+
+    async def _answer(
+        self,
+        media: RoomMedia,
+        session: MediaSession,
+        offer: Offer,
+        setup: Callable[[RoomMedia, MediaSession, RTCRtpTransceiver], None],
+    ) -> None:
+        pc = session.pc
         try:
             await pc.setRemoteDescription(RTCSessionDescription(offer.sdp, "offer"))
+            if session.closed:  # its room ended meanwhile: give the forwarders nothing to keep
+                raise SessionEnded(session.close_reason)
             for transceiver in pc.getTransceivers():
                 setup(media, session, transceiver)
             if self.settings.ice_addresses:
                 restrict_ice(pc, self.settings.ice_addresses)
             answer_as_dtls_server(pc)
             await pc.setLocalDescription(await pc.createAnswer())
-        except OperationError as error:  # aiortc found nothing it could send or receive
-            await session.close("no common codec")
-            raise NoCommonCodec(f"{NO_COMMON_CODEC} ({error})") from None
-        except (ValueError, TypeError, KeyError, InvalidAccessError, InvalidStateError) as error:
-            await session.close("bad offer")
-            raise BadSdp(f"the offer cannot be answered ({error})") from None
+        except (
+            OperationError,
+            ValueError,
+            TypeError,
+            KeyError,
+            InvalidAccessError,
+            InvalidStateError,
+        ) as error:
+            raise await self._refused(session, error) from None
         except BaseException:
             await session.close("failed to answer")
             raise
+        if session.closed:  # the room ended (or the token lapsed) while it was answered
+            raise SessionEnded(session.close_reason)
         if not _carries_media(pc):
             await session.close("no common codec")
-            raise NoCommonCodec(
-                "the offer has no audio or video codec this relay forwards (Opus, VP8, H.264)"
-            )
+            raise NoCommonCodec(NO_COMMON_CODEC)
         session.answer = pc.localDescription.sdp
         session.watch_connection(self.settings.connect_within_seconds)
 
         @pc.on("connectionstatechange")
         async def announce() -> None:
             if pc.connectionState == "connected":
-                if direction is Direction.WATCH and media.video is not None:
+                if session.direction is Direction.WATCH and media.video is not None:
                     media.video.ask_for_keyframe()  # so the newcomer sees a picture at once
                 await self._changed(media.room)
 
-        return session
+    async def _refused(self, session: MediaSession, error: Exception) -> PlenaryError:
+        """The refusal for an offer whose answering raised ``error``; the session is closed."""
+        if session.closed:  # closed under it, which is what made it raise
+            return SessionEnded(session.close_reason)
+        if isinstance(error, OperationError):  # aiortc found nothing it could send or receive
+            await session.close("no common codec")
+            return NoCommonCodec(f"{NO_COMMON_CODEC} ({error})")
+        await session.close("bad offer")
+        return BadSdp(f"the offer cannot be answered ({error})")
 
     def _publisher_setup(
         self, media: RoomMedia, session: MediaSession, transceiver: RTCRtpTransceiver
@@ -279,6 +333,8 @@ class Relay:
 
     async def _forget(self, media: RoomMedia, session: MediaSession) -> None:
         self._sessions.pop(session.id, None)
+        if session.answered and not session.connected.is_set():
+            self.never_connected += 1
         was_on_air = media.on_air is session
         for group in (media.publishers, media.viewers):
             if session in group:
@@ -304,6 +360,16 @@ class Relay:
 
 class NoCommonCodec(BadSdp):
     code = "no_common_codec"
+
+
+class SessionEnded(Conflict):
+    """The session was closed while its offer was being answered (its room ended, its token
+    lapsed, the server is stopping)."""
+
+    code = "session_ended"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the session ended before it was answered: {reason}")
 
 
 def _carries_media(pc: RTCPeerConnection) -> bool:

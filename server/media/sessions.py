@@ -26,6 +26,11 @@ class Direction(StrEnum):
     WATCH = "watch"  # WHEP
 
 
+class SessionState(StrEnum):
+    CONNECTING = "connecting"  # its offer taken, ICE and DTLS not yet up
+    CONNECTED = "connected"
+
+
 @dataclass(frozen=True)
 class Owner:
     sub: str
@@ -43,12 +48,21 @@ class MediaSession:
     pc: RTCPeerConnection
     id: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     etag: str = field(default_factory=lambda: '"' + secrets.token_hex(8) + '"')
-    answer: str = ""
+    answer: str = ""  # set once answered; until then it may not be replaced
     outputs: list[PassthroughSender] = field(default_factory=list)
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     closed: bool = False
+    close_reason: str = ""
     _on_close: list[Callable[[MediaSession], Awaitable[None]]] = field(default_factory=list)
     _timeout: asyncio.Task[None] | None = None
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.answer)
+
+    @property
+    def state(self) -> SessionState:
+        return SessionState.CONNECTED if self.connected.is_set() else SessionState.CONNECTING
 
     @property
     def path(self) -> str:
@@ -75,6 +89,7 @@ class MediaSession:
         if self.closed:
             return
         self.closed = True
+        self.close_reason = reason
         log.info("%s session %s in %s closed: %s", self.direction, self.id[:6], self.room, reason)
         if self._timeout is not None and self._timeout is not asyncio.current_task():
             self._timeout.cancel()

@@ -41,7 +41,11 @@ async def jwks(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     app = request.app
     text = render_metrics(
-        app[appkeys.ROOMS], app[appkeys.LIVE], app[appkeys.RELAY], app[appkeys.HEAP]
+        app[appkeys.ROOMS],
+        app[appkeys.LIVE],
+        app[appkeys.RELAY],
+        app[appkeys.HEAP],
+        app[appkeys.OFFER_LIMITER],
     )
     return web.Response(
         text=text,

@@ -20,6 +20,7 @@ from server.auth.revocation import RevocationList
 from server.auth.tokens import TokenService
 from server.config import Config
 from server.media import endpoints as media_endpoints
+from server.media.admission import AdmissionLimits
 from server.media.aiortc_internals.compat import check_compatible
 from server.media.demofeed import DemoFeed
 from server.media.fanout import C_LOOP_BUILT
@@ -52,7 +53,6 @@ class Settings:
     run: str = "event"
     public_url: str = "http://127.0.0.1:8080"
     ice_addresses: tuple[str, ...] = ()  # given on the command line: instead of the config's
-    media_connect_within: float = 20.0  # seconds a WHIP/WHEP session has to connect
     demo_feed: bool = False
     wall: Callable[[], datetime] = wall_now
     c_loop: bool = C_LOOP_BUILT  # the relay sends through its C loop; the tests also try without
@@ -154,9 +154,13 @@ def _relay(settings: Settings, rooms: RoomService, live: LiveChannel, heap: Heap
     relay = Relay(
         RelaySettings(
             ice_addresses=settings.ice_addresses or config.ice_addresses,
-            max_viewers_per_room=config.max_viewers_per_room,
-            max_viewers=config.max_viewers,
-            connect_within_seconds=settings.media_connect_within,
+            limits=AdmissionLimits(
+                sessions_per_person=config.sessions_per_person,
+                max_viewers_per_room=config.max_viewers_per_room,
+                max_viewers=config.max_viewers,
+                max_connecting_viewers=config.max_connecting_viewers,
+            ),
+            connect_within_seconds=config.connect_within_seconds,
             c_loop=settings.c_loop,
             own_gcm=settings.own_gcm,
         ),

@@ -6,13 +6,21 @@ import gc
 from collections import Counter
 
 from scheduler.timetable import RoomState
+from server.errors import AtCapacity, TooManyRequests
+from server.media.admission import Busy, TooManySessions
 from server.media.heap import STALL_BUCKETS, HeapKeeper
 from server.media.relay import Relay
+from server.media.sessions import Direction, SessionState
 from server.rooms.live import LiveChannel
 from server.rooms.service import RoomService
+from server.web.rate_limit import RateLimiter
+
+REFUSAL_CODES = (AtCapacity.code, Busy.code, TooManySessions.code, TooManyRequests.code)
 
 
-def render_metrics(rooms: RoomService, live: LiveChannel, relay: Relay, heap: HeapKeeper) -> str:
+def render_metrics(
+    rooms: RoomService, live: LiveChannel, relay: Relay, heap: HeapKeeper, offers: RateLimiter
+) -> str:
     states = Counter(rooms.state(item.id) for item in rooms.timetable.rooms)
     lines = [
         "# HELP plenary_rooms Rooms of the agenda by state.",
@@ -33,15 +41,7 @@ def render_metrics(rooms: RoomService, live: LiveChannel, relay: Relay, heap: He
         "# HELP plenary_transitions_total Room state transitions announced by this process.",
         "# TYPE plenary_transitions_total counter",
         f"plenary_transitions_total {rooms.transition_count}",
-        "# HELP plenary_media_sessions Open WHIP and WHEP sessions (peer connections).",
-        "# TYPE plenary_media_sessions gauge",
-        f"plenary_media_sessions {relay.peer_connections}",
-        "# HELP plenary_room_viewers Connected viewers of each room.",
-        "# TYPE plenary_room_viewers gauge",
-        *(
-            f'plenary_room_viewers{{room="{item.id}"}} {relay.counts(item.id)[1]}'
-            for item in rooms.timetable.rooms
-        ),
+        *_media_session_lines(rooms, relay, offers),
         "# HELP plenary_room_publishers Connected publishers of each room.",
         "# TYPE plenary_room_publishers gauge",
         *(
@@ -61,6 +61,52 @@ def render_metrics(rooms: RoomService, live: LiveChannel, relay: Relay, heap: He
         *_heap_lines(heap),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _media_session_lines(rooms: RoomService, relay: Relay, offers: RateLimiter) -> list[str]:
+    """Connecting sessions apart from connected ones: a seat held by a session that never
+    connects shows here, not as a viewer."""
+    sessions = relay.session_counts()
+    refusals = {**relay.refusals, TooManyRequests.code: offers.refused}
+    return [
+        "# HELP plenary_media_sessions Open WHIP (publish) and WHEP (watch) sessions: "
+        "connecting (offer taken, ICE and DTLS not yet up) or connected.",
+        "# TYPE plenary_media_sessions gauge",
+        *(
+            f'plenary_media_sessions{{direction="{direction.value}",state="{state.value}"}} '
+            f"{sessions[direction, state]}"
+            for direction in Direction
+            for state in SessionState
+        ),
+        "# HELP plenary_room_viewers Connected viewers of each room.",
+        "# TYPE plenary_room_viewers gauge",
+        *(
+            f'plenary_room_viewers{{room="{item.id}"}} {relay.counts(item.id)[1]}'
+            for item in rooms.timetable.rooms
+        ),
+        "# HELP plenary_room_viewers_connecting Viewers of each room whose sessions have not "
+        "connected yet; they hold a seat.",
+        "# TYPE plenary_room_viewers_connecting gauge",
+        *(
+            f'plenary_room_viewers_connecting{{room="{item.id}"}} '
+            f"{relay.connecting_viewers(item.id)}"
+            for item in rooms.timetable.rooms
+        ),
+        "# HELP plenary_media_refusals_total WHIP and WHEP offers turned away, by error code.",
+        "# TYPE plenary_media_refusals_total counter",
+        *(
+            f'plenary_media_refusals_total{{reason="{code}"}} {refusals.get(code, 0)}'
+            for code in REFUSAL_CODES
+        ),
+        "# HELP plenary_media_sessions_replaced_total Sessions closed to admit a newer one of "
+        "the same person in the same room.",
+        "# TYPE plenary_media_sessions_replaced_total counter",
+        f"plenary_media_sessions_replaced_total {relay.replaced}",
+        "# HELP plenary_media_sessions_never_connected_total Answered sessions that closed "
+        "before connecting (timed out, replaced, hung up).",
+        "# TYPE plenary_media_sessions_never_connected_total counter",
+        f"plenary_media_sessions_never_connected_total {relay.never_connected}",
+    ]
 
 
 def _heap_lines(heap: HeapKeeper) -> list[str]:

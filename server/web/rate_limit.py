@@ -28,6 +28,7 @@ class RateLimiter:
         self._rate = per_minute / 60.0
         self._clock = clock
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+        self.refused = 0  # requests turned away since start
 
     def check(self, address: str) -> None:
         """Spend one token of ``address``; raise TooManyRequests when it has none left."""
@@ -39,6 +40,7 @@ class RateLimiter:
         if len(self._buckets) > MAX_TRACKED:
             self._buckets.popitem(last=False)  # forget the quietest address, not memory
         if bucket.tokens < 1.0:
+            self.refused += 1
             wait = math.ceil((1.0 - bucket.tokens) / self._rate)
             raise TooManyRequests(
                 "too many requests from your address; try again shortly", retry_after=wait

@@ -80,15 +80,16 @@ async def make_stage(
     **overrides: Any,
 ) -> Stage:
     """A server a few minutes into the welcoming remarks, sending through ``loop`` (a key of
-    ``LOOP_SETTINGS``); ``overrides`` may change the config's fields (``max_viewers``,
-    ``ice_servers``) and ``connect_within``."""
-    config = replace(bundled_config(), **{k: v for k, v in overrides.items() if k in CONFIG_KEYS})
+    ``LOOP_SETTINGS``); ``overrides`` change the config's fields (``max_viewers``,
+    ``ice_servers``, ``connect_within_seconds``)."""
+    unknown = set(overrides) - CONFIG_KEYS
+    assert not unknown, f"not fields of Config: {unknown}"
+    config = replace(bundled_config(), **overrides)
     base = settings(tmp_path, clock_in_welcome(minutes_in), config)
     app = create_app(
         replace(
             base,
             ice_addresses=("127.0.0.1",),
-            media_connect_within=overrides.get("connect_within", 20.0),
             **(LOOP_SETTINGS[loop] if loop else {}),
             environ=environ or {},
         )
@@ -163,7 +164,8 @@ async def test_a_viewer_decodes_what_a_publisher_sends(stage: Stage, fanout_loop
     assert "a=setup:passive" in speaker.answer  # aiortc is the DTLS server
     async with aiohttp.ClientSession() as http, http.get(stage.base + "/metrics") as response:
         metrics = await response.text()
-    assert "plenary_media_sessions 2" in metrics
+    assert 'plenary_media_sessions{direction="publish",state="connected"} 1' in metrics
+    assert 'plenary_media_sessions{direction="watch",state="connected"} 1' in metrics
     assert 'plenary_room_viewers{room="welcome"} 1' in metrics
     video_line = next(
         line
@@ -521,7 +523,7 @@ async def test_delete_and_trickle(stage: Stage) -> None:
 async def test_sessions_that_never_connect_are_cleaned_up(
     tmp_path: Path, aiohttp_server: ServerFactory
 ) -> None:
-    stage = await make_stage(tmp_path, aiohttp_server, connect_within=1.5)
+    stage = await make_stage(tmp_path, aiohttp_server, connect_within_seconds=1.5)
     peer = await stage.publish()
     await peer.pc.close()  # walks away before ICE completes
     assert stage.relay.peer_connections == 1
