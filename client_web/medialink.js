@@ -17,6 +17,9 @@ export const LinkState = Object.freeze({
 const FIRST_PAUSE_MS = 1000;
 const LONGEST_PAUSE_MS = 10_000;
 const FULL_PAUSE_S = 10;
+// A connection that lasted less than this does not reset the pauses: a session the server
+// closes at once (another window of the same person took its place) must not come straight back.
+const STABLE_MS = 10_000;
 
 /** Pauses before each new attempt: 1 s, 2 s, 4 s, 8 s, then 10 s until reset. */
 export class Backoff {
@@ -44,12 +47,14 @@ export class MediaLink {
   #attempt = null;
   #timer = null;
   #connection = null;
+  #connectedAt = null;
 
   /**
    * `open({iceServers, signal})` starts a session (watchRoom, publishToRoom) and resolves with
    * {session, ...}. `report(state, detail)` hears every change: detail is {connection} when
-   * CONNECTED, {seconds} when FULL, {error, seconds} when RECONNECTING after an error, {error}
-   * when REFUSED. `retryRefused(refusal)` may ask to try again after a 4xx refusal.
+   * CONNECTED, {seconds, retryAt, error} when FULL (the server asked to wait; `retryAt` is a
+   * performance.now() time), {error, seconds} when RECONNECTING after an error, {error} when
+   * REFUSED. `retryRefused(refusal)` may ask to try again after a 4xx refusal.
    */
   constructor({ token, open, report, retryRefused = () => false }) {
     this.#token = token;
@@ -126,12 +131,13 @@ export class MediaLink {
 
   #connected(generation, connection) {
     if (generation !== this.#generation) return;
-    this.#backoff.reset();
+    this.#connectedAt = performance.now();
     this.#report(LinkState.CONNECTED, { connection });
   }
 
   #lost(generation) {
     if (generation !== this.#generation) return;
+    if (this.#connectedAt !== null && performance.now() - this.#connectedAt >= STABLE_MS) this.#backoff.reset();
     this.#drop();
     this.#later(this.#backoff.nextMs(), LinkState.RECONNECTING, {});
   }
@@ -141,7 +147,8 @@ export class MediaLink {
     const status = error instanceof Refusal ? error.status : 0;
     if (status === 503 || status === 429) {
       const seconds = error.retryAfter ?? FULL_PAUSE_S;
-      this.#later(seconds * 1000, LinkState.FULL, { seconds, error }, LinkState.CONNECTING);
+      const retryAt = performance.now() + seconds * 1000;
+      this.#later(seconds * 1000, LinkState.FULL, { seconds, retryAt, error }, LinkState.CONNECTING);
     } else if (status >= 400 && status < 500 && !this.#retryRefused(error)) {
       this.#wanted = false;
       this.#report(LinkState.REFUSED, { error });
@@ -169,5 +176,6 @@ export class MediaLink {
     this.#attempt = null;
     this.#connection?.session.close({ leaving, serverDone });
     this.#connection = null;
+    this.#connectedAt = null;
   }
 }

@@ -11,8 +11,9 @@ import { bodyOf, refusal, send } from './http.js';
 const GATHER_LIMIT_MS = 2000;
 // ICE may flap to "disconnected" for a moment on a busy network; only a lasting one counts.
 const DISCONNECTED_LIMIT_MS = 3000;
-// A connection that has not come up by then will not.
-const CONNECT_LIMIT_MS = 15_000;
+// A connection that has not come up by then will not: the server closes a session that has not
+// connected within its [media] connect_within_seconds (10 s unless configured otherwise).
+const CONNECT_LIMIT_MS = 11_000;
 // How long a DELETE may take before the peer connection is closed anyway.
 const DELETE_WAIT_MS = 1500;
 const SDP = 'application/sdp';

@@ -8,6 +8,7 @@ import { LevelMeter } from './levelmeter.js';
 import { LinkState, MediaLink } from './medialink.js';
 import { DevicePreview } from './preview.js';
 import { lastingRefusal, startRoomPage } from './roompage.js';
+import { retryLine, retryNotice } from './retrynotice.js';
 import { RoomState } from './roomstate.js';
 import { when } from './roomstatus.js';
 import { publishToRoom, switchTrack } from './whip.js';
@@ -241,7 +242,8 @@ class SpeakPage {
       case LinkState.RECONNECTING:
         return 'Connection lost — reconnecting…';
       case LinkState.FULL:
-        return `The room is full; retrying in ${this.#linkDetail.seconds} s`;
+        // Read out by screen readers (aria-live): the countdown goes in the hint below.
+        return `${retryNotice(this.#linkDetail.error).heading} — trying again by itself`;
       case LinkState.REFUSED:
         // A refusal that ends it for good is explained in the panel at the top.
         return this.#stop === null ? `Not on air: ${this.#linkDetail.error.message}` : 'Not on air';
@@ -253,6 +255,10 @@ class SpeakPage {
   #hintText() {
     const item = this.#item;
     if (item === null || this.#format === null || this.#stop !== null) return '';
+    if (this.#linkState === LinkState.FULL) {
+      const { reason } = retryNotice(this.#linkDetail.error);
+      return [reason, retryLine(this.#linkDetail.retryAt)].filter(Boolean).join(' ');
+    }
     const room = item.room;
     const start = when(room.startsAt ?? item.startsAt, this.#now, this.#format);
     switch (room.state) {

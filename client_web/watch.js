@@ -7,6 +7,7 @@ import { LinkState, MediaLink } from './medialink.js';
 import { Player } from './player.js';
 import { lastingRefusal, startRoomPage } from './roompage.js';
 import { RoomState } from './roomstate.js';
+import { retryLine, retryNotice } from './retrynotice.js';
 import { nextSession, roomStatusText, startCountdown, when } from './roomstatus.js';
 import { watchRoom } from './whep.js';
 
@@ -197,7 +198,8 @@ class WatchPage {
       case LinkState.RECONNECTING:
         return 'Reconnecting…';
       case LinkState.FULL:
-        return `The room is full; retrying in ${this.#linkDetail.seconds} s`;
+        // Read out by screen readers (aria-live): no countdown here, the stage shows it.
+        return `${retryNotice(this.#linkDetail.error).heading} — this page keeps trying`;
       default:
         return item === null || this.#format === null ? 'Loading…' : roomStatusText(item, this.#items, this.#now, this.#format);
     }
@@ -232,8 +234,11 @@ class WatchPage {
         return { big: 'Connecting…', small: '', next: null };
       case LinkState.RECONNECTING:
         return { big: 'Reconnecting…', small: 'The connection dropped; the stream comes back by itself.', next: null };
-      case LinkState.FULL:
-        return { big: 'The room is full', small: `Trying again in ${this.#linkDetail.seconds} s.`, next: null };
+      case LinkState.FULL: {
+        const { heading, reason } = retryNotice(this.#linkDetail.error);
+        const small = [reason, retryLine(this.#linkDetail.retryAt)].filter(Boolean).join(' ');
+        return { big: heading, small, next: null };
+      }
       default:
         return this.#roomText(item);
     }

@@ -3,15 +3,19 @@ watcher's getStats() reports is what a person would see and hear: frames decoded
 
 from __future__ import annotations
 
+import re
+import time
+import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Response
+from playwright.sync_api import Browser, Page, Response, expect
 
 from server.auth.permissions import Role
 from tests.conftest import OpenPage
-from tests.serverproc import ServerProcess, utc_in
+from tests.serverproc import CONFIG, ServerProcess, utc_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -143,3 +147,70 @@ def test_the_watch_and_speak_pages_ask_for_ice_servers_with_their_token(
     ):
         assert response.request.headers["authorization"] == f"Bearer {token}"
         assert response.status == 200
+
+
+def seats_taken(server: ServerProcess, room: str) -> int:
+    """Viewers of ``room`` connected or connecting, from /metrics."""
+    with urllib.request.urlopen(f"{server.url}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    pattern = rf'^plenary_room_viewers(?:_connecting)?{{room="{room}"}} (\d+)$'
+    return sum(int(count) for count in re.findall(pattern, text, re.M))
+
+
+def config_with(folder: Path, key: str, value: int) -> Path:
+    """The bundled config with ``[media] key`` set to ``value``."""
+    text = re.sub(rf"^{key} = \d+$", f"{key} = {value}", CONFIG.read_text("utf-8"), flags=re.M)
+    path = folder / f"{key}-{value}.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_watch_page_says_in_words_that_the_room_is_full_and_keeps_trying(
+    start_server: Callable[..., ServerProcess], open_page: OpenPage, tmp_path: Path
+) -> None:
+    one_seat = config_with(tmp_path, "max_viewers_per_room", 1)
+    server = start_server(rehearse=utc_in(-300), config=one_seat)  # the welcome is live
+    first = open_page(f"{server.url}/watch/welcome#token={server.token(Role.ATTENDEE, 'Ana')}")
+    expect(first.locator("#media-status")).to_have_text(
+        "Connected — waiting for the speaker", timeout=20_000
+    )
+    second = open_page(f"{server.url}/")
+    second.clock.install()  # so the test need not sit through the server's Retry-After
+    second.goto(f"{server.url}/watch/welcome#token={server.token(Role.ATTENDEE, 'Ben')}")
+    expect(second.locator("#waiting-big")).to_have_text("The room is full", timeout=20_000)
+    expect(second.locator("#media-status")).to_have_text(
+        "The room is full — this page keeps trying"
+    )
+    small = second.locator("#waiting-small")
+    expect(small).to_contain_text("A place frees up as soon as someone leaves.")
+    expect(small).to_contain_text(
+        re.compile(r"tries again by itself in 1[45] s; there is no need to reload")
+    )
+    second.clock.fast_forward(5_000)
+    expect(small).to_contain_text(re.compile(r"tries again by itself in (9|10) s"))
+    first.goto("about:blank")  # Ana leaves: her page ends its session as it goes
+    deadline = time.monotonic() + 10
+    while seats_taken(server, "welcome") and time.monotonic() < deadline:
+        second.wait_for_timeout(100)
+    assert seats_taken(server, "welcome") == 0
+    second.clock.fast_forward(10_000)
+    expect(second.locator("#media-status")).to_have_text(
+        "Connected — waiting for the speaker", timeout=20_000
+    )
+
+
+def test_the_watch_page_tells_a_network_held_back_by_the_address_limit_apart(
+    start_server: Callable[..., ServerProcess], open_page: OpenPage, tmp_path: Path
+) -> None:
+    one_offer = config_with(tmp_path, "offers_per_address_per_minute", 1)
+    server = start_server(rehearse=utc_in(-300), config=one_offer)
+    first = open_page(f"{server.url}/watch/welcome#token={server.token(Role.ATTENDEE, 'Ana')}")
+    expect(first.locator("#media-status")).to_have_text(
+        "Connected — waiting for the speaker", timeout=20_000
+    )
+    second = open_page(f"{server.url}/watch/welcome#token={server.token(Role.ATTENDEE, 'Ben')}")
+    heading = "Many people are joining from your network"
+    expect(second.locator("#waiting-big")).to_have_text(heading, timeout=20_000)
+    expect(second.locator("#waiting-small")).to_contain_text(
+        re.compile(r"steady pace\. This page tries again by itself in (59|60) s")
+    )
