@@ -5,18 +5,24 @@ the differences), never a toggle, so a missed, repeated or late job cannot leave
 and start-up runs it once before anything else: a server restarted in the middle of a panel has
 the room live again at once. Jobs are keyed by their instant and replaced whenever the running
 order changes.
+
+A step of the wall clock (an NTP step, a virtual machine resumed after a pause) leaves every
+timer wrong by the size of the step: the runner watches for one, reconciles at once, and places
+the jobs again, so no room waits for a timer set before the step.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC
+from datetime import UTC, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from scheduler.clock import Clock
+from scheduler.clock_watch import ClockWatch
 from scheduler.timetable import Timetable
 
 log = logging.getLogger(__name__)
@@ -25,9 +31,17 @@ JOB_PREFIX = "transition@"
 
 
 class TransitionRunner:
-    def __init__(self, clock: Clock, reconcile: Callable[[], Awaitable[object]]) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        reconcile: Callable[[], Awaitable[object]],
+        watch: ClockWatch | None = None,
+    ) -> None:
         self._clock = clock
         self._reconcile = reconcile
+        self._watch = watch or ClockWatch()
+        self._watching: asyncio.Task[None] | None = None
+        self._timetable: Timetable | None = None
         self._scheduler = AsyncIOScheduler(
             timezone=UTC,
             # A job that fires late (a busy loop, a suspended laptop) still runs, once.
@@ -44,9 +58,12 @@ class TransitionRunner:
         self._scheduler.start()
         self._started = True
         self.schedule(timetable)
+        self._watch.reset()  # the jobs were placed by the wall clock as it reads now
+        self._watching = asyncio.create_task(self._watch_clock(), name="clock-watch")
 
     def schedule(self, timetable: Timetable) -> None:
         """(Re)place one job per future transition instant; drop jobs no longer wanted."""
+        self._timetable = timetable
         now = self._clock.now()
         wanted = {
             f"{JOB_PREFIX}{transition.at.isoformat()}": transition.at
@@ -72,13 +89,36 @@ class TransitionRunner:
     def pending(self) -> int:
         return len(self._scheduler.get_jobs())
 
+    async def after_step(self, step: timedelta) -> None:
+        """The wall clock jumped by ``step``: put the rooms right for the new time, then place
+        again the jobs still ahead (a step back brings back ones already run) and set the timer
+        anew from the new time."""
+        log.warning("the wall clock stepped %+.3f s: reconciling now", step.total_seconds())
+        await self._run()
+        if self._started and self._timetable is not None:
+            self.schedule(self._timetable)
+            self._scheduler.wakeup()
+
     async def stop(self) -> None:
         """Safe to call twice, or before ``start``."""
+        watching, self._watching = self._watching, None
+        if watching is not None:
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
         if self._started:
             self._started = False
             self._scheduler.shutdown(wait=False)
             # AsyncIOScheduler shuts down in a loop callback; let it run before returning.
             await asyncio.sleep(0)
+
+    async def _watch_clock(self) -> None:
+        # Its own loop, on the monotonic clock: an APScheduler interval job counts on the wall.
+        while True:
+            await asyncio.sleep(self._watch.interval)
+            step = self._watch.step()
+            if step is not None:
+                await self.after_step(step)
 
     async def _run(self) -> None:
         try:

@@ -12,6 +12,7 @@ from pathlib import Path
 from aiohttp import web
 
 from scheduler.clock import Clock, wall_now
+from scheduler.clock_watch import ClockWatch
 from scheduler.runner import TransitionRunner
 from scheduler.timetable import RoomState
 from server.auth.access_watch import AccessWatch
@@ -78,7 +79,7 @@ def create_app(settings: Settings) -> web.Application:
     rooms = RoomService(
         settings.config.timetable, settings.clock, store.rooms, settings.run, settings.wall
     )
-    runner = TransitionRunner(settings.clock, rooms.reconcile)
+    runner = TransitionRunner(settings.clock, rooms.reconcile, ClockWatch(settings.wall))
     live = LiveChannel(config, rooms, tokens)
     live.sio.attach(app)
     heap = HeapKeeper()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from scheduler.clock import RehearsalClock, wall_now
+from scheduler.clock_watch import ClockWatch
 from scheduler.runner import TransitionRunner
 from scheduler.timetable import OverrideAction, RoomState
 from server.rooms.service import RoomService, RoomUpdate
@@ -47,13 +49,24 @@ class Recorder:
                 await asyncio.sleep(0.01)
 
 
+class SteppedWall:
+    """The machine's wall clock, which can be set, as an NTP step sets it: the monotonic
+    clock (and so asyncio's timers, and APScheduler's) does not move with it."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return wall_now() + self.offset
+
+
 async def start(
-    store: Store, clock: RehearsalClock
+    store: Store, clock: RehearsalClock, wall: SteppedWall | None = None
 ) -> tuple[RoomService, TransitionRunner, Recorder]:
-    rooms = RoomService(CONFIG.timetable, clock, store.rooms, "test", wall_now)
+    rooms = RoomService(CONFIG.timetable, clock, store.rooms, "test", wall or wall_now)
     recorder = Recorder(rooms)
     await rooms.load()
-    runner = TransitionRunner(clock, rooms.reconcile)
+    runner = TransitionRunner(clock, rooms.reconcile, ClockWatch(wall or wall_now))
     await runner.start(rooms.timetable)
     return rooms, runner, recorder
 
@@ -97,6 +110,31 @@ async def test_override_reschedules_the_transitions(store: Store) -> None:
         assert timedelta(0) <= ended - clock.to_wall(new_end) < ON_TIME
         keynote_live = await recorder.until("keynote", RoomState.LIVE, within=15)
         assert abs(keynote_live - ended) < ON_TIME  # pushed back to follow on directly
+    finally:
+        await runner.stop()
+
+
+async def test_a_wall_clock_step_either_way_is_reconciled_within_a_second(store: Store) -> None:
+    wall = SteppedWall()
+    first = CONFIG.timetable.items[0].starts_at
+    clock = RehearsalClock(first, wall_now() - timedelta(seconds=10), 1.0, wall=wall)
+    rooms, runner, recorder = await start(store, clock, wall)
+    try:
+        assert rooms.state("welcome") is RoomState.LIVE  # 45 minutes still to go
+        pending = runner.pending()
+        for step, welcome, keynote in (
+            (timedelta(minutes=50), RoomState.ENDED, RoomState.LIVE),
+            (-timedelta(minutes=50), RoomState.LIVE, RoomState.SCHEDULED),
+        ):
+            recorder.seen.clear()
+            wall.offset += step
+            stepped = time.monotonic()
+            # Noticed within a quarter of a second; the rest is one write to the store.
+            await recorder.until("welcome", welcome, within=1.5)
+            assert time.monotonic() - stepped < 1.5
+            assert rooms.state("keynote") is keynote
+        # Stepped back, the transitions already run (the welcome's end) are placed again.
+        assert runner.pending() == pending
     finally:
         await runner.stop()
 
