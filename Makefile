@@ -48,13 +48,14 @@ install: $(BIN)/plenary client_web/node_modules/.package-lock.json
 # The Debian packages the tests use: Chromium for the browser tests (never a browser download
 # of Playwright's own), PostgreSQL, whose private cluster the tests start and stop themselves,
 # GStreamer's webrtcbin with PyGObject, the hall encoder the relay is tested against, and coturn,
-# the TURN server a relay-only viewer watches through (the tests start their own on loopback).
+# the TURN server a relay-only viewer watches through (the tests start their own on loopback),
+# and faketime, which steps a test server's wall clock as an NTP step would.
 # gcc, python3-dev and libssl-dev build the relay's C loop, which the tests want built (plenary
 # runs without).
 DEBIAN_PACKAGES := gcc python3-dev libssl-dev chromium postgresql python3-gi gir1.2-gstreamer-1.0 \
   gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0 gstreamer1.0-plugins-base \
   gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-nice \
-  coturn
+  coturn faketime
 
 system:
 	@missing=""; \

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.coturn import TURNSERVER, CoturnServer
+from tests.faketime import FakeTime, libfaketime
 from tests.pg import PostgresServer, postgres_bin
 from tests.serverproc import ServerProcess, utc_in
 from tests.smtp import SmtpServer
@@ -93,6 +94,19 @@ def postgres() -> Iterator[PostgresServer]:
     server = PostgresServer.start(bin_dir)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def faketime(tmp_path: Path) -> FakeTime:
+    """A wall clock to set under a server subprocess (``env=faketime.environment()``)."""
+    library = libfaketime()
+    if library is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("libfaketime is missing: CI must install Debian's faketime")
+        pytest.skip("libfaketime is not installed")
+    clock = FakeTime(library, tmp_path / "faketime.rc")
+    clock.set_offset(0.0)
+    return clock
 
 
 @pytest.fixture
