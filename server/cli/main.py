@@ -17,6 +17,7 @@ from pathlib import Path
 from scheduler.clock import SystemClock, wall_now
 from server.auth.keys import KeyRing, KeyRingError
 from server.config import ConfigError, ice_address_problem, load_config
+from server.data_folder import prepare_data_folder
 from server.errors import InvalidInput
 from server.media.aiortc_internals.compat import InternalsChanged, check_compatible
 from server.store import StoreError
@@ -175,6 +176,7 @@ def _token_issue(args: argparse.Namespace) -> int:
     unknown = [room for room in rooms if room != "*" and room not in config.timetable]
     if unknown:
         raise CommandError(f"--rooms: no room {unknown[0]!r} in {config.path}")
+    prepare_data_folder(args.data)
     tokens = TokenService(KeyRing.open(args.data), config.issuer, SystemClock().now)
     print(tokens.issue(role=role, name=args.name, rooms=rooms, ttl=ttl))
     return 0
@@ -188,7 +190,7 @@ def _token_revoke(args: argparse.Namespace) -> int:
     if not JTI.fullmatch(args.jti):
         raise CommandError(f"{args.jti!r} is not a token id (the jti claim of a token)")
     config = load_config(args.config)
-    args.data.mkdir(parents=True, exist_ok=True)
+    prepare_data_folder(args.data)
     fresh = asyncio.run(_revoke(config.store_url, args.data, args.jti))
     print(
         f"token {args.jti} {'revoked' if fresh else 'was already revoked'}; live connections "
@@ -210,6 +212,7 @@ async def _revoke(store_url: str, data_dir: Path, jti: str) -> bool:
 
 
 def _keys_rotate(args: argparse.Namespace) -> int:
+    prepare_data_folder(args.data)
     kid = KeyRing.open(args.data).rotate()
     print(
         f"new signing key {kid}; tokens signed before keep working until they expire",

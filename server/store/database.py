@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +16,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from server.data_folder import FILE_MODE, tighten
 from server.store.records import RoomRecords
 from server.store.registrations import RegistrationRecords
 
 DATABASE_FILE = "plenary.db"
+SQLITE_COMPANIONS = ("-wal", "-shm")  # made by SQLite beside the database, with its mode
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 FIRST_REVISION = "0001"
 
@@ -52,6 +56,8 @@ class Store:
     async def prepare(self) -> None:
         """Bring the schema up to the newest migration; an upgrade never drops data."""
         try:
+            if self.engine.url.get_backend_name() == "sqlite" and self.engine.url.database:
+                _private_sqlite_files(Path(self.engine.url.database))
             async with self.engine.begin() as connection:
                 await connection.run_sync(_upgrade)
         except (SQLAlchemyError, OSError) as error:
@@ -81,6 +87,18 @@ def _upgrade(connection: Connection, target: str = "head") -> None:
         # A database made before migrations existed holds exactly the first revision's tables.
         command.stamp(config, FIRST_REVISION)
     command.upgrade(config, target)
+
+
+def _private_sqlite_files(database: Path) -> None:
+    """The database holds e-mail addresses. SQLite would create it 0644, and then its -wal and
+    -shm files with the same mode, so it is created first, 0600, for SQLite to open."""
+    if database.name == ":memory:":
+        return
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    for path in (database, *(Path(f"{database}{suffix}") for suffix in SQLITE_COMPANIONS)):
+        if path.exists():
+            tighten(path, FILE_MODE)
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

@@ -20,6 +20,7 @@ from server.auth.keys import KeyRing
 from server.auth.revocation import RevocationList
 from server.auth.tokens import TokenService
 from server.config import Config
+from server.data_folder import prepare_data_folder
 from server.media import endpoints as media_endpoints
 from server.media.admission import AdmissionLimits
 from server.media.aiortc_internals.compat import check_compatible
@@ -66,7 +67,7 @@ def create_app(settings: Settings) -> web.Application:
     config = settings.config
     # Before anything is made on disk: a TURN secret missing from the environment stops here.
     ice_servers = IceServers.from_config(config, settings.environ, settings.wall)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_folder(settings.data_dir)
     app = web.Application(
         middlewares=[json_errors],
         client_max_size=MAX_BODY_BYTES,
