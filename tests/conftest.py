@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -14,6 +15,7 @@ from tests.coturn import TURNSERVER, CoturnServer
 from tests.faketime import FakeTime, libfaketime
 from tests.pg import PostgresServer, postgres_bin
 from tests.serverproc import ServerProcess, utc_in
+from tests.small_disk import SmallDisk
 from tests.smtp import SmtpServer
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -84,16 +86,41 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
+def required_postgres_bin() -> Path:
     bin_dir = postgres_bin()
     if bin_dir is None:
         if os.environ.get("CI") == "true":
             pytest.fail("PostgreSQL is missing: CI must install Debian's postgresql")
         pytest.skip("PostgreSQL is not installed")
-    server = PostgresServer.start(bin_dir)
+    return bin_dir
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer.start(required_postgres_bin())
     yield server
     server.stop()
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of the test's own, which it may stop and start again."""
+    server = PostgresServer.start(required_postgres_bin())
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    """A 4 MiB tmpfs in the test's folder, for the test to fill and free."""
+    try:
+        disk = SmallDisk.mount(tmp_path / "disk", "4m")
+    except (OSError, subprocess.CalledProcessError) as error:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"cannot mount a tmpfs (CI runs as root): {error}")
+        pytest.skip(f"cannot mount a tmpfs here: {error}")
+    yield disk
+    disk.unmount()
 
 
 @pytest.fixture

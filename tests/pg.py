@@ -57,20 +57,25 @@ class PostgresServer:
             check=True,
             capture_output=True,
         )
+        server.resume()
+        return server
+
+    def resume(self) -> None:
+        """Start the server on its cluster: at first, or again after ``halt``."""
         options = (
-            f"-p {server.port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off "
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c full_page_writes=off -c synchronous_commit=off"
         )
         subprocess.run(
             _as_postgres(
                 [
-                    str(bin_dir / "pg_ctl"),
+                    str(self.bin_dir / "pg_ctl"),
                     "-D",
-                    str(data),
+                    str(self.folder / "data"),
                     "-o",
                     options,
                     "-l",
-                    str(folder / "log"),
+                    str(self.folder / "log"),
                     "-w",
                     "start",
                 ]
@@ -78,7 +83,6 @@ class PostgresServer:
             check=True,
             capture_output=True,
         )
-        return server
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
@@ -103,7 +107,8 @@ class PostgresServer:
         )
         return self.url(name)
 
-    def stop(self) -> None:
+    def halt(self) -> None:
+        """Stop the server, keeping its cluster for ``resume``: clients are cut off at once."""
         subprocess.run(
             _as_postgres(
                 [
@@ -118,4 +123,7 @@ class PostgresServer:
             ),
             capture_output=True,
         )
+
+    def stop(self) -> None:
+        self.halt()
         shutil.rmtree(self.folder, ignore_errors=True)
