@@ -78,3 +78,17 @@ class AtCapacity(PlenaryError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class StoreUnavailable(PlenaryError):
+    """The store cannot be reached or cannot write (a full disk, a database server down):
+    nothing was saved, and the same request will work once it is back. ``reason`` says what
+    failed, for the log and the health check; the message is for anyone."""
+
+    code = "store_unavailable"
+    http_status = 503
+    retry_after = 10
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("the server cannot save anything just now; please try again shortly")
+        self.reason = reason

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from server.auth.revocation import RevocationList
 from server.background import BackgroundTask
+from server.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ class AccessWatch:
                 ended = await self.check()
                 if ended:
                     log.info("ended %d connection(s) whose access was revoked or expired", ended)
+            except StoreUnavailable:
+                pass  # the store's health has logged that, once; the next turn tries again
             except Exception:
                 log.exception("checking access failed; trying again in a moment")
             await asyncio.sleep(self._interval)

@@ -18,7 +18,7 @@ from scheduler.clock import SystemClock, wall_now
 from server.auth.keys import KeyRing, KeyRingError
 from server.config import ConfigError, ice_address_problem, load_config
 from server.data_folder import prepare_data_folder
-from server.errors import InvalidInput
+from server.errors import InvalidInput, StoreUnavailable
 from server.media.aiortc_internals.compat import InternalsChanged, check_compatible
 from server.store import StoreError
 
@@ -40,6 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvalidInput as error:
         print(f"plenary: {error.message}", file=sys.stderr)
         return EXIT_USAGE
+    except StoreUnavailable as error:
+        print(f"plenary: the store is unavailable: {error.reason}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -11,12 +11,15 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from server.data_folder import FILE_MODE, tighten
+from server.errors import StoreUnavailable
+from server.store.failures import translate_failures
+from server.store.health import StoreHealth
 from server.store.records import RoomRecords
 from server.store.registrations import RegistrationRecords
 
@@ -33,6 +36,8 @@ class StoreError(Exception):
 class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.health = StoreHealth(self._write_probe)
+        translate_failures(engine, self.health.failed)
         sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.rooms = RoomRecords(sessions)
         self.registrations = RegistrationRecords(sessions)
@@ -60,6 +65,8 @@ class Store:
                 _private_sqlite_files(Path(self.engine.url.database))
             async with self.engine.begin() as connection:
                 await connection.run_sync(_upgrade)
+        except StoreUnavailable as error:
+            raise StoreError(f"cannot prepare the database: {error.reason}") from error
         except (SQLAlchemyError, OSError) as error:
             raise StoreError(f"cannot prepare the database: {error}") from error
 
@@ -71,6 +78,12 @@ class Store:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+    async def _write_probe(self) -> None:
+        """The smallest real write, committed: the schema's version, written back as it is.
+        A read would pass on a full disk."""
+        async with self.engine.begin() as connection:
+            await connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
 
 
 def alembic_config(connection: Connection) -> AlembicConfig:

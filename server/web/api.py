@@ -14,16 +14,24 @@ from server.web.request_input import query_whole
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """200 while the store can write; 503, saying what failed and since when, while it cannot."""
     rooms = request.app[appkeys.ROOMS]
     runner = request.app[appkeys.RUNNER]
+    failure = await request.app[appkeys.STORE].health.check()
+    store: dict[str, str] = {"status": "ok"}
+    if failure is not None:
+        store = {"status": "failing", "error": failure.reason, "since": failure.since.isoformat()}
     return web.json_response(
         {
-            "status": "ok",
+            "status": "ok" if failure is None else "failing",
             "now": rooms.clock.now().isoformat(),
             "rehearsal": rooms.clock.rehearsal,
             "scheduler": "running" if runner.running else "stopped",
             "pending_transitions": runner.pending(),
-        }
+            "store": store,
+        },
+        status=200 if failure is None else 503,
+        headers={"Cache-Control": "no-store"},
     )
 
 

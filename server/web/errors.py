@@ -14,6 +14,7 @@ from server.errors import (
     AtCapacity,
     InvalidToken,
     PlenaryError,
+    StoreUnavailable,
     TooLarge,
     TooManyRequests,
     UnsupportedMediaType,
@@ -48,7 +49,7 @@ def error_response(error: PlenaryError) -> web.Response:
     response = web.json_response(error.as_dict(), status=error.http_status)
     if isinstance(error, InvalidToken):
         response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-    if isinstance(error, TooManyRequests | AtCapacity):
+    if isinstance(error, TooManyRequests | AtCapacity | StoreUnavailable):
         response.headers["Retry-After"] = str(error.retry_after)
     return response
 
