@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -28,6 +28,8 @@ from scheduler.timetable import Timetable
 log = logging.getLogger(__name__)
 
 JOB_PREFIX = "transition@"
+RETRY_JOB = "retry"
+RETRY_SECONDS = 1.0
 
 
 class TransitionRunner:
@@ -42,6 +44,7 @@ class TransitionRunner:
         self._watch = watch or ClockWatch()
         self._watching: asyncio.Task[None] | None = None
         self._timetable: Timetable | None = None
+        self._behind = False  # the last reconcile failed (the store could not write, say)
         self._scheduler = AsyncIOScheduler(
             timezone=UTC,
             # A job that fires late (a busy loop, a suspended laptop) still runs, once.
@@ -87,7 +90,7 @@ class TransitionRunner:
             )
 
     def pending(self) -> int:
-        return len(self._scheduler.get_jobs())
+        return sum(job.id.startswith(JOB_PREFIX) for job in self._scheduler.get_jobs())
 
     async def after_step(self, step: timedelta) -> None:
         """The wall clock jumped by ``step``: put the rooms right for the new time, then place
@@ -124,5 +127,23 @@ class TransitionRunner:
         try:
             await self._reconcile()
         except Exception:
-            # The next job reconciles again; a failure here must not kill the scheduler.
-            log.exception("reconcile failed")
+            # A failure must not kill the scheduler, nor leave the rooms behind the clock until
+            # the next transition: once a second, until the store can record the change.
+            if not self._behind:
+                log.exception("reconcile failed; trying again every %g s", RETRY_SECONDS)
+            self._behind = True
+            self._retry_soon()
+            return
+        if self._behind:
+            log.warning("reconciled again after a failure")
+            self._behind = False
+
+    def _retry_soon(self) -> None:
+        if self._started:
+            self._scheduler.add_job(
+                self._run,
+                "date",
+                id=RETRY_JOB,
+                replace_existing=True,
+                run_date=datetime.now(UTC) + timedelta(seconds=RETRY_SECONDS),
+            )

@@ -17,6 +17,7 @@ from scheduler.timetable import OverrideAction, RoomState
 from server.rooms.service import RoomService, RoomUpdate
 from server.store import Actor, Store
 from tests.helpers import bundled_config, fast_rehearsal
+from tests.small_disk import SmallDisk
 
 CONFIG = bundled_config()
 ON_TIME = timedelta(milliseconds=500)
@@ -137,6 +138,32 @@ async def test_a_wall_clock_step_either_way_is_reconciled_within_a_second(store:
         assert runner.pending() == pending
     finally:
         await runner.stop()
+
+
+async def test_a_transition_the_store_could_not_record_comes_once_it_can(
+    small_disk: SmallDisk,
+) -> None:
+    store = Store.in_data_dir(small_disk.path)
+    await store.prepare()
+    wall = SteppedWall()
+    first = CONFIG.timetable.items[0].starts_at
+    clock = RehearsalClock(first, wall_now() - timedelta(seconds=10), 1.0, wall=wall)
+    rooms, runner, recorder = await start(store, clock, wall)
+    try:
+        small_disk.fill()
+        wall.offset += timedelta(minutes=50)  # past the welcome's end, at once
+        async with asyncio.timeout(2):
+            while store.health.failure is None:
+                await asyncio.sleep(0.01)
+        assert rooms.state("welcome") is RoomState.LIVE  # not announced, as it is not recorded
+        small_disk.free()
+        freed = time.monotonic()
+        await recorder.until("welcome", RoomState.ENDED, within=3.0)
+        assert time.monotonic() - freed < 2.0  # tried again every second
+        assert [entry.detail["to"] for entry in await rooms.audit_log()][-2:] == ["ended", "live"]
+    finally:
+        await runner.stop()
+        await store.close()
 
 
 async def test_stop_is_safe_twice_and_before_start(store: Store) -> None:
