@@ -159,7 +159,9 @@ async def test_a_transition_the_store_could_not_record_comes_once_it_can(
         small_disk.free()
         freed = time.monotonic()
         await recorder.until("welcome", RoomState.ENDED, within=3.0)
-        assert time.monotonic() - freed < 2.0  # tried again every second
+        late = time.monotonic() - freed
+        assert late < 2.0  # tried again every second
+        print(f"\nthe transition came {late * 1000:.0f} ms after the disk was freed")
         assert [entry.detail["to"] for entry in await rooms.audit_log()][-2:] == ["ended", "live"]
     finally:
         await runner.stop()

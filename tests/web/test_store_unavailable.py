@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -67,8 +68,11 @@ async def open_site(data_dir: Path, aiohttp_client: ClientFactory, store_url: st
     return Site(client, technician)
 
 
-async def refused_everywhere(site: Site, reason: str) -> None:
+async def refused_everywhere(site: Site, reason: str) -> float:
+    """Seconds the sign-up took to be refused."""
+    started = time.monotonic()
     status, body, retry_after = await site.sign_up()
+    took = time.monotonic() - started
     assert (status, body["error"], retry_after) == (503, "store_unavailable", "10")
     assert body["message"] == "the server cannot save anything just now; please try again shortly"
     answer = await site.extend()
@@ -76,14 +80,23 @@ async def refused_everywhere(site: Site, reason: str) -> None:
     status, health = await site.health()
     assert (status, health["status"]) == (503, "failing")
     assert health["store"]["status"] == "failing" and health["store"]["error"] == reason
+    return took
 
 
-async def works_everywhere(site: Site) -> None:
+async def works_everywhere(site: Site) -> float:
+    """Seconds the sign-up took to be saved."""
     status, health = await site.health()
     assert (status, health["status"], health["store"]) == (200, "ok", {"status": "ok"})
+    started = time.monotonic()
     assert (await site.sign_up())[0] == 201
+    took = time.monotonic() - started
     answer = await site.extend()
     assert answer["ok"] and answer["room"]["state"] == "live", answer
+    return took
+
+
+def report(reason: str, refused: float, saved: float) -> None:
+    print(f"\n{reason}: refused in {refused * 1000:.0f} ms; then saved in {saved * 1000:.0f} ms")
 
 
 @pytest.fixture
@@ -114,9 +127,9 @@ async def test_a_full_disk_refuses_in_words_and_recovers(
     site = site_on_small_disk
     await works_everywhere(site)
     small_disk.fill()
-    await refused_everywhere(site, FULL_DISK)
+    refused = await refused_everywhere(site, FULL_DISK)
     small_disk.free()
-    await works_everywhere(site)
+    report(FULL_DISK, refused, await works_everywhere(site))
 
 
 @pytest.mark.usefixtures("no_crash_logged")
@@ -127,11 +140,11 @@ async def test_postgresql_stopped_refuses_in_words_and_recovers(
     try:
         await works_everywhere(site)
         private_postgres.halt()
-        await refused_everywhere(site, REFUSED)
+        refused = await refused_everywhere(site, REFUSED)
         # Long enough for the access watch, which reads revocations every second, to meet the
         # outage: it must wait for the store in silence, not log a traceback every second.
         await asyncio.sleep(2 * INTERVAL_SECONDS)
         private_postgres.resume()
-        await works_everywhere(site)
+        report(REFUSED, refused, await works_everywhere(site))
     finally:
         await site.technician.close()
