@@ -62,6 +62,13 @@ class UnsupportedMediaType(PlenaryError):
     http_status = 415
 
 
+class Unprocessable(PlenaryError):
+    """Well-formed, and understood, but asking for something not supported."""
+
+    code = "unprocessable"
+    http_status = 422
+
+
 class TooManyRequests(PlenaryError):
     code = "too_many_requests"
     http_status = 429

@@ -7,6 +7,8 @@ watch the lobby (speakers, interpreters, moderators, technicians) from the lobby
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from scheduler.timetable import AgendaItem, RoomState
@@ -14,7 +16,7 @@ from server.auth.bearer import bearer_claims
 from server.auth.permissions import Permission
 from server.auth.tokens import Claims
 from server.errors import Conflict, Forbidden, NotFound, UnsupportedMediaType
-from server.media.sdp import parse_fragment, parse_offer
+from server.media.sdp import SessionIce, parse_fragment, parse_offer
 from server.media.sessions import Direction, MediaSession, Owner
 from server.web import appkeys
 
@@ -114,10 +116,18 @@ async def trickle(request: web.Request) -> web.Response:
     session = owned_session(request)
     if request.content_type != TRICKLE:
         raise UnsupportedMediaType(f"send candidates as {TRICKLE}")
-    relay = request.app[appkeys.RELAY]
-    fragment = await request.read()
-    for candidate in parse_fragment(fragment, loopback_only=relay.settings.loopback_only):
-        await session.pc.addIceCandidate(candidate)
+    remote = session.pc.remoteDescription
+    if remote is None:
+        raise NotFound("no such session (it may have ended already)")
+    fragment = parse_fragment(
+        await request.read(),
+        SessionIce.of(remote.sdp),
+        loopback_only=request.app[appkeys.RELAY].settings.loopback_only,
+    )
+    # Together: an mDNS name may take aioice a second to resolve, or not to.
+    await asyncio.gather(*map(session.pc.addIceCandidate, fragment.candidates))
+    if fragment.end_of_candidates:
+        await session.pc.addIceCandidate(None)
     return web.Response(status=204)
 
 

@@ -1,0 +1,174 @@
+"""WHIP and WHEP over HTTP, tried as an attacker would: every malformed request is a 4xx with a
+JSON error and no traceback, and a session answers only to whoever may act on it."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+
+from server.auth.permissions import Role
+from server.media.aiortc_internals.ice import restrict_ice
+from tests.media.test_relay import ServerFactory, Stage, make_stage
+from tests.media_peers import LOOPBACK, Peer
+
+TRICKLE = "application/trickle-ice-sdpfrag"
+
+
+@pytest.fixture
+async def stage(tmp_path: Path, aiohttp_server: ServerFactory) -> AsyncIterator[Stage]:
+    stage = await make_stage(tmp_path, aiohttp_server)
+    yield stage
+    for peer in stage.peers:
+        await peer.close()
+
+
+async def send(
+    stage: Stage,
+    method: str,
+    path: str,
+    token: str,
+    body: bytes = b"",
+    content_type: str = TRICKLE,
+    **headers: str,
+) -> tuple[int, Any]:
+    """The status and the JSON error (None for an empty answer) of one request."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": content_type, **headers}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.request(method, stage.base + path, data=body, headers=headers) as response,
+    ):
+        text = await response.text()
+        return response.status, None if not text else await response.json(content_type=None)
+
+
+async def trickling_speaker(stage: Stage) -> Peer:
+    """A publisher whose offer carries no candidates and does not say it has them all, so that
+    the relay takes what it trickles; its own candidates are left for the test to send."""
+    peer = Peer(RTCPeerConnection(), stage.base, stage.token(Role.SPEAKER))
+    stage.peers.append(peer)
+    peer.pc.addTrack(AudioStreamTrack())
+    peer.pc.addTrack(VideoStreamTrack())
+    restrict_ice(peer.pc, LOOPBACK)
+    await peer.pc.setLocalDescription(await peer.pc.createOffer())
+    offer = re.sub(r"a=(candidate:.*|end-of-candidates)\r\n", "", peer.pc.localDescription.sdp)
+    headers = {"Authorization": f"Bearer {peer.token}", "Content-Type": "application/sdp"}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(stage.base + "/whip/welcome", data=offer, headers=headers) as response,
+    ):
+        assert response.status == 201, await response.text()
+        peer.answer = await response.text()
+        peer.location = response.headers["Location"]
+    await peer.pc.setRemoteDescription(RTCSessionDescription(peer.answer, "answer"))
+    return peer
+
+
+def ice_credentials(peer: Peer) -> str:
+    """The fragment lines that name the ICE session the peer offered."""
+    sdp = peer.pc.localDescription.sdp
+    ufrag = re.search(r"a=ice-ufrag:(\S+)", sdp)
+    pwd = re.search(r"a=ice-pwd:(\S+)", sdp)
+    assert ufrag and pwd
+    return f"a=ice-ufrag:{ufrag[1]}\r\na=ice-pwd:{pwd[1]}\r\n"
+
+
+def remote_candidates(stage: Stage, peer: Peer) -> set[str]:
+    """``ADDRESS PORT TRANSPORT`` of each candidate the relay's ICE agent holds for the peer."""
+    session = stage.relay.session(peer.location.rsplit("/", 1)[1])
+    transport = session.pc.getTransceivers()[0].receiver.transport.transport
+    return {f"{c.ip} {c.port} {c.protocol}" for c in transport.getRemoteCandidates()}
+
+
+def no_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
+    assert "Traceback" not in caplog.text
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+async def test_a_malformed_trickle_is_a_400_and_logs_no_traceback(
+    stage: Stage, caplog: pytest.LogCaptureFixture
+) -> None:
+    speaker = await stage.publish()
+    await speaker.connected()
+    many = "".join(f"a=candidate:{i} 1 udp 1 127.0.0.1 {9000 + i} typ host\r\n" for i in range(300))
+    malformed = [
+        "a=candidate:x",
+        "a=candidate:1 1 udp 1 127.0.0.1 5000",
+        "a=candidate:1 1 udp 1 127.0.0.1 70000 typ host",
+        "a=candidate:1 1 udp 1 127.0.0.1 -1 typ host",
+        "a=candidate:1 0 udp 1 127.0.0.1 5000 typ host",
+        "a=candidate:1 1 udp 1 127.0.0.1 5000 typ host raddr 1.2.3.4 rport x",
+        "a=candidate:1 1 udp 1 127.0.0.1 5000 typ host\x00",
+        "a=mid:0\r\na=candidate:1 1 udp 1 127.0.0.1 5000 xtyp host",
+        "a=mid:99\r\na=candidate:1 1 udp 1 127.0.0.1 5000 typ host",
+        many,
+    ]
+    with caplog.at_level(logging.INFO):
+        for body in [text.encode() for text in malformed] + [b"a=candidate:\xff\xfe"]:
+            status, error = await send(stage, "PATCH", speaker.location, speaker.token, body)
+            assert (status, error["error"]) == (400, "bad_sdp"), (body[:50], error)
+            assert error["message"]
+        status, error = await send(
+            stage, "PATCH", speaker.location, speaker.token, b"a=x\r\n" * 100_000
+        )
+        assert (status, error["error"]) == (413, "too_large")
+    no_tracebacks(caplog)
+    assert stage.relay.peer_connections == 1  # the session goes on
+    assert speaker.pc.connectionState == "connected"
+
+
+async def test_trickled_candidates_reach_the_relay_as_rfc_9725_has_it(stage: Stage) -> None:
+    """Candidates the relay cannot check (TCP, off loopback here, from an earlier ICE session)
+    are left out without a word; after end-of-candidates nothing more is taken."""
+    speaker = await trickling_speaker(stage)
+    own = re.search(r"a=(candidate:.*)\r\n", speaker.pc.localDescription.sdp)
+    assert own is not None
+    fragment = ice_credentials(speaker) + (
+        f"m=audio 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\na={own[1]}\r\n"
+        "a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host generation 0\r\n"
+        "a=candidate:2 1 udp 2122260223 ::1 50001 typ host\r\n"
+        "a=candidate:3 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active\r\n"
+        "a=candidate:4 1 udp 2122260223 127.0.0.1 50002 typ host ufrag earlier\r\n"
+        "a=candidate:5 1 udp 2122260223 192.0.2.1 50003 typ host\r\n"
+        "a=candidate:6 1 udp 2122260223 c0ffee00-0000-4000-8000-000000000000.local 50004 "
+        "typ host\r\n"
+    )
+    status, _ = await send(stage, "PATCH", speaker.location, speaker.token, fragment.encode())
+    assert status == 204
+    own_address = " ".join(own[1].split()[4:6])
+    assert remote_candidates(stage, speaker) == {
+        f"{own_address} udp",
+        "127.0.0.1 50000 udp",
+        "::1 50001 udp",
+    }
+    await speaker.connected()
+    ended = "a=mid:0\r\na=end-of-candidates\r\n"
+    status, _ = await send(stage, "PATCH", speaker.location, speaker.token, ended.encode())
+    assert status == 204
+    late = "a=candidate:7 1 udp 2122260223 127.0.0.1 50005 typ host"
+    status, _ = await send(stage, "PATCH", speaker.location, speaker.token, late.encode())
+    assert status == 204
+    assert "127.0.0.1 50005 udp" not in remote_candidates(stage, speaker)
+
+
+async def test_an_ice_restart_is_refused_and_the_session_goes_on(stage: Stage) -> None:
+    speaker = await stage.publish()
+    await speaker.connected()
+    restart = (
+        "a=ice-ufrag:ysXw\r\na=ice-pwd:vw5LmwG4y/e6dPP/zAP9Gp5k\r\na=mid:0\r\n"
+        "a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host\r\n"
+    )
+    status, error = await send(
+        stage, "PATCH", speaker.location, speaker.token, restart.encode(), **{"If-Match": "*"}
+    )
+    assert (status, error["error"]) == (422, "ice_restart_not_supported")
+    assert "127.0.0.1 50000 udp" not in remote_candidates(stage, speaker)
+    assert stage.relay.peer_connections == 1
+    assert speaker.pc.connectionState == "connected"
