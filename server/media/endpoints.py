@@ -99,7 +99,8 @@ async def whep(request: web.Request) -> web.Response:
 def owned_session(request: web.Request) -> MediaSession:
     claims = bearer_claims(request)
     session = request.app[appkeys.RELAY].session(request.match_info["session"])
-    if session is None or session.room != request.match_info["room"]:
+    # Only at the Location it was given: its kind and room, as well as its id.
+    if session is None or session.path != request.path:
         raise NotFound("no such session (it may have ended already)")
     if session.owner.sub != claims.sub and not claims.can(Permission.CONTROL_ROOMS):
         raise Forbidden("this session belongs to someone else")

@@ -38,15 +38,15 @@ async def send(
     body: bytes = b"",
     content_type: str = TRICKLE,
     **headers: str,
-) -> tuple[int, Any]:
-    """The status and the JSON error (None for an empty answer) of one request."""
+) -> tuple[int, dict[str, Any]]:
+    """The status and the JSON error (empty for an empty answer) of one request."""
     headers = {"Authorization": f"Bearer {token}", "Content-Type": content_type, **headers}
     async with (
         aiohttp.ClientSession() as http,
         http.request(method, stage.base + path, data=body, headers=headers) as response,
     ):
         text = await response.text()
-        return response.status, None if not text else await response.json(content_type=None)
+        return response.status, {} if not text else await response.json(content_type=None)
 
 
 async def trickling_speaker(stage: Stage) -> Peer:
@@ -113,12 +113,12 @@ async def test_a_malformed_trickle_is_a_400_and_logs_no_traceback(
     with caplog.at_level(logging.INFO):
         for body in [text.encode() for text in malformed] + [b"a=candidate:\xff\xfe"]:
             status, error = await send(stage, "PATCH", speaker.location, speaker.token, body)
-            assert (status, error["error"]) == (400, "bad_sdp"), (body[:50], error)
+            assert (status, error.get("error")) == (400, "bad_sdp"), (body[:50], error)
             assert error["message"]
         status, error = await send(
             stage, "PATCH", speaker.location, speaker.token, b"a=x\r\n" * 100_000
         )
-        assert (status, error["error"]) == (413, "too_large")
+        assert (status, error.get("error")) == (413, "too_large")
     no_tracebacks(caplog)
     assert stage.relay.peer_connections == 1  # the session goes on
     assert speaker.pc.connectionState == "connected"
@@ -168,7 +168,30 @@ async def test_an_ice_restart_is_refused_and_the_session_goes_on(stage: Stage) -
     status, error = await send(
         stage, "PATCH", speaker.location, speaker.token, restart.encode(), **{"If-Match": "*"}
     )
-    assert (status, error["error"]) == (422, "ice_restart_not_supported")
+    assert (status, error.get("error")) == (422, "ice_restart_not_supported")
     assert "127.0.0.1 50000 udp" not in remote_candidates(stage, speaker)
     assert stage.relay.peer_connections == 1
     assert speaker.pc.connectionState == "connected"
+
+
+async def test_a_session_answers_only_at_its_own_location(stage: Stage) -> None:
+    """The Location names the session's kind and room as well as its id: DELETE or PATCH on
+    /whip/… of a WHEP session, or in another room, finds nothing."""
+    speaker = await stage.publish()
+    audience = await stage.watch()
+    whep_id = audience.location.rsplit("/", 1)[1]
+    whip_id = speaker.location.rsplit("/", 1)[1]
+    elsewhere = [
+        (f"/whip/welcome/{whep_id}", audience.token),
+        (f"/whep/welcome/{whip_id}", speaker.token),
+        (f"/whep/keynote/{whep_id}", audience.token),
+    ]
+    for path, token in elsewhere:
+        for method in ("PATCH", "DELETE"):
+            status, error = await send(stage, method, path, token, b"a=end-of-candidates")
+            assert (status, error.get("error")) == (404, "not_found"), (method, path)
+    assert stage.relay.peer_connections == 2
+    assert await audience.delete() == 200
+    for method in ("PATCH", "DELETE"):  # and once it has ended, it is gone
+        status, error = await send(stage, method, audience.location, audience.token, b"")
+        assert (status, error.get("error")) == (404, "not_found")
