@@ -96,14 +96,26 @@ async def whep(request: web.Request) -> web.Response:
     return await open_session(request, Direction.WATCH)
 
 
+def may_act_on(session: MediaSession, claims: Claims) -> bool:
+    """Its owner may end or trickle a session; besides, only staff who control rooms, and
+    only in the rooms their token covers."""
+    if session.owner.sub == claims.sub:
+        return True
+    return claims.can(Permission.CONTROL_ROOMS) and claims.allows_room(session.room)
+
+
 def owned_session(request: web.Request) -> MediaSession:
     claims = bearer_claims(request)
     session = request.app[appkeys.RELAY].session(request.match_info["session"])
     # Only at the Location it was given: its kind and room, as well as its id.
     if session is None or session.path != request.path:
         raise NotFound("no such session (it may have ended already)")
-    if session.owner.sub != claims.sub and not claims.can(Permission.CONTROL_ROOMS):
-        raise Forbidden("this session belongs to someone else")
+    if not may_act_on(session, claims):
+        raise Forbidden(
+            f"your access does not include room {session.room!r}"
+            if claims.can(Permission.CONTROL_ROOMS)
+            else "this session belongs to someone else"
+        )
     return session
 
 

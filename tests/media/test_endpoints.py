@@ -195,3 +195,30 @@ async def test_a_session_answers_only_at_its_own_location(stage: Stage) -> None:
     for method in ("PATCH", "DELETE"):  # and once it has ended, it is gone
         status, error = await send(stage, method, audience.location, audience.token, b"")
         assert (status, error.get("error")) == (404, "not_found")
+
+
+async def test_only_the_owner_and_staff_of_its_room_may_end_or_trickle_a_session(
+    stage: Stage,
+) -> None:
+    speaker = await stage.publish()
+    audience = await stage.watch()
+    outsiders = [
+        stage.token(Role.TECHNICIAN, rooms=("keynote",)),  # staff, but of another room
+        stage.token(Role.ORGANIZER, rooms=("keynote",)),
+        stage.token(Role.ATTENDEE),  # someone else in the same room
+        stage.token(Role.SPEAKER),
+        stage.token(Role.MODERATOR),  # may not control rooms
+    ]
+    for token in outsiders:
+        for peer in (speaker, audience):
+            for method in ("PATCH", "DELETE"):
+                status, error = await send(stage, method, peer.location, token, b"")
+                assert (status, error.get("error")) == (403, "forbidden"), (method, peer.location)
+                assert error["message"]
+    assert stage.relay.peer_connections == 2
+    technician = stage.token(Role.TECHNICIAN, rooms=("welcome",))
+    status, _ = await send(stage, "PATCH", audience.location, technician, b"a=end-of-candidates")
+    assert status == 204
+    assert (await send(stage, "DELETE", audience.location, technician))[0] == 200
+    assert await speaker.delete() == 200  # its owner
+    assert stage.relay.peer_connections == 0
