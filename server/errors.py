@@ -52,6 +52,13 @@ class Conflict(PlenaryError):
     http_status = 409
 
 
+class PreconditionFailed(PlenaryError):
+    """An ``If-Match`` that names none of the resource's entity tags (RFC 9110 section 13.1.1)."""
+
+    code = "precondition_failed"
+    http_status = 412
+
+
 class TooLarge(PlenaryError):
     code = "too_large"
     http_status = 413

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import asyncio
 
-from aiohttp import web
+from aiohttp import ETag, web
 
 from scheduler.timetable import AgendaItem, RoomState
 from server.auth.bearer import bearer_claims
 from server.auth.permissions import Permission
 from server.auth.tokens import Claims
-from server.errors import Conflict, Forbidden, NotFound, UnsupportedMediaType
+from server.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    UnsupportedMediaType,
+)
 from server.media.sdp import SessionIce, parse_fragment, parse_offer
 from server.media.sessions import Direction, MediaSession, Owner
 from server.web import appkeys
@@ -119,6 +125,16 @@ def owned_session(request: web.Request) -> MediaSession:
     return session
 
 
+def matches(if_match: tuple[ETag, ...] | None, etag: str) -> bool:
+    """RFC 9110 section 13.1.1, comparing strongly. A PATCH without If-Match is taken, as
+    from clients written before RFC 9725 asked for one."""
+    if if_match is None:
+        return True
+    return any(
+        tag.value == "*" or (not tag.is_weak and f'"{tag.value}"' == etag) for tag in if_match
+    )
+
+
 async def end_session(request: web.Request) -> web.Response:
     session = owned_session(request)
     await session.close("ended by its owner")
@@ -129,6 +145,10 @@ async def trickle(request: web.Request) -> web.Response:
     session = owned_session(request)
     if request.content_type != TRICKLE:
         raise UnsupportedMediaType(f"send candidates as {TRICKLE}")
+    if not matches(request.if_match, session.etag):
+        raise PreconditionFailed(
+            "If-Match names another entity tag than this session's (RFC 9725 section 4.3.1)"
+        )
     remote = session.pc.remoteDescription
     if remote is None:
         raise NotFound("no such session (it may have ended already)")

@@ -222,3 +222,30 @@ async def test_only_the_owner_and_staff_of_its_room_may_end_or_trickle_a_session
     assert (await send(stage, "DELETE", audience.location, technician))[0] == 200
     assert await speaker.delete() == 200  # its owner
     assert stage.relay.peer_connections == 0
+
+
+async def test_a_trickle_for_another_entity_tag_is_412(stage: Stage) -> None:
+    """RFC 9725 section 4.3.1: If-Match is compared with the session's ETag, strongly."""
+    speaker = await trickling_speaker(stage)
+    etag = stage.relay.session(speaker.location.rsplit("/", 1)[1]).etag
+    ports = range(50000, 50100)
+    port = iter(ports)
+
+    def trickled() -> set[str]:  # not the peer-reflexive one, once the speaker is connected
+        return {c for c in remote_candidates(stage, speaker) if int(c.split()[1]) in ports}
+
+    async def trickle(if_match: str | None = None) -> tuple[int, str | None]:
+        line = f"a=candidate:1 1 udp 2122260223 127.0.0.1 {next(port)} typ host"
+        headers = {} if if_match is None else {"If-Match": if_match}
+        status, error = await send(
+            stage, "PATCH", speaker.location, speaker.token, line.encode(), **headers
+        )
+        return status, error.get("error")
+
+    for stale in ('"0123456789abcdef"', f"W/{etag}", etag.strip('"'), "garbage"):
+        assert await trickle(stale) == (412, "precondition_failed"), stale
+    assert trickled() == set()
+    for matching in (etag, f'"0123456789abcdef", {etag}', "*"):
+        assert await trickle(matching) == (204, None), matching
+    assert await trickle() == (204, None)  # without If-Match, as clients before RFC 9725
+    assert len(trickled()) == 4
