@@ -35,7 +35,7 @@ from server.media.codecs import prefer_relay_codecs
 from server.media.fanout import C_LOOP_BUILT
 from server.media.forwarder import Forwarder
 from server.media.heap import HeapKeeper
-from server.media.sdp import BadSdp, Offer
+from server.media.sdp import BadSdp, NoCommonCodec, Offer
 from server.media.sessions import Direction, MediaSession, Owner, SessionState
 
 log = logging.getLogger(__name__)
@@ -356,10 +356,6 @@ class Relay:
                 await listener(room)
             except Exception:
                 log.exception("relay listener failed")
-
-
-class NoCommonCodec(BadSdp):
-    code = "no_common_codec"
 
 
 class SessionEnded(Conflict):

@@ -32,6 +32,10 @@ class BadSdp(InvalidInput):
     code = "bad_sdp"
 
 
+class NoCommonCodec(BadSdp):
+    code = "no_common_codec"
+
+
 class IceRestartNotSupported(Unprocessable):
     code = "ice_restart_not_supported"
 
