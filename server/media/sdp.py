@@ -8,12 +8,11 @@ remote candidates off loopback are dropped before aiortc sees them.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 
 from aiortc import RTCIceCandidate, RTCIceParameters
-from aiortc.sdp import SessionDescription
+from aiortc.sdp import MediaDescription, SessionDescription
 
 from server.errors import InvalidInput, TooLarge, Unprocessable
 from server.media.candidates import Candidate
@@ -26,6 +25,12 @@ MAX_CANDIDATES = 100
 MEDIA_KINDS = frozenset({"audio", "video"})
 # Characters no SDP line holds, and those str.splitlines() would end a line at.
 NOT_IN_SDP = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x85\u2028\u2029]")
+ICE_UFRAG = re.compile(r"[A-Za-z0-9+/]{4,256}")  # RFC 8839 section 5.4
+ICE_PWD = re.compile(r"[A-Za-z0-9+/]{22,256}")
+SETUP_ROLES = frozenset({"actpass", "active", "passive"})  # RFC 4145; holdconn is obsolete
+OFFERED_ROLES = frozenset({"auto", "client"})  # aiortc's names for actpass and active
+FINGERPRINT_BYTES = {"sha-256": 32, "sha-384": 48, "sha-512": 64}  # those aiortc verifies
+FINGERPRINT = re.compile(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2})*")
 
 
 class BadSdp(InvalidInput):
@@ -42,7 +47,7 @@ class IceRestartNotSupported(Unprocessable):
 
 @dataclass(frozen=True)
 class Offer:
-    sdp: str
+    sdp: str  # as aiortc is to see it: only the candidates the relay may check
     kinds: tuple[str, ...]  # of the m-lines, in order
 
 
@@ -50,25 +55,85 @@ def parse_offer(raw: bytes, *, loopback_only: bool) -> Offer:
     text = _text(raw, MAX_SDP_BYTES)
     if not text.startswith("v=0"):
         raise BadSdp("this is not an SDP offer (it must start with v=0)")
-    if loopback_only:
-        text = "".join(
-            line
-            for line in text.splitlines(keepends=True)
-            if not _is_remote_candidate_off_loopback(line)
-        )
-    try:
-        description = SessionDescription.parse(text)
-    except (ValueError, IndexError, KeyError, TypeError) as error:
-        raise BadSdp(f"the SDP offer could not be parsed ({error})") from None
+    text = _screened(text, loopback_only=loopback_only)
+    description = _parsed(text)
     kinds = tuple(media.kind for media in description.media)
     if not any(kind in MEDIA_KINDS for kind in kinds):
         raise BadSdp("the offer has no audio or video")
+    _check_bundle(description)
     for media in description.media:
-        if media.kind in MEDIA_KINDS and (
-            media.ice is None or not media.ice.usernameFragment or not media.dtls
-        ):
-            raise BadSdp(f"the {media.kind} section lacks ICE credentials or a DTLS fingerprint")
+        _check_transport(media)
     return Offer(sdp=text, kinds=kinds)
+
+
+def _screened(text: str, *, loopback_only: bool) -> str:
+    """The offer without the candidates the relay may not check. Lines aiortc's parser would
+    fail on without a word of why are refused here, with one."""
+    kept: list[str] = []
+    candidates = 0
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith("a=setup:") and line[len("a=setup:") :].strip() not in SETUP_ROLES:
+            raise BadSdp(f"line {number}: {line[:40]!r} is not a DTLS role; offer actpass")
+        if line.startswith("a=candidate:"):
+            if not _candidate(line, number).usable(loopback_only=loopback_only):
+                continue
+            candidates += 1
+        kept.append(line)
+    if candidates > MAX_CANDIDATES:
+        raise BadSdp(f"the offer has {candidates} candidates; a session takes {MAX_CANDIDATES}")
+    return "\r\n".join(kept) + "\r\n"
+
+
+def _parsed(text: str) -> SessionDescription:
+    try:
+        return SessionDescription.parse(text)
+    except Exception as error:  # aiortc's parser refuses through assert, next() and int()
+        detail = str(error) or "a line is not as SDP has it"
+        raise BadSdp(f"the SDP offer could not be parsed ({detail})") from None
+
+
+def _check_bundle(description: SessionDescription) -> None:
+    """WHIP and WHEP bundle all media on one transport (RFC 9725 section 4.4.1), as the
+    relay's answer does; an offer that does not would leave its peer listening elsewhere."""
+    mids = [media.rtp.muxId for media in description.media]
+    if None in mids or "" in mids:
+        raise BadSdp("each m= section needs an a=mid")
+    if len(set(mids)) < len(mids):
+        raise BadSdp("two m= sections have the same a=mid")
+    bundle = next((group for group in description.group if group.semantic == "BUNDLE"), None)
+    if bundle is None or set(mids) - {str(item) for item in bundle.items}:
+        raise BadSdp("the offer must bundle all its media: a=group:BUNDLE with every a=mid")
+
+
+def _check_transport(media: MediaDescription) -> None:
+    """ICE credentials, a DTLS fingerprint aiortc can verify, a role it can answer, and RTCP
+    on the RTP port: without any of them the session could never carry media."""
+    ice, dtls = media.ice, media.dtls
+    if ice is None or not ice.usernameFragment or not ice.password:
+        raise BadSdp(f"the {media.kind} section has no ICE credentials (a=ice-ufrag, a=ice-pwd)")
+    if not ICE_UFRAG.fullmatch(ice.usernameFragment):
+        raise BadSdp("a=ice-ufrag must be 4 to 256 letters, digits, + or /")
+    if not ICE_PWD.fullmatch(ice.password):
+        raise BadSdp("a=ice-pwd must be 22 to 256 letters, digits, + or /")
+    if dtls is None:
+        raise BadSdp(f"the {media.kind} section has no a=setup; offer actpass")
+    if dtls.role not in OFFERED_ROLES:
+        raise BadSdp(f"the {media.kind} section says a=setup:passive; offer actpass")
+    verifiable = [f for f in dtls.fingerprints if f.algorithm.lower() in FINGERPRINT_BYTES]
+    if not verifiable:
+        raise BadSdp(
+            f"the {media.kind} section has no a=fingerprint with sha-256, sha-384 or sha-512: "
+            "DTLS needs one to know its peer"
+        )
+    for fingerprint in verifiable:
+        size = FINGERPRINT_BYTES[fingerprint.algorithm.lower()]
+        if not FINGERPRINT.fullmatch(fingerprint.value) or fingerprint.value.count(":") != size - 1:
+            raise BadSdp(
+                f"the {fingerprint.algorithm} fingerprint is not {size} hexadecimal bytes "
+                "separated by colons"
+            )
+    if not media.rtcp_mux:
+        raise BadSdp(f"the {media.kind} section must carry RTCP with RTP (a=rtcp-mux)")
 
 
 @dataclass(frozen=True)
@@ -171,15 +236,3 @@ def _text(raw: bytes, limit: int) -> str:
             f"the SDP holds a control character (U+{ord(found[0]):04X}) at offset {found.start()}"
         )
     return text
-
-
-def _is_remote_candidate_off_loopback(line: str) -> bool:
-    if not line.startswith("a=candidate:"):
-        return False
-    fields = line.split()
-    if len(fields) < 5:
-        return False  # malformed: left for the parser to refuse
-    try:
-        return not ipaddress.ip_address(fields[4]).is_loopback
-    except ValueError:
-        return True  # an mDNS name: cannot be shown to be on this machine

@@ -39,14 +39,15 @@ async def send(
     content_type: str = TRICKLE,
     **headers: str,
 ) -> tuple[int, dict[str, Any]]:
-    """The status and the JSON error (empty for an empty answer) of one request."""
+    """The status and the JSON error (empty for any other answer) of one request."""
     headers = {"Authorization": f"Bearer {token}", "Content-Type": content_type, **headers}
     async with (
         aiohttp.ClientSession() as http,
         http.request(method, stage.base + path, data=body, headers=headers) as response,
     ):
-        text = await response.text()
-        return response.status, {} if not text else await response.json(content_type=None)
+        if response.content_type != "application/json":
+            return response.status, {}
+        return response.status, await response.json()
 
 
 async def trickling_speaker(stage: Stage) -> Peer:
@@ -249,3 +250,44 @@ async def test_a_trickle_for_another_entity_tag_is_412(stage: Stage) -> None:
         assert await trickle(matching) == (204, None), matching
     assert await trickle() == (204, None)  # without If-Match, as clients before RFC 9725
     assert len(trickled()) == 4
+
+
+async def aiortc_offer() -> str:
+    """What an aiortc publisher offers: a microphone and a camera, host candidates on
+    loopback."""
+    pc = RTCPeerConnection()
+    pc.addTrack(AudioStreamTrack())
+    pc.addTrack(VideoStreamTrack())
+    restrict_ice(pc, LOOPBACK)
+    await pc.setLocalDescription(await pc.createOffer())
+    await pc.close()
+    return str(pc.localDescription.sdp)
+
+
+async def test_offers_that_could_never_carry_media_are_refused_at_the_edge(
+    stage: Stage, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = await aiortc_offer()
+    broken = {
+        "no fingerprint": re.sub(r"a=fingerprint:.*\r\n", "", good),
+        "passive": re.sub(r"a=setup:actpass", "a=setup:passive", good),
+        "no bundle": re.sub(r"a=group:BUNDLE.*\r\n", "", good),
+        "no rtcp-mux": re.sub(r"a=rtcp-mux\r\n", "", good),
+        "a bad candidate": good.replace("a=mid:0", "a=mid:0\r\na=candidate:x"),
+        "payload type 300": re.sub(r"(m=audio \d+ \S+) ", r"\1 300 ", good),
+        "fmtp of no codec": good.replace("a=mid:0", "a=mid:0\r\na=fmtp:55 x=1"),
+    }
+    token = stage.token(Role.SPEAKER)
+    with caplog.at_level(logging.INFO):
+        for name, text in broken.items():
+            status, error = await send(
+                stage, "POST", "/whip/welcome", token, text.encode(), "application/sdp"
+            )
+            assert (status, error.get("error")) == (400, "bad_sdp"), (name, error)
+            assert error["message"]
+        assert stage.relay.peer_connections == 0
+        status, _ = await send(
+            stage, "POST", "/whip/welcome", token, good.encode(), "application/sdp"
+        )
+        assert status == 201
+    no_tracebacks(caplog)

@@ -15,12 +15,78 @@ from server.media.sdp import (
     IceRestartNotSupported,
     SessionIce,
     parse_fragment,
+    parse_offer,
 )
 
 SESSION = SessionIce(
     ufrag="EsAw", pwd="P2uYro0UCOQ4zxjKXaWCBui1", mids=frozenset({"0", "1"}), candidates=0
 )
 HOST = "a=candidate:1 1 udp 2122260223 127.0.0.1 61764 typ host"
+FINGERPRINT = ":".join(f"{byte:02X}" for byte in range(0x40, 0x60))
+# An offer as a browser would send it to publish, written for these tests.
+OFFER = f"""v=0
+o=- 4611731400430051336 2 IN IP4 127.0.0.1
+s=-
+t=0 0
+a=group:BUNDLE 0 1
+a=extmap-allow-mixed
+a=msid-semantic: WMS hall
+m=audio 9 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110
+c=IN IP4 0.0.0.0
+a=rtcp:9 IN IP4 0.0.0.0
+{HOST} generation 0 network-id 1
+a=ice-ufrag:EsAw
+a=ice-pwd:P2uYro0UCOQ4zxjKXaWCBui1
+a=ice-options:trickle
+a=fingerprint:sha-256 {FINGERPRINT}
+a=setup:actpass
+a=mid:0
+a=sendonly
+a=msid:hall microphone
+a=rtcp-mux
+a=rtpmap:111 opus/48000/2
+a=rtcp-fb:111 transport-cc
+a=fmtp:111 minptime=10;useinbandfec=1
+a=rtpmap:63 red/48000/2
+a=fmtp:63 111/111
+a=rtpmap:9 G722/8000
+a=rtpmap:0 PCMU/8000
+a=rtpmap:8 PCMA/8000
+a=rtpmap:13 CN/8000
+a=rtpmap:110 telephone-event/48000
+a=ssrc:1111 cname:hall
+m=video 9 UDP/TLS/RTP/SAVPF 96 97 98 99 35 36
+c=IN IP4 0.0.0.0
+a=rtcp:9 IN IP4 0.0.0.0
+a=ice-ufrag:EsAw
+a=ice-pwd:P2uYro0UCOQ4zxjKXaWCBui1
+a=ice-options:trickle
+a=fingerprint:sha-256 {FINGERPRINT}
+a=setup:actpass
+a=mid:1
+a=sendonly
+a=msid:hall camera
+a=rtcp-mux
+a=rtcp-rsize
+a=rtpmap:96 VP8/90000
+a=rtcp-fb:96 nack
+a=rtcp-fb:96 nack pli
+a=rtpmap:97 rtx/90000
+a=fmtp:97 apt=96
+a=rtpmap:98 VP9/90000
+a=rtcp-fb:98 nack
+a=fmtp:98 profile-id=0
+a=rtpmap:99 rtx/90000
+a=fmtp:99 apt=98
+a=rtpmap:35 H264/90000
+a=rtcp-fb:35 nack
+a=fmtp:35 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f
+a=rtpmap:36 rtx/90000
+a=fmtp:36 apt=35
+a=ssrc-group:FID 2222 3333
+a=ssrc:2222 cname:hall
+a=ssrc:3333 cname:hall
+""".replace("\n", "\r\n")
 
 
 def fragment(*lines: str, loopback_only: bool = False, session: SessionIce = SESSION) -> list[str]:
@@ -197,3 +263,73 @@ def test_the_session_ice_comes_from_the_remote_description() -> None:
     assert SessionIce.of(remote) == SessionIce(
         ufrag="EsAw", pwd="P2uYro0UCOQ4zxjKXaWCBui1", mids=frozenset({"0", "1"}), candidates=1
     )
+
+
+def offer(*changes: tuple[str, str], text: str = OFFER) -> str:
+    """``text`` with each (pattern, replacement) applied to it line by line."""
+    for pattern, replacement in changes:
+        text = re.sub(pattern, replacement, text, flags=re.MULTILINE)
+    return text
+
+
+def test_a_browsers_offer_is_taken() -> None:
+    taken = parse_offer(OFFER.encode(), loopback_only=True)
+    assert taken.kinds == ("audio", "video")
+    assert HOST in taken.sdp
+
+
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        ([(r"^a=fingerprint:.*\r\n", "")], "no a=fingerprint with sha-256"),
+        ([(r"^a=fingerprint:sha-256", "a=fingerprint:sha-1")], "no a=fingerprint with sha-256"),
+        ([(r"^(a=fingerprint:\S+) .*", r"\1 zz")], "not 32 hexadecimal bytes"),
+        ([(r"^(a=fingerprint:\S+) ..:", r"\1 ")], "not 32 hexadecimal bytes"),
+        ([(r"^a=fingerprint:.*", "a=fingerprint:sha-256")], "could not be parsed"),
+        ([(r"^a=setup:.*\r\n", "")], "no a=setup; offer actpass"),
+        ([(r"^a=setup:.*", "a=setup:passive")], "says a=setup:passive; offer actpass"),
+        ([(r"^a=setup:.*", "a=setup:holdconn")], "'a=setup:holdconn' is not a DTLS role"),
+        ([(r"^a=ice-pwd:.*\r\n", "")], "no ICE credentials (a=ice-ufrag, a=ice-pwd)"),
+        ([(r"^a=ice-ufrag:.*\r\n", "")], "no ICE credentials"),
+        ([(r"^a=ice-ufrag:.*", "a=ice-ufrag:ab")], "a=ice-ufrag must be 4 to 256"),
+        ([(r"^a=ice-ufrag:.*", "a=ice-ufrag:a b c d")], "a=ice-ufrag must be 4 to 256"),
+        ([(r"^a=ice-pwd:.*", "a=ice-pwd:short")], "a=ice-pwd must be 22 to 256"),
+        ([(r"^a=group:BUNDLE.*\r\n", "")], "must bundle all its media"),
+        ([(r"^a=group:BUNDLE.*", "a=group:BUNDLE 0")], "must bundle all its media"),
+        ([(r"^a=mid:.*\r\n", "")], "each m= section needs an a=mid"),
+        ([(r"^a=mid:1", "a=mid:0")], "two m= sections have the same a=mid"),
+        ([(r"^a=rtcp-mux\r\n", "")], "must carry RTCP with RTP (a=rtcp-mux)"),
+        ([(r"^a=mid:0", "a=mid:0\r\na=candidate:x")], "line 18: a candidate is FOUNDATION"),
+        ([(r"^(a=candidate:\S+ 1 udp \S+ \S+) \d+", r"\1 99999")], "line 11: the port"),
+        ([(r"^m=audio 9 (\S+) ", r"m=audio 9 \1 300 ")], "could not be parsed"),
+        ([(r"^a=mid:0", "a=mid:0\r\na=fmtp:55 x=1")], "could not be parsed"),
+        ([(r"^a=mid:0", "a=mid:0\r\na=rtcp:x")], "could not be parsed"),
+        ([(r"^a=ssrc:1111", "a=ssrc:x")], "could not be parsed"),
+        ([(r"^a=msid:hall camera", "a=msid:hall camera\x00")], "control character"),
+        ([(r"^v=0", "v=0x")], "could not be parsed"),
+    ],
+)
+def test_an_offer_that_could_never_carry_media_is_refused_saying_why(
+    changes: list[tuple[str, str]], says: str
+) -> None:
+    with pytest.raises(BadSdp, match=re.escape(says)):
+        parse_offer(offer(*changes).encode(), loopback_only=True)
+
+
+def test_aiortc_is_handed_only_the_candidates_the_relay_may_check() -> None:
+    more = [
+        "a=candidate:2 1 udp 2122260223 ::1 5000 typ host",
+        "a=candidate:3 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active",
+        "a=candidate:4 1 udp 1686052607 203.0.113.7 5001 typ srflx raddr 0.0.0.0 rport 0",
+        "a=candidate:5 1 udp 2122260223 0d4a4c6e-5d4e-4b1a-9c1b-2f3a4b5c6d7e.local 5002 typ host",
+    ]
+    text = offer((r"^a=mid:0", "\r\n".join(["a=mid:0", *more])))
+    kept = re.findall(r"a=candidate:(\d+) ", parse_offer(text.encode(), loopback_only=True).sdp)
+    assert kept == ["1", "2"]
+    anywhere = parse_offer(text.encode(), loopback_only=False).sdp
+    assert re.findall(r"a=candidate:(\d+) ", anywhere) == ["1", "2", "4", "5"]
+    many = [f"a=candidate:{i} 1 udp 1 127.0.0.1 {10000 + i} typ host" for i in range(100)]
+    with pytest.raises(BadSdp, match="the offer has 101 candidates; a session takes 100"):
+        parse_offer(
+            offer((r"^a=mid:0", "\r\n".join(["a=mid:0", *many]))).encode(), loopback_only=True
+        )
