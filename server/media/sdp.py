@@ -12,10 +12,13 @@ import re
 from dataclasses import dataclass
 
 from aiortc import RTCIceCandidate, RTCIceParameters
-from aiortc.sdp import MediaDescription, SessionDescription
+from aiortc.codecs import is_rtx
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.sdp import MediaDescription, SessionDescription, grouplines
 
 from server.errors import InvalidInput, TooLarge, Unprocessable
 from server.media.candidates import Candidate
+from server.media.codecs import FORWARDED
 
 MAX_SDP_BYTES = 64 * 1024
 MAX_FRAGMENT_BYTES = 16 * 1024
@@ -31,6 +34,7 @@ SETUP_ROLES = frozenset({"actpass", "active", "passive"})  # RFC 4145; holdconn 
 OFFERED_ROLES = frozenset({"auto", "client"})  # aiortc's names for actpass and active
 FINGERPRINT_BYTES = {"sha-256": 32, "sha-384": 48, "sha-512": 64}  # those aiortc verifies
 FINGERPRINT = re.compile(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2})*")
+CODEC_LINE = re.compile(r"a=(?:rtpmap|fmtp|rtcp-fb):(\S+)")
 
 
 class BadSdp(InvalidInput):
@@ -47,7 +51,7 @@ class IceRestartNotSupported(Unprocessable):
 
 @dataclass(frozen=True)
 class Offer:
-    sdp: str  # as aiortc is to see it: only the candidates the relay may check
+    sdp: str  # as aiortc is to see it: only the codecs and candidates the relay may use
     kinds: tuple[str, ...]  # of the m-lines, in order
 
 
@@ -63,7 +67,8 @@ def parse_offer(raw: bytes, *, loopback_only: bool) -> Offer:
     _check_bundle(description)
     for media in description.media:
         _check_transport(media)
-    return Offer(sdp=text, kinds=kinds)
+        _check_codecs(media)
+    return Offer(sdp=_forwarded_codecs_only(text, description), kinds=kinds)
 
 
 def _screened(text: str, *, loopback_only: bool) -> str:
@@ -134,6 +139,64 @@ def _check_transport(media: MediaDescription) -> None:
             )
     if not media.rtcp_mux:
         raise BadSdp(f"the {media.kind} section must carry RTCP with RTP (a=rtcp-mux)")
+
+
+def _check_codecs(media: MediaDescription) -> None:
+    if media.kind in MEDIA_KINDS and not any(map(_forwards, _offered(media))):
+        offered = sorted({codec.name for codec in _offered(media) if not is_rtx(codec)})
+        raise NoCommonCodec(
+            f"the {media.kind} section offers {', '.join(offered) or 'no codec'}, none of "
+            "which this relay forwards (Opus; VP8, H.264)"
+        )
+
+
+def _offered(media: MediaDescription) -> list[RTCRtpCodecParameters]:
+    """The codecs of the section's m= line: aiortc takes every a=rtpmap, listed there or not."""
+    return [codec for codec in media.rtp.codecs if codec.payloadType in media.fmt]
+
+
+def _forwarded_codecs_only(text: str, description: SessionDescription) -> str:
+    """The offer with only the codecs the relay forwards, so that aiortc's answer names no
+    other: aiortc settles an answer's codecs as the offer arrives, before the relay could
+    prefer any (``codecs.py``). A publisher could otherwise send PCMU to Opus viewers."""
+    session, sections = grouplines(text)
+    lines = list(session)
+    for media, section in zip(description.media, sections, strict=True):
+        if media.kind in MEDIA_KINDS:
+            section = _only_payload_types(section, _forwarded_payload_types(media))
+        lines.extend(section)
+    return "\r\n".join(lines) + "\r\n"
+
+
+def _forwards(codec: RTCRtpCodecParameters) -> bool:
+    return codec.mimeType.lower() in FORWARDED and not is_rtx(codec)
+
+
+def _forwarded_payload_types(media: MediaDescription) -> set[int]:
+    kept = {codec.payloadType for codec in _offered(media) if _forwards(codec)}
+    kept |= {  # and the RTX of each
+        codec.payloadType
+        for codec in _offered(media)
+        if is_rtx(codec) and codec.parameters.get("apt") in kept
+    }
+    return {payload_type for payload_type in kept if payload_type is not None}
+
+
+def _only_payload_types(section: list[str], kept: set[int]) -> list[str]:
+    m_line = section[0].split()
+    lines = [" ".join(m_line[:3] + [pt for pt in m_line[3:] if _payload_type(pt) in kept])]
+    for line in section[1:]:
+        codec_line = CODEC_LINE.match(line)
+        if codec_line is None or codec_line[1] == "*" or _payload_type(codec_line[1]) in kept:
+            lines.append(line)
+    return lines
+
+
+def _payload_type(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
 from server.auth.permissions import Role
@@ -252,12 +252,16 @@ async def test_a_trickle_for_another_entity_tag_is_412(stage: Stage) -> None:
     assert len(trickled()) == 4
 
 
-async def aiortc_offer() -> str:
-    """What an aiortc publisher offers: a microphone and a camera, host candidates on
-    loopback."""
+async def aiortc_offer(*audio_codecs: str, video: bool = True) -> str:
+    """What an aiortc publisher offers: a microphone (with only ``audio_codecs``, if named)
+    and a camera, host candidates on loopback."""
     pc = RTCPeerConnection()
-    pc.addTrack(AudioStreamTrack())
-    pc.addTrack(VideoStreamTrack())
+    microphone = pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
+    if audio_codecs:
+        capabilities = RTCRtpSender.getCapabilities("audio").codecs
+        microphone.setCodecPreferences([c for c in capabilities if c.name in audio_codecs])
+    if video:
+        pc.addTrack(VideoStreamTrack())
     restrict_ice(pc, LOOPBACK)
     await pc.setLocalDescription(await pc.createOffer())
     await pc.close()
@@ -291,3 +295,25 @@ async def test_offers_that_could_never_carry_media_are_refused_at_the_edge(
         )
         assert status == 201
     no_tracebacks(caplog)
+
+
+async def test_an_offer_is_answered_with_the_codecs_the_relay_forwards_only(stage: Stage) -> None:
+    """The README promises no_common_codec for PCMU and PCMA only, and it was answered."""
+    token = stage.token(Role.SPEAKER)
+    old_phone = await aiortc_offer("PCMU", "PCMA", video=False)
+    status, error = await send(
+        stage, "POST", "/whip/welcome", token, old_phone.encode(), "application/sdp"
+    )
+    assert (status, error.get("error")) == (400, "no_common_codec")
+    assert "PCMA, PCMU" in error["message"]
+    assert stage.relay.peer_connections == 0
+    speaker = await stage.publish()  # it offers G722, PCMU and PCMA too, after Opus
+    assert re.findall(r"a=rtpmap:\d+ ([^/]+)/", speaker.answer) == [
+        "opus",
+        "VP8",
+        "rtx",
+        "H264",
+        "rtx",
+        "H264",
+        "rtx",
+    ]

@@ -13,6 +13,7 @@ from server.media.sdp import (
     MAX_FRAGMENT_BYTES,
     BadSdp,
     IceRestartNotSupported,
+    NoCommonCodec,
     SessionIce,
     parse_fragment,
     parse_offer,
@@ -333,3 +334,51 @@ def test_aiortc_is_handed_only_the_candidates_the_relay_may_check() -> None:
         parse_offer(
             offer((r"^a=mid:0", "\r\n".join(["a=mid:0", *many]))).encode(), loopback_only=True
         )
+
+
+def codecs_of(sdp: str) -> dict[str, list[str]]:
+    """Per section, its m-line's payload types and every line that names one."""
+    sections = {}
+    for section in sdp.split("m=")[1:]:
+        lines = section.splitlines()
+        named = [line for line in lines if re.match(r"a=(rtpmap|fmtp|rtcp-fb):", line)]
+        sections[lines[0].split()[0]] = lines[0].split()[3:] + named
+    return sections
+
+
+def test_aiortc_is_handed_only_the_codecs_the_relay_forwards() -> None:
+    """So that its answer names no other: PCMU would reach viewers who agreed to Opus."""
+    taken = codecs_of(parse_offer(OFFER.encode(), loopback_only=True).sdp)
+    assert taken["audio"] == [
+        "111",
+        "a=rtpmap:111 opus/48000/2",
+        "a=rtcp-fb:111 transport-cc",
+        "a=fmtp:111 minptime=10;useinbandfec=1",
+    ]
+    assert taken["video"][:4] == ["96", "97", "35", "36"]  # VP9 and its RTX are gone
+    assert not [line for line in taken["video"][4:] if re.match(r"a=\S+:(98|99) ", line)]
+    assert len(taken["video"]) == 4 + 10
+
+
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        (
+            [
+                (r"^m=audio 9 (\S+) .*", r"m=audio 9 \1 0 8"),
+                (r"^a=(rtpmap|fmtp|rtcp-fb):(111|63|9|13|110) .*\r\n", ""),
+            ],
+            "the audio section offers PCMA, PCMU, none of which this relay forwards",
+        ),
+        (
+            [(r"^m=video 9 (\S+) .*", r"m=video 9 \1 98 99")],
+            "the video section offers VP9, none of which",
+        ),
+        ([(r"^m=video 9 (\S+) .*", r"m=video 9 \1 34")], "the video section offers no codec"),
+    ],
+)
+def test_an_offer_without_a_codec_the_relay_forwards_is_no_common_codec(
+    changes: list[tuple[str, str]], says: str
+) -> None:
+    with pytest.raises(NoCommonCodec, match=re.escape(says)):
+        parse_offer(offer(*changes).encode(), loopback_only=True)
