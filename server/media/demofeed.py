@@ -25,7 +25,7 @@ from scheduler.timetable import AgendaItem, RoomState
 from server.media.aiortc_internals.ice import restrict_ice
 from server.media.relay import Relay
 from server.media.sdp import parse_offer
-from server.media.sessions import MediaSession, Owner
+from server.media.sessions import Direction, MediaSession, Owner
 from server.rooms.service import RoomService, RoomUpdate
 
 log = logging.getLogger(__name__)
@@ -154,7 +154,9 @@ class DemoFeed:
             pc.addTrack(TestCard(item, self._rooms.clock, self._rooms.timetable.zone))
         restrict_ice(pc, self._relay.settings.ice_addresses or ("127.0.0.1",))
         await pc.setLocalDescription(await pc.createOffer())
-        offer = parse_offer(pc.localDescription.sdp.encode(), loopback_only=False)
+        offer = parse_offer(
+            pc.localDescription.sdp.encode(), Direction.PUBLISH, loopback_only=False
+        )
         session = await self._relay.publish(room, item.audio_only, OWNER, offer)
         await pc.setRemoteDescription(RTCSessionDescription(session.answer, "answer"))
         self._feeds[room] = (pc, session)

@@ -75,7 +75,7 @@ async def open_session(request: web.Request, direction: Direction) -> web.Respon
     if request.content_type != SDP:
         raise UnsupportedMediaType(f"send the offer as {SDP}")
     relay = request.app[appkeys.RELAY]
-    offer = parse_offer(await request.read(), loopback_only=relay.settings.loopback_only)
+    offer = parse_offer(await request.read(), direction, loopback_only=relay.settings.loopback_only)
     owner = Owner(
         sub=claims.sub,
         name=claims.name,

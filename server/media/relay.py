@@ -321,6 +321,8 @@ class Relay:
             return
         prefer_relay_codecs(transceiver)
         transceiver.direction = "sendonly"
+        if any(output.sender.kind == transceiver.kind for output in session.outputs):
+            return  # a further slot of that kind: empty, never the programme a second time
         output = PassthroughSender(
             transceiver.sender,
             forwarder.ssrc,

@@ -9,6 +9,7 @@ remote candidates off loopback are dropped before aiortc sees them.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from aiortc import RTCIceCandidate, RTCIceParameters
@@ -19,6 +20,7 @@ from aiortc.sdp import MediaDescription, SessionDescription, grouplines
 from server.errors import InvalidInput, TooLarge, Unprocessable
 from server.media.candidates import Candidate
 from server.media.codecs import FORWARDED
+from server.media.sessions import Direction
 
 MAX_SDP_BYTES = 64 * 1024
 MAX_FRAGMENT_BYTES = 16 * 1024
@@ -26,6 +28,7 @@ MAX_FRAGMENT_BYTES = 16 * 1024
 # checks to, and a browser on a laptop with a few networks gathers a dozen or two.
 MAX_CANDIDATES = 100
 MEDIA_KINDS = frozenset({"audio", "video"})
+MAX_SLOTS = 16  # sections of a WHEP offer: a panel's sources on stage, with room to spare
 # Characters no SDP line holds, and those str.splitlines() would end a line at.
 NOT_IN_SDP = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x85\u2028\u2029]")
 ICE_UFRAG = re.compile(r"[A-Za-z0-9+/]{4,256}")  # RFC 8839 section 5.4
@@ -34,6 +37,10 @@ SETUP_ROLES = frozenset({"actpass", "active", "passive"})  # RFC 4145; holdconn 
 OFFERED_ROLES = frozenset({"auto", "client"})  # aiortc's names for actpass and active
 FINGERPRINT_BYTES = {"sha-256": 32, "sha-384": 48, "sha-512": 64}  # those aiortc verifies
 FINGERPRINT = re.compile(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2})*")
+FLOWS = {  # the directions of a section that carries media, by the offer's endpoint
+    Direction.PUBLISH: frozenset({"sendonly", "sendrecv"}),
+    Direction.WATCH: frozenset({"recvonly", "sendrecv"}),
+}
 CODEC_LINE = re.compile(r"a=(?:rtpmap|fmtp|rtcp-fb):(\S+)")
 
 
@@ -55,19 +62,20 @@ class Offer:
     kinds: tuple[str, ...]  # of the m-lines, in order
 
 
-def parse_offer(raw: bytes, *, loopback_only: bool) -> Offer:
+def parse_offer(raw: bytes, direction: Direction, *, loopback_only: bool) -> Offer:
+    """An offer to publish (WHIP) or to watch (WHEP), checked whole: RFC 9725 section 4.4.3
+    asks for a refusal rather than an answer that rejects what it cannot take."""
     text = _text(raw, MAX_SDP_BYTES)
     if not text.startswith("v=0"):
         raise BadSdp("this is not an SDP offer (it must start with v=0)")
     text = _screened(text, loopback_only=loopback_only)
     description = _parsed(text)
-    kinds = tuple(media.kind for media in description.media)
-    if not any(kind in MEDIA_KINDS for kind in kinds):
-        raise BadSdp("the offer has no audio or video")
+    _check_sections(description, grouplines(text)[1], direction)
     _check_bundle(description)
     for media in description.media:
         _check_transport(media)
         _check_codecs(media)
+    kinds = tuple(media.kind for media in description.media)
     return Offer(sdp=_forwarded_codecs_only(text, description), kinds=kinds)
 
 
@@ -95,6 +103,49 @@ def _parsed(text: str) -> SessionDescription:
     except Exception as error:  # aiortc's parser refuses through assert, next() and int()
         detail = str(error) or "a line is not as SDP has it"
         raise BadSdp(f"the SDP offer could not be parsed ({detail})") from None
+
+
+def _check_sections(
+    description: SessionDescription, sections: list[list[str]], direction: Direction
+) -> None:
+    """Audio and video only. A WHIP offer sends one track of each kind at most (RFC 9725
+    section 4.4.2); a WHEP offer's sections are its slots, a few for each source on stage."""
+    kinds = Counter(media.kind for media in description.media)
+    if not kinds:
+        raise BadSdp("the offer has no audio or video")
+    for kind, count in kinds.items():
+        if kind not in MEDIA_KINDS:
+            raise BadSdp(f"this relay carries audio and video only; leave out the m={kind} section")
+        if count > 1 and direction is Direction.PUBLISH:
+            raise BadSdp(f"the offer has {count} {kind} sections; a WHIP offer sends one")
+    if len(description.media) > MAX_SLOTS:
+        raise BadSdp(f"the offer has {len(description.media)} sections; at most {MAX_SLOTS}")
+    flowing = [
+        _flows(media, lines, direction)
+        for media, lines in zip(description.media, sections, strict=True)
+    ]
+    if not any(flowing):
+        raise BadSdp("every section of the offer is inactive: there is nothing to carry")
+
+
+def _flows(media: MediaDescription, lines: list[str], direction: Direction) -> bool:
+    """Whether the section carries media, which must then go the endpoint's way."""
+    if media.port == 0 and "a=bundle-only" not in (line.strip() for line in lines):
+        raise BadSdp(f"the {media.kind} section is rejected (port 0); leave it out")
+    way = media.direction or "sendrecv"
+    if way == "inactive":
+        return False
+    if way not in FLOWS[direction]:
+        endpoint, does, should = (
+            ("WHIP", "sends", "sendonly")
+            if direction is Direction.PUBLISH
+            else ("WHEP", "receives", "recvonly")
+        )
+        raise BadSdp(
+            f"the {media.kind} section is {way}, but a {endpoint} offer {does} media: "
+            f"make it {should}"
+        )
+    return True
 
 
 def _check_bundle(description: SessionDescription) -> None:

@@ -262,10 +262,23 @@ async def aiortc_offer(*audio_codecs: str, video: bool = True) -> str:
         microphone.setCodecPreferences([c for c in capabilities if c.name in audio_codecs])
     if video:
         pc.addTrack(VideoStreamTrack())
+    return await offer_from(pc)
+
+
+async def offer_from(pc: RTCPeerConnection) -> str:
+    """The offer of ``pc``, with host candidates on loopback; ``pc`` is closed."""
     restrict_ice(pc, LOOPBACK)
     await pc.setLocalDescription(await pc.createOffer())
     await pc.close()
     return str(pc.localDescription.sdp)
+
+
+async def offer_of(*sections: tuple[str, str]) -> str:
+    """An offer with one section of each (kind, direction)."""
+    pc = RTCPeerConnection()
+    for kind, direction in sections:
+        pc.addTransceiver(kind, direction=direction)
+    return await offer_from(pc)
 
 
 async def test_offers_that_could_never_carry_media_are_refused_at_the_edge(
@@ -317,3 +330,29 @@ async def test_an_offer_is_answered_with_the_codecs_the_relay_forwards_only(stag
         "H264",
         "rtx",
     ]
+
+
+async def test_an_offer_must_carry_one_programme_the_endpoints_way(stage: Stage) -> None:
+    """A viewer's second video section was sent the programme once more, and a tenth would
+    have been too; a WHIP offer that only receives, or one with every section inactive, was
+    answered with nothing to carry, as if it lacked a codec."""
+    speaker = await stage.publish()
+    await speaker.connected()
+    refused = [
+        ("/whip/welcome", [("audio", "sendonly"), ("video", "sendonly"), ("video", "sendonly")]),
+        ("/whip/welcome", [("audio", "recvonly"), ("video", "recvonly")]),
+        ("/whep/welcome", [("audio", "sendonly"), ("video", "sendonly")]),
+        ("/whep/welcome", [("audio", "inactive"), ("video", "inactive")]),
+        ("/whep/welcome", [("audio", "recvonly")] + [("video", "recvonly")] * 16),
+    ]
+    token = stage.token(Role.TECHNICIAN)
+    for path, sections in refused:
+        text = await offer_of(*sections)
+        status, error = await send(stage, "POST", path, token, text.encode(), "application/sdp")
+        assert (status, error.get("error")) == (400, "bad_sdp"), (path, sections)
+        assert error["message"]
+    assert stage.relay.peer_connections == 1
+    slots = await offer_of(("audio", "recvonly"), ("video", "recvonly"), ("video", "recvonly"))
+    status, _ = await send(stage, "POST", "/whep/welcome", token, slots.encode(), "application/sdp")
+    assert status == 201
+    assert stage.relay.room_media("welcome").video.viewers == 1  # the programme once

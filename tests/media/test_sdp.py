@@ -18,6 +18,7 @@ from server.media.sdp import (
     parse_fragment,
     parse_offer,
 )
+from server.media.sessions import Direction
 
 SESSION = SessionIce(
     ufrag="EsAw", pwd="P2uYro0UCOQ4zxjKXaWCBui1", mids=frozenset({"0", "1"}), candidates=0
@@ -274,7 +275,7 @@ def offer(*changes: tuple[str, str], text: str = OFFER) -> str:
 
 
 def test_a_browsers_offer_is_taken() -> None:
-    taken = parse_offer(OFFER.encode(), loopback_only=True)
+    taken = parse_offer(OFFER.encode(), Direction.PUBLISH, loopback_only=True)
     assert taken.kinds == ("audio", "video")
     assert HOST in taken.sdp
 
@@ -314,7 +315,7 @@ def test_an_offer_that_could_never_carry_media_is_refused_saying_why(
     changes: list[tuple[str, str]], says: str
 ) -> None:
     with pytest.raises(BadSdp, match=re.escape(says)):
-        parse_offer(offer(*changes).encode(), loopback_only=True)
+        parse_offer(offer(*changes).encode(), Direction.PUBLISH, loopback_only=True)
 
 
 def test_aiortc_is_handed_only_the_candidates_the_relay_may_check() -> None:
@@ -325,15 +326,16 @@ def test_aiortc_is_handed_only_the_candidates_the_relay_may_check() -> None:
         "a=candidate:5 1 udp 2122260223 0d4a4c6e-5d4e-4b1a-9c1b-2f3a4b5c6d7e.local 5002 typ host",
     ]
     text = offer((r"^a=mid:0", "\r\n".join(["a=mid:0", *more])))
-    kept = re.findall(r"a=candidate:(\d+) ", parse_offer(text.encode(), loopback_only=True).sdp)
+    kept = re.findall(
+        r"a=candidate:(\d+) ", parse_offer(text.encode(), Direction.PUBLISH, loopback_only=True).sdp
+    )
     assert kept == ["1", "2"]
-    anywhere = parse_offer(text.encode(), loopback_only=False).sdp
+    anywhere = parse_offer(text.encode(), Direction.PUBLISH, loopback_only=False).sdp
     assert re.findall(r"a=candidate:(\d+) ", anywhere) == ["1", "2", "4", "5"]
     many = [f"a=candidate:{i} 1 udp 1 127.0.0.1 {10000 + i} typ host" for i in range(100)]
     with pytest.raises(BadSdp, match="the offer has 101 candidates; a session takes 100"):
-        parse_offer(
-            offer((r"^a=mid:0", "\r\n".join(["a=mid:0", *many]))).encode(), loopback_only=True
-        )
+        text = offer((r"^a=mid:0", "\r\n".join(["a=mid:0", *many])))
+        parse_offer(text.encode(), Direction.PUBLISH, loopback_only=True)
 
 
 def codecs_of(sdp: str) -> dict[str, list[str]]:
@@ -348,7 +350,7 @@ def codecs_of(sdp: str) -> dict[str, list[str]]:
 
 def test_aiortc_is_handed_only_the_codecs_the_relay_forwards() -> None:
     """So that its answer names no other: PCMU would reach viewers who agreed to Opus."""
-    taken = codecs_of(parse_offer(OFFER.encode(), loopback_only=True).sdp)
+    taken = codecs_of(parse_offer(OFFER.encode(), Direction.PUBLISH, loopback_only=True).sdp)
     assert taken["audio"] == [
         "111",
         "a=rtpmap:111 opus/48000/2",
@@ -381,4 +383,88 @@ def test_an_offer_without_a_codec_the_relay_forwards_is_no_common_codec(
     changes: list[tuple[str, str]], says: str
 ) -> None:
     with pytest.raises(NoCommonCodec, match=re.escape(says)):
-        parse_offer(offer(*changes).encode(), loopback_only=True)
+        parse_offer(offer(*changes).encode(), Direction.PUBLISH, loopback_only=True)
+
+
+WATCHING = offer((r"^a=sendonly", "a=recvonly"), (r"^a=ssrc.*\r\n", ""))
+
+
+@pytest.mark.parametrize(
+    ("direction", "changes", "says"),
+    [
+        (
+            Direction.PUBLISH,
+            [(r"^a=sendonly", "a=recvonly")],
+            "the audio section is recvonly, but a WHIP offer sends media: make it sendonly",
+        ),
+        (
+            Direction.PUBLISH,
+            [(r"^a=sendonly", "a=inactive")],
+            "every section of the offer is inactive",
+        ),
+        (
+            Direction.WATCH,
+            [(r"^a=recvonly", "a=sendonly")],
+            "the audio section is sendonly, but a WHEP offer receives media: make it recvonly",
+        ),
+        (
+            Direction.WATCH,
+            [(r"^a=recvonly", "a=inactive")],
+            "every section of the offer is inactive",
+        ),
+        (
+            Direction.WATCH,
+            [(r"^m=(audio|video) 9 ", r"m=\1 0 ")],
+            "the audio section is rejected (port 0)",
+        ),
+        (
+            Direction.WATCH,
+            [(r"^m=video 9 ", "m=video 0 ")],
+            "the video section is rejected (port 0)",
+        ),
+        (
+            Direction.PUBLISH,
+            [(r"^(m=video[\s\S]*)", r"\1\1"), (r"^a=group:BUNDLE 0 1", "a=group:BUNDLE 0 1 2")],
+            "the offer has 2 video sections; a WHIP offer sends one",
+        ),
+        (
+            Direction.WATCH,
+            [(r"^(m=video[\s\S]*)", r"\1" * 16)],
+            "the offer has 17 sections; at most 16",
+        ),
+        (
+            Direction.WATCH,
+            [
+                (r"\Z", "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:2\r\n"),
+                (r"^a=group:BUNDLE 0 1", "a=group:BUNDLE 0 1 2"),
+            ],
+            "this relay carries audio and video only; leave out the m=application section",
+        ),
+        (Direction.WATCH, [(r"^m=[\s\S]*", "")], "the offer has no audio or video"),
+    ],
+)
+def test_an_offer_must_carry_one_programme_the_endpoints_way(
+    direction: Direction, changes: list[tuple[str, str]], says: str
+) -> None:
+    text = OFFER if direction is Direction.PUBLISH else WATCHING
+    with pytest.raises(BadSdp, match=re.escape(says)):
+        parse_offer(offer(*changes, text=text).encode(), direction, loopback_only=True)
+
+
+def test_what_an_offer_may_leave_idle() -> None:
+    bundle_only = offer((r"^m=video 9 (.*)", r"m=video 0 \1\r\na=bundle-only"), text=WATCHING)
+    assert parse_offer(bundle_only.encode(), Direction.WATCH, loopback_only=True).kinds == (
+        "audio",
+        "video",
+    )
+    for way in ("sendrecv", "inactive"):  # one section idle is fine, as is sending both ways
+        one_idle = WATCHING.replace("a=recvonly", f"a={way}", 1)
+        assert parse_offer(one_idle.encode(), Direction.WATCH, loopback_only=True)
+    second_video = WATCHING[WATCHING.index("m=video") :].replace("a=mid:1", "a=mid:2")
+    slots = offer((r"^a=group:BUNDLE 0 1", "a=group:BUNDLE 0 1 2"), text=WATCHING + second_video)
+    taken = parse_offer(slots.encode(), Direction.WATCH, loopback_only=True)
+    assert taken.kinds == ("audio", "video", "video")  # a viewer's slots, for the stage
+    audio_only = offer((r"^m=video[\s\S]*", ""), (r"^a=group:BUNDLE 0 1", "a=group:BUNDLE 0"))
+    assert parse_offer(audio_only.encode(), Direction.PUBLISH, loopback_only=True).kinds == (
+        "audio",
+    )
