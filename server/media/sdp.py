@@ -1,9 +1,11 @@
-"""SDP from outside, checked at the edge: offers, and trickled ICE fragments (RFC 8840).
+"""SDP from outside, checked at the edge: offers to publish or watch, and trickled ICE
+fragments (RFC 8840).
 
-Offers are parsed with aiortc's own parser first, so a malformed offer is refused here with a
-clear message instead of failing deep inside a peer connection. Every candidate, offered or
-trickled, is parsed by ``candidates.py``; when the relay announces only loopback addresses,
-remote candidates off loopback are dropped before aiortc sees them.
+An offer is checked whole before aiortc sees it, so one the relay could not serve is refused
+here with a message that says what to change, instead of failing deep inside a peer connection
+or in a task nobody awaits. aiortc is then handed it with only the codecs the relay forwards
+and the candidates it may check (``candidates.py``), so that its answer names no others. When
+the relay announces only loopback addresses, remote candidates off loopback are dropped too.
 """
 
 from __future__ import annotations
@@ -193,7 +195,7 @@ def _check_transport(media: MediaDescription) -> None:
 
 
 def _check_codecs(media: MediaDescription) -> None:
-    if media.kind in MEDIA_KINDS and not any(map(_forwards, _offered(media))):
+    if not any(map(_forwards, _offered(media))):
         offered = sorted({codec.name for codec in _offered(media) if not is_rtx(codec)})
         raise NoCommonCodec(
             f"the {media.kind} section offers {', '.join(offered) or 'no codec'}, none of "
@@ -213,9 +215,7 @@ def _forwarded_codecs_only(text: str, description: SessionDescription) -> str:
     session, sections = grouplines(text)
     lines = list(session)
     for media, section in zip(description.media, sections, strict=True):
-        if media.kind in MEDIA_KINDS:
-            section = _only_payload_types(section, _forwarded_payload_types(media))
-        lines.extend(section)
+        lines.extend(_only_payload_types(section, _forwarded_payload_types(media)))
     return "\r\n".join(lines) + "\r\n"
 
 
