@@ -154,7 +154,8 @@ INTERNALS = (
     _calls("aiortc.clock:current_ntp_time"),
     _calls("aiortc.codecs.vpx:VpxPayloadDescriptor.parse", "data"),
     _calls("aiortc.sdp:SessionDescription.parse", "sdp"),
-    _calls("aiortc.sdp:candidate_from_sdp", "sdp"),
+    _calls("aiortc.sdp:grouplines", "sdp"),  # sdp.py splits an offer into sections as aiortc
+    Internal("aiortc.sdp:MediaDescription"),
     Internal("aiortc.exceptions:OperationError"),
 )
 
