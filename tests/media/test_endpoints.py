@@ -192,6 +192,9 @@ async def test_a_session_answers_only_at_its_own_location(stage: Stage) -> None:
             status, error = await send(stage, method, path, token, b"a=end-of-candidates")
             assert (status, error.get("error")) == (404, "not_found"), (method, path)
     assert stage.relay.peer_connections == 2
+    for method in ("GET", "PUT", "POST"):
+        status, error = await send(stage, method, audience.location, audience.token)
+        assert (status, error.get("error")) == (405, "method_not_allowed"), method
     assert await audience.delete() == 200
     for method in ("PATCH", "DELETE"):  # and once it has ended, it is gone
         status, error = await send(stage, method, audience.location, audience.token, b"")
