@@ -73,8 +73,10 @@ class Candidate:
         return MDNS_NAME.fullmatch(self.address) is not None
 
     def usable(self, *, loopback_only: bool) -> bool:
-        """Whether the relay may check it. Off loopback nothing is, when the relay announces
-        only loopback: an mDNS name cannot be shown to be on this machine."""
+        """Whether the relay may check it. When the relay announces only loopback, nothing off
+        loopback is (an mDNS name cannot be shown to be on this machine); otherwise nothing
+        on this machine is, nor a group or an address no peer has: the checks would be sent
+        to the relay's own services, or to many."""
         if self.transport.lower() != "udp" or self.type not in USABLE_TYPES or self.port == 0:
             return False
         if self.is_mdns:
@@ -83,7 +85,16 @@ class Candidate:
             address = ipaddress.ip_address(self.address)
         except ValueError:
             return False  # a host name: aioice resolves only mDNS names
-        return address.is_loopback or not loopback_only
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        if loopback_only:
+            return address.is_loopback
+        return not (
+            address.is_loopback
+            or address.is_unspecified
+            or address.is_multicast
+            or address.is_reserved
+        )
 
     def for_aiortc(self, mid: str | None) -> RTCIceCandidate:
         """For ``addIceCandidate``: without a MID, it is the first m-line's."""

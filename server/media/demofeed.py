@@ -13,6 +13,7 @@ import logging
 import math
 import struct
 from datetime import UTC, datetime
+from ipaddress import ip_address
 from zoneinfo import ZoneInfo
 
 import av
@@ -152,10 +153,14 @@ class DemoFeed:
         pc.addTrack(Tone())
         if not item.audio_only:
             pc.addTrack(TestCard(item, self._rooms.clock, self._rooms.timetable.zone))
-        restrict_ice(pc, self._relay.settings.ice_addresses or ("127.0.0.1",))
+        addresses = self._relay.settings.ice_addresses or ("127.0.0.1",)
+        restrict_ice(pc, addresses)
         await pc.setLocalDescription(await pc.createOffer())
+        # Its candidates are on this machine, which an offer from outside may name only when
+        # they are on loopback and the relay announces loopback only: so they are here.
+        on_loopback = all(ip_address(address).is_loopback for address in addresses)
         offer = parse_offer(
-            pc.localDescription.sdp.encode(), Direction.PUBLISH, loopback_only=False
+            pc.localDescription.sdp.encode(), Direction.PUBLISH, loopback_only=on_loopback
         )
         session = await self._relay.publish(room, item.audio_only, OWNER, offer)
         await pc.setRemoteDescription(RTCSessionDescription(session.answer, "answer"))
