@@ -45,6 +45,12 @@ class UnknownRoom(NotFound):
     code = "unknown_room"
 
 
+class UnknownEvent(NotFound):
+    """A Socket.IO event the server does not handle."""
+
+    code = "unknown_event"
+
+
 class Conflict(PlenaryError):
     """The action is valid but not in the room's (or resource's) present state."""
 

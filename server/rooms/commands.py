@@ -16,6 +16,7 @@ from server.errors import InvalidInput
 
 MAX_NOTICE = 500
 DEFAULT_EXTEND_MINUTES = 5
+MAX_SHOWN = 40  # of a client's own words quoted back in a refusal
 
 Choice = TypeVar("Choice", bound=StrEnum)
 
@@ -67,7 +68,7 @@ def _mapping(data: object, known: set[str]) -> Mapping[str, Any]:
         raise InvalidInput("the payload must be a JSON object")
     unknown = sorted(set(data) - known)
     if unknown:
-        raise InvalidInput(f"unknown field {unknown[0]!r}")
+        raise InvalidInput(f"unknown field {_shown(unknown[0])}")
     return data
 
 
@@ -86,4 +87,14 @@ def _choice(body: Mapping[str, Any], name: str, choices: type[Choice]) -> Choice
         if value == choice.value:
             return choice
     allowed = ", ".join(choice.value for choice in choices)
-    raise InvalidInput(f"{name!r} must be one of {allowed}, not {value!r}")
+    raise InvalidInput(f"{name!r} must be one of {allowed}, not {_shown(value)}")
+
+
+def _shown(value: object) -> str:
+    """What the client sent, quoted back only when short: a refusal is no echo chamber."""
+    if isinstance(value, str):
+        return repr(value) if len(value) <= MAX_SHOWN else f"a text of {len(value)} characters"
+    if value is None or isinstance(value, bool | int | float):
+        shown = repr(value)
+        return shown if len(shown) <= MAX_SHOWN else "a very long number"
+    return f"a {type(value).__name__}"

@@ -3,7 +3,10 @@
 Handlers here parse, authorise and call the room service; the rules live elsewhere. Each
 client-to-server event is answered through its ack with ``{"ok": true, ...}`` or
 ``{"ok": false, "error": CODE, "message": TEXT}``; ``answer`` is the one place that mapping
-happens, so a malformed payload can never take the server down.
+happens, so a malformed payload can never take the server down. Events with the wrong number
+of arguments, unknown events and packets python-socketio could not act on
+(``socket_input.py``) are answered the same way, and logged as one line at most
+(``socket_log.py``).
 """
 
 from __future__ import annotations
@@ -19,10 +22,13 @@ import socketio
 from server.auth.permissions import Permission
 from server.auth.tokens import Claims, TokenService
 from server.config import Config
-from server.errors import Forbidden, InvalidToken, PlenaryError
+from server.errors import Forbidden, InvalidInput, InvalidToken, PlenaryError, UnknownEvent
 from server.rooms.commands import ControlRequest, NoticeRequest
 from server.rooms.messages import agenda_payload, room_state_message
 from server.rooms.service import Reason, RoomService, RoomUpdate
+from server.rooms.socket_input import MALFORMED
+from server.rooms.socket_log import SocketLog
+from server.rooms.socket_server import SocketServer
 from server.store import Actor
 
 log = logging.getLogger(__name__)
@@ -30,18 +36,18 @@ log = logging.getLogger(__name__)
 STAFF_ROOM = "staff:health"
 # Occupancy changes are gathered for this long, so a crowd arriving is one message, not many.
 OCCUPANCY_SECONDS = 0.5
-MAX_PAYLOAD_BYTES = 64 * 1024
+MAX_EVENT_NAME = 40  # of an unknown event's name, quoted back
+MAX_PROBLEM = 120
 
 Handler = Callable[[Claims | None, Any], Awaitable[dict[str, Any]]]
+Answer = dict[str, Any]
 
 
 class LiveChannel:
     def __init__(self, config: Config, rooms: RoomService, tokens: TokenService) -> None:
-        self.sio = socketio.AsyncServer(
-            async_mode="aiohttp",
-            max_http_buffer_size=MAX_PAYLOAD_BYTES,
-            cors_allowed_origins=[],  # same origin only
-        )
+        self._log = SocketLog()
+        self.server = SocketServer(self._log)
+        self.sio = self.server.sio
         self._config = config
         self._rooms = rooms
         self._tokens = tokens
@@ -53,6 +59,8 @@ class LiveChannel:
         self.sio.on("disconnect", self._disconnect)
         self.sio.on("control", self._event(self._control))
         self.sio.on("notice", self._event(self._notice))
+        self.sio.on(MALFORMED, self._malformed)
+        self.sio.on("*", self._unknown_event)
         rooms.subscribe(self.on_room_update)
 
     @property
@@ -131,10 +139,12 @@ class LiveChannel:
             raise InvalidToken('auth must be {"token": TOKEN}')
         return self._tokens.verify(auth["token"])
 
-    def _event(self, handler: Handler) -> Callable[[str, Any], Awaitable[dict[str, Any]]]:
-        async def answer(sid: str, data: Any = None) -> dict[str, Any]:
+    def _event(self, handler: Handler) -> Callable[..., Awaitable[Answer]]:
+        async def answer(sid: str, *args: Any) -> Answer:
             try:
-                return await handler(self._clients.get(sid), data)
+                if len(args) != 1:
+                    raise InvalidInput(f"send one argument, a JSON object, not {len(args)}")
+                return await handler(self._clients.get(sid), args[0])
             except PlenaryError as error:
                 return {"ok": False, **error.as_dict()}
             except Exception:
@@ -142,6 +152,15 @@ class LiveChannel:
                 return {"ok": False, "error": "internal", "message": "the server could not do that"}
 
         return answer
+
+    async def _malformed(self, sid: str, *args: Any) -> Answer:
+        problem = args[0][:MAX_PROBLEM] if args and isinstance(args[0], str) else "malformed"
+        self._log.warning("refused a malformed packet")
+        return {"ok": False, **InvalidInput(problem).as_dict()}
+
+    async def _unknown_event(self, event: str, sid: str, *args: Any) -> Answer:
+        name = event if len(event) <= MAX_EVENT_NAME else event[:MAX_EVENT_NAME] + "…"
+        return {"ok": False, **UnknownEvent(f"there is no event {name!r}").as_dict()}
 
     async def _control(self, claims: Claims | None, data: Any) -> dict[str, Any]:
         request = ControlRequest.parse(data)

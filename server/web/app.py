@@ -82,7 +82,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     runner = TransitionRunner(settings.clock, rooms.reconcile, ClockWatch(settings.wall))
     live = LiveChannel(config, rooms, tokens)
-    live.sio.attach(app)
+    live.server.attach(app)
     heap = HeapKeeper()
     relay = _relay(settings, rooms, live, heap)
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import socketio
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 from aiohttp.test_utils import TestServer
 
 from scheduler.clock import RehearsalClock, wall_now
@@ -237,3 +241,206 @@ async def test_scheduled_transition_reaches_every_client_within_500_ms(
     finally:
         for client in clients:
             await client.close()
+
+
+def assert_quiet(caplog: pytest.LogCaptureFixture, most_warnings: int = 2) -> None:
+    """No traceback and nothing above a warning; warnings few, each one line."""
+    assert "Traceback" not in caplog.text
+    assert [r.getMessage() for r in caplog.records if r.levelno > logging.WARNING] == []
+    assert [r.getMessage() for r in caplog.records if r.exc_info or r.exc_text] == []
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) <= most_warnings, warnings
+    assert all("\n" not in warning for warning in warnings)
+
+
+@pytest.mark.parametrize("event", ["control", "notice"])
+async def test_the_wrong_number_of_arguments_gets_an_error_ack(
+    harness: Harness, caplog: pytest.LogCaptureFixture, event: str
+) -> None:
+    with caplog.at_level(logging.INFO):
+        for role in (None, Role.TECHNICIAN):
+            client = await harness.listen(role)
+            for args in [(), ("a", "b"), (1, 2, 3, 4, 5), ({"text": "hi"}, {"text": "hi"})]:
+                answer = await client.client.call(event, args, timeout=5)
+                assert answer["ok"] is False, args
+                assert answer["error"] == "invalid_input"
+                assert f"not {len(args)}" in answer["message"]
+    assert_quiet(caplog, most_warnings=0)
+    assert harness.app[appkeys.ROOMS].override_count == 0
+
+
+async def test_unknown_events_get_an_error_ack(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = await harness.listen()
+    with caplog.at_level(logging.INFO):
+        for event in ["nope", "room_state", "message", "x" * 500]:
+            answer = await client.call(event, {"room": "welcome"})
+            assert answer["ok"] is False and answer["error"] == "unknown_event", answer
+            assert len(answer["message"]) < 100
+        await client.client.emit("nope", {"no": "ack asked"})
+        await client.client.emit("control", ["not", "an", "object"])
+        await client.client.emit("notice", ("two", "arguments"))
+        assert (await client.call("notice", {"text": "hi"}))["error"] == "forbidden"
+    assert_quiet(caplog, most_warnings=0)
+
+
+def nested(depth: int) -> Any:
+    value: Any = "deep"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+WRONG_PAYLOADS: list[Any] = [
+    {"text": 5},
+    {"text": ["We", "resume"]},
+    {"text": {"nested": "object"}},
+    {"text": "ok", "level": ["info"]},
+    {"text": "ok", "level": "x" * 5000},
+    {"text": "x" * 60_000},
+    {"x" * 5000: 1, "text": "ok"},
+    {"text": "ok", "level": 10**4000},
+    {"text": "ok", "level": 1e308},
+    {"text": nested(60)},
+    nested(100),
+]
+
+
+async def test_wrong_types_deep_nesting_and_big_fields_get_an_error_ack(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    technician = await harness.listen(Role.TECHNICIAN)
+    anonymous = await harness.listen()
+    with caplog.at_level(logging.INFO):
+        for payload in WRONG_PAYLOADS:
+            answer = await technician.call("notice", payload)
+            assert answer["ok"] is False, answer
+            assert answer["error"] == "invalid_input", answer
+            assert len(answer["message"]) < 200
+    assert_quiet(caplog)
+    assert anonymous.received("notice") == []
+    assert (await technician.call("notice", {"text": "still here"}))["ok"]
+
+
+class RawSocket:
+    """Engine.IO over a websocket by hand, to send what no Socket.IO client library would."""
+
+    def __init__(self, websocket: aiohttp.ClientWebSocketResponse) -> None:
+        self.websocket = websocket
+
+    @classmethod
+    async def connect(cls, session: aiohttp.ClientSession, url: str) -> RawSocket:
+        websocket = await session.ws_connect(f"{url}/socket.io/?EIO=4&transport=websocket")
+        raw = cls(websocket)
+        assert (await raw.receive()).startswith("0{")  # engine.io open
+        await websocket.send_str("40")
+        # Socket.IO's connect, and the agenda that the server sends while connecting.
+        welcome = [await raw.receive(), await raw.receive()]
+        assert sorted(message[:3] for message in welcome) == ["40{", "42["], welcome
+        return raw
+
+    async def receive(self) -> str:
+        message = await asyncio.wait_for(self.websocket.receive(), 5)
+        assert message.type is aiohttp.WSMsgType.TEXT, message
+        return str(message.data)
+
+    async def answer_to(self, ack_id: int) -> Any:
+        """The ack with ``ack_id``; the next message must be it."""
+        message = await self.receive()
+        assert message.startswith(f"43{ack_id}["), message
+        return json.loads(message[len(f"43{ack_id}") :])[0]
+
+
+RAW_WITH_ACK = [
+    "21",
+    "21[]",
+    "21{}",
+    '21"notice"',
+    "21[1]",
+    "21[null]",
+    '21[["notice"]]',
+    '21["notice",',
+    '21["notice",' + "[" * 5000 + "]" * 5000 + "]",  # past the interpreter's recursion limit
+    '21["notice",' + "[" * 500 + "]" * 500 + "]",
+    '21["connect",{"token":"x"}]',
+    '21["disconnect","a","b","c"]',
+    '21["\\u0000malformed","' + "x" * 5000 + '"]',
+]
+RAW_WITHOUT_ACK = [
+    "2",
+    "2[1]",
+    '51-["notice",{"_placeholder":true,"num":0}]',
+    "9",
+    "3",
+    "31[1]",
+    '2/elsewhere,1["notice"]',
+    '2["connect"]',
+    "{{{",
+]
+
+
+async def test_malformed_packets_get_an_error_ack_when_they_ask_for_one(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        raw = await RawSocket.connect(session, harness.url)
+        with caplog.at_level(logging.INFO):
+            for packet in RAW_WITH_ACK:
+                await raw.websocket.send_str("4" + packet)
+                answer = await raw.answer_to(1)
+                assert answer["ok"] is False and answer["error"] == "invalid_input", packet
+                assert len(answer["message"]) <= 120
+            for number, packet in enumerate(RAW_WITHOUT_ACK, start=10):
+                await raw.websocket.send_str("4" + packet)
+                await raw.websocket.send_str(f'42{number}["nope"]')  # answered next, alone
+                assert (await raw.answer_to(number))["error"] == "unknown_event", packet
+            await raw.websocket.send_bytes(b"\x00\x01 binary")
+            await raw.websocket.send_str("b!!")  # binary, base64-encoded, and empty
+            await raw.websocket.send_str("7")  # no such engine.io packet
+            await raw.websocket.send_str('4299["notice",{"text":"hi"}]')
+            assert (await raw.answer_to(99))["error"] == "forbidden"  # still connected
+    assert_quiet(caplog)
+
+
+@pytest.mark.parametrize("frame", ["x", "", "4" + "[" * 5000, "4" + "x" * 70_000])
+async def test_frames_engine_io_cannot_parse_close_that_socket_quietly(
+    harness: Harness, caplog: pytest.LogCaptureFixture, frame: str
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        raw = await RawSocket.connect(session, harness.url)
+        with caplog.at_level(logging.INFO):
+            await raw.websocket.send_str(frame)
+            closed = await asyncio.wait_for(raw.websocket.receive(), 5)
+            assert closed.type is aiohttp.WSMsgType.CLOSE, closed
+            assert closed.data in (WSCloseCode.PROTOCOL_ERROR, WSCloseCode.MESSAGE_TOO_BIG)
+    assert_quiet(caplog)
+    other = await harness.listen()
+    assert await other.wait_for(lambda event, _: event == "agenda")
+
+
+@pytest.mark.parametrize("body", ["4" + "[" * 5000, "\x1e\x1e", "zz", '40\x1e42["notice",'])
+async def test_polling_bodies_engine_io_cannot_parse_are_refused_quietly(
+    harness: Harness, caplog: pytest.LogCaptureFixture, body: str
+) -> None:
+    endpoint = f"{harness.url}/socket.io/?EIO=4&transport=polling"
+    async with aiohttp.ClientSession() as session:
+        async with session.get(endpoint) as opened:
+            sid = json.loads((await opened.text())[1:])["sid"]
+        with caplog.at_level(logging.INFO):
+            async with session.post(f"{endpoint}&sid={sid}", data=body) as posted:
+                assert posted.status < 500
+    assert_quiet(caplog)
+
+
+async def test_a_flood_of_malformed_packets_logs_one_line(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        raw = await RawSocket.connect(session, harness.url)
+        with caplog.at_level(logging.INFO):
+            for _ in range(500):
+                await raw.websocket.send_str("421[]")
+            for _ in range(500):
+                assert (await raw.answer_to(1))["error"] == "invalid_input"
+    assert_quiet(caplog, most_warnings=1)
