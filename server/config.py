@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,6 +20,7 @@ from urllib.parse import urlsplit
 from scheduler.timetable import Timetable, TimetableError, parse_timetable
 from server.auth.tokens import parse_ttl
 from server.errors import InvalidInput
+from server.text import has_invisible
 
 SECTIONS = {"event", "auth", "media", "registration", "mail", "store", "server", "days"}
 EVENT_KEYS = {"name", "theme", "venue", "timezone", "lobby_minutes"}
@@ -60,9 +60,6 @@ IPV4_BROADCAST = IPv4Address("255.255.255.255")
 
 Choice = TypeVar("Choice", bound=StrEnum)
 MAX_TEXT = 300
-INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})  # Unicode categories
-# Zero-width joiners and direction marks are part of writing some names (Arabic, Indic).
-JOINERS_AND_MARKS = frozenset("\u200c\u200d\u200e\u200f")
 LINE_BREAKS = frozenset("\n\r\t")
 ICE_URL = re.compile(
     r"(?P<scheme>stun|turns?):(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)"
@@ -258,15 +255,11 @@ def _text(
     # These go into mail headers, HTTP headers and pages: a line break or a direction
     # override in one is a typo or a trick, and would fail there or mislead.
     allowed = LINE_BREAKS if multiline else frozenset()
-    if any(_is_invisible(char) and char not in allowed for char in value):
+    if has_invisible(value, allowed):
         raise ConfigError(
             path, where, f"field {key!r}: contains control or invisible formatting characters"
         )
     return value
-
-
-def _is_invisible(char: str) -> bool:
-    return unicodedata.category(char) in INVISIBLE and char not in JOINERS_AND_MARKS
 
 
 def _ttl(value: object, path: Path) -> timedelta:

@@ -7,7 +7,6 @@ status rules say which decisions apply to which registrations.
 from __future__ import annotations
 
 import secrets
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,14 +15,12 @@ from enum import StrEnum
 from server.errors import InvalidInput
 from server.letters import has_letter_or_digit
 from server.registration.address import AddressError, EmailAddress
+from server.text import has_invisible
 
 MAX_NAME = 120
 MAX_EMAIL = 254  # RFC 5321's limit; email-validator checks every form of it, in bytes
 MAX_AFFILIATION = 200
 FORM_FIELDS = frozenset({"name", "email", "affiliation", "consent"})
-_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-# Zero-width joiners and direction marks are part of writing some names (Arabic, Indic).
-JOINERS_AND_MARKS = frozenset("\u200c\u200d\u200e\u200f")
 
 
 class RegistrationStatus(StrEnum):
@@ -149,9 +146,7 @@ def _text(body: Mapping[str, object], field: str, limit: int, *, required: bool)
         raise FieldError(field, f"{field} is required")
     if len(value) > limit:
         raise FieldError(field, f"{field} is longer than {limit} characters")
-    if any(
-        unicodedata.category(char) in _INVISIBLE and char not in JOINERS_AND_MARKS for char in value
-    ):
+    if has_invisible(value):
         raise FieldError(field, f"{field} contains control or invisible formatting characters")
     return value
 
