@@ -1,8 +1,10 @@
-"""What text people write may hold, wherever it is shown to others: names, the config's text.
+"""What text people write may hold, wherever it is shown to others: names, notices, the
+config's text.
 
 Control characters and invisible formatting (a NUL, a line break where one line is meant, a
 direction override that makes "moc.live" read as "evil.com") are refused. Zero-width joiners
-and direction marks are allowed: they are part of writing some names (Arabic, Indic).
+and direction marks are allowed: they are part of writing some names (Arabic, Indic). A name
+or a notice must also show something: a letter or digit (``letters.py``).
 """
 
 from __future__ import annotations

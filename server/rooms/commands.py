@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 
 from scheduler.timetable import OverrideAction
 from server.errors import InvalidInput
+from server.letters import has_letter_or_digit
+from server.text import has_invisible
 
 MAX_NOTICE = 500
 DEFAULT_EXTEND_MINUTES = 5
@@ -58,7 +60,12 @@ class NoticeRequest:
     @classmethod
     def parse(cls, data: object) -> NoticeRequest:
         body = _mapping(data, {"text", "level"})
+        # Shown on every page, to everyone: held to the rules for names.
         text = _string(body, "text", MAX_NOTICE)
+        if has_invisible(text):
+            raise InvalidInput("'text' contains control or invisible formatting characters")
+        if not has_letter_or_digit(text):
+            raise InvalidInput("'text' must have a letter or digit, not only blanks or symbols")
         level = _choice(body, "level", NoticeLevel) if "level" in body else NoticeLevel.INFO
         return cls(text, level)
 

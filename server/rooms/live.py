@@ -22,7 +22,14 @@ import socketio
 from server.auth.permissions import Permission
 from server.auth.tokens import Claims, TokenService
 from server.config import Config
-from server.errors import Forbidden, InvalidInput, InvalidToken, PlenaryError, UnknownEvent
+from server.errors import (
+    Forbidden,
+    InvalidInput,
+    InvalidToken,
+    PlenaryError,
+    TooManyRequests,
+    UnknownEvent,
+)
 from server.rooms.commands import ControlRequest, NoticeRequest
 from server.rooms.messages import agenda_payload, room_state_message
 from server.rooms.service import Reason, RoomService, RoomUpdate
@@ -30,6 +37,7 @@ from server.rooms.socket_input import MALFORMED
 from server.rooms.socket_log import SocketLog
 from server.rooms.socket_server import SocketServer
 from server.store import Actor
+from server.web.rate_limit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +46,9 @@ STAFF_ROOM = "staff:health"
 OCCUPANCY_SECONDS = 0.5
 MAX_EVENT_NAME = 40  # of an unknown event's name, quoted back
 MAX_PROBLEM = 120
+# Notices reach every page: a sender may post a few in a row, then two a second.
+NOTICES_PER_MINUTE = 120
+NOTICE_BURST = 5
 
 Handler = Callable[[Claims | None, Any], Awaitable[dict[str, Any]]]
 Answer = dict[str, Any]
@@ -55,6 +66,7 @@ class LiveChannel:
         self._occupancy_changed: set[str] = set()
         self._occupancy_flush: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._notices = RateLimiter(NOTICES_PER_MINUTE, burst=NOTICE_BURST)
         self.sio.on("connect", self._connect)
         self.sio.on("disconnect", self._disconnect)
         self.sio.on("control", self._event(self._control))
@@ -176,7 +188,14 @@ class LiveChannel:
 
     async def _notice(self, claims: Claims | None, data: Any) -> dict[str, Any]:
         request = NoticeRequest.parse(data)
-        _require(claims, Permission.SEND_NOTICE)
+        sender = _require(claims, Permission.SEND_NOTICE)
+        try:
+            self._notices.check(sender.sub)
+        except TooManyRequests as error:
+            raise TooManyRequests(
+                f"too many notices at once; try again in {error.retry_after} s",
+                error.retry_after,
+            ) from None
         await self.sio.emit("notice", {"text": request.text, "level": request.level.value})
         return {"ok": True}
 

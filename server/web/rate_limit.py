@@ -1,4 +1,5 @@
-"""A token bucket per client address: bursts are fine, floods get 429 with Retry-After.
+"""A token bucket per key (a client's address, a sender's token subject): bursts are fine,
+floods get 429 (``too_many_requests``) with Retry-After.
 
 The clock is injected (monotonic seconds) so tests run without sleeping.
 """
@@ -23,8 +24,16 @@ class _Bucket:
 
 
 class RateLimiter:
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self._capacity = float(per_minute)
+    def __init__(
+        self,
+        per_minute: int,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        burst: int | None = None,
+    ) -> None:
+        """``per_minute`` tokens come back a minute; a bucket holds ``burst`` (default: as many
+        as a minute brings)."""
+        self._capacity = float(per_minute if burst is None else burst)
         self._rate = per_minute / 60.0
         self._clock = clock
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -170,6 +171,44 @@ async def test_notice_goes_to_everyone(harness: Harness) -> None:
     assert answer == {"ok": True}
     notice = await anonymous.wait_for(lambda event, _: event == "notice")
     assert notice == {"text": "We resume in 5 minutes", "level": "info"}
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "\u202eevil", "\u200d", "\u3164", "\u2800", "x" * 501])
+async def test_notices_with_what_a_name_may_not_hold_are_refused(
+    harness: Harness, text: str
+) -> None:
+    technician = await harness.listen(Role.TECHNICIAN)
+    anonymous = await harness.listen()
+    answer = await technician.call("notice", {"text": text})
+    assert answer["error"] == "invalid_input", answer
+    assert (await technician.call("notice", {"text": "after"}))["ok"]
+    assert await anonymous.wait_for(lambda event, _: event == "notice") == {
+        "text": "after",
+        "level": "info",
+    }
+
+
+async def test_a_flood_of_notices_from_one_sender_is_cut_to_a_few(harness: Harness) -> None:
+    flooder = await harness.listen(Role.TECHNICIAN)
+    anonymous = await harness.listen()
+    began = time.monotonic()
+    answers = [await flooder.call("notice", {"text": f"flood {n}"}) for n in range(60)]
+    elapsed = time.monotonic() - began
+    accepted = [n for n, answer in enumerate(answers) if answer["ok"]]
+    assert 5 <= len(accepted) <= 5 + 2 * elapsed + 1, (accepted, elapsed)
+    refused = [answer for answer in answers if not answer["ok"]]
+    assert {answer["error"] for answer in refused} == {"too_many_requests"}
+    assert "try again in 1 s" in refused[0]["message"]
+
+    # Another technician is not held back by the first.
+    other = await harness.listen(Role.TECHNICIAN)
+    assert (await other.call("notice", {"text": "the room is open"}))["ok"]
+    # Everything broadcast before that notice has arrived before it.
+    await anonymous.wait_for(
+        lambda event, data: event == "notice" and data["text"] == "the room is open"
+    )
+    texts = [notice["text"] for notice in anonymous.received("notice")]
+    assert texts == [f"flood {n}" for n in accepted] + ["the room is open"]
 
 
 @pytest.mark.parametrize(

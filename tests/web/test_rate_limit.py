@@ -53,3 +53,21 @@ def test_memory_is_bounded() -> None:
     for n in range(ratelimit.MAX_TRACKED + 10):
         limiter.check(f"addr-{n}")
     assert len(limiter._buckets) == ratelimit.MAX_TRACKED
+
+
+def test_a_small_burst_then_the_rate() -> None:
+    clock = Clock()
+    limiter = RateLimiter(per_minute=120, clock=clock, burst=5)
+    for _ in range(5):
+        limiter.check("technician")
+    with pytest.raises(TooManyRequests):
+        limiter.check("technician")
+    clock.now += 0.5  # two a second
+    limiter.check("technician")
+    with pytest.raises(TooManyRequests):
+        limiter.check("technician")
+    clock.now += 60
+    for _ in range(5):
+        limiter.check("technician")  # never more than the burst, however long it waited
+    with pytest.raises(TooManyRequests):
+        limiter.check("technician")
