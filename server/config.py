@@ -21,6 +21,7 @@ from scheduler.timetable import Timetable, TimetableError, parse_timetable
 from server.auth.tokens import parse_ttl
 from server.errors import InvalidInput
 from server.text import has_invisible
+from server.web.origins import is_bare_origin, origin_of
 
 SECTIONS = {"event", "auth", "media", "registration", "mail", "store", "server", "days"}
 EVENT_KEYS = {"name", "theme", "venue", "timezone", "lobby_minutes"}
@@ -54,7 +55,8 @@ MAIL_KEYS = {
     "smtp_password_env",
 }
 STORE_KEYS = {"url"}
-SERVER_KEYS = {"public_url"}
+SERVER_KEYS = {"public_url", "allowed_origins"}
+MAX_ORIGINS = 50
 MAX_NOTICE = 20_000
 IPV4_BROADCAST = IPv4Address("255.255.255.255")
 
@@ -145,6 +147,8 @@ class Config:
     mail: MailSettings = MailSettings()
     store_url: str = ""
     public_url: str = ""  # empty: the address the server listens on
+    # Pages elsewhere that may open live connections, besides the server's own.
+    allowed_origins: tuple[str, ...] = ()
 
 
 def load_config(path: Path) -> Config:
@@ -215,6 +219,7 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
         mail=_mail(mail, path),
         store_url=_store_url(store, path),
         public_url=_public_url(server, path),
+        allowed_origins=_allowed_origins(server.get("allowed_origins", []), path),
     )
 
 
@@ -417,6 +422,23 @@ def _public_url(table: Mapping[str, Any], path: Path) -> str:
             "address like https://conference.example.org",
         )
     return url.rstrip("/")
+
+
+def _allowed_origins(value: object, path: Path) -> tuple[str, ...]:
+    where = "[server]"
+    if not isinstance(value, list) or len(value) > MAX_ORIGINS:
+        raise ConfigError(
+            path, where, f"field 'allowed_origins': must be a list of at most {MAX_ORIGINS} origins"
+        )
+    for origin in value:
+        if not isinstance(origin, str) or not is_bare_origin(origin):
+            raise ConfigError(
+                path,
+                where,
+                f"field 'allowed_origins': {origin!r} is not an origin like "
+                "https://www.example.org (scheme, host and port, nothing after)",
+            )
+    return tuple(dict.fromkeys(origin_of(origin) for origin in value))
 
 
 def _is_web_address(url: str) -> bool:

@@ -289,6 +289,17 @@ GOOD = [
         "http://127.0.0.1:8080/plenary",
         id="url-with-path",
     ),
+    pytest.param(
+        table(
+            "server",
+            'allowed_origins = ["HTTPS://Www.Example.org:443/", "http://[::1]:8080", '
+            '"http://localhost:8080", "https://www.example.org"]',
+        ),
+        "origins",
+        ("https://www.example.org", "http://[::1]:8080", "http://localhost:8080"),
+        id="origins",
+    ),
+    pytest.param(table("server", "allowed_origins = []"), "origins", (), id="no-origins"),
     pytest.param(table("media", 'ice_addresses = ["::1"]'), "ice", ("::1",), id="ice-v6"),
     *(
         pytest.param(
@@ -328,6 +339,7 @@ def read(config: Config, what: str) -> object:
         "per_minute": config.registration.per_address_per_minute,
         "store": config.store_url,
         "public_url": config.public_url,
+        "origins": config.allowed_origins,
         "ice": config.ice_addresses,
         "ice_urls": config.ice_servers[0].urls if config.ice_servers else (),
         "day": config.timetable.local_day(welcome),
@@ -664,7 +676,11 @@ BAD = [
     ),
     refused(table("store", "url = 1"), "[store]: field 'url': must be", "store-int"),
     # [server]
-    refused(table("server", 'url = "x"'), "[server]: unknown field 'url'; known: public_url", "s"),
+    refused(
+        table("server", 'url = "x"'),
+        "[server]: unknown field 'url'; known: allowed_origins, public_url",
+        "s",
+    ),
     refused(table("server", 'public_url = "ftp://x"'), "[server]: field 'public_url': ", "ftp"),
     refused(
         table("server", 'public_url = "conference.example.org"'),
@@ -675,6 +691,29 @@ BAD = [
     refused(table("server", 'public_url = "https://x/?a=1"'), "[server]: field 'public_url'", "?"),
     refused(table("server", 'public_url = "https://x/#a"'), "[server]: field 'public_url'", "#"),
     refused(table("server", "public_url = 1"), "[server]: field 'public_url': must be", "url-i"),
+    *(
+        refused(
+            table("server", f"allowed_origins = {value}"),
+            f"[server]: field 'allowed_origins': {message}",
+            f"origins-{name}",
+        )
+        for name, value, message in [
+            ("text", '"https://x.org"', "must be a list"),
+            ("many", "[" + '"https://x.org", ' * 51 + "]", "must be a list of at most 50"),
+            ("int", "[1]", "1 is not an origin like https://www.example.org"),
+            ("path", '["https://x.org/app"]', "'https://x.org/app' is not an origin"),
+            ("query", '["https://x.org/?a"]', "'https://x.org/?a' is not an origin"),
+            ("hash", '["https://x.org#a"]', "'https://x.org#a' is not an origin"),
+            ("user", '["https://me@x.org"]', "'https://me@x.org' is not an origin"),
+            ("scheme", '["ftp://x.org"]', "'ftp://x.org' is not an origin"),
+            ("bare", '["x.org"]', "'x.org' is not an origin"),
+            ("star", '["*"]', "'*' is not an origin"),
+            ("null", '["null"]', "'null' is not an origin"),
+            ("port", '["https://x.org:99999"]', "'https://x.org:99999' is not an origin"),
+            ("idn", '["https://exämple.org"]', "'https://exämple.org' is not an origin"),
+            ("empty", '[""]', "'' is not an origin"),
+        ]
+    ),
     *(
         refused(
             table("server", f'public_url = "{url}"'),

@@ -35,7 +35,7 @@ from server.rooms.messages import agenda_payload, room_state_message
 from server.rooms.service import Reason, RoomService, RoomUpdate
 from server.rooms.socket_input import MALFORMED
 from server.rooms.socket_log import SocketLog
-from server.rooms.socket_server import SocketServer
+from server.rooms.socket_server import OriginCheck, SocketServer
 from server.store import Actor
 from server.web.rate_limit import RateLimiter
 
@@ -55,9 +55,11 @@ Answer = dict[str, Any]
 
 
 class LiveChannel:
-    def __init__(self, config: Config, rooms: RoomService, tokens: TokenService) -> None:
+    def __init__(
+        self, config: Config, rooms: RoomService, tokens: TokenService, allows_origin: OriginCheck
+    ) -> None:
         self._log = SocketLog()
-        self.server = SocketServer(self._log)
+        self.server = SocketServer(self._log, allows_origin)
         self.sio = self.server.sio
         self._config = config
         self._rooms = rooms

@@ -1,11 +1,13 @@
 """python-socketio's server as plenary runs it, on the aiohttp app: packets decoded strictly,
-its logs one quiet line each, and a request engine.io cannot parse refused without a traceback.
+its logs one quiet line each, a request engine.io cannot parse refused without a traceback, and
+pages of other origins refused (``web/origins.py``).
 
 The live channel (``live.py``) adds the events; this module is the transport under them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import socketio
@@ -19,14 +21,18 @@ PATH = "/socket.io/"
 MAX_PAYLOAD_BYTES = 64 * 1024
 WEBSOCKET = web.RequestKey("websocket", web.WebSocketResponse)
 
+# Whether a page of this origin may connect, given the request (its WSGI-like environ).
+OriginCheck = Callable[[str | None, Mapping[str, Any]], bool]
+
 
 class SocketServer:
-    def __init__(self, log: SocketLog) -> None:
+    def __init__(self, log: SocketLog, allows_origin: OriginCheck) -> None:
         self._log = log
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
             max_http_buffer_size=MAX_PAYLOAD_BYTES,
-            cors_allowed_origins=[],  # same origin only
+            # A handshake from a page of another origin is refused (400) before it connects.
+            cors_allowed_origins=allows_origin,
             serializer=CheckedPacket,
             logger=log,
             engineio_logger=log,

@@ -39,6 +39,7 @@ from server.rooms.service import RoomService, RoomUpdate
 from server.store import Store
 from server.web import api, appkeys, pages
 from server.web.errors import QuietAboutMalformedRequests, json_errors
+from server.web.origins import OriginCheck
 from server.web.rate_limit import RateLimiter
 from server.web.site import parser_limits
 
@@ -81,7 +82,9 @@ def create_app(settings: Settings) -> web.Application:
         settings.config.timetable, settings.clock, store.rooms, settings.run, settings.wall
     )
     runner = TransitionRunner(settings.clock, rooms.reconcile, ClockWatch(settings.wall))
-    live = LiveChannel(config, rooms, tokens)
+    live = LiveChannel(
+        config, rooms, tokens, OriginCheck(settings.public_url, config.allowed_origins)
+    )
     live.server.attach(app)
     heap = HeapKeeper()
     relay = _relay(settings, rooms, live, heap)

@@ -7,6 +7,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -232,6 +233,63 @@ async def test_bad_token_is_refused_with_invalid_token(harness: Harness, auth: A
     await client.disconnect()
     still_fine = await harness.listen()
     assert await still_fine.wait_for(lambda event, _: event == "agenda")
+
+
+async def connect_from(url: str, origin: str, transport: str) -> socketio.AsyncClient:
+    client = socketio.AsyncClient(reconnection=False)
+    try:
+        await client.connect(
+            url, headers={"Origin": origin}, transports=[transport], wait_timeout=5
+        )
+    except socketio.exceptions.ConnectionError:
+        await client.disconnect()  # closes the HTTP session the failed attempt left open
+        raise
+    return client
+
+
+@pytest.fixture
+async def proxied(tmp_path: Path, aiohttp_server: ServerFactory) -> Harness:
+    """A server whose public URL is not the address it is reached on, with one more origin."""
+    config = replace(bundled_config(), allowed_origins=("https://www.example.org",))
+    app = create_app(
+        replace(
+            settings(tmp_path, clock_in_welcome(10), config),
+            public_url="https://conference.example.org/plenary",
+        )
+    )
+    return Harness(await aiohttp_server(app), app)
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["https://evil.example", "http://localhost:1", "null", "https://conference.example.org:444"],
+)
+async def test_pages_of_other_origins_are_refused(
+    proxied: Harness, caplog: pytest.LogCaptureFixture, origin: str
+) -> None:
+    with caplog.at_level(logging.INFO), pytest.raises(socketio.exceptions.ConnectionError):
+        await connect_from(proxied.url, origin, "websocket")
+    async with aiohttp.ClientSession() as session:
+        handshake = f"{proxied.url}/socket.io/?EIO=4&transport=polling"
+        async with session.get(handshake, headers={"Origin": origin}) as refused:
+            assert refused.status == 400
+    assert proxied.app[appkeys.LIVE].connected == 0
+    assert_quiet(caplog, most_warnings=1)
+
+
+async def test_the_servers_own_origins_and_the_configured_ones_connect(proxied: Harness) -> None:
+    origins = [proxied.url, "https://conference.example.org", "https://www.example.org"]
+    async with aiohttp.ClientSession() as session:
+        for origin in origins:
+            client = await connect_from(proxied.url, origin, "websocket")
+            assert client.connected, origin
+            await client.disconnect()
+            handshake = f"{proxied.url}/socket.io/?EIO=4&transport=polling"
+            async with session.get(handshake, headers={"Origin": origin}) as opened:
+                assert opened.status == 200 and (await opened.text()).startswith("0{")
+    client = socketio.AsyncClient(reconnection=False)  # not a browser: no Origin at all
+    await client.connect(proxied.url, transports=["websocket"], wait_timeout=5)
+    await client.disconnect()
 
 
 async def test_token_signed_elsewhere_is_refused(harness: Harness, tmp_path: Path) -> None:
