@@ -15,6 +15,9 @@ from server.auth.tokens import TokenService
 from server.config import Config
 from server.web.app import Settings, create_app
 
+# A stopping server hangs up on live clients at once (they come back by themselves); a request
+# still being answered after that gets this long, and is then cut.
+SHUTDOWN_SECONDS = 1.0
 # Which page each staff role starts from; attendees start from the agenda.
 # Where each role starts: staff at their desks, everyone else in the first room.
 ROLE_PAGES = {
@@ -55,7 +58,14 @@ def serve(
     def greet(_message: str) -> None:
         print(_banner(config, base, clock, data_dir, print_links), flush=True)
 
-    web.run_app(app, host=host, port=port, print=greet, access_log=None)
+    web.run_app(
+        app,
+        host=host,
+        port=port,
+        print=greet,
+        access_log=None,
+        shutdown_timeout=SHUTDOWN_SECONDS,
+    )
 
 
 def _clock(config: Config, rehearsal_start: datetime | None, speed: float) -> Clock:

@@ -122,14 +122,12 @@ class LiveChannel:
         return len(lapsed)
 
     async def close(self) -> None:
+        """The server is stopping: every client is told to come back, none that it is over."""
         if self._occupancy_flush is not None:
             self._occupancy_flush.cancel()
         for task in list(self._tasks):
             task.cancel()
-        # All at once: one by one, a thousand clients keep a stopping server waiting for seconds.
-        await asyncio.gather(
-            *(self.sio.disconnect(sid) for sid in list(self._clients)), return_exceptions=True
-        )
+        await self.server.goodbye()
 
     async def _connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
         try:

@@ -1,12 +1,14 @@
 """python-socketio's server as plenary runs it, on the aiohttp app: packets decoded strictly,
-its logs one quiet line each, a request engine.io cannot parse refused without a traceback, and
-pages of other origins refused (``web/origins.py``).
+its logs one quiet line each, a request engine.io cannot parse refused without a traceback,
+pages of other origins refused (``web/origins.py``), and every client told to come back when
+the server stops (``goodbye``).
 
 The live channel (``live.py``) adds the events; this module is the transport under them.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -20,6 +22,8 @@ from server.rooms.socket_log import SocketLog
 PATH = "/socket.io/"
 MAX_PAYLOAD_BYTES = 64 * 1024
 WEBSOCKET = web.RequestKey("websocket", web.WebSocketResponse)
+GOODBYE_SECONDS = 1.0
+RESTARTING = b"the server is restarting"
 
 # Whether a page of this origin may connect, given the request (its WSGI-like environ).
 OriginCheck = Callable[[str | None, Mapping[str, Any]], bool]
@@ -37,8 +41,9 @@ class SocketServer:
             logger=log,
             engineio_logger=log,
         )
-        # The websockets of the Socket.IO requests being served.
-        self._websockets: set[web.WebSocketResponse] = set()
+        # The Socket.IO requests being served (a request cannot be hashed: by id).
+        self._serving: dict[int, web.Request] = {}
+        self._said_goodbye = False
 
     def attach(self, app: web.Application) -> None:
         """Serve Socket.IO at ``PATH`` (in place of python-socketio's own ``attach``)."""
@@ -46,7 +51,33 @@ class SocketServer:
             app.router.add_route(method, PATH, self._serve)
         app.on_response_prepare.append(self._note_websocket)
 
+    async def goodbye(self) -> None:
+        """Hang up on every client at once, so that each comes back. A Socket.IO disconnect
+        would tell clients not to reconnect; a closed transport tells them to. A websocket gets
+        a close frame (1001, going away), and then its connection is closed without waiting
+        for the reply, which aiohttp no longer reads once it is stopping; a long poll is cut.
+        Safe twice."""
+        if self._said_goodbye:
+            return
+        self._said_goodbye = True
+        requests = list(self._serving.values())
+        closing = [
+            asyncio.ensure_future(websocket.close(code=WSCloseCode.GOING_AWAY, message=RESTARTING))
+            for request in requests
+            if (websocket := request.get(WEBSOCKET)) is not None
+        ]
+        await asyncio.sleep(0)  # every close frame written
+        for request in requests:
+            if request.transport is not None:
+                request.transport.close()
+        if closing:
+            _, late = await asyncio.wait(closing, timeout=GOODBYE_SECONDS)
+            for task in late:
+                task.cancel()
+        await self.sio.shutdown()
+
     async def _serve(self, request: web.Request) -> web.StreamResponse:
+        self._serving[id(request)] = request
         try:
             response: web.StreamResponse = await self.sio.handle_request(request)
             return response
@@ -54,7 +85,7 @@ class SocketServer:
             self._log.warning("refused a request engine.io could not parse", exc_info=error)
             return await self._refuse(request)
         finally:
-            self._websockets.discard(request.get(WEBSOCKET))
+            self._serving.pop(id(request), None)
 
     async def _refuse(self, request: web.Request) -> web.StreamResponse:
         websocket: web.WebSocketResponse | None = request.get(WEBSOCKET)
@@ -67,4 +98,3 @@ class SocketServer:
     async def _note_websocket(self, request: web.Request, response: Any) -> None:
         if isinstance(response, web.WebSocketResponse) and request.path == PATH:
             request[WEBSOCKET] = response
-            self._websockets.add(response)

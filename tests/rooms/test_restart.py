@@ -11,13 +11,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 import pytest
+import socketio
 
 from server.auth.permissions import Role
 from tests.helpers import Listener
 from tests.serverproc import ServerProcess, utc_in
 
 pytestmark = pytest.mark.slow
+
+STOPPED_WITHIN = 2.0  # seconds from SIGTERM to the process's exit
 
 
 def get_json(url: str) -> Any:
@@ -82,3 +86,49 @@ async def test_sigterm_with_clients_connected_exits_promptly(
     assert server.process is not None and server.process.returncode == 0
     for listener in listeners:
         await listener.close()
+
+
+async def silent_client(
+    session: aiohttp.ClientSession, url: str
+) -> aiohttp.ClientWebSocketResponse:
+    """A Socket.IO client that connects, then never reads or answers again (a frozen tab)."""
+    websocket = await session.ws_connect(f"{url}/socket.io/?EIO=4&transport=websocket")
+    await websocket.receive_str()
+    await websocket.send_str("40")
+    for _ in range(2):  # the connect and the agenda
+        await websocket.receive_str()
+    return websocket
+
+
+async def test_sigterm_hangs_up_on_every_client_at_once_and_they_come_back(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    rehearse = utc_in(10 * 60)
+    server = start_server(rehearse=rehearse)
+    comeback = socketio.AsyncClient(reconnection_delay=0.5, reconnection_delay_max=2)
+    clients = [Listener(server.url, client=comeback)] + [Listener(server.url) for _ in range(50)]
+    for client in clients:
+        await client.connect()
+    async with aiohttp.ClientSession() as session:
+        silent = [await silent_client(session, server.url) for _ in range(20)]
+
+        began = time.monotonic()
+        await asyncio.to_thread(server.stop)
+        stopped_in = time.monotonic() - began
+        assert server.process is not None and server.process.returncode == 0
+        assert stopped_in < STOPPED_WITHIN, f"{stopped_in:.2f} s"
+        # Hung up on, with a close frame saying the server goes away, not a Socket.IO goodbye.
+        for websocket in silent[:3]:
+            frames = [await websocket.receive(timeout=5) for _ in range(3)]
+            assert all(frame.data != "41" for frame in frames), frames
+            closing = [frame for frame in frames if frame.type is aiohttp.WSMsgType.CLOSE]
+            assert closing and closing[0].data == aiohttp.WSCloseCode.GOING_AWAY, frames
+
+        start_server(rehearse=rehearse, port=server.port)
+        back = await clients[0].wait_for(
+            lambda event, _: event == "agenda" and len(clients[0].received("agenda")) == 2,
+            within=20,
+        )
+        assert back["event"]["timezone"] == "Europe/Vienna"
+    for client in clients:
+        await client.close()
