@@ -13,11 +13,6 @@ import { SummaryView } from './summary.js';
 import { parseAgenda, parseRoomState, withRoomState } from './timetable.js';
 import { takeToken } from './token.js';
 
-// After the server hangs up on a signed-in connection, wait this long before asking again
-// (doubling each time): a refused token then shows as withdrawn; a good one reconnects.
-const REJOIN_DELAY_MS = 1000;
-const REJOIN_DELAY_MAX_MS = 30_000;
-
 class AgendaPage {
   #doc;
   #clock = new AgendaClock();
@@ -129,14 +124,14 @@ class AgendaPage {
 
 /**
  * The page's Socket.IO connection: with the access token while the server accepts it, and
- * anonymous (the public agenda) once it does not.
+ * anonymous (the public agenda) once it does not. When the server hangs up (access revoked),
+ * the connection asks again by itself, and the answer says whether the token still works.
  */
 class AgendaLink {
   #handlers;
   #tokenRefused;
   #connection = null;
   #generation = 0;
-  #rejoinDelay = REJOIN_DELAY_MS;
 
   /** `handlers` as for LiveConnection; `tokenRefused()` when the token stops being accepted. */
   constructor(handlers, tokenRefused) {
@@ -155,24 +150,10 @@ class AgendaLink {
         status: (status) => {
           if (generation !== this.#generation) return;
           this.#handlers.status(status);
-          if (token !== null) this.#watch(status, token, generation);
+          if (token !== null && status === LinkStatus.INVALID_TOKEN) this.#tokenRefused();
         },
       },
     });
-  }
-
-  #watch(status, token, generation) {
-    if (status === LinkStatus.LIVE) {
-      this.#rejoinDelay = REJOIN_DELAY_MS;
-    } else if (status === LinkStatus.INVALID_TOKEN) {
-      this.#tokenRefused();
-    } else if (status === LinkStatus.CLOSED) {
-      // The server hangs up on purpose when access is revoked; asking again tells which it was.
-      setTimeout(() => {
-        if (generation === this.#generation) this.connect(token);
-      }, this.#rejoinDelay);
-      this.#rejoinDelay = Math.min(this.#rejoinDelay * 2, REJOIN_DELAY_MAX_MS);
-    }
   }
 }
 

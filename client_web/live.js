@@ -1,9 +1,18 @@
 // The Socket.IO connection to the server and its status, as the pages need it: events in
 // (`agenda`, `room_state`, `notice`), control commands out with their acknowledgement.
+//
+// The connection comes back by itself. A transport that drops (a network drop, a server
+// restarting) is retried by Socket.IO. A server that hangs up on purpose is asked again too:
+// the next answer says why (a token no longer valid is refused; anything else connects), so no
+// goodbye is ever taken as final. Both wait longer after each failure, up to a ceiling, with
+// jitter, so that a hall of pages does not come back in one burst.
 
 import { io } from '/vendor/socket.io.esm.min.js';
 
 const ACK_TIMEOUT_MS = 10_000;
+const RETRY = Object.freeze({ firstMs: 1_000, maxMs: 10_000, jitter: 0.5 });
+// A connection that lasted this long starts counting hang-ups afresh.
+const SETTLED_MS = 60_000;
 
 export const LinkStatus = Object.freeze({
   IDLE: 'idle',
@@ -12,12 +21,21 @@ export const LinkStatus = Object.freeze({
   RECONNECTING: 'reconnecting',
   INVALID_TOKEN: 'invalid_token',
   REFUSED: 'refused',
-  CLOSED: 'closed',
 });
+
+/** The wait before retry number `attempt` (0, 1, …): doubling, capped, ± `jitter`. */
+export function retryDelayMs(attempt, random = Math.random) {
+  const base = Math.min(RETRY.maxMs, RETRY.firstMs * 2 ** attempt);
+  return Math.round(base * (1 - RETRY.jitter + 2 * RETRY.jitter * random()));
+}
 
 export class LiveConnection {
   #socket;
   #onStatus;
+  #hangups = 0;
+  #connectedAt = 0;
+  #askAgain = null;
+  #closed = false;
 
   /**
    * Connect (with `token`, or anonymously when it is null) and deliver events to `handlers`:
@@ -25,7 +43,12 @@ export class LiveConnection {
    */
   constructor({ token = null, handlers }) {
     this.#onStatus = handlers.status ?? (() => {});
-    this.#socket = io(token ? { auth: { token } } : {});
+    this.#socket = io({
+      ...(token ? { auth: { token } } : {}),
+      reconnectionDelay: RETRY.firstMs,
+      reconnectionDelayMax: RETRY.maxMs,
+      randomizationFactor: RETRY.jitter,
+    });
     this.#listen(handlers);
     this.#onStatus(LinkStatus.CONNECTING, null);
   }
@@ -37,6 +60,8 @@ export class LiveConnection {
 
   /** Stop for good (no reconnection). */
   close() {
+    this.#closed = true;
+    clearTimeout(this.#askAgain);
     this.#socket.disconnect();
   }
 
@@ -56,11 +81,15 @@ export class LiveConnection {
 
   #listen(handlers) {
     const socket = this.#socket;
-    socket.on('connect', () => this.#onStatus(LinkStatus.LIVE, null));
+    socket.on('connect', () => {
+      this.#connectedAt = Date.now();
+      this.#onStatus(LinkStatus.LIVE, null);
+    });
     socket.on('disconnect', (reason) => {
-      // The server hung up on purpose (e.g. the token was revoked): Socket.IO will not retry.
-      const status = reason === 'io server disconnect' ? LinkStatus.CLOSED : LinkStatus.RECONNECTING;
-      this.#onStatus(status, reason);
+      if (this.#closed) return;
+      this.#onStatus(LinkStatus.RECONNECTING, reason);
+      // Socket.IO retries everything but the server's own hang-up.
+      if (reason === 'io server disconnect') this.#connectLater();
     });
     socket.on('connect_error', (error) => this.#onConnectError(error));
     if (handlers.agenda) socket.on('agenda', handlers.agenda);
@@ -68,9 +97,17 @@ export class LiveConnection {
     if (handlers.notice) socket.on('notice', handlers.notice);
   }
 
+  #connectLater() {
+    if (Date.now() - this.#connectedAt > SETTLED_MS) this.#hangups = 0;
+    clearTimeout(this.#askAgain);
+    this.#askAgain = setTimeout(() => {
+      if (!this.#closed) this.#socket.connect();
+    }, retryDelayMs(this.#hangups++));
+  }
+
   #onConnectError(error) {
     if (error?.data?.error === 'invalid_token') {
-      this.#socket.disconnect();
+      this.close();
       this.#onStatus(LinkStatus.INVALID_TOKEN, error.data.message ?? null);
     } else if (this.#socket.active) {
       // A transport failure: Socket.IO keeps retrying with backoff.

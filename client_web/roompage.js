@@ -97,8 +97,6 @@ class RoomFrame {
     if (status === LinkStatus.INVALID_TOKEN && this.#token !== null) {
       forgetToken();
       this.#page.tokenRefused();
-    } else if (status === LinkStatus.CLOSED) {
-      this.#showProblem('The server closed the live connection (your access may have been withdrawn). Reload the page to try again.');
     } else if (status === LinkStatus.LIVE) {
       setShown(this.#problem, false);
     }

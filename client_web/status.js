@@ -11,7 +11,6 @@ const STATUS_TEXT = Object.freeze({
   [LinkStatus.RECONNECTING]: 'reconnecting…',
   [LinkStatus.INVALID_TOKEN]: 'not connected',
   [LinkStatus.REFUSED]: 'not connected',
-  [LinkStatus.CLOSED]: 'disconnected',
 });
 
 const NOTICE_LEVELS = new Set(['info', 'warning', 'urgent']);

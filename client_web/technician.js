@@ -53,11 +53,9 @@ class TechnicianPage {
       forgetToken();
       setShown(byId(this.#doc, 'invalid-token'), true);
       setShown(byId(this.#doc, 'rooms'), false);
-    } else if (status === LinkStatus.REFUSED || status === LinkStatus.CLOSED) {
+    } else if (status === LinkStatus.REFUSED) {
       const node = byId(this.#doc, 'link-problem');
-      setText(node, status === LinkStatus.CLOSED
-        ? 'The server closed the connection (your access may have been revoked). Reload the page to try again.'
-        : `The server refused the connection${detail ? `: ${detail}` : '.'}`);
+      setText(node, `The server refused the connection${detail ? `: ${detail}` : '.'}`);
       setShown(node, true);
     } else if (status === LinkStatus.LIVE) {
       setShown(byId(this.#doc, 'link-problem'), false);
