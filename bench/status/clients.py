@@ -1,6 +1,9 @@
 """The status bench's client worker: N Socket.IO clients on one loop, driven over stdin/stdout.
 
-Run as ``python -m bench.status.clients --url U --count N --batch B [--deflate]``.
+Run as ``python -m bench.status.clients --url U --count N --batch B [--deflate] [--reconnect]``.
+Requests, one JSON line each: ``{"op": "connect"}``, ``{"op": "await", ...}``, ``{"op": "count"}``
+(how many are connected now; with ``--reconnect`` clients come back by themselves after the
+server drops them, as python-socketio's client does).
 """
 
 from __future__ import annotations
@@ -63,9 +66,12 @@ class Waiter:
 
 
 class Fleet:
-    def __init__(self, url: str, count: int, batch: int, deflate: bool) -> None:
+    def __init__(
+        self, url: str, count: int, batch: int, deflate: bool, reconnect: bool = False
+    ) -> None:
         self.url = url
         self.batch = batch
+        self.reconnect = reconnect
         # Browsers offer permessage-deflate, and aiohttp's server accepts it: each send is then
         # compressed per connection. python-socketio's client does not offer it unless asked.
         self.websocket_options = {"compress": 15} if deflate else {}
@@ -106,7 +112,7 @@ class Fleet:
 
     async def _connect_one(self, client: int) -> str | None:
         sio = socketio.AsyncClient(
-            reconnection=False,
+            reconnection=self.reconnect,
             http_session=self.session,
             websocket_extra_options=self.websocket_options,
         )
@@ -133,6 +139,9 @@ class Fleet:
         self.waiter = None
         return {"times": waiter.times}
 
+    def count(self) -> dict[str, Any]:
+        return {"connected": sum(sio.connected for sio in self.clients)}
+
     async def close(self) -> None:
         disconnects = (sio.disconnect() for sio in self.clients if sio.connected)
         with contextlib.suppress(TimeoutError):
@@ -147,9 +156,10 @@ async def worker(argv: list[str]) -> None:
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--batch", type=int, required=True)
     parser.add_argument("--deflate", action="store_true")
+    parser.add_argument("--reconnect", action="store_true")
     args = parser.parse_args(argv)
     raise_fd_limit(args.count + FD_HEADROOM, warn=True)
-    fleet = Fleet(args.url, args.count, args.batch, args.deflate)
+    fleet = Fleet(args.url, args.count, args.batch, args.deflate, args.reconnect)
     loop = asyncio.get_running_loop()
     stdin = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
@@ -162,6 +172,8 @@ async def worker(argv: list[str]) -> None:
             gc.disable()
         elif request["op"] == "await":
             reply = await fleet.wait_for(request["matches"], request["since"], request["seconds"])
+        elif request["op"] == "count":
+            reply = fleet.count()
         else:
             break
         sys.stdout.write(json.dumps(reply) + "\n")
