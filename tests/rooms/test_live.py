@@ -193,7 +193,9 @@ async def test_a_flood_of_notices_from_one_sender_is_cut_to_a_few(harness: Harne
     flooder = await harness.listen(Role.TECHNICIAN)
     anonymous = await harness.listen()
     began = time.monotonic()
-    answers = [await flooder.call("notice", {"text": f"flood {n}"}) for n in range(60)]
+    answers = await asyncio.gather(
+        *(flooder.call("notice", {"text": f"flood {n}"}) for n in range(2000))
+    )
     elapsed = time.monotonic() - began
     accepted = [n for n, answer in enumerate(answers) if answer["ok"]]
     assert 5 <= len(accepted) <= 5 + 2 * elapsed + 1, (accepted, elapsed)
@@ -208,8 +210,9 @@ async def test_a_flood_of_notices_from_one_sender_is_cut_to_a_few(harness: Harne
     await anonymous.wait_for(
         lambda event, data: event == "notice" and data["text"] == "the room is open"
     )
-    texts = [notice["text"] for notice in anonymous.received("notice")]
-    assert texts == [f"flood {n}" for n in accepted] + ["the room is open"]
+    *flood, last = [notice["text"] for notice in anonymous.received("notice")]
+    assert sorted(flood) == sorted(f"flood {n}" for n in accepted)
+    assert last == "the room is open"
 
 
 @pytest.mark.parametrize(
@@ -536,8 +539,8 @@ async def test_a_flood_of_malformed_packets_logs_one_line(
     async with aiohttp.ClientSession() as session:
         raw = await RawSocket.connect(session, harness.url)
         with caplog.at_level(logging.INFO):
-            for _ in range(500):
+            for _ in range(1000):
                 await raw.websocket.send_str("421[]")
-            for _ in range(500):
+            for _ in range(1000):
                 assert (await raw.answer_to(1))["error"] == "invalid_input"
     assert_quiet(caplog, most_warnings=1)
