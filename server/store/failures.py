@@ -45,6 +45,12 @@ def translate_failures(engine: AsyncEngine, failed: Callable[[str], None]) -> No
         # A failed pre-ping is the pool's to handle: it reconnects, and that can fail here too.
         if context.is_pre_ping:
             return
+        # A task cancelled mid-statement (a stopping server ends its background tasks) is not
+        # a failing store. SQLAlchemy counts it as a disconnect; turned into StoreUnavailable it
+        # would no longer be a cancellation, and a loop that rides out StoreUnavailable would
+        # never stop.
+        if not isinstance(context.original_exception, Exception):
+            return
         reason = unavailable_reason(context.original_exception, context.is_disconnect)
         if reason is not None:
             failed(reason)

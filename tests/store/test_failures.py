@@ -3,8 +3,10 @@ again by itself once it can: SQLite on a disk that fills up, PostgreSQL stopped 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -98,3 +100,22 @@ async def test_postgresql_stopped_is_unavailable_and_comes_back(
         assert (await store.registrations.get("r1")) is not None
     finally:
         await store.close()
+
+
+async def test_a_query_cancelled_midway_is_cancelled_not_unavailable(tmp_path: Path) -> None:
+    # A stopping server cancels its background tasks while they query; a task that got
+    # StoreUnavailable in place of its cancellation would take it for a failure and go on.
+    store = Store.in_data_dir(tmp_path)
+    await store.prepare()
+    slow = text(
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 5000000)"
+        " SELECT count(*) FROM n"
+    )
+    async with store.engine.connect() as connection:
+        query = asyncio.ensure_future(connection.execute(slow))
+        await asyncio.sleep(0.3)  # into the query, which takes about a second here
+        query.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await query
+    assert store.health.failure is None
+    await store.close()
