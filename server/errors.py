@@ -112,3 +112,10 @@ class StoreUnavailable(PlenaryError):
     def __init__(self, reason: str) -> None:
         super().__init__("the server cannot save anything just now; please try again shortly")
         self.reason = reason
+
+
+class ServerStopping(PlenaryError):
+    """The server is stopping (a restart): the same request will work once it is back."""
+
+    code = "server_stopping"
+    http_status = 503

@@ -15,7 +15,7 @@ from typing import Any
 import socketio
 from aiohttp import WSCloseCode, web
 
-from server.errors import InvalidInput
+from server.errors import InvalidInput, ServerStopping
 from server.rooms.socket_input import CheckedPacket
 from server.rooms.socket_log import SocketLog
 
@@ -77,6 +77,8 @@ class SocketServer:
         await self.sio.shutdown()
 
     async def _serve(self, request: web.Request) -> web.StreamResponse:
+        if self._said_goodbye:  # a request read before the server stopped, served only now
+            raise ServerStopping("the server is restarting; connect again shortly")
         self._serving[id(request)] = request
         try:
             response: web.StreamResponse = await self.sio.handle_request(request)
@@ -90,8 +92,7 @@ class SocketServer:
     async def _refuse(self, request: web.Request) -> web.StreamResponse:
         websocket: web.WebSocketResponse | None = request.get(WEBSOCKET)
         if websocket is None:
-            refusal = InvalidInput("that is not a Socket.IO request this server can read")
-            return web.json_response(refusal.as_dict(), status=refusal.http_status)
+            raise InvalidInput("that is not a Socket.IO request this server can read")
         await websocket.close(code=WSCloseCode.PROTOCOL_ERROR)
         return websocket
 

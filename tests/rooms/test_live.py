@@ -544,3 +544,14 @@ async def test_a_flood_of_malformed_packets_logs_one_line(
             for _ in range(1000):
                 assert (await raw.answer_to(1))["error"] == "invalid_input"
     assert_quiet(caplog, most_warnings=1)
+
+
+async def test_after_the_goodbye_a_handshake_is_told_the_server_is_stopping(
+    harness: Harness,
+) -> None:
+    await harness.app[appkeys.LIVE].close()
+    async with aiohttp.ClientSession() as session:
+        handshake = f"{harness.url}/socket.io/?EIO=4&transport=polling"
+        async with session.get(handshake) as refused:
+            assert refused.status == 503
+            assert (await refused.json())["error"] == "server_stopping"
