@@ -5,6 +5,7 @@ reconnecting and comes back by itself, and a revoked link is told so rather than
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Callable
 
 import pytest
@@ -38,12 +39,19 @@ def test_every_page_reconnects_after_a_restart_and_shows_what_changes(
     for page in pages:
         expect(page.locator("#link-status")).to_have_text("live updates")
 
+    began = time.monotonic()
     server.stop()
+    stopped = time.monotonic() - began
     for page in pages:
         expect(page.locator("#link-status")).to_have_text("reconnecting…")
     start_server(rehearse=rehearse, port=server.port)
+    up = time.monotonic() - began
     for page in pages:
         expect(page.locator("#link-status")).to_have_text("live updates", timeout=BACK_MS)
+    back = time.monotonic() - began
+    print(
+        f"\n{len(pages)} pages: stopped in {stopped:.2f} s, up at {up:.2f} s, back at {back:.2f} s"
+    )
 
     keynote = technician.locator("#room-keynote")
     keynote.get_by_role("button", name="Start now").click()
