@@ -45,6 +45,11 @@ class SocketServer:
         self._serving: dict[int, web.Request] = {}
         self._said_goodbye = False
 
+    @property
+    def requests_in_progress(self) -> int:
+        """Socket.IO requests being answered: a websocket each, and long polls."""
+        return len(self._serving)
+
     def attach(self, app: web.Application) -> None:
         """Serve Socket.IO at ``PATH`` (in place of python-socketio's own ``attach``)."""
         for method in ("GET", "POST", "OPTIONS"):
@@ -55,8 +60,8 @@ class SocketServer:
         """Hang up on every client at once, so that each comes back. A Socket.IO disconnect
         would tell clients not to reconnect; a closed transport tells them to. A websocket gets
         a close frame (1001, going away), and then its connection is closed without waiting
-        for the reply, which aiohttp no longer reads once it is stopping; a long poll is cut.
-        Safe twice."""
+        for the reply, which aiohttp no longer reads once it is stopping; a long poll is cut
+        (and its handler cancelled, or it would wait for its own timeout). Safe twice."""
         if self._said_goodbye:
             return
         self._said_goodbye = True
@@ -70,6 +75,8 @@ class SocketServer:
         for request in requests:
             if request.transport is not None:
                 request.transport.close()
+            if request.get(WEBSOCKET) is None:
+                request.task.cancel()  # a long poll: engine.io ends it, as when it times out
         if closing:
             _, late = await asyncio.wait(closing, timeout=GOODBYE_SECONDS)
             for task in late:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -23,6 +24,7 @@ from server.auth.permissions import Role
 from server.web import appkeys
 from server.web.app import create_app
 from tests.helpers import Listener, bundled_config, fast_rehearsal, settings
+from tests.serverproc import free_port
 
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
 
@@ -555,3 +557,29 @@ async def test_after_the_goodbye_a_handshake_is_told_the_server_is_stopping(
         async with session.get(handshake) as refused:
             assert refused.status == 503
             assert (await refused.json())["error"] == "server_stopping"
+
+
+async def test_a_long_poll_does_not_hold_a_stopping_server(tmp_path: Path) -> None:
+    app = create_app(settings(tmp_path, clock_in_welcome(10)))
+    runner = web.AppRunner(app, shutdown_timeout=10)  # what a long poll would keep it waiting
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    endpoint = f"http://127.0.0.1:{port}/socket.io/?EIO=4&transport=polling"
+    server = app[appkeys.LIVE].server
+    async with aiohttp.ClientSession() as session:
+        async with session.get(endpoint) as opened:
+            endpoint += "&sid=" + json.loads((await opened.text())[1:])["sid"]
+        async with session.post(endpoint, data="40") as joined:
+            assert joined.status == 200
+        async with session.get(endpoint) as welcome:  # the connect and the agenda
+            assert '"agenda"' in await welcome.text()
+        poll = asyncio.ensure_future(session.get(endpoint))  # nothing more to say: it waits
+        async with asyncio.timeout(5):
+            while server.requests_in_progress == 0:
+                await asyncio.sleep(0.01)
+        began = time.monotonic()
+        await runner.cleanup()
+        assert time.monotonic() - began < 2
+        with contextlib.suppress(aiohttp.ClientError):
+            (await poll).release()
