@@ -55,7 +55,7 @@ MAIL_KEYS = {
     "smtp_password_env",
 }
 STORE_KEYS = {"url"}
-SERVER_KEYS = {"public_url", "allowed_origins"}
+SERVER_KEYS = {"public_url", "allowed_origins", "header_timeout_seconds", "max_connections"}
 MAX_ORIGINS = 50
 MAX_NOTICE = 20_000
 IPV4_BROADCAST = IPv4Address("255.255.255.255")
@@ -149,6 +149,8 @@ class Config:
     public_url: str = ""  # empty: the address the server listens on
     # Pages elsewhere that may open live connections, besides the server's own.
     allowed_origins: tuple[str, ...] = ()
+    header_timeout_seconds: float = 10.0  # a connection's first headers must be in by then
+    max_connections: int = 4096  # HTTP connections open at once; past it, new ones are closed
 
 
 def load_config(path: Path) -> Config:
@@ -220,6 +222,10 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
         store_url=_store_url(store, path),
         public_url=_public_url(server, path),
         allowed_origins=_allowed_origins(server.get("allowed_origins", []), path),
+        header_timeout_seconds=_seconds(
+            server, "header_timeout_seconds", path, "[server]", 10, 1, 300
+        ),
+        max_connections=_whole(server, "max_connections", path, "[server]", 4096, 16, 1_000_000),
     )
 
 

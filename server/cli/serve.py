@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
+import resource
+import signal
 from datetime import datetime
 from pathlib import Path
 
@@ -14,6 +18,11 @@ from server.auth.permissions import Role
 from server.auth.tokens import TokenService
 from server.config import Config
 from server.web.app import Settings, create_app
+from server.web.site import Guard, GuardedSite
+
+log = logging.getLogger(__name__)
+# Descriptors besides the HTTP connections: the media sessions' sockets, the store, the logs.
+SPARE_DESCRIPTORS = 4096
 
 # A stopping server hangs up on live clients at once (they come back by themselves); a request
 # still being answered after that gets this long, and is then cut.
@@ -55,17 +64,46 @@ def serve(
         )
     )
 
-    def greet(_message: str) -> None:
-        print(_banner(config, base, clock, data_dir, print_links), flush=True)
+    guard = Guard(config.header_timeout_seconds, config.max_connections)
+    _allow_descriptors(config.max_connections + SPARE_DESCRIPTORS)
+    banner = _banner(config, base, clock, data_dir, print_links)
+    asyncio.run(_serve_until_stopped(app, host, port, guard, banner))
 
-    web.run_app(
-        app,
-        host=host,
-        port=port,
-        print=greet,
-        access_log=None,
-        shutdown_timeout=SHUTDOWN_SECONDS,
+
+async def _serve_until_stopped(
+    app: web.Application, host: str, port: int, guard: Guard, banner: str
+) -> None:
+    """Serve on a guarded site (``server/web/site.py``) until SIGTERM or SIGINT, then stop as
+    aiohttp's ``run_app`` would: the app's shutdown and cleanup, in order."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    runner = web.AppRunner(
+        app, handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS
     )
+    await runner.setup()
+    try:
+        await GuardedSite(runner, host, port, guard).start()
+        print(banner, flush=True)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def _allow_descriptors(wanted: int) -> None:
+    """Raise the soft limit on open files towards ``wanted``, as far as the hard limit lets."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    if target < wanted:
+        log.warning(
+            "only %d open files are allowed here (%d wanted for [server] max_connections and "
+            "the media); raise the hard limit (ulimit -Hn) for a large event",
+            target,
+            wanted,
+        )
 
 
 def _clock(config: Config, rehearsal_start: datetime | None, speed: float) -> Clock:

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 END_OF_HEADERS = b"\r\n\r\n"
 HEADER_BYTES = 32 * 1024
+# After the 431, what the client still sends is read and dropped this long, so that closing
+# with it unread (a reset) does not destroy the answer on its way.
+LINGER_SECONDS = 2.0
 LOG_EVERY_SECONDS = 60.0
 TOO_LARGE = json.dumps(
     {"error": "headers_too_large", "message": f"the headers are larger than {HEADER_BYTES} bytes"}
@@ -85,6 +88,7 @@ class GuardedConnection(asyncio.Protocol):
         self._tail = b""  # the last bytes seen, for an end of headers split between reads
         self._header_bytes = 0
         self._admitted = False
+        self._refused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -101,6 +105,8 @@ class GuardedConnection(asyncio.Protocol):
         self.inner.connection_made(transport)
 
     def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return  # the rest of headers too large: dropped until the client stops
         if self._deadline is not None:
             seen = self._tail + data
             end = seen.find(END_OF_HEADERS)
@@ -116,6 +122,8 @@ class GuardedConnection(asyncio.Protocol):
         self.inner.data_received(data)
 
     def eof_received(self) -> bool | None:
+        if self._refused:
+            return False  # the client has finished sending: close
         return self.inner.eof_received()
 
     def pause_writing(self) -> None:
@@ -139,8 +147,10 @@ class GuardedConnection(asyncio.Protocol):
         self._deadline = None
         self.guard.too_large += 1
         self.guard.note("a connection's headers were too large")
+        self._refused = True
         self.transport.write(TOO_LARGE_RESPONSE)
-        self.transport.close()
+        self.transport.write_eof()
+        asyncio.get_running_loop().call_later(LINGER_SECONDS, self.transport.abort)
 
     def _too_slow(self) -> None:
         self._deadline = None

@@ -5,15 +5,20 @@ oversized headers get the contract's JSON error, and everyone else is served mea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import socket
+import time
+import urllib.request
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from aiohttp import web
 
 from server.web.site import HEADER_BYTES, Guard, GuardedSite, parser_limits
-from tests.serverproc import free_port
+from tests.serverproc import CONFIG, ServerProcess, free_port, utc_in
 
 HOST = "127.0.0.1"
 
@@ -152,3 +157,32 @@ async def test_headers_within_the_limit_reach_the_app(site: GuardedSite) -> None
     assert (await closed(reader, within=2.0)).endswith(b"hello")
     assert site.guard.too_large == 0
     writer.close()
+
+
+def test_plenary_serve_is_behind_the_guard(tmp_path: Path) -> None:
+    """A real server with the config's limits: slow headers are cut off at
+    ``header_timeout_seconds``, a megabyte of Authorization gets the JSON 431, and the agenda
+    is served meanwhile."""
+    config = tmp_path / "guarded.toml"
+    text = CONFIG.read_text(encoding="utf-8")
+    config.write_text(text.replace("[server]\n", "[server]\nheader_timeout_seconds = 1\n", 1))
+    server = ServerProcess(data_dir=tmp_path / "data", rehearse=utc_in(60), config=config).start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as slow:
+            slow.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            began = time.monotonic()
+            with urllib.request.urlopen(server.url + "/api/agenda", timeout=5) as agenda:
+                assert agenda.status == 200
+            assert slow.recv(1) == b""  # closed by the server
+            assert 0.8 < time.monotonic() - began < 3.0
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as large:
+            token = "Bearer " + "T" * 1_000_000
+            request = f"GET /api/me HTTP/1.1\r\nHost: x\r\nAuthorization: {token}\r\n\r\n"
+            with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+                large.sendall(request.encode())  # the server may close before it has all
+            answer = large.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 431 ")
+        assert b'"headers_too_large"' in answer and b"TTTT" not in answer
+    finally:
+        server.stop()
+    assert "Traceback" not in server.log() and "TTTT" not in server.log()

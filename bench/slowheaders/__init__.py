@@ -1,0 +1,1 @@
+"""Slow and oversized headers against plenary serve: see __main__.py."""
