@@ -300,6 +300,8 @@ GOOD = [
         id="origins",
     ),
     pytest.param(table("server", "allowed_origins = []"), "origins", (), id="no-origins"),
+    pytest.param(table("server", "header_timeout_seconds = 2.5"), "header", 2.5, id="header-2.5"),
+    pytest.param(table("server", "max_connections = 16"), "connections", 16, id="conns-16"),
     pytest.param(table("media", 'ice_addresses = ["::1"]'), "ice", ("::1",), id="ice-v6"),
     *(
         pytest.param(
@@ -340,6 +342,8 @@ def read(config: Config, what: str) -> object:
         "store": config.store_url,
         "public_url": config.public_url,
         "origins": config.allowed_origins,
+        "header": config.header_timeout_seconds,
+        "connections": config.max_connections,
         "ice": config.ice_addresses,
         "ice_urls": config.ice_servers[0].urls if config.ice_servers else (),
         "day": config.timetable.local_day(welcome),
@@ -678,10 +682,24 @@ BAD = [
     # [server]
     refused(
         table("server", 'url = "x"'),
-        "[server]: unknown field 'url'; known: allowed_origins, public_url",
+        "[server]: unknown field 'url'; known: allowed_origins, header_timeout_seconds, "
+        "max_connections, public_url",
         "s",
     ),
     refused(table("server", 'public_url = "ftp://x"'), "[server]: field 'public_url': ", "ftp"),
+    *(
+        refused(table("server", f"{key} = {value}"), f"[server]: field {key!r}: {message}", name)
+        for name, key, value, message in [
+            ("timeout-0", "header_timeout_seconds", "0", "must be a number of seconds from 1"),
+            ("timeout-big", "header_timeout_seconds", "301", "must be a number of seconds"),
+            ("timeout-nan", "header_timeout_seconds", "nan", "must be a number of seconds"),
+            ("timeout-text", "header_timeout_seconds", '"10"', "must be a number of seconds"),
+            ("timeout-bool", "header_timeout_seconds", "true", "must be a number of seconds"),
+            ("conns-small", "max_connections", "15", "must be a whole number from 16"),
+            ("conns-float", "max_connections", "100.5", "must be a whole number"),
+            ("conns-bool", "max_connections", "true", "must be a whole number"),
+        ]
+    ),
     refused(
         table("server", 'public_url = "conference.example.org"'),
         "[server]: field 'public_url': 'conference.example.org' is not an http(s) address",
