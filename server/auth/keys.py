@@ -77,6 +77,10 @@ class KeyRing:
     def public_key(self, kid: str) -> Ed25519PublicKey | None:
         return self._public.get(kid)
 
+    def private_key(self, kid: str) -> Ed25519PrivateKey | None:
+        """Any key of the ring, current or not: to sign a recorded token again."""
+        return self._private.get(kid)
+
     def jwks(self) -> dict[str, list[dict[str, str]]]:
         # The current key first: clients that try keys in order find it at once.
         kids = sorted(self._public, key=lambda kid: (kid != self._current, kid))

@@ -171,6 +171,24 @@ class TokenService:
             raise InvalidInput("the token would be too long: shorten the name or list fewer rooms")
         return token, claims
 
+    def sign_again(self, unsigned: str) -> str:
+        """The token that ``without_signature`` cut ``unsigned`` from, signed again with the key
+        that signed it first and verified like any other. Ed25519 signatures are deterministic
+        (RFC 8032), so it is the very same token, character for character. InvalidToken if the
+        key is gone, or the token has expired or been revoked since."""
+        if not unsigned.isascii() or unsigned.count(".") != 1:
+            raise InvalidToken("not a token's header and claims")
+        kid = _signing_kid(unsigned + ".")  # an empty signature: only the header is read
+        key = self._keyring.private_key(kid)
+        if key is None:
+            self._keyring.refresh()
+            key = self._keyring.private_key(kid)
+        if key is None:
+            raise InvalidToken("its signing key is gone")
+        token = f"{unsigned}.{_b64url(key.sign(unsigned.encode('ascii')))}"
+        self.verify(token)
+        return token
+
     def verify(self, token: object) -> Claims:
         """The token's claims if it is genuine, current and well formed; InvalidToken if not."""
         text = _well_formed(token)
@@ -210,6 +228,15 @@ class TokenService:
             raise InvalidToken("token not yet valid")
         if claims.issued_at > now + CLOCK_LEEWAY:
             raise InvalidToken("token issued in the future")
+
+
+def without_signature(token: str) -> str:
+    """A token's header and claims: enough for ``sign_again``, and no credential by itself."""
+    return token.rpartition(".")[0]
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 def _well_formed(token: object) -> str:

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 
 from server.auth.keys import KeyRing
 from server.auth.permissions import Permission, Role
-from server.auth.tokens import Claims, TokenService, parse_ttl
+from server.auth.tokens import Claims, TokenService, parse_ttl, without_signature
 from server.errors import InvalidInput, InvalidToken
 
 ISSUER = "https://plenary.test"
@@ -532,6 +532,48 @@ def test_rotation_by_another_process_verifies_without_restart(tmp_path: Path, cl
     assert server.verify(token).name == "Ada"  # verify() refreshed the ring on the unknown kid
     assert server_ring.current_kid == new_kid
     assert unverified(server.issue(role=Role.ATTENDEE, name="Bob"))[0]["kid"] == new_kid
+
+
+# --- signing a recorded token again --------------------------------------------------------
+
+
+def test_sign_again_gives_the_very_same_token(
+    service: TokenService, ring: KeyRing, clock: Clock, tmp_path: Path
+) -> None:
+    token = service.issue(role=Role.ATTENDEE, name="Ada", sub="a_0001")
+    unsigned = without_signature(token)
+    assert token.startswith(unsigned + ".") and unsigned.count(".") == 1
+    ring.rotate()  # signed again with the key that signed it, not the current one
+    assert service.sign_again(unsigned) == token
+    reopened = TokenService(KeyRing.open(tmp_path / "var"), ISSUER, clock)
+    assert reopened.sign_again(unsigned) == token  # a restarted server too
+
+
+def test_sign_again_refuses_what_verify_refuses(ring: KeyRing, clock: Clock) -> None:
+    revoked: set[str] = set()
+    service = TokenService(ring, ISSUER, clock, is_revoked=revoked.__contains__)
+    token = service.issue(role=Role.ATTENDEE, name="Ada", ttl=timedelta(hours=1))
+    unsigned = without_signature(token)
+    revoked.add(service.verify(token).jti)
+    with pytest.raises(InvalidToken, match="revoked"):
+        service.sign_again(unsigned)
+    revoked.clear()
+    clock.advance(hours=2)
+    with pytest.raises(InvalidToken, match="expired"):
+        service.sign_again(unsigned)
+
+
+def test_sign_again_refuses_a_forged_header_or_an_unknown_key(service: TokenService) -> None:
+    token = service.issue(role=Role.ATTENDEE, name="Ada")
+    header, payload = without_signature(token).split(".")
+    forged = {"alg": "EdDSA", "typ": "JWT", "kid": "k" * 16}
+    with pytest.raises(InvalidToken, match="key is gone"):
+        service.sign_again(f"{segment(forged)}.{payload}")
+    with pytest.raises(InvalidToken, match="EdDSA"):
+        service.sign_again(f"{segment({**forged, 'alg': 'HS256'})}.{payload}")
+    for bad in (token, header, "é.x", ""):
+        with pytest.raises(InvalidToken):
+            service.sign_again(bad)
 
 
 # --- revocation hook and claims ------------------------------------------------------------
