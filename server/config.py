@@ -53,6 +53,7 @@ MAIL_KEYS = {
     "smtp_security",
     "smtp_username",
     "smtp_password_env",
+    "smtp_timeout",
 }
 STORE_KEYS = {"url"}
 SERVER_KEYS = {"public_url", "allowed_origins", "header_timeout_seconds", "max_connections"}
@@ -110,6 +111,8 @@ class MailSettings:
     smtp_security: SmtpSecurity = SmtpSecurity.STARTTLS
     smtp_username: str = ""
     smtp_password_env: str = ""
+    # Seconds one conversation with the SMTP server may take; one command is given as long.
+    smtp_timeout: int = 60
 
 
 @dataclass(frozen=True)
@@ -389,6 +392,7 @@ def _mail(table: Mapping[str, Any], path: Path) -> MailSettings:
         ),
         smtp_username=_text(table, "smtp_username", path, where),
         smtp_password_env=_password_env(table, path, where),
+        smtp_timeout=_whole(table, "smtp_timeout", path, where, 60, 1, 600),
     )
 
 

@@ -1,7 +1,9 @@
-"""A real SMTP server (aiosmtpd) on loopback that keeps every message it receives."""
+"""A real SMTP server (aiosmtpd) on loopback that keeps every message it receives, and can
+refuse on purpose (any reply to MAIL, RCPT or DATA) or hold a message at DATA."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import re
@@ -30,9 +32,43 @@ class Envelope:
 
 @dataclass
 class Inbox:
-    messages: list[EmailMessage] = field(default_factory=list)
-    envelopes: list[Envelope] = field(default_factory=list)
+    messages: list[EmailMessage] = field(default_factory=list)  # accepted
+    envelopes: list[Envelope] = field(default_factory=list)  # of those accepted
+    # Every message that reached DATA, whether it was then accepted, refused or held.
+    arrivals: list[EmailMessage] = field(default_factory=list)
+    # Replies to give instead of accepting, by command ("MAIL", "RCPT", "DATA"), in turn.
+    refusals: dict[str, list[str]] = field(default_factory=dict)
+    # While this is clear, DATA keeps the client waiting for its answer.
+    release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.release.set()
+
+    def refuse_next(self, command: str, *replies: str) -> None:
+        with self.lock:
+            self.refusals.setdefault(command, []).extend(replies)
+
+    def hold_data(self) -> None:
+        self.release.clear()
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if refusal := self._refusal("MAIL"):
+            return refusal
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if refusal := self._refusal("RCPT"):
+            return refusal
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -41,9 +77,20 @@ class Inbox:
             envelope.mail_from, tuple(envelope.rcpt_tos), envelope.smtp_utf8, envelope.content
         )
         with self.lock:
+            self.arrivals.append(message)
+        while not self.release.is_set():
+            await asyncio.sleep(0.02)
+        if refusal := self._refusal("DATA"):
+            return refusal
+        with self.lock:
             self.messages.append(message)
             self.envelopes.append(sent)
         return "250 Message accepted"
+
+    def _refusal(self, command: str) -> str | None:
+        with self.lock:
+            waiting = self.refusals.get(command)
+            return waiting.pop(0) if waiting else None
 
     def to(self, address: str) -> list[EmailMessage]:
         with self.lock:

@@ -270,6 +270,8 @@ GOOD = [
     ),
     pytest.param(table("mail", "smtp_port = 1"), "smtp_port", 1, id="port-1"),
     pytest.param(table("mail", "smtp_port = 65535"), "smtp_port", 65535, id="port-max"),
+    pytest.param(table("mail", "smtp_timeout = 1"), "smtp_timeout", 1, id="timeout-1"),
+    pytest.param(table("mail", "smtp_timeout = 600"), "smtp_timeout", 600, id="timeout-max"),
     pytest.param(
         table("mail", 'smtp_security = "none"'), "security", SmtpSecurity.NONE, id="smtp-plain"
     ),
@@ -336,6 +338,7 @@ def read(config: Config, what: str) -> object:
         "within": config.connect_within_seconds,
         "offers": config.offers_per_address_per_minute,
         "smtp_port": config.mail.smtp_port,
+        "smtp_timeout": config.mail.smtp_timeout,
         "security": config.mail.smtp_security,
         "mode": config.registration.mode,
         "per_minute": config.registration.per_address_per_minute,
@@ -670,6 +673,9 @@ BAD = [
         for value in ("hunter2!", "SMTP PASSWORD", "A=B", "1PASSWORD", "$PASSWORD", "PASSWÖRD")
     ),
     refused(table("mail", "smtp_username = 1"), "[mail]: field 'smtp_username': must", "user"),
+    refused(table("mail", "smtp_timeout = 0"), "[mail]: field 'smtp_timeout': must be a", "t0"),
+    refused(table("mail", "smtp_timeout = 601"), "[mail]: field 'smtp_timeout': must be a", "t+"),
+    refused(table("mail", "smtp_timeout = 2.5"), "[mail]: field 'smtp_timeout': must be a", "tf"),
     # [store]
     refused(table("store", 'uri = "x"'), "[store]: unknown field 'uri'; known: url", "store-key"),
     refused(table("store", 'url = "sqlite:///x.db"'), "[store]: field 'url': must start", "sync"),

@@ -17,7 +17,7 @@ from server.auth.permissions import Role
 from server.auth.tokens import TokenService
 from server.background import BackgroundTask
 from server.config import Config
-from server.registration.mail import Letter, Mailer
+from server.registration.mail import DeliveryFailed, Letter, Mailer, new_message_id
 from server.registration.model import MailStatus, Registration
 from server.store.registrations import RegistrationRecords
 
@@ -84,7 +84,10 @@ class JoinLinkSender:
         link = f"{self._public_url}/#token={token}"
         starts = self._clock.to_wall(self._config.timetable.items[0].starts_at)
         letter = join_letter(self._config, registration, link, starts, until)
-        status = await self._mailer.send(letter)
+        try:
+            status = await self._mailer.send(letter)
+        except DeliveryFailed:
+            status = MailStatus.FAILED
         await self._records.set_mail(registration.id, status)
 
 
@@ -112,4 +115,9 @@ def join_letter(
             "the link stops working at once.",
         ]
     )
-    return Letter(to=registration.email, subject=f"Your join link: {event.name}", text=text)
+    return Letter(
+        to=registration.email,
+        subject=f"Your join link: {event.name}",
+        text=text,
+        message_id=new_message_id(config.mail.sender),
+    )

@@ -11,11 +11,22 @@ from pathlib import Path
 import pytest
 
 from server.config import MailSettings, SmtpSecurity
-from server.registration.mail import Letter, OutboxMailer, SmtpMailer, compose
+from server.registration.mail import (
+    DeliveryFailed,
+    Letter,
+    OutboxMailer,
+    SmtpMailer,
+    compose,
+    new_message_id,
+)
 from server.registration.model import MailStatus
 from tests.smtp import SmtpServer
 
 SENDER = "plenary <plenary@localhost>"
+
+
+def letter_to(address: str, subject: str = "Your join link", text: str = "a link") -> Letter:
+    return Letter(to=address, subject=subject, text=text, message_id=new_message_id(SENDER))
 
 
 def headers(letter: Letter) -> list[bytes]:
@@ -23,13 +34,13 @@ def headers(letter: Letter) -> list[bytes]:
 
 
 def test_a_domain_beyond_ascii_is_written_by_its_ascii_name() -> None:
-    lines = headers(Letter(to="Ana@Exämple.org", subject="Your join link", text="Hello"))
+    lines = headers(letter_to("Ana@Exämple.org"))
     assert b"To: Ana@xn--exmple-cua.org" in lines
     assert all(line.isascii() for line in lines)  # no SMTPUTF8 needed for this one
 
 
 def test_an_address_beyond_ascii_is_written_in_utf8_itself() -> None:
-    letter = Letter(to="ju\u0308rgen@exa\u0308mple.org", subject="Ihr Link", text="Hallo")
+    letter = letter_to("ju\u0308rgen@exa\u0308mple.org", "Ihr Link", "Hallo")
     assert "To: jürgen@exämple.org".encode() in headers(letter)
     assert compose(letter, SENDER).policy.utf8
 
@@ -46,7 +57,7 @@ def smtp() -> Iterator[SmtpServer]:
 
 
 # On file from before addresses were checked: "To: a,dup2@…" would go to two people.
-TWO_IN_ONE = Letter(to="a,dup2@example.org", subject="Your join link", text="a link")
+TWO_IN_ONE = letter_to("a,dup2@example.org")
 
 
 async def test_smtp_sends_nothing_to_an_address_on_file_that_is_not_one(
@@ -55,11 +66,13 @@ async def test_smtp_sends_nothing_to_an_address_on_file_that_is_not_one(
     settings = MailSettings(
         sender=SENDER, smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_security=SmtpSecurity.NONE
     )
-    with caplog.at_level(logging.WARNING):
-        assert await SmtpMailer(settings).send(TWO_IN_ONE) is MailStatus.FAILED
+    with caplog.at_level(logging.WARNING), pytest.raises(DeliveryFailed) as failed:
+        await SmtpMailer(settings).send(TWO_IN_ONE)
+    assert failed.value.permanent  # trying again cannot make it an address
+    assert failed.value.reason.startswith("the address cannot be written in a letter")
     assert "invalid characters before the @-sign" in caplog.text
     assert "dup2" not in caplog.text  # the log never names a recipient
-    sent = await SmtpMailer(settings).send(Letter(to="ana@example.org", subject="s", text="t"))
+    sent = await SmtpMailer(settings).send(letter_to("ana@example.org", "s", "t"))
     assert sent is MailStatus.SENT
     assert [envelope.rcpt_tos for envelope in smtp.inbox.envelopes] == [("ana@example.org",)]
 
@@ -68,5 +81,7 @@ async def test_the_outbox_writes_nothing_for_an_address_on_file_that_is_not_one(
     tmp_path: Path,
 ) -> None:
     outbox = OutboxMailer(MailSettings(sender=SENDER), tmp_path)
-    assert await outbox.send(TWO_IN_ONE) is MailStatus.FAILED
+    with pytest.raises(DeliveryFailed) as failed:
+        await outbox.send(TWO_IN_ONE)
+    assert failed.value.permanent
     assert not await asyncio.to_thread(letters_in, outbox.folder)
