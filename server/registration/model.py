@@ -37,10 +37,14 @@ class Decision(StrEnum):
 
 
 class MailStatus(StrEnum):
-    QUEUED = "queued"
+    QUEUED = "queued"  # waiting for its first try, or for the next after a failure
+    SENDING = "sending"  # a sender has it; if that sender dies, it is tried again
     SENT = "sent"
-    OUTBOX = "outbox"
-    FAILED = "failed"
+    OUTBOX = "outbox"  # written to DATA/outbox/: no SMTP server is configured
+    FAILED = "failed"  # given up: refused for good, tried too often, or access ended first
+
+
+WAITING_MAIL = frozenset({MailStatus.QUEUED, MailStatus.SENDING})
 
 
 # Which statuses each decision may be taken from; anything else is left as it is.
@@ -108,10 +112,32 @@ class Registration:
     decided_at: datetime | None = None
     decided_by: str | None = None
     mail: MailStatus | None = None
+    mail_attempts: int = 0
+    # Waiting: when it is next tried. Being sent: when its sender is presumed dead.
+    mail_due_at: datetime | None = None
+    mail_error: str | None = None  # why the last try failed
 
     @property
     def has_access(self) -> bool:
         return self.status in HAS_ACCESS
+
+
+@dataclass(frozen=True)
+class JoinLetter:
+    """What makes a join-link letter the same letter however often it is sent: its token,
+    kept without its signature (signed again to send, it is the same token), and its
+    Message-ID. Recorded before the first try; only an organizer's resend makes a new one."""
+
+    jti: str
+    unsigned_token: str
+    message_id: str
+
+
+@dataclass(frozen=True)
+class NewLetter:
+    letter: JoinLetter
+    issued_at: datetime
+    expires_at: datetime
 
 
 def email_key(address: str) -> str:

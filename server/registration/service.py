@@ -88,6 +88,7 @@ class Registrar:
             decided_at=now if is_open else None,
             decided_by="open registration" if is_open else None,
             mail=MailStatus.QUEUED if is_open else None,
+            mail_due_at=now if is_open else None,
         )
         try:
             await self._records.add(registration, consent_at=now)
@@ -124,7 +125,7 @@ class Registrar:
             raise Conflict(
                 f"only approved registrations get a link; this one is {registration.status.value}"
             )
-        queued = await self._records.queue_mail(registration_id)
+        queued = await self._records.queue_mail(registration_id, self._wall())
         self._sender.wake()
         assert queued is not None
         return queued

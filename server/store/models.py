@@ -73,6 +73,13 @@ class RegistrationRow(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
     mail: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    mail_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    mail_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    mail_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # The join-link letter: its token's jti, the token without its signature, its Message-ID.
+    letter_jti: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    letter_token: Mapped[str | None] = mapped_column(Text, nullable=True)
+    letter_message_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
 class IssuedTokenRow(Base):

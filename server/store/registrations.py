@@ -1,8 +1,9 @@
-"""What registration keeps: registrations, the tokens issued for them, and revocations."""
+"""What registration keeps: registrations, their join-link letters, the tokens issued for
+them, and revocations."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -10,7 +11,16 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.registration.model import MailStatus, Registration, RegistrationStatus, email_key
+from server.auth.permissions import Role
+from server.registration.model import (
+    WAITING_MAIL,
+    JoinLetter,
+    MailStatus,
+    NewLetter,
+    Registration,
+    RegistrationStatus,
+    email_key,
+)
 from server.store.models import IssuedTokenRow, RegistrationRow, RevocationRow
 
 EXPORT_BATCH = 500
@@ -39,6 +49,7 @@ class RegistrationRecords:
             decided_at=registration.decided_at,
             decided_by=registration.decided_by,
             mail=registration.mail.value if registration.mail else None,
+            mail_due_at=registration.mail_due_at,
         )
         try:
             async with self._sessions.begin() as session:
@@ -120,7 +131,8 @@ class RegistrationRecords:
             )
             for row in rows:
                 row.status, row.decided_at, row.decided_by = outcome.value, at, by
-                row.mail = mail.value if mail else row.mail
+                if mail is MailStatus.QUEUED:
+                    _queue_new_letter(row, at)
             if outcome is not RegistrationStatus.APPROVED:
                 await _revoke_tokens(session, [row.id for row in rows], at, outcome.value)
             return [_registration(row) for row in rows]
@@ -137,13 +149,86 @@ class RegistrationRecords:
             revoked = await _revoke_tokens(session, [row.id], at, outcome.value)
             return _registration(row), revoked
 
-    async def queue_mail(self, registration_id: str) -> Registration | None:
+    async def queue_mail(self, registration_id: str, at: datetime) -> Registration | None:
+        """A new letter, with a new token, in place of any before it (an organizer's resend)."""
         async with self._sessions.begin() as session:
             row = await session.get(RegistrationRow, registration_id, with_for_update=True)
             if row is None:
                 return None
-            row.mail = MailStatus.QUEUED.value
+            _queue_new_letter(row, at)
             return _registration(row)
+
+    async def due_mail(self, now: datetime, limit: int = 50) -> list[str]:
+        """The registrations whose letter may be tried now, longest waiting first: waiting
+        and due, or being sent by a sender presumed dead."""
+        due_at = func.coalesce(RegistrationRow.mail_due_at, RegistrationRow.created_at)
+        async with self._sessions() as session:
+            ids = await session.scalars(
+                select(RegistrationRow.id)
+                .where(RegistrationRow.mail.in_(list(WAITING_MAIL)), due_at <= now)
+                .order_by(due_at, RegistrationRow.id)
+                .limit(limit)
+            )
+            return list(ids)
+
+    async def next_mail_due(self) -> datetime | None:
+        """When the next letter waiting is due, perhaps already; None if no letter waits."""
+        due_at = func.coalesce(RegistrationRow.mail_due_at, RegistrationRow.created_at)
+        async with self._sessions() as session:
+            found: datetime | None = await session.scalar(
+                select(func.min(due_at)).where(RegistrationRow.mail.in_(list(WAITING_MAIL)))
+            )
+            return found
+
+    async def claim_letter(
+        self,
+        registration_id: str,
+        now: datetime,
+        until: datetime,
+        mint: Callable[[Registration], NewLetter],
+    ) -> tuple[Registration, JoinLetter] | None:
+        """Take a due letter to send until ``until``, in one transaction with the letter it
+        carries: the one recorded before, or, the first time, one from ``mint`` whose token is
+        recorded against the registration here. None if it is not due (another sender took
+        it, or a decision came first); a letter whose registration lost its access fails."""
+        async with self._sessions.begin() as session:
+            row = await session.get(RegistrationRow, registration_id, with_for_update=True)
+            if row is None or not _is_due(row, now):
+                return None
+            registration = _registration(row)
+            if not registration.has_access:
+                row.mail, row.mail_due_at = MailStatus.FAILED.value, None
+                row.mail_error = f"not sent: the registration was {row.status} before its turn"
+                return None
+            letter = _letter(row)
+            if letter is None:
+                letter = _record_letter(session, row, mint(registration))
+            row.mail, row.mail_due_at = MailStatus.SENDING.value, until
+            row.mail_attempts += 1
+            return _registration(row), letter
+
+    async def settle_letter(
+        self,
+        registration_id: str,
+        jti: str,
+        mail: MailStatus,
+        *,
+        due_at: datetime | None = None,
+        error: str | None = None,
+    ) -> bool:
+        """What came of sending the letter with token ``jti``. False, and nothing changes, if
+        it is no longer being sent or no longer the registration's letter (a resend came)."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(RegistrationRow)
+                .where(
+                    RegistrationRow.id == registration_id,
+                    RegistrationRow.letter_jti == jti,
+                    RegistrationRow.mail == MailStatus.SENDING.value,
+                )
+                .values(mail=mail.value, mail_due_at=due_at, mail_error=error)
+            )
+            return bool(getattr(result, "rowcount", 0))
 
     async def queued_mail(self, limit: int = 50) -> list[Registration]:
         async with self._sessions() as session:
@@ -225,6 +310,40 @@ async def _revoke_tokens(
     return fresh
 
 
+def _queue_new_letter(row: RegistrationRow, at: datetime) -> None:
+    row.mail, row.mail_due_at = MailStatus.QUEUED.value, at
+    row.mail_attempts, row.mail_error = 0, None
+    row.letter_jti = row.letter_token = row.letter_message_id = None
+
+
+def _is_due(row: RegistrationRow, now: datetime) -> bool:
+    due_at = row.mail_due_at or row.created_at
+    return row.mail in WAITING_MAIL and due_at <= now
+
+
+def _letter(row: RegistrationRow) -> JoinLetter | None:
+    if row.letter_jti is None or row.letter_token is None or row.letter_message_id is None:
+        return None
+    return JoinLetter(row.letter_jti, row.letter_token, row.letter_message_id)
+
+
+def _record_letter(session: AsyncSession, row: RegistrationRow, new: NewLetter) -> JoinLetter:
+    letter = new.letter
+    row.letter_jti, row.letter_token = letter.jti, letter.unsigned_token
+    row.letter_message_id = letter.message_id
+    session.add(
+        IssuedTokenRow(
+            jti=letter.jti,
+            sub=row.sub,
+            registration_id=row.id,
+            role=Role.ATTENDEE.value,
+            issued_at=new.issued_at,
+            expires_at=new.expires_at,
+        )
+    )
+    return letter
+
+
 def _filtered(query: Query, status: RegistrationStatus | None, text: str) -> Query:
     if status is not None:
         query = query.where(RegistrationRow.status == status.value)
@@ -257,4 +376,7 @@ def _registration(row: RegistrationRow) -> Registration:
         decided_at=row.decided_at,
         decided_by=row.decided_by,
         mail=MailStatus(row.mail) if row.mail else None,
+        mail_attempts=row.mail_attempts or 0,
+        mail_due_at=row.mail_due_at,
+        mail_error=row.mail_error,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -9,7 +10,13 @@ import pytest
 from sqlalchemy import text
 
 from scheduler.timetable import Override, OverrideAction, RoomState
-from server.registration.model import MailStatus, Registration, RegistrationStatus
+from server.registration.model import (
+    JoinLetter,
+    MailStatus,
+    NewLetter,
+    Registration,
+    RegistrationStatus,
+)
 from server.store import Actor, AuditEntry, RoomChange, Store
 from server.store.database import FIRST_REVISION
 from server.store.registrations import DuplicateEmail
@@ -223,7 +230,7 @@ async def test_queued_mail_is_picked_up_after_a_restart(store_url: str) -> None:
     first = Store.at(store_url)
     await first.prepare()
     await first.registrations.add(registration(1, RegistrationStatus.APPROVED), consent_at=AT)
-    await first.registrations.queue_mail("r_0001")
+    await first.registrations.queue_mail("r_0001", AT)
     await first.close()
     second = Store.at(store_url)
     await second.prepare()
@@ -280,4 +287,163 @@ async def test_stored_addresses_are_renormalised_and_every_row_stays(store_url: 
         with pytest.raises(DuplicateEmail):
             await records.add(registration(10 + n, email=taken), consent_at=AT)
     await records.add(registration(20, email="strasse@example.org"), consent_at=AT)
+    await store.close()
+
+
+class Mint:
+    """Stands in for the sender's token minting: counts the letters it was asked for."""
+
+    def __init__(self) -> None:
+        self.minted: list[JoinLetter] = []
+
+    def __call__(self, registration: Registration) -> NewLetter:
+        n = len(self.minted)
+        letter = JoinLetter(f"jti{n:019d}", f"header.claims{n}", f"<m{n}@example.org>")
+        self.minted.append(letter)
+        return NewLetter(letter, issued_at=AT, expires_at=AT + timedelta(days=3))
+
+
+async def issued_jtis(store: Store, registration_id: str) -> list[str]:
+    async with store.engine.connect() as connection:
+        rows = await connection.execute(
+            text("SELECT jti FROM issued_tokens WHERE registration_id = :id"),
+            {"id": registration_id},
+        )
+        return sorted(jti for (jti,) in rows)
+
+
+async def approved(store: Store, n: int) -> str:
+    await store.registrations.add(registration(n), consent_at=AT)
+    await store.registrations.decide(
+        [f"r_{n:04d}"],
+        [RegistrationStatus.PENDING],
+        RegistrationStatus.APPROVED,
+        AT,
+        "Olga",
+        MailStatus.QUEUED,
+    )
+    return f"r_{n:04d}"
+
+
+async def test_a_letter_and_its_token_are_recorded_once_and_reused(store: Store) -> None:
+    records, mint = store.registrations, Mint()
+    rid = await approved(store, 1)
+    assert await records.due_mail(AT) == [rid]
+    lease = AT + timedelta(minutes=2)
+    claimed = await records.claim_letter(rid, AT, lease, mint)
+    assert claimed is not None
+    taken, letter = claimed
+    assert (taken.mail, taken.mail_attempts, taken.mail_due_at) == (MailStatus.SENDING, 1, lease)
+    assert letter == mint.minted[0]
+    assert await issued_jtis(store, rid) == [letter.jti]
+    # Being sent: no other sender takes it until its sender is presumed dead.
+    assert await records.due_mail(lease - timedelta(seconds=1)) == []
+    assert await records.claim_letter(rid, lease - timedelta(seconds=1), lease, mint) is None
+    again = await records.claim_letter(rid, lease, lease + timedelta(minutes=2), mint)
+    assert again is not None and again[1] == letter and again[0].mail_attempts == 2
+    assert len(mint.minted) == 1 and await issued_jtis(store, rid) == [letter.jti]
+
+
+async def test_a_failed_letter_waits_until_it_is_due(store: Store) -> None:
+    records, mint = store.registrations, Mint()
+    rid = await approved(store, 1)
+    claimed = await records.claim_letter(rid, AT, AT + timedelta(minutes=2), mint)
+    assert claimed is not None
+    retry_at = AT + timedelta(seconds=30)
+    assert await records.settle_letter(
+        rid, claimed[1].jti, MailStatus.QUEUED, due_at=retry_at, error="451 try later"
+    )
+    assert await records.next_mail_due() == retry_at
+    assert await records.due_mail(retry_at - timedelta(seconds=1)) == []
+    assert await records.due_mail(retry_at) == [rid]
+    waiting = await records.get(rid)
+    assert waiting is not None
+    assert (waiting.mail, waiting.mail_error, waiting.mail_attempts) == (
+        MailStatus.QUEUED,
+        "451 try later",
+        1,
+    )
+    claimed = await records.claim_letter(rid, retry_at, retry_at + timedelta(minutes=2), mint)
+    assert claimed is not None and claimed[1] == mint.minted[0]
+    assert await records.settle_letter(rid, claimed[1].jti, MailStatus.SENT)
+    sent = await records.get(rid)
+    assert sent is not None and (sent.mail, sent.mail_error, sent.mail_due_at) == (
+        MailStatus.SENT,
+        None,
+        None,
+    )
+    assert await records.next_mail_due() is None and await records.due_mail(retry_at) == []
+
+
+async def test_a_resend_replaces_the_letter_and_the_old_outcome_is_ignored(store: Store) -> None:
+    records, mint = store.registrations, Mint()
+    rid = await approved(store, 1)
+    first = await records.claim_letter(rid, AT, AT + timedelta(minutes=2), mint)
+    assert first is not None
+    resent = await records.queue_mail(rid, AT + timedelta(seconds=5))
+    assert resent is not None and (resent.mail, resent.mail_attempts) == (MailStatus.QUEUED, 0)
+    assert not await records.settle_letter(rid, first[1].jti, MailStatus.SENT)
+    second = await records.claim_letter(
+        rid, AT + timedelta(seconds=5), AT + timedelta(hours=1), mint
+    )
+    assert second is not None and second[1] == mint.minted[1] != first[1]
+    assert await issued_jtis(store, rid) == sorted(letter.jti for letter in mint.minted)
+
+
+async def test_a_letter_whose_registration_lost_access_fails_unsent(store: Store) -> None:
+    records, mint = store.registrations, Mint()
+    rid = await approved(store, 1)
+    await records.close(rid, RegistrationStatus.WITHDRAWN, AT, "the attendee")
+    assert await records.claim_letter(rid, AT, AT + timedelta(minutes=2), mint) is None
+    failed = await records.get(rid)
+    assert failed is not None and failed.mail is MailStatus.FAILED
+    assert failed.mail_error == "not sent: the registration was withdrawn before its turn"
+    assert mint.minted == [] and await issued_jtis(store, rid) == []
+
+
+async def test_two_senders_taking_the_same_letter_at_once_make_one_token(store: Store) -> None:
+    records, mint = store.registrations, Mint()
+    rid = await approved(store, 1)
+    claims = await asyncio.gather(
+        *(records.claim_letter(rid, AT, AT + timedelta(minutes=2), mint) for _ in range(4))
+    )
+    assert sum(claim is not None for claim in claims) == 1
+    assert len(mint.minted) == 1 and len(await issued_jtis(store, rid)) == 1
+
+
+async def test_registrations_from_revision_0003_keep_their_mail(store_url: str) -> None:
+    from alembic import command
+
+    from server.store.database import alembic_config
+
+    store = Store.at(store_url)
+    async with store.engine.begin() as connection:
+        await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), "0003"))
+        for n, mail in enumerate(["queued", "sent", "outbox", "failed", None]):
+            await connection.execute(
+                text(
+                    "INSERT INTO registrations (id, sub, name, email, email_key, affiliation, "
+                    "status, created_at, consent_at, decided_at, decided_by, mail) VALUES "
+                    "(:id, :sub, 'P', :email, :email, '', 'approved', '2021-06-14 12:00:00', "
+                    "'2021-06-14 12:00:00', '2021-06-14 12:05:00', 'Olga', :mail)"
+                ),
+                {"id": f"r_{n}", "sub": f"a_{n}", "email": f"p{n}@example.org", "mail": mail},
+            )
+    await store.prepare()
+    records = store.registrations
+    found = {r.id: r for r in (await records.search(None, "", 10, 0))[0]}
+    assert {rid: r.mail for rid, r in found.items()} == {
+        "r_0": MailStatus.QUEUED,
+        "r_1": MailStatus.SENT,
+        "r_2": MailStatus.OUTBOX,
+        "r_3": MailStatus.FAILED,
+        "r_4": None,
+    }
+    assert {r.mail_attempts for r in found.values()} == {0}
+    assert found["r_0"].mail_due_at == AT + timedelta(minutes=5)  # due since its approval
+    assert await records.due_mail(AT + timedelta(minutes=5)) == ["r_0"]
+    claimed = await records.claim_letter(
+        "r_0", AT + timedelta(minutes=5), AT + timedelta(hours=1), Mint()
+    )
+    assert claimed is not None and claimed[0].mail is MailStatus.SENDING
     await store.close()
