@@ -185,24 +185,28 @@ class RegistrationRecords:
         registration_id: str,
         now: datetime,
         until: datetime,
-        mint: Callable[[Registration], NewLetter],
+        mint: Callable[[Registration], NewLetter | str],
     ) -> tuple[Registration, JoinLetter] | None:
         """Take a due letter to send until ``until``, in one transaction with the letter it
         carries: the one recorded before, or, the first time, one from ``mint`` whose token is
         recorded against the registration here. None if it is not due (another sender took
-        it, or a decision came first); a letter whose registration lost its access fails."""
+        it, or a decision came first). It fails unsent if its registration lost its access, or
+        if ``mint`` answers with the reason no letter can be made."""
         async with self._sessions.begin() as session:
             row = await session.get(RegistrationRow, registration_id, with_for_update=True)
             if row is None or not _is_due(row, now):
                 return None
             registration = _registration(row)
             if not registration.has_access:
-                row.mail, row.mail_due_at = MailStatus.FAILED.value, None
-                row.mail_error = f"not sent: the registration was {row.status} before its turn"
+                _fail_unsent(row, f"the registration was {row.status} before its turn")
                 return None
             letter = _letter(row)
             if letter is None:
-                letter = _record_letter(session, row, mint(registration))
+                new = mint(registration)
+                if isinstance(new, str):
+                    _fail_unsent(row, new)
+                    return None
+                letter = _record_letter(session, row, new)
             row.mail, row.mail_due_at = MailStatus.SENDING.value, until
             row.mail_attempts += 1
             return _registration(row), letter
@@ -229,24 +233,6 @@ class RegistrationRecords:
                 .values(mail=mail.value, mail_due_at=due_at, mail_error=error)
             )
             return bool(getattr(result, "rowcount", 0))
-
-    async def queued_mail(self, limit: int = 50) -> list[Registration]:
-        async with self._sessions() as session:
-            rows = await session.scalars(
-                select(RegistrationRow)
-                .where(RegistrationRow.mail == MailStatus.QUEUED.value)
-                .order_by(RegistrationRow.decided_at)
-                .limit(limit)
-            )
-            return [_registration(row) for row in rows]
-
-    async def set_mail(self, registration_id: str, mail: MailStatus) -> None:
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update(RegistrationRow)
-                .where(RegistrationRow.id == registration_id)
-                .values(mail=mail.value)
-            )
 
     async def record_token(
         self,
@@ -314,6 +300,10 @@ def _queue_new_letter(row: RegistrationRow, at: datetime) -> None:
     row.mail, row.mail_due_at = MailStatus.QUEUED.value, at
     row.mail_attempts, row.mail_error = 0, None
     row.letter_jti = row.letter_token = row.letter_message_id = None
+
+
+def _fail_unsent(row: RegistrationRow, reason: str) -> None:
+    row.mail, row.mail_due_at, row.mail_error = MailStatus.FAILED.value, None, f"not sent: {reason}"
 
 
 def _is_due(row: RegistrationRow, now: datetime) -> bool:

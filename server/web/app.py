@@ -30,6 +30,7 @@ from server.media.heap import HeapKeeper
 from server.media.ice_servers import IceServers
 from server.media.relay import Relay, RelaySettings
 from server.registration import http as registration_api
+from server.registration.backoff import Backoff
 from server.registration.join_links import JoinLinkSender
 from server.registration.mail import mailer_for
 from server.registration.service import Registrar
@@ -57,6 +58,7 @@ class Settings:
     public_url: str = "http://127.0.0.1:8080"
     ice_addresses: tuple[str, ...] = ()  # given on the command line: instead of the config's
     demo_feed: bool = False
+    mail_backoff: Backoff = field(default_factory=Backoff)  # the tests try shorter waits
     wall: Callable[[], datetime] = wall_now
     c_loop: bool = C_LOOP_BUILT  # the relay sends through its C loop; the tests also try without
     own_gcm: bool = True  # the C loop encrypts AES-GCM itself; the tests also try libsrtp
@@ -99,6 +101,8 @@ def create_app(settings: Settings) -> web.Application:
         mailer_for(config.mail, settings.data_dir),
         settings.clock,
         settings.public_url,
+        settings.wall,
+        settings.mail_backoff,
     )
     registrar = Registrar(
         config.registration,

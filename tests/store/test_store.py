@@ -234,9 +234,11 @@ async def test_queued_mail_is_picked_up_after_a_restart(store_url: str) -> None:
     await first.close()
     second = Store.at(store_url)
     await second.prepare()
-    assert [r.id for r in await second.registrations.queued_mail()] == ["r_0001"]
-    await second.registrations.set_mail("r_0001", MailStatus.SENT)
-    assert await second.registrations.queued_mail() == []
+    assert await second.registrations.due_mail(AT) == ["r_0001"]
+    claimed = await second.registrations.claim_letter("r_0001", AT, AT, Mint())
+    assert claimed is not None
+    await second.registrations.settle_letter("r_0001", claimed[1].jti, MailStatus.SENT)
+    assert await second.registrations.due_mail(AT + timedelta(days=1)) == []
     await second.close()
 
 
