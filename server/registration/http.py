@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -13,7 +14,13 @@ from aiohttp import web
 from server.auth.bearer import bearer_claims, require
 from server.auth.permissions import Permission
 from server.errors import InvalidInput
-from server.registration.model import Decision, Registration, RegistrationForm, RegistrationStatus
+from server.registration.model import (
+    Decision,
+    MailStatus,
+    Registration,
+    RegistrationForm,
+    RegistrationStatus,
+)
 from server.web import appkeys
 from server.web.request_input import query_whole, read_json
 
@@ -31,6 +38,7 @@ CSV_COLUMNS = [
     "decided_at",
     "decided_by",
     "mail",
+    "mail_error",
 ]
 # A spreadsheet would run a cell starting with these as a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -45,9 +53,15 @@ def organizer_view(registration: Registration) -> dict[str, Any]:
         "affiliation": registration.affiliation,
         "status": registration.status.value,
         "created_at": registration.created_at.isoformat(),
-        "decided_at": registration.decided_at.isoformat() if registration.decided_at else None,
+        "decided_at": _when(registration.decided_at),
         "decided_by": registration.decided_by,
         "mail": registration.mail.value if registration.mail else None,
+        "mail_error": registration.mail_error,  # why the last try failed
+        "mail_attempts": registration.mail_attempts,
+        # When a waiting letter is tried next; a letter being sent has no such time.
+        "mail_due_at": _when(registration.mail_due_at)
+        if registration.mail is MailStatus.QUEUED
+        else None,
     }
 
 
@@ -177,6 +191,10 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/registrations.csv", export_csv)
     app.router.add_get("/api/me", me)
     app.router.add_delete("/api/me/registration", withdraw)
+
+
+def _when(instant: datetime | None) -> str | None:
+    return instant.isoformat() if instant else None
 
 
 def _status(value: str | None) -> RegistrationStatus | None:

@@ -7,7 +7,7 @@ import csv
 import io
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -486,6 +486,49 @@ async def test_mail_is_tried_again_on_its_own_until_the_smtp_server_is_back(
         while await site.mail_status(body["id"]) != "sent":
             await asyncio.sleep(0.05)
     assert len(smtp_server.inbox.to("ana@example.org")) == 1
+
+
+async def wait_for_mail(site: Site, registration_id: str, status: str) -> dict[str, Any]:
+    """The registration as organizers see it, once its mail has that status."""
+    async with asyncio.timeout(10):
+        while True:
+            listing = await site.listing("?limit=200")
+            found = [r for r in listing["registrations"] if r["id"] == registration_id]
+            if found and found[0]["mail"] == status:
+                return dict(found[0])
+            await asyncio.sleep(0.05)
+
+
+async def test_a_refused_address_is_shown_failed_with_the_reason(open_site: Site) -> None:
+    open_site.smtp.inbox.refuse_next("RCPT", "550 5.1.1 No such user here")
+    _, body = await open_site.register(ANA)
+    failed = await wait_for_mail(open_site, body["id"], "failed")
+    assert failed["mail_error"] == "the mail server answered 550 5.1.1 No such user here"
+    assert (failed["mail_attempts"], failed["mail_due_at"]) == (1, None)
+    response = await open_site.client.get("/api/registrations.csv", headers=open_site.bearer())
+    rows = list(csv.DictReader(io.StringIO((await response.read()).decode("utf-8-sig"))))
+    assert rows[0]["mail_error"] == failed["mail_error"]
+
+    resent = await open_site.client.post(
+        f"/api/registrations/{body['id']}/resend", headers=open_site.bearer()
+    )
+    queued = (await resent.json())["registration"]
+    assert (queued["mail"], queued["mail_error"], queued["mail_attempts"]) == ("queued", None, 0)
+    assert await open_site.link_token("ana@example.org")
+    sent = await wait_for_mail(open_site, body["id"], "sent")
+    assert (sent["mail_error"], sent["mail_attempts"]) == (None, 1)
+
+
+async def test_a_letter_waiting_to_be_tried_again_says_why_and_when(open_site: Site) -> None:
+    open_site.smtp.inbox.refuse_next("RCPT", "451 4.7.1 Greylisted, try again later")
+    _, body = await open_site.register(ANA)
+    async with asyncio.timeout(10):
+        while not (waiting := await wait_for_mail(open_site, body["id"], "queued"))["mail_error"]:
+            await asyncio.sleep(0.05)
+    assert waiting["mail_error"] == "the mail server answered 451 4.7.1 Greylisted, try again later"
+    assert waiting["mail_attempts"] == 1
+    due_in = datetime.fromisoformat(waiting["mail_due_at"]) - datetime.now(UTC)
+    assert timedelta(seconds=20) < due_in <= timedelta(seconds=30)  # 30 s, less its jitter
 
 
 @pytest.fixture
