@@ -13,6 +13,8 @@ import { forgetToken, takeToken } from './token.js';
 
 const PAGE_SIZE = 50;
 const SEARCH_DELAY_MS = 300;
+// While a letter shown is on its way, the list is looked at again this often.
+const MAIL_WATCH_MS = 3000;
 const ALL = '';
 
 const MODE_TEXT = Object.freeze({
@@ -33,6 +35,8 @@ class OrganizerPage {
   #counts = {};
   #loading = null;
   #searchTimer = null;
+  #watchTimer = null;
+  #watching = null;
 
   constructor(doc, token) {
     this.#doc = doc;
@@ -109,6 +113,7 @@ class OrganizerPage {
 
   async #load() {
     this.#loading?.abort();
+    this.#stopWatching();
     const loading = new AbortController();
     this.#loading = loading;
     this.#showFilter();
@@ -132,11 +137,60 @@ class OrganizerPage {
       this.#showSelection();
       setShown(byId(this.#doc, 'load-error'), false);
       setShown(manager, true);
+      this.#watchMail();
     } catch (error) {
       if (error.name !== 'AbortError') this.#showFailure(error, 'load-error');
     } finally {
       if (this.#loading === loading) manager.setAttribute('aria-busy', 'false');
     }
+  }
+
+  /** While a letter shown is on its way, look again in a few seconds: its row changes by itself. */
+  #watchMail() {
+    this.#stopWatching();
+    if (this.#table.awaitingMail().length > 0) {
+      this.#watchTimer = setTimeout(() => this.#lookAgain(), MAIL_WATCH_MS);
+    }
+  }
+
+  #stopWatching() {
+    clearTimeout(this.#watchTimer);
+    this.#watchTimer = null;
+    this.#watching?.abort();
+    this.#watching = null;
+  }
+
+  /**
+   * The rows whose letter is on its way, asked for again and shown in place, whatever the
+   * filter (an approval takes a row out of "Pending"): the selection and the focus stay.
+   */
+  async #lookAgain() {
+    const ids = this.#table.awaitingMail();
+    if (this.#doc.hidden || ids.length === 0) {
+      this.#watchMail();
+      return;
+    }
+    const watching = new AbortController();
+    this.#watching = watching;
+    try {
+      const body = await listRegistrations(this.#token, {
+        ids, limit: PAGE_SIZE, offset: 0,
+      }, { signal: watching.signal });
+      const failed = this.#table.refresh(Array.isArray(body.registrations) ? body.registrations : []);
+      this.#counts = { ...body.counts };
+      this.#showCounts();
+      for (const registration of failed) {
+        this.#announcer.say(`The join link for ${String(registration.name ?? '')} could not be delivered.`);
+      }
+    } catch (error) {
+      if (error.name === 'AbortError') return; // a load took over
+      if (error.status === 401) {
+        this.#showInvalidToken();
+        return;
+      }
+      // Anything else may pass: look again at the next turn. "Refresh" still works.
+    }
+    if (this.#watching === watching) this.#watchMail();
   }
 
   #showFilter() {
@@ -209,9 +263,7 @@ class OrganizerPage {
   async #resend(registration) {
     const name = String(registration.name ?? '');
     await this.#rowAction(registration, () => resendLink(this.#token, registration.id),
-      (updated) => (updated.mail === 'failed'
-        ? `The new join link for ${name} could not be e-mailed; see the mail server's log.`
-        : `A new join link is on its way to ${name}.`));
+      () => `A new join link is on its way to ${name}.`);
   }
 
   async #rowAction(registration, request, describe) {
@@ -259,6 +311,8 @@ class OrganizerPage {
       this.#table.update(registration);
     }
     this.#showCounts();
+    this.#showSelection(); // an updated row is deselected
+    this.#watchMail();
   }
 
   #done(message) {

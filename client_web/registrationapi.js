@@ -37,11 +37,15 @@ export async function deleteMyRegistration(token) {
   return bodyOf(await send('DELETE', '/api/me/registration', { token }));
 }
 
-/** GET /api/registrations: {registrations, total, counts}. `status` null means every status. */
-export async function listRegistrations(token, { status = null, query = '', limit, offset }, { signal } = {}) {
+/**
+ * GET /api/registrations: {registrations, total, counts}. `status` null means every status;
+ * `ids`, if given, are the only registrations wanted.
+ */
+export async function listRegistrations(token, { status = null, query = '', ids = [], limit, offset }, { signal } = {}) {
   const params = new URLSearchParams();
   if (status) params.set('status', status);
   if (query) params.set('q', query);
+  for (const id of ids) params.append('id', String(id));
   params.set('limit', String(limit));
   params.set('offset', String(offset));
   return bodyOf(await send('GET', `/api/registrations?${params}`, { token, signal }));

@@ -1,7 +1,8 @@
 // The organizer's table of registrations: one row per person with a checkbox, their details,
-// status, decision and link e-mail, and the per-row actions that fit the status. Names,
-// addresses and affiliations are people's own text: always text nodes, isolated for
-// right-to-left scripts.
+// status, decision and link e-mail (where the letter is, and why it has not arrived), and the
+// per-row actions that fit the status. Names, addresses and affiliations are people's own
+// text, and so are the mail server's answers: always text nodes, isolated for right-to-left
+// scripts.
 
 import { el, setShown, setText } from './dom.js';
 import { RegistrationStatus } from './registrationapi.js';
@@ -16,10 +17,14 @@ const STATUS_TEXT = Object.freeze({
 
 const MAIL_TEXT = Object.freeze({
   queued: 'Queued',
+  sending: 'Sending…',
   sent: 'Sent',
-  outbox: 'Waiting to send',
-  failed: 'Failed',
+  outbox: 'Written to the outbox',
+  failed: 'Could not be delivered',
 });
+const OUTBOX_NOTE = 'No mail server is configured: the letter is a file in the server\'s outbox folder, for someone to send.';
+// A letter in these states moves on by itself: the page looks again soon.
+const MAIL_ON_ITS_WAY = new Set(['queued', 'sending']);
 
 const COLUMNS = Object.freeze([
   'Name', 'E-mail', 'Affiliation', 'Status', 'Registered', 'Decided', 'Link e-mail', 'Actions',
@@ -28,6 +33,7 @@ const COLUMNS = Object.freeze([
 const WHEN = new Intl.DateTimeFormat('en-GB', {
   day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
 });
+const CLOCK = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
 
 /** "Approved" for "approved"; an unknown status is shown as the server wrote it. */
 export function statusText(status) {
@@ -81,6 +87,28 @@ export class RegistrationTable {
     row.update(registration);
     row.selected = false;
     this.#syncSelectAll();
+  }
+
+  /**
+   * Show the newest state of the rows already on the page, keeping the selection (the page
+   * looked again by itself). Returns the registrations whose letter has just failed.
+   */
+  refresh(registrations) {
+    const failed = [];
+    for (const registration of registrations) {
+      const row = this.#rows.get(String(registration?.id));
+      if (!row) continue;
+      if (registration.mail === 'failed' && row.registration.mail !== 'failed') failed.push(registration);
+      row.update(registration);
+    }
+    return failed;
+  }
+
+  /** The ids of the rows whose letter is still on its way: they will change by themselves. */
+  awaitingMail() {
+    return [...this.#rows.values()]
+      .filter((row) => MAIL_ON_ITS_WAY.has(row.registration.mail))
+      .map((row) => row.registration.id);
   }
 
   /** The registration shown for `id`, or undefined. */
@@ -181,8 +209,9 @@ class RegistrationRow {
     cells.status.className = `badge badge-reg-${registration.status}`;
     cells.created.replaceChildren(timeNode(registration.created_at));
     cells.decided.replaceChildren(...decisionNodes(registration));
-    setText(cells.mail, MAIL_TEXT[registration.mail] ?? '—');
-    cells.mail.dataset.mail = registration.mail ?? 'none';
+    cells.mail.replaceChildren(...mailNodes(registration));
+    cells.mail.dataset.mail = mailState(registration);
+    cells.mail.title = registration.mail === 'outbox' ? OUTBOX_NOTE : '';
     const approved = registration.status === RegistrationStatus.APPROVED;
     setShown(this.#buttons.resend, approved);
     setShown(this.#buttons.revoke, approved);
@@ -198,6 +227,27 @@ class RegistrationRow {
     this.root.setAttribute('aria-busy', String(busy));
     for (const button of Object.values(this.#buttons)) button.disabled = busy;
   }
+}
+
+/** `failed`, `retrying` (waiting after a failed try), another mail status, or `none`. */
+function mailState(registration) {
+  if (registration.mail === 'queued' && registration.mail_error) return 'retrying';
+  return registration.mail ?? 'none';
+}
+
+/** Where the letter is; when it has not arrived, the mail server's reason, and what next. */
+function mailNodes(registration) {
+  const state = mailState(registration);
+  const reason = textOf(registration.mail_error);
+  if (state === 'failed') {
+    return [`${MAIL_TEXT.failed}: `, el('bdi', { class: 'mail-reason' }, reason || 'no reason was recorded')];
+  }
+  if (state === 'retrying') {
+    const next = Date.parse(registration.mail_due_at ?? '');
+    const when = Number.isFinite(next) ? `, trying again at ${CLOCK.format(next)}` : ', trying again';
+    return [`Not delivered yet${when}: `, el('bdi', { class: 'mail-reason' }, reason)];
+  }
+  return [MAIL_TEXT[state] ?? (state === 'none' ? '—' : state)];
 }
 
 function decisionNodes(registration) {

@@ -140,9 +140,14 @@ class Registrar:
         return await self._records.by_sub(sub)
 
     async def search(
-        self, status: RegistrationStatus | None, text: str, limit: int, offset: int
+        self,
+        status: RegistrationStatus | None,
+        text: str,
+        limit: int,
+        offset: int,
+        ids: tuple[str, ...] = (),
     ) -> tuple[list[Registration], int]:
-        return await self._records.search(status, text, limit, offset)
+        return await self._records.search(status, text, limit, offset, ids)
 
     async def counts(self) -> dict[RegistrationStatus, int]:
         return await self._records.counts()

@@ -68,12 +68,18 @@ class RegistrationRecords:
             return _registration(row) if row else None
 
     async def search(
-        self, status: RegistrationStatus | None, text: str, limit: int, offset: int
+        self,
+        status: RegistrationStatus | None,
+        text: str,
+        limit: int,
+        offset: int,
+        ids: tuple[str, ...] = (),
     ) -> tuple[list[Registration], int]:
-        query = _filtered(select(RegistrationRow), status, text)
+        """A page of registrations, newest first; with ``ids``, of those only."""
+        query = _filtered(select(RegistrationRow), status, text, ids)
         async with self._sessions() as session:
             total = await session.scalar(
-                _filtered(select(func.count()).select_from(RegistrationRow), status, text)
+                _filtered(select(func.count()).select_from(RegistrationRow), status, text, ids)
             )
             rows = await session.scalars(
                 query.order_by(RegistrationRow.created_at.desc(), RegistrationRow.id)
@@ -334,7 +340,11 @@ def _record_letter(session: AsyncSession, row: RegistrationRow, new: NewLetter) 
     return letter
 
 
-def _filtered(query: Query, status: RegistrationStatus | None, text: str) -> Query:
+def _filtered(
+    query: Query, status: RegistrationStatus | None, text: str, ids: tuple[str, ...] = ()
+) -> Query:
+    if ids:
+        query = query.where(RegistrationRow.id.in_(ids))
     if status is not None:
         query = query.where(RegistrationRow.status == status.value)
     if text:

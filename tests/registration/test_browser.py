@@ -27,6 +27,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SHOTS = Path("/tmp/plenary-shots")
 # The server checks for revoked tokens about once a second and must act within five.
 WITHDRAWN_MS = 12_000
+# The organizer page looks again every 3 s while a letter is on its way.
+MAIL_SEEN_MS = 10_000
 MARKUP_NAME = '<b>Bold</b> <img src="x" onerror="alert(1)">'
 OTHER_SCRIPTS = ("أمينة العلي", "Ольга Петрова", "王芳")
 
@@ -339,6 +341,63 @@ def test_organizer_revokes_with_confirmation_and_resends(
     dialog.get_by_role("button", name="Revoke access").click()
     expect(ana.locator(".badge")).to_have_text("Revoked")
     expect(page.get_by_role("button", name="Revoke access for Ana Pérez")).to_be_hidden()
+
+
+def test_organizer_sees_by_itself_why_a_letter_did_not_arrive_and_resends_it(
+    start_site: StartSite, open_page: OpenPage, smtp_server: SmtpServer
+) -> None:
+    """After the first load, nothing here clicks "Refresh": the page follows the letters."""
+    server = start_site("approval")
+    register(server, "Ana Pérez", "ana@example.org")
+    register(server, "Ben Okafor", "ben@example.org")
+    inbox = smtp_server.inbox
+    page = open_page(f"{server.url}/organizer#token={server.token('organizer', 'Olga')}")
+    ana, ben = registration_row(page, "Ana Pérez"), registration_row(page, "Ben Okafor")
+
+    refusal = "550 5.1.1 <ana@example.org>: Recipient address rejected"
+    inbox.refuse_next("RCPT", refusal)
+    page.get_by_label("Select Ana Pérez").check()
+    page.get_by_role("button", name="Approve selected").click()
+    expect(ana.locator(".reg-mail")).to_have_text(
+        f"Could not be delivered: the mail server answered {refusal}", timeout=MAIL_SEEN_MS
+    )
+    expect(page.locator("#announcer")).to_have_text(
+        "The join link for Ana Pérez could not be delivered."
+    )
+    expect(page.get_by_label("Select Ana Pérez")).not_to_be_checked()
+
+    inbox.refuse_next("RCPT", "451 4.7.1 Greylisted, please try again later")
+    page.get_by_label("Select Ben Okafor").check()
+    page.get_by_role("button", name="Approve selected").click()
+    expect(page.locator("#action-done")).to_contain_text("Approved 1 registration")
+    page.get_by_label("Select Ana Pérez").check()  # before the page looks again
+    expect(ben.locator(".reg-mail")).to_have_text(
+        re.compile(
+            r"^Not delivered yet, trying again at \d\d:\d\d: "
+            r"the mail server answered 451 4\.7\.1 Greylisted, please try again later$"
+        ),
+        timeout=MAIL_SEEN_MS,
+    )
+    expect(page.get_by_label("Select Ana Pérez")).to_be_checked()  # the selection stayed
+    expect(page.locator("#selected-count")).to_have_text("1 selected")
+    shoot(page, "organizer-mail-failed-desktop")
+
+    page.get_by_role("button", name="Resend the join link to Ana Pérez").click()
+    expect(ana.locator(".reg-mail")).to_have_text("Sent", timeout=MAIL_SEEN_MS)
+    assert len(inbox.wait_for("ana@example.org")) == 1
+    expect(page.get_by_label("Select Ben Okafor")).not_to_be_checked()
+    expect(page.locator("#selected-count")).to_have_text("None selected")
+
+
+def test_a_letter_written_to_the_outbox_says_so(
+    start_server: Callable[..., ServerProcess], open_page: OpenPage, tmp_path: Path
+) -> None:
+    server = start_server(config=event_config(tmp_path, mode="open"))
+    register(server, "Ana Pérez", "ana@example.org")
+    page = open_page(f"{server.url}/organizer#token={server.token('organizer', 'Olga')}")
+    mail = registration_row(page, "Ana Pérez").locator(".reg-mail")
+    expect(mail).to_have_text("Written to the outbox", timeout=MAIL_SEEN_MS)
+    expect(mail).to_have_attribute("title", re.compile("No mail server is configured"))
 
 
 def test_csv_export_downloads_the_registrations(start_site: StartSite, open_page: OpenPage) -> None:

@@ -402,6 +402,22 @@ async def test_search_paging_and_counts(approval: Site) -> None:
         assert response.status == 400, bad
 
 
+async def test_the_list_can_be_asked_for_some_registrations_only(approval: Site) -> None:
+    ids = [
+        (await approval.register({**ANA, "email": f"p{n}@example.org"}))[1]["id"] for n in range(4)
+    ]
+    await approval.decide(ids[:1], "approve")
+    some = await approval.listing(f"?id={ids[0]}&id={ids[2]}&id=r_unknown")
+    assert sorted(r["id"] for r in some["registrations"]) == sorted([ids[0], ids[2]])
+    assert some["total"] == 2 and some["counts"]["pending"] == 3  # counts are of everyone
+    assert (await approval.listing(f"?id={ids[0]}&status=pending"))["total"] == 0
+    too_many = "&".join(f"id=r_{n}" for n in range(201))
+    for bad in (f"?{too_many}", "?id=", "?id=" + "r" * 33):
+        response = await approval.client.get(f"/api/registrations{bad}", headers=approval.bearer())
+        assert response.status == 400, bad
+        assert (await response.json())["error"] == "invalid_input"
+
+
 async def test_csv_export_is_safe_to_open_in_a_spreadsheet(approval: Site) -> None:
     await approval.register({**ANA, "name": '=HYPERLINK("http://x")', "affiliation": "@org"})
     await approval.register({**ANA, "name": "Ольга", "email": "olga@example.org"})
