@@ -133,6 +133,7 @@ def event_config(
     smtp_port: int | None = None,
     per_minute: int = 60,
     public_url: str = "",
+    smtp_timeout: int | None = None,
 ) -> Path:
     """The bundled config with another registration mode, and mail to a local SMTP server."""
     text = CONFIG.read_text(encoding="utf-8")
@@ -144,6 +145,8 @@ def event_config(
             f'[mail]\nsmtp_host = "127.0.0.1"\nsmtp_port = {smtp_port}\nsmtp_security = "none"\n',
             1,
         )
+    if smtp_timeout is not None:
+        text = text.replace("[mail]\n", f"[mail]\nsmtp_timeout = {smtp_timeout}\n", 1)
     if public_url:
         text = text.replace("[server]\n", f'[server]\npublic_url = "{public_url}"\n', 1)
     path = folder / f"config-{mode}.toml"
