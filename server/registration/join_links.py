@@ -43,6 +43,7 @@ LEASE_TIMEOUTS = 2
 # have died while sending, or its letters may wait for a sender.
 IDLE_SECONDS = 60.0
 PAUSE_AFTER_ERROR_SECONDS = 10.0
+PAUSE_WHEN_STUCK_SECONDS = 1.0
 
 
 class JoinLinkSender:
@@ -83,17 +84,24 @@ class JoinLinkSender:
 
     async def send_due(self) -> int:
         """Try every letter due now, once; how many were tried."""
-        tried = 0
-        while due := await self._records.due_mail(self._wall(), BATCH):
-            for registration_id in due:
-                tried += await self._try(registration_id)
+        tried, seen = 0, set[str]()
+        while due := [
+            (registration, letter)
+            for registration, letter in await self._records.due_letters(self._wall(), BATCH)
+            if registration.id not in seen
+        ]:
+            for registration, letter in due:
+                seen.add(registration.id)
+                tried += await self._try(registration, letter)
         return tried
 
     async def _run(self) -> None:
         while True:
             try:
-                await self.send_due()
+                tried = await self.send_due()
                 wait = await self._until_next_due()
+                if not tried:  # something due that could not be taken: never spin on it
+                    wait = max(wait, PAUSE_WHEN_STUCK_SECONDS)
             except Exception:
                 if _stopping():
                     raise asyncio.CancelledError from None
@@ -114,29 +122,41 @@ class JoinLinkSender:
             return IDLE_SECONDS
         return min(max((due - self._wall()).total_seconds(), 0.0), IDLE_SECONDS)
 
-    async def _try(self, registration_id: str) -> int:
+    async def _try(self, registration: Registration, found: JoinLetter | None) -> int:
+        """Claim the letter, send it, record what came of it; 0 if it was not tried."""
+        if not registration.has_access:  # rejected, withdrawn or revoked before its turn came
+            reason = f"the registration was {registration.status.value} before its turn"
+            await self._records.fail_unsent(registration.id, reason)
+            return 0
+        letter = found or await self._new_letter(registration)
+        if letter is None:
+            return 0
         now = self._wall()
         until = now + timedelta(seconds=LEASE_TIMEOUTS * self._timeout)
-        claimed = await self._records.claim_letter(registration_id, now, until, self._new_letter)
-        if claimed is None:
+        claimed = await self._records.claim_letter(registration.id, now, until, letter)
+        if claimed is None:  # another sender, a resend or a decision came first
             return 0
-        registration, letter = claimed
+        sent = letter.letter if isinstance(letter, NewLetter) else letter
         try:
-            status = await self._deliver(registration, letter)
+            status = await self._deliver(claimed, sent)
         except DeliveryFailed as failure:
-            await self._failed(registration, letter, failure)
+            await self._failed(claimed, sent, failure)
         else:
-            await self._records.settle_letter(registration.id, letter.jti, status)
+            await self._records.settle_letter(claimed.id, sent.jti, status)
         return 1
 
-    def _new_letter(self, registration: Registration) -> NewLetter | str:
+    async def _new_letter(self, registration: Registration) -> NewLetter | None:
+        """A letter with a new token, for a registration that has none yet. It counts only
+        once ``claim_letter`` has recorded it; a token never recorded is never sent. None,
+        and the letter fails unsent with the reason, if no link can be made."""
         until = self._clock.to_wall(self._config.timetable.access_ends_at())
         try:
             token, claims = self._tokens.mint(
                 role=Role.ATTENDEE, name=registration.name, sub=registration.sub, expires_at=until
             )
         except InvalidInput as error:  # its access would already have ended, say
-            return f"no join link can be made: {error.message}"
+            await self._records.fail_unsent(registration.id, f"no link: {error.message}")
+            return None
         message_id = new_message_id(self._config.mail.sender)
         letter = JoinLetter(claims.jti, without_signature(token), message_id)
         return NewLetter(letter, claims.issued_at, claims.expires_at)

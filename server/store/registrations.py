@@ -3,16 +3,17 @@ them, and revocations."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, Update, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.auth.permissions import Role
 from server.registration.model import (
+    HAS_ACCESS,
     WAITING_MAIL,
     JoinLetter,
     MailStatus,
@@ -164,58 +165,67 @@ class RegistrationRecords:
             _queue_new_letter(row, at)
             return _registration(row)
 
-    async def due_mail(self, now: datetime, limit: int = 50) -> list[str]:
-        """The registrations whose letter may be tried now, longest waiting first: waiting
-        and due, or being sent by a sender presumed dead."""
-        due_at = func.coalesce(RegistrationRow.mail_due_at, RegistrationRow.created_at)
+    async def due_letters(
+        self, now: datetime, limit: int = 50
+    ) -> list[tuple[Registration, JoinLetter | None]]:
+        """The letters that may be tried now, longest waiting first: waiting and due, or being
+        sent by a sender presumed dead. Each comes with its registration as it stands, and the
+        letter recorded for it, if one is yet."""
         async with self._sessions() as session:
-            ids = await session.scalars(
-                select(RegistrationRow.id)
-                .where(RegistrationRow.mail.in_(list(WAITING_MAIL)), due_at <= now)
-                .order_by(due_at, RegistrationRow.id)
+            rows = await session.scalars(
+                select(RegistrationRow)
+                .where(RegistrationRow.mail.in_(list(WAITING_MAIL)), _due_at() <= now)
+                .order_by(_due_at(), RegistrationRow.id)
                 .limit(limit)
             )
-            return list(ids)
+            return [(_registration(row), _letter(row)) for row in rows]
 
     async def next_mail_due(self) -> datetime | None:
         """When the next letter waiting is due, perhaps already; None if no letter waits."""
-        due_at = func.coalesce(RegistrationRow.mail_due_at, RegistrationRow.created_at)
         async with self._sessions() as session:
             found: datetime | None = await session.scalar(
-                select(func.min(due_at)).where(RegistrationRow.mail.in_(list(WAITING_MAIL)))
+                select(func.min(_due_at())).where(RegistrationRow.mail.in_(list(WAITING_MAIL)))
             )
             return found
 
     async def claim_letter(
-        self,
-        registration_id: str,
-        now: datetime,
-        until: datetime,
-        mint: Callable[[Registration], NewLetter | str],
-    ) -> tuple[Registration, JoinLetter] | None:
-        """Take a due letter to send until ``until``, in one transaction with the letter it
-        carries: the one recorded before, or, the first time, one from ``mint`` whose token is
-        recorded against the registration here. None if it is not due (another sender took
-        it, or a decision came first). It fails unsent if its registration lost its access, or
-        if ``mint`` answers with the reason no letter can be made."""
+        self, registration_id: str, now: datetime, until: datetime, letter: JoinLetter | NewLetter
+    ) -> Registration | None:
+        """Take a due letter to send until ``until``: the letter it was found with, or, for a
+        registration found without one, a new letter, recorded here with its token in the same
+        transaction. None, and nothing changes, if things moved on since: another sender took
+        it, a resend replaced its letter, or its registration lost its access."""
+        params = {"registration_id": registration_id, "now": now, "until": until}
+        if isinstance(letter, NewLetter):
+            claim = CLAIM_NEW_LETTER
+            new = letter.letter
+            params.update(jti=new.jti, token=new.unsigned_token, message_id=new.message_id)
+        else:
+            claim, params["jti"] = CLAIM_LETTER, letter.jti
         async with self._sessions.begin() as session:
-            row = await session.get(RegistrationRow, registration_id, with_for_update=True)
-            if row is None or not _is_due(row, now):
+            found = await session.scalars(
+                claim, params, execution_options={"synchronize_session": False}
+            )
+            claimed = found.one_or_none()
+            if claimed is None:
                 return None
-            registration = _registration(row)
-            if not registration.has_access:
-                _fail_unsent(row, f"the registration was {row.status} before its turn")
-                return None
-            letter = _letter(row)
-            if letter is None:
-                new = mint(registration)
-                if isinstance(new, str):
-                    _fail_unsent(row, new)
-                    return None
-                letter = _record_letter(session, row, new)
-            row.mail, row.mail_due_at = MailStatus.SENDING.value, until
-            row.mail_attempts += 1
-            return _registration(row), letter
+            if isinstance(letter, NewLetter):
+                session.add(_issued_token(claimed, letter))
+            return _registration(claimed)
+
+    async def fail_unsent(self, registration_id: str, reason: str) -> None:
+        """A waiting letter that will not be sent, and why."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(RegistrationRow)
+                .where(
+                    RegistrationRow.id == registration_id,
+                    RegistrationRow.mail.in_(list(WAITING_MAIL)),
+                )
+                .values(
+                    mail=MailStatus.FAILED.value, mail_due_at=None, mail_error=f"not sent: {reason}"
+                )
+            )
 
     async def settle_letter(
         self,
@@ -228,15 +238,16 @@ class RegistrationRecords:
     ) -> bool:
         """What came of sending the letter with token ``jti``. False, and nothing changes, if
         it is no longer being sent or no longer the registration's letter (a resend came)."""
+        params = {
+            "registration_id": registration_id,
+            "jti": jti,
+            "outcome": mail.value,
+            "due_at": due_at,
+            "error": error,
+        }
         async with self._sessions.begin() as session:
             result = await session.execute(
-                update(RegistrationRow)
-                .where(
-                    RegistrationRow.id == registration_id,
-                    RegistrationRow.letter_jti == jti,
-                    RegistrationRow.mail == MailStatus.SENDING.value,
-                )
-                .values(mail=mail.value, mail_due_at=due_at, mail_error=error)
+                SETTLE_LETTER, params, execution_options={"synchronize_session": False}
             )
             return bool(getattr(result, "rowcount", 0))
 
@@ -308,13 +319,9 @@ def _queue_new_letter(row: RegistrationRow, at: datetime) -> None:
     row.letter_jti = row.letter_token = row.letter_message_id = None
 
 
-def _fail_unsent(row: RegistrationRow, reason: str) -> None:
-    row.mail, row.mail_due_at, row.mail_error = MailStatus.FAILED.value, None, f"not sent: {reason}"
-
-
-def _is_due(row: RegistrationRow, now: datetime) -> bool:
-    due_at = row.mail_due_at or row.created_at
-    return row.mail in WAITING_MAIL and due_at <= now
+def _due_at() -> Any:
+    """When a waiting letter is due; one queued with no time set is due at once."""
+    return func.coalesce(RegistrationRow.mail_due_at, RegistrationRow.created_at)
 
 
 def _letter(row: RegistrationRow) -> JoinLetter | None:
@@ -323,21 +330,15 @@ def _letter(row: RegistrationRow) -> JoinLetter | None:
     return JoinLetter(row.letter_jti, row.letter_token, row.letter_message_id)
 
 
-def _record_letter(session: AsyncSession, row: RegistrationRow, new: NewLetter) -> JoinLetter:
-    letter = new.letter
-    row.letter_jti, row.letter_token = letter.jti, letter.unsigned_token
-    row.letter_message_id = letter.message_id
-    session.add(
-        IssuedTokenRow(
-            jti=letter.jti,
-            sub=row.sub,
-            registration_id=row.id,
-            role=Role.ATTENDEE.value,
-            issued_at=new.issued_at,
-            expires_at=new.expires_at,
-        )
+def _issued_token(row: RegistrationRow, new: NewLetter) -> IssuedTokenRow:
+    return IssuedTokenRow(
+        jti=new.letter.jti,
+        sub=row.sub,
+        registration_id=row.id,
+        role=Role.ATTENDEE.value,
+        issued_at=new.issued_at,
+        expires_at=new.expires_at,
     )
-    return letter
 
 
 def _filtered(
@@ -380,3 +381,46 @@ def _registration(row: RegistrationRow) -> Registration:
         mail_due_at=row.mail_due_at,
         mail_error=row.mail_error,
     )
+
+
+def _claim(new_letter: bool) -> Update:
+    """The UPDATE of ``claim_letter``. It and ``SETTLE_LETTER`` are built once: building
+    them for each letter took longer than running them."""
+    row = RegistrationRow
+    claim = (
+        update(row)
+        .where(
+            row.id == bindparam("registration_id"),
+            row.status.in_([status.value for status in HAS_ACCESS]),
+            row.mail.in_([mail.value for mail in WAITING_MAIL]),
+            _due_at() <= bindparam("now"),
+        )
+        .values(
+            mail=MailStatus.SENDING.value,
+            mail_due_at=bindparam("until"),
+            mail_attempts=row.mail_attempts + 1,
+        )
+        .returning(row)
+    )
+    if new_letter:
+        return claim.where(row.letter_jti.is_(None)).values(
+            letter_jti=bindparam("jti"),
+            letter_token=bindparam("token"),
+            letter_message_id=bindparam("message_id"),
+        )
+    return claim.where(row.letter_jti == bindparam("jti"))
+
+
+CLAIM_NEW_LETTER = _claim(new_letter=True)
+CLAIM_LETTER = _claim(new_letter=False)
+SETTLE_LETTER = (
+    update(RegistrationRow)
+    .where(
+        RegistrationRow.id == bindparam("registration_id"),
+        RegistrationRow.letter_jti == bindparam("jti"),
+        RegistrationRow.mail == MailStatus.SENDING.value,
+    )
+    .values(
+        mail=bindparam("outcome"), mail_due_at=bindparam("due_at"), mail_error=bindparam("error")
+    )
+)

@@ -234,11 +234,11 @@ async def test_queued_mail_is_picked_up_after_a_restart(store_url: str) -> None:
     await first.close()
     second = Store.at(store_url)
     await second.prepare()
-    assert await second.registrations.due_mail(AT) == ["r_0001"]
-    claimed = await second.registrations.claim_letter("r_0001", AT, AT, Mint())
-    assert claimed is not None
-    await second.registrations.settle_letter("r_0001", claimed[1].jti, MailStatus.SENT)
-    assert await second.registrations.due_mail(AT + timedelta(days=1)) == []
+    assert await due_ids(second, AT) == ["r_0001"]
+    letter = new_letter(1)
+    assert await second.registrations.claim_letter("r_0001", AT, AT, letter) is not None
+    await second.registrations.settle_letter("r_0001", letter.letter.jti, MailStatus.SENT)
+    assert await due_ids(second, AT + timedelta(days=1)) == []
     await second.close()
 
 
@@ -292,17 +292,14 @@ async def test_stored_addresses_are_renormalised_and_every_row_stays(store_url: 
     await store.close()
 
 
-class Mint:
-    """Stands in for the sender's token minting: counts the letters it was asked for."""
+def new_letter(n: int) -> NewLetter:
+    """As the sender mints one: a token never recorded counts for nothing."""
+    letter = JoinLetter(f"jti{n:019d}", f"header.claims{n}", f"<m{n}@example.org>")
+    return NewLetter(letter, issued_at=AT, expires_at=AT + timedelta(days=3))
 
-    def __init__(self) -> None:
-        self.minted: list[JoinLetter] = []
 
-    def __call__(self, registration: Registration) -> NewLetter:
-        n = len(self.minted)
-        letter = JoinLetter(f"jti{n:019d}", f"header.claims{n}", f"<m{n}@example.org>")
-        self.minted.append(letter)
-        return NewLetter(letter, issued_at=AT, expires_at=AT + timedelta(days=3))
+async def due_ids(store: Store, now: datetime) -> list[str]:
+    return [registration.id for registration, _ in await store.registrations.due_letters(now)]
 
 
 async def issued_jtis(store: Store, registration_id: str) -> list[str]:
@@ -327,90 +324,93 @@ async def approved(store: Store, n: int) -> str:
     return f"r_{n:04d}"
 
 
-async def test_a_letter_and_its_token_are_recorded_once_and_reused(store: Store) -> None:
-    records, mint = store.registrations, Mint()
+async def test_a_letter_and_its_token_are_recorded_when_it_is_first_taken(store: Store) -> None:
+    records = store.registrations
     rid = await approved(store, 1)
-    assert await records.due_mail(AT) == [rid]
+    assert await records.due_letters(AT) == [((await records.get(rid)), None)]
     lease = AT + timedelta(minutes=2)
-    claimed = await records.claim_letter(rid, AT, lease, mint)
-    assert claimed is not None
-    taken, letter = claimed
+    new = new_letter(1)
+    taken = await records.claim_letter(rid, AT, lease, new)
+    assert taken is not None
     assert (taken.mail, taken.mail_attempts, taken.mail_due_at) == (MailStatus.SENDING, 1, lease)
-    assert letter == mint.minted[0]
-    assert await issued_jtis(store, rid) == [letter.jti]
+    assert await issued_jtis(store, rid) == [new.letter.jti]
     # Being sent: no other sender takes it until its sender is presumed dead.
-    assert await records.due_mail(lease - timedelta(seconds=1)) == []
-    assert await records.claim_letter(rid, lease - timedelta(seconds=1), lease, mint) is None
-    again = await records.claim_letter(rid, lease, lease + timedelta(minutes=2), mint)
-    assert again is not None and again[1] == letter and again[0].mail_attempts == 2
-    assert len(mint.minted) == 1 and await issued_jtis(store, rid) == [letter.jti]
+    assert await due_ids(store, lease - timedelta(seconds=1)) == []
+    assert await records.claim_letter(rid, lease - timedelta(seconds=1), lease, new.letter) is None
+    [(found, letter)] = await records.due_letters(lease)
+    assert letter == new.letter and found.mail is MailStatus.SENDING
+    assert await records.claim_letter(rid, lease, lease, new_letter(2)) is None  # it has one
+    again = await records.claim_letter(rid, lease, lease + timedelta(minutes=2), letter)
+    assert again is not None and again.mail_attempts == 2
+    assert await issued_jtis(store, rid) == [new.letter.jti]
 
 
 async def test_a_failed_letter_waits_until_it_is_due(store: Store) -> None:
-    records, mint = store.registrations, Mint()
+    records = store.registrations
     rid = await approved(store, 1)
-    claimed = await records.claim_letter(rid, AT, AT + timedelta(minutes=2), mint)
-    assert claimed is not None
+    new = new_letter(1)
+    assert await records.claim_letter(rid, AT, AT + timedelta(minutes=2), new) is not None
     retry_at = AT + timedelta(seconds=30)
     assert await records.settle_letter(
-        rid, claimed[1].jti, MailStatus.QUEUED, due_at=retry_at, error="451 try later"
+        rid, new.letter.jti, MailStatus.QUEUED, due_at=retry_at, error="451 try later"
     )
     assert await records.next_mail_due() == retry_at
-    assert await records.due_mail(retry_at - timedelta(seconds=1)) == []
-    assert await records.due_mail(retry_at) == [rid]
-    waiting = await records.get(rid)
-    assert waiting is not None
+    assert await due_ids(store, retry_at - timedelta(seconds=1)) == []
+    [(waiting, letter)] = await records.due_letters(retry_at)
+    assert letter == new.letter
     assert (waiting.mail, waiting.mail_error, waiting.mail_attempts) == (
         MailStatus.QUEUED,
         "451 try later",
         1,
     )
-    claimed = await records.claim_letter(rid, retry_at, retry_at + timedelta(minutes=2), mint)
-    assert claimed is not None and claimed[1] == mint.minted[0]
-    assert await records.settle_letter(rid, claimed[1].jti, MailStatus.SENT)
+    assert await records.claim_letter(rid, retry_at, retry_at, letter) is not None
+    assert await records.settle_letter(rid, letter.jti, MailStatus.SENT)
     sent = await records.get(rid)
     assert sent is not None and (sent.mail, sent.mail_error, sent.mail_due_at) == (
         MailStatus.SENT,
         None,
         None,
     )
-    assert await records.next_mail_due() is None and await records.due_mail(retry_at) == []
+    assert await records.next_mail_due() is None and await due_ids(store, retry_at) == []
 
 
 async def test_a_resend_replaces_the_letter_and_the_old_outcome_is_ignored(store: Store) -> None:
-    records, mint = store.registrations, Mint()
+    records = store.registrations
     rid = await approved(store, 1)
-    first = await records.claim_letter(rid, AT, AT + timedelta(minutes=2), mint)
-    assert first is not None
+    first, second = new_letter(1), new_letter(2)
+    assert await records.claim_letter(rid, AT, AT + timedelta(minutes=2), first) is not None
     resent = await records.queue_mail(rid, AT + timedelta(seconds=5))
     assert resent is not None and (resent.mail, resent.mail_attempts) == (MailStatus.QUEUED, 0)
-    assert not await records.settle_letter(rid, first[1].jti, MailStatus.SENT)
-    second = await records.claim_letter(
-        rid, AT + timedelta(seconds=5), AT + timedelta(hours=1), mint
-    )
-    assert second is not None and second[1] == mint.minted[1] != first[1]
-    assert await issued_jtis(store, rid) == sorted(letter.jti for letter in mint.minted)
+    assert not await records.settle_letter(rid, first.letter.jti, MailStatus.SENT)
+    later = AT + timedelta(seconds=5)
+    assert await records.due_letters(later) == [(resent, None)]
+    assert await records.claim_letter(rid, later, later, first.letter) is None  # replaced
+    assert await records.claim_letter(rid, later, later, second) is not None
+    assert await issued_jtis(store, rid) == sorted([first.letter.jti, second.letter.jti])
 
 
-async def test_a_letter_whose_registration_lost_access_fails_unsent(store: Store) -> None:
-    records, mint = store.registrations, Mint()
+async def test_a_letter_is_not_taken_once_its_registration_lost_access(store: Store) -> None:
+    records = store.registrations
     rid = await approved(store, 1)
     await records.close(rid, RegistrationStatus.WITHDRAWN, AT, "the attendee")
-    assert await records.claim_letter(rid, AT, AT + timedelta(minutes=2), mint) is None
+    assert await records.claim_letter(rid, AT, AT, new_letter(1)) is None
+    assert await issued_jtis(store, rid) == []
+    await records.fail_unsent(rid, "the registration was withdrawn before its turn")
     failed = await records.get(rid)
     assert failed is not None and failed.mail is MailStatus.FAILED
     assert failed.mail_error == "not sent: the registration was withdrawn before its turn"
-    assert mint.minted == [] and await issued_jtis(store, rid) == []
+    assert await due_ids(store, AT) == []
 
 
 async def test_two_senders_taking_the_same_letter_at_once_make_one_token(store: Store) -> None:
-    records, mint = store.registrations, Mint()
+    records = store.registrations
     rid = await approved(store, 1)
+    letters = [new_letter(n) for n in range(4)]
     claims = await asyncio.gather(
-        *(records.claim_letter(rid, AT, AT + timedelta(minutes=2), mint) for _ in range(4))
+        *(records.claim_letter(rid, AT, AT + timedelta(minutes=2), letter) for letter in letters)
     )
     assert sum(claim is not None for claim in claims) == 1
-    assert len(mint.minted) == 1 and len(await issued_jtis(store, rid)) == 1
+    assert len(await issued_jtis(store, rid)) == 1
 
 
 async def test_registrations_from_revision_0003_keep_their_mail(store_url: str) -> None:
@@ -442,10 +442,9 @@ async def test_registrations_from_revision_0003_keep_their_mail(store_url: str) 
         "r_4": None,
     }
     assert {r.mail_attempts for r in found.values()} == {0}
-    assert found["r_0"].mail_due_at == AT + timedelta(minutes=5)  # due since its approval
-    assert await records.due_mail(AT + timedelta(minutes=5)) == ["r_0"]
-    claimed = await records.claim_letter(
-        "r_0", AT + timedelta(minutes=5), AT + timedelta(hours=1), Mint()
-    )
-    assert claimed is not None and claimed[0].mail is MailStatus.SENDING
+    due = AT + timedelta(minutes=5)
+    assert found["r_0"].mail_due_at == due  # due since its approval
+    assert await records.due_letters(due) == [(found["r_0"], None)]
+    claimed = await records.claim_letter("r_0", due, due, new_letter(1))
+    assert claimed is not None and claimed.mail is MailStatus.SENDING
     await store.close()
