@@ -119,13 +119,17 @@ class SmtpMailer:
 
 
 def smtp_failure(error: Exception) -> DeliveryFailed:
-    """What went wrong, in words, and whether it is final: only a 5xx reply refusing the
-    recipient or the message is. A 5xx to the login or the sender is the server's set-up,
-    which an operator can fix, so those letters are tried again too."""
+    """What went wrong, in words, and whether it is final: a 5xx reply refusing the
+    recipient or the message is, and so is a server without SMTPUTF8 for an address beyond
+    ASCII. A 5xx to the login or the sender is the server's set-up, which an operator can
+    fix, so those letters are tried again too."""
     if isinstance(error, aiosmtplib.SMTPRecipientsRefused) and error.recipients:
         error = error.recipients[0]
     if isinstance(error, aiosmtplib.SMTPRecipientRefused | aiosmtplib.SMTPDataError):
         return DeliveryFailed(_reply(error), permanent=500 <= error.code < 600)
+    if isinstance(error, aiosmtplib.SMTPNotSupported):  # aiosmtplib's word for no SMTPUTF8
+        reason = "the mail server does not offer SMTPUTF8, which this address needs"
+        return DeliveryFailed(reason, permanent=True)
     if isinstance(error, aiosmtplib.SMTPResponseException):
         return DeliveryFailed(_reply(error), permanent=False)
     if isinstance(error, TimeoutError):

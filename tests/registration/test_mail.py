@@ -72,6 +72,18 @@ async def test_a_refusal_is_final_only_for_a_5xx_to_the_recipient_or_the_message
     assert smtp_server.inbox.messages == []
 
 
+async def test_an_address_beyond_ascii_without_smtputf8_is_final(
+    smtp_server: SmtpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server stopped offering SMTPUTF8 since the sign-up asked: never a mangled address."""
+    sent = Letter(to="jürgen@example.org", subject="s", text="t", message_id=new_message_id(SENDER))
+    with caplog.at_level(logging.WARNING):
+        failure = await refusal(smtp_mailer(smtp_server.port), sent)
+    assert failure.permanent
+    assert failure.reason == "the mail server does not offer SMTPUTF8, which this address needs"
+    assert smtp_server.inbox.arrivals == [] and "jürgen" not in caplog.text
+
+
 async def test_a_server_that_cannot_be_reached_is_worth_trying_again(
     smtp_server: SmtpServer,
 ) -> None:
