@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import cast
 
 import pytest
 from sqlalchemy import text
@@ -19,11 +20,13 @@ from scheduler.clock import ManualClock
 from server.auth.keys import KeyRing
 from server.auth.tokens import TokenService
 from server.config import Config, load_config
+from server.errors import StoreUnavailable
 from server.registration.backoff import Backoff
 from server.registration.join_links import JoinLinkSender
 from server.registration.mail import SmtpMailer
 from server.registration.model import MailStatus, Registration, RegistrationStatus
 from server.store import Store
+from server.store.registrations import RegistrationRecords
 from tests.serverproc import event_config
 from tests.smtp import SmtpServer, join_link
 
@@ -318,3 +321,41 @@ async def test_stopping_the_sender_in_the_middle_of_a_letter_is_prompt(bench: Be
     assert time.monotonic() - began < 1.0
     bench.smtp.inbox.release.set()
     assert (await bench.registration(rid)).mail is MailStatus.SENDING  # for the next server
+
+
+class QueryCancelledAsStoreFailure:
+    """Stands in for the store when a query cancelled mid-way comes back as another error, as
+    the store's failure hooks made of it before 357b8ce (StoreUnavailable "CancelledError")."""
+
+    def __init__(self) -> None:
+        self.querying = asyncio.Event()
+
+    async def due_letters(self, now: datetime, limit: int) -> list[object]:
+        self.querying.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            raise StoreUnavailable("CancelledError") from None
+        return []
+
+
+async def test_stopping_ends_the_sender_even_when_a_cancelled_query_says_otherwise(
+    tmp_path: Path,
+) -> None:
+    config = load_config(event_config(tmp_path, mode="open"))
+    clock = ManualClock(BEFORE_THE_EVENT)
+    store = QueryCancelledAsStoreFailure()
+    sender = JoinLinkSender(
+        config,
+        cast(RegistrationRecords, store),
+        TokenService(KeyRing.open(tmp_path / "data"), config.issuer, clock.now),
+        SmtpMailer(config.mail),
+        clock,
+        PUBLIC_URL,
+        clock.now,
+    )
+    sender.start()
+    await store.querying.wait()
+    stopping = asyncio.create_task(sender.stop())
+    done, _ = await asyncio.wait({stopping}, timeout=5)
+    assert stopping in done, "the sender went on to its next pass instead of ending"
