@@ -78,7 +78,8 @@ def parse_offer(raw: bytes, direction: Direction, *, loopback_only: bool) -> Off
         _check_transport(media)
         _check_codecs(media)
     kinds = tuple(media.kind for media in description.media)
-    return Offer(sdp=_forwarded_codecs_only(text, description), kinds=kinds)
+    text = _forwarded_codecs_only(text, description)
+    return Offer(sdp=_tagged_candidates(text, description), kinds=kinds)
 
 
 def _screened(text: str, *, loopback_only: bool) -> str:
@@ -217,6 +218,27 @@ def _forwarded_codecs_only(text: str, description: SessionDescription) -> str:
     for media, section in zip(description.media, sections, strict=True):
         lines.extend(_only_payload_types(section, _forwarded_payload_types(media)))
     return "\r\n".join(lines) + "\r\n"
+
+
+def _tagged_candidates(text: str, description: SessionDescription) -> str:
+    """Every section with the candidates of the BUNDLE tag's (the group's first MID), whose
+    transport is the one that carries everything (RFC 9143). aiortc gives the one bundled
+    transport the candidates of the offer's last section; an offerer that gathered for each
+    section apart (aiortc itself, by default) would then be checked at the wrong ones."""
+    bundle = next(group for group in description.group if group.semantic == "BUNDLE")
+    tag = str(bundle.items[0])
+    session, sections = grouplines(text)
+    mids = [media.rtp.muxId for media in description.media]
+    tagged = [line for line in sections[mids.index(tag)] if _about_candidates(line)]
+    lines = list(session)
+    for section in sections:
+        lines.extend(line for line in section if not _about_candidates(line))
+        lines.extend(tagged)
+    return "\r\n".join(lines) + "\r\n"
+
+
+def _about_candidates(line: str) -> bool:
+    return line.startswith("a=candidate:") or line == "a=end-of-candidates"
 
 
 def _forwards(codec: RTCRtpCodecParameters) -> bool:

@@ -338,13 +338,26 @@ def test_aiortc_is_handed_only_the_candidates_the_relay_may_check() -> None:
     kept = re.findall(
         r"a=candidate:(\d+) ", parse_offer(text.encode(), Direction.PUBLISH, loopback_only=True).sdp
     )
-    assert kept == ["1", "2"]
+    assert kept == ["1", "2"] * 2  # in each section: the BUNDLE tag's
     anywhere = parse_offer(text.encode(), Direction.PUBLISH, loopback_only=False).sdp
-    assert re.findall(r"a=candidate:(\d+) ", anywhere) == ["4", "5"]
+    assert re.findall(r"a=candidate:(\d+) ", anywhere) == ["4", "5"] * 2
     many = [f"a=candidate:{i} 1 udp 1 127.0.0.1 {10000 + i} typ host" for i in range(100)]
     with pytest.raises(BadSdp, match="the offer has 101 candidates; a session takes 100"):
         text = offer((r"^a=mid:0", "\r\n".join(["a=mid:0", *many])))
         parse_offer(text.encode(), Direction.PUBLISH, loopback_only=True)
+
+
+def test_every_section_is_handed_the_bundle_tags_candidates() -> None:
+    """aiortc gives the one bundled transport the last section's candidates; an offerer that
+    gathered for each section apart would be checked at the wrong ones (seen as prflx)."""
+    own = "a=candidate:7 1 udp 2122260223 127.0.0.1 6000 typ host"
+    text = offer((r"^a=mid:1", "a=mid:1\r\n" + own))
+    lines = parse_offer(text.encode(), Direction.PUBLISH, loopback_only=True).sdp.splitlines()
+    sections = "\n".join(lines).split("m=")[1:]
+    assert [re.findall(r"a=candidate:(\d+) ", section) for section in sections] == [
+        ["1"],
+        ["1"],
+    ]
 
 
 def codecs_of(sdp: str) -> dict[str, list[str]]:
