@@ -23,6 +23,11 @@ Video starts at a keyframe: a new viewer, and every viewer when the publisher ch
 (gets no video) until the first packet of a keyframe, which is asked of the publisher at once
 and again every second while anyone waits. Its decoder never sees a frame it cannot decode.
 
+A forwarder is one slot of the room's stage (``stage.py``), fed by one source at a time, which
+the relay names with each packet. A viewer may refuse a source (``receives``: never one's own,
+and the hall's return never the hall's): while that source feeds the slot, the viewer waits as
+for a keyframe, kept in step, and gets nothing.
+
 Each viewer's RTCP sender reports go from here too, on the schedule of ``reports.py``.
 """
 
@@ -93,6 +98,7 @@ class ForwardingStats:
     kept_in_step: int = 0  # padding-only packets sent to viewers waiting for a keyframe
     duplicates: int = 0  # retransmissions of packets that went out already
     stale: int = 0  # packets whose number went out with another packet, or may have
+    held: int = 0  # packets nobody was waiting for (every viewer waits for a keyframe)
 
 
 @dataclass
@@ -110,6 +116,7 @@ class _Copy:
 class _Source:
     """The publisher stream now being forwarded, and how its numbers map onto ours."""
 
+    key: str | None  # the relay's name for the source
     ssrc: int
     clock_rate: int
     sequence_offset: int
@@ -127,6 +134,8 @@ class Forwarder:
     first_timestamp: int = field(default_factory=random32)
     ntp_clock: Callable[[], int] = aiortc_clock.current_ntp_time  # for abs-send-time and reports
     c_loop: bool = C_LOOP_BUILT  # packets go out through the C loop (else its Python twin)
+    # Whether a viewer may get the source of that name; those that may not wait.
+    receives: Callable[[Viewer, str | None], bool] = lambda viewer, source: True
     stats: ForwardingStats = field(default_factory=ForwardingStats)
     _viewers: list[Viewer] = field(default_factory=list)
     _plans: dict[tuple[str, int], list[_Copy]] = field(default_factory=dict)
@@ -159,13 +168,28 @@ class Forwarder:
         return self._source.ssrc if self._source else None
 
     @property
+    def source_key(self) -> str | None:
+        return self._source.key if self._source else None
+
+    @property
     def viewers(self) -> int:
         return len(self._viewers)
 
     def add_viewer(self, viewer: Viewer) -> None:
         self._viewers.append(viewer)
-        if self.kind == "video":
+        if self.kind == "video" or not self._may_receive(viewer):
             self._wait([viewer])
+        self.replan()
+
+    def refilter(self) -> None:
+        """Who may receive what changed: viewers that may not get the present source wait;
+        those that may again start at once (audio) or at the next keyframe (video)."""
+        refused = [viewer for viewer in self._viewers if not self._may_receive(viewer)]
+        self._wait(refused)
+        if self.kind == "audio":
+            self._stop_waiting([v for v in self._waiting if self._may_receive(v)])
+        elif len(refused) < len(self._waiting):
+            self.ask_for_keyframe()
         self.replan()
 
     def remove_viewer(self, viewer: Viewer) -> None:
@@ -194,12 +218,20 @@ class Forwarder:
             self.stats.keyframe_requests += 1
             self.request_keyframe()
 
-    async def forward(self, packet: RtpPacket, codec: RTCRtpCodecParameters) -> None:
+    async def forward(
+        self, packet: RtpPacket, codec: RTCRtpCodecParameters, source_key: str | None = None
+    ) -> None:
+        """Forward one packet of the source ``source_key`` (the relay's name for it)."""
         self.stats.packets_in += 1
         self.stats.bytes_in += len(packet.payload)
         source = self._source
-        if source is None or source.ssrc != packet.ssrc:
-            source = self._switch_to(packet, codec)
+        if source is None or source.ssrc != packet.ssrc or source.key != source_key:
+            source = self._switch_to(packet, codec, source_key)
+        if self._waiting and len(self._waiting) == len(self._viewers):
+            if not self._ends_the_wait(codec, packet.payload):
+                self.stats.held += 1
+                return
+            self._continue_from(source, packet)
         sequence = (packet.sequence_number + source.sequence_offset) % SEQUENCE_SPACE
         placement = self._sequences.place(sequence)
         if placement is Placement.REPEAT:
@@ -215,7 +247,7 @@ class Forwarder:
             self._last_timestamp = timestamp
             self._last_sent_at = now
             if self._waiting:
-                self._admit_at_keyframe(codec, packet.payload)
+                self._admit_waiting(codec, packet.payload)
         ntp_time = self.ntp_clock()
         codec_key = (codec.mimeType.lower(), codec.clockRate)
         if newest and self._waiting:
@@ -275,17 +307,40 @@ class Forwarder:
             )
         self._queue_reports(now)
 
-    def _admit_at_keyframe(self, codec: RTCRtpCodecParameters, payload: bytes) -> None:
-        """Viewers waiting for a keyframe get video from this packet on, if a keyframe starts
-        here; until then the publisher is asked for one (at most once a second)."""
-        ready = [viewer for viewer in self._waiting if viewer.route() is not None]
+    def _admit_waiting(self, codec: RTCRtpCodecParameters, payload: bytes) -> None:
+        """Waiting viewers that may receive this source get it from this packet on: audio at
+        once, video if a keyframe starts here; until then the publisher is asked for one (at
+        most once a second)."""
+        ready = [
+            viewer
+            for viewer in self._waiting
+            if viewer.route() is not None and self._may_receive(viewer)
+        ]
         if not ready:
             return  # nobody can be sent to yet: the request comes when one connects
-        if starts_keyframe(codec.mimeType, payload):
+        if self.kind == "audio" or starts_keyframe(codec.mimeType, payload):
             self._stop_waiting(ready)
             self.replan()
         else:
             self.ask_for_keyframe()
+
+    def _ends_the_wait(self, codec: RTCRtpCodecParameters, payload: bytes) -> bool:
+        """Whether this packet is the first that some waiting viewer gets: a keyframe's, for
+        video (asked for meanwhile), any, for audio."""
+        if not any(v.route() is not None and self._may_receive(v) for v in self._waiting):
+            return False
+        if self.kind == "audio" or starts_keyframe(codec.mimeType, payload):
+            return True
+        self.ask_for_keyframe()
+        return False
+
+    def _continue_from(self, source: _Source, packet: RtpPacket) -> None:
+        """Every viewer waited: our numbering carries on from this packet, with no gap for
+        the packets nobody got (a gap reads as loss, and some receivers stall on it)."""
+        source.sequence_offset = (
+            self._sequences.newest + 1 - packet.sequence_number
+        ) % SEQUENCE_SPACE
+        self._sequences.fence()
 
     def _keep_in_step(self, codec_key: tuple[str, int], sequence: int, timestamp: int) -> None:
         """Every ``KEEP_IN_STEP_EVERY`` packets, the viewers still waiting for a keyframe get
@@ -321,6 +376,9 @@ class Forwarder:
         for viewer in viewers:
             self._waiting.pop(viewer, None)
 
+    def _may_receive(self, viewer: Viewer) -> bool:
+        return self._source is None or self.receives(viewer, self._source.key)
+
     def _plan(self, codec_key: tuple[str, int]) -> list[_Copy]:
         """Group the viewers that can be sent to now by the copy of a packet they need."""
         groups: dict[Profile, list[Viewer]] = {}
@@ -351,12 +409,15 @@ class Forwarder:
                 viewer.keep_history(history)
         return plan
 
-    def _switch_to(self, packet: RtpPacket, codec: RTCRtpCodecParameters) -> _Source:
+    def _switch_to(
+        self, packet: RtpPacket, codec: RTCRtpCodecParameters, key: str | None
+    ) -> _Source:
         """A new or returning publisher: continue our numbering where it stopped."""
         sent_at = self._last_sent_at
         elapsed = 0.0 if sent_at is None else max(0.0, self.clock() - sent_at)
         next_timestamp = self._last_timestamp + int(elapsed * codec.clockRate) + 1
         self._source = _Source(
+            key=key,
             ssrc=packet.ssrc,
             clock_rate=codec.clockRate,
             sequence_offset=(self._sequences.newest + 1 - packet.sequence_number) % SEQUENCE_SPACE,
@@ -365,7 +426,10 @@ class Forwarder:
         self.stats.source_switches += 1
         if self.kind == "video":  # every decoder starts again at the new source's keyframe
             self._wait(self._viewers)
-            self.replan()
+        else:
+            self._wait([v for v in self._viewers if not self._may_receive(v)])
+            self._stop_waiting([v for v in self._waiting if self._may_receive(v)])
+        self.replan()
         self._sequences.fence()  # its late packets would take numbers already used
         self._last_keyframe_request = float("-inf")
         self.ask_for_keyframe()

@@ -137,22 +137,25 @@ async def test_a_viewer_never_sees_one_index_twice(
 async def test_a_viewer_kept_waiting_past_half_the_numbers_still_decrypts(
     request: pytest.FixtureRequest, sockets: list[socket.socket], name: str
 ) -> None:
-    """A viewer that watched, then waits for the next publisher's keyframe while more than
-    2^15 numbers go by: were it sent nothing meanwhile, its SRTP session would guess the
-    keyframe's rollover wrong (onto an index it used a lap before), and the browser's could not
-    decrypt it. It is kept in step by padding, and decrypts the keyframe."""
+    """A viewer that reloads and waits for a keyframe while another watches, and more than 2^15
+    numbers go by: were it sent nothing meanwhile, its SRTP session would guess the keyframe's
+    rollover wrong (onto an index it used a lap before), and the browser's could not decrypt
+    it. It is kept in step by padding, and decrypts the keyframe."""
     stage = Stage.made(request, sockets, name, "video", first_sequence=60000)
     forwarder = stage.forwarder
-    first = [frame(n, VP8_KEYFRAME if n == 0 else VP8_DELTA, ssrc=1) for n in range(10)]
-    gap = 40_960  # the next publisher's delta frames while the viewer waits: over 2^15
-    second = [frame(n, VP8_DELTA, ssrc=2) for n in range(gap)]
-    second.append(frame(gap, VP8_KEYFRAME, ssrc=2))
-    for packet in [*first, *second]:
-        await forwarder.forward(packet, VP8)
-    datagrams = [stage.receiver.recv(4096) for _ in range(10 + forwarder.stats.kept_in_step + 1)]
+    (reloading,) = forwarder._viewers
+    forwarder.add_viewer(FakeViewer())  # someone else, who watches throughout
+    await forwarder.forward(frame(0, VP8_KEYFRAME, ssrc=1), VP8)
+    forwarder.remove_viewer(reloading)
+    forwarder.add_viewer(reloading)  # back, waiting for the next keyframe
+    gap = 40_960  # delta frames while it waits: over 2^15
+    for n in range(1, gap + 1):
+        await forwarder.forward(frame(n, VP8_DELTA, ssrc=1), VP8)
+    await forwarder.forward(frame(gap + 1, VP8_KEYFRAME, ssrc=1), VP8)
+    datagrams = [stage.receiver.recv(4096) for _ in range(1 + forwarder.stats.kept_in_step + 1)]
     decrypted = [RtpPacket.parse(stage.viewer.unprotect(data)) for data in datagrams]
     assert decrypted[-1].payload == VP8_KEYFRAME
-    assert decrypted[-1].sequence_number == (60000 + 10 + gap) % 65536
+    assert decrypted[-1].sequence_number == (60000 + gap + 1) % 65536
     assert forwarder.stats.kept_in_step == gap // KEEP_IN_STEP_EVERY - 1  # not with the keyframe
 
 
