@@ -29,8 +29,12 @@ FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 NOT_EVENT_ZONES = frozenset({"localtime", "Factory"})
 DAY_FIELDS = frozenset({"date", "items"})
 ITEM_FIELDS = frozenset(
-    {"id", "title", "kind", "start", "end", "description", "audio_only", "recorded"}
+    {"id", "title", "kind", "start", "end", "description", "audio_only", "recorded", "auto_stage"}
 )
+# The roles that may publish into a room, and so the ones ``auto_stage`` may name: the hall
+# encoder runs on a technician's token, remote panelists on speakers'.
+PUBLISHING_ROLES = ("technician", "speaker")
+DEFAULT_AUTO_STAGE = frozenset({"technician"})
 
 
 class ItemKind(StrEnum):
@@ -74,6 +78,8 @@ class AgendaItem:
     description: str = ""
     audio_only: bool = False
     recorded: bool = True
+    # Whose sources go on stage when they connect; the others wait backstage to be brought on.
+    auto_stage: frozenset[str] = DEFAULT_AUTO_STAGE
 
     @property
     def has_room(self) -> bool:
@@ -356,7 +362,22 @@ def _parse_item(raw: object, where: str, on: date, zone: ZoneInfo) -> AgendaItem
         description=_parse_text(raw, "description", where, MAX_DESCRIPTION, required=False),
         audio_only=_parse_flag(raw, "audio_only", where, default=False),
         recorded=_parse_flag(raw, "recorded", where, default=True),
+        auto_stage=_parse_auto_stage(raw.get("auto_stage"), where),
     )
+
+
+def _parse_auto_stage(value: object, where: str) -> frozenset[str]:
+    if value is None:
+        return DEFAULT_AUTO_STAGE
+    roles = " and ".join(repr(role) for role in PUBLISHING_ROLES)
+    if not isinstance(value, list) or not all(isinstance(role, str) for role in value):
+        raise TimetableError(where, "auto_stage", f"must be a list of roles, of {roles}")
+    unknown = [role for role in value if role not in PUBLISHING_ROLES]
+    if unknown:
+        raise TimetableError(
+            where, "auto_stage", f"{unknown[0][:40]!r} is not a role that publishes; {roles} are"
+        )
+    return frozenset(value)
 
 
 def _parse_text(

@@ -36,6 +36,8 @@ MEDIA_KEYS = {
     "max_connecting_viewers",
     "connect_within_seconds",
     "offers_per_address_per_minute",
+    "max_stage_sources",
+    "max_stage_videos",
 }
 ICE_SERVER_KEYS = {"urls", "secret_env"}
 # A TURN password written here would reach every token holder and work for the whole event, from
@@ -146,6 +148,8 @@ class Config:
     max_connecting_viewers: int = 100
     connect_within_seconds: float = 10.0
     offers_per_address_per_minute: int = 600
+    max_stage_sources: int = 6  # on stage at once; a WHEP offer's audio slots
+    max_stage_videos: int = 4  # pictures at once (the most recent speakers'); its video slots
     registration: RegistrationSettings = RegistrationSettings()
     mail: MailSettings = MailSettings()
     store_url: str = ""
@@ -220,6 +224,9 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
         offers_per_address_per_minute=_whole(
             media, "offers_per_address_per_minute", path, "[media]", 600, 1, 100_000
         ),
+        # A stage-aware WHEP offer has a section per slot, 16 at most (sdp.MAX_SLOTS).
+        max_stage_sources=_whole(media, "max_stage_sources", path, "[media]", 6, 1, 10),
+        max_stage_videos=_whole(media, "max_stage_videos", path, "[media]", 4, 0, 6),
         registration=_registration(registration, path),
         mail=_mail(mail, path),
         store_url=_store_url(store, path),

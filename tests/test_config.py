@@ -943,7 +943,7 @@ AGENDA = [
 ]
 
 
-ITEM_FIELDS = "audio_only, description, end, id, kind, recorded, start, title"
+ITEM_FIELDS = "audio_only, auto_stage, description, end, id, kind, recorded, start, title"
 AGENDA += [
     refused(
         item("audio_onyl = true"),

@@ -32,6 +32,8 @@ class Permission(StrEnum):
     PUBLISH_INTERPRETATION = "publish_interpretation"  # one audio channel with a language
     MODERATE = "moderate"  # questions
     CONTROL_ROOMS = "control_rooms"  # start, extend, end
+    MOVE_SOURCES = "move_sources"  # bring a source on stage, send it backstage
+    SEE_BACKSTAGE = "see_backstage"  # who is connected but not on stage
     SEE_HEALTH = "see_health"  # stream health and alerts
     SEND_NOTICE = "send_notice"
     MANAGE_REGISTRATIONS = "manage_registrations"
@@ -45,12 +47,25 @@ PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
     {
         Role.ATTENDEE: _ATTENDEE,
         # Speakers test their camera and microphone in the lobby before going live.
-        Role.SPEAKER: _ATTENDEE | {Permission.WATCH_LOBBY, Permission.PUBLISH},
+        Role.SPEAKER: _ATTENDEE
+        | {Permission.WATCH_LOBBY, Permission.PUBLISH, Permission.SEE_BACKSTAGE},
         Role.INTERPRETER: frozenset(
-            {Permission.WATCH, Permission.WATCH_LOBBY, Permission.PUBLISH_INTERPRETATION}
+            {
+                Permission.WATCH,
+                Permission.WATCH_LOBBY,
+                Permission.PUBLISH_INTERPRETATION,
+                Permission.SEE_BACKSTAGE,
+            }
         ),
+        # Moderators run the panel, and bring panelists on stage as technicians do.
         Role.MODERATOR: _ATTENDEE
-        | {Permission.WATCH_LOBBY, Permission.MODERATE, Permission.SEND_NOTICE},
+        | {
+            Permission.WATCH_LOBBY,
+            Permission.MODERATE,
+            Permission.SEND_NOTICE,
+            Permission.MOVE_SOURCES,
+            Permission.SEE_BACKSTAGE,
+        },
         # Technicians run the hall encoder, hence PUBLISH.
         Role.TECHNICIAN: frozenset(
             {
@@ -58,6 +73,8 @@ PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
                 Permission.WATCH_LOBBY,
                 Permission.PUBLISH,
                 Permission.CONTROL_ROOMS,
+                Permission.MOVE_SOURCES,
+                Permission.SEE_BACKSTAGE,
                 Permission.SEE_HEALTH,
                 Permission.SEND_NOTICE,
             }

@@ -18,15 +18,19 @@ from server.auth.tokens import Claims
 from server.errors import (
     Conflict,
     Forbidden,
+    InvalidInput,
     NotFound,
     PreconditionFailed,
     UnsupportedMediaType,
 )
+from server.media.room_media import RoomSpec
 from server.media.sdp import SessionIce, parse_fragment, parse_offer
 from server.media.sessions import Direction, MediaSession, Owner
+from server.media.stage import View
 from server.web import appkeys
 
 SDP = "application/sdp"
+SOURCE_HEADER = "X-Plenary-Source"
 TRICKLE = "application/trickle-ice-sdpfrag"
 OPEN_FOR = {
     Direction.PUBLISH: frozenset({RoomState.LOBBY, RoomState.LIVE}),
@@ -68,10 +72,25 @@ def authorise(request: web.Request, direction: Direction) -> tuple[AgendaItem, C
     return item, claims
 
 
+def requested_view(request: web.Request, direction: Direction) -> View:
+    """``?view=remote`` asks a WHEP session for the remote panelists only (the hall's
+    return); the whole stage otherwise."""
+    asked = request.query.getall("view", [])
+    if not asked:
+        return View.STAGE
+    if direction is Direction.PUBLISH:
+        raise InvalidInput("'view' is for watching (WHEP), not publishing")
+    if len(asked) > 1 or asked[0] not in View.__members__.values():
+        shown = ", ".join(view.value for view in View)
+        raise InvalidInput(f"'view' must be one of {shown}")
+    return View(asked[0])
+
+
 async def open_session(request: web.Request, direction: Direction) -> web.Response:
     # First, before any work: every offer costs a peer connection, a valid one or not.
     request.app[appkeys.OFFER_LIMITER].check(request.remote or "unknown")
     item, claims = authorise(request, direction)
+    view = requested_view(request, direction)
     if request.content_type != SDP:
         raise UnsupportedMediaType(f"send the offer as {SDP}")
     relay = request.app[appkeys.RELAY]
@@ -83,11 +102,16 @@ async def open_session(request: web.Request, direction: Direction) -> web.Respon
         jti=claims.jti,
         expires_at=claims.expires_at,
     )
-    start = relay.publish if direction is Direction.PUBLISH else relay.watch
-    session = await start(item.id, item.audio_only, owner, offer)
+    room = RoomSpec(item.id, item.audio_only, item.auto_stage)
+    if direction is Direction.PUBLISH:
+        session = await relay.publish(room, owner, offer)
+    else:
+        session = await relay.watch(room, owner, offer, view)
     response = web.Response(status=201, text=session.answer, content_type=SDP)
     response.headers["Location"] = session.path
     response.headers["ETag"] = session.etag
+    if direction is Direction.PUBLISH:  # so a speaker's page knows its own entry on the stage
+        response.headers[SOURCE_HEADER] = session.source_id
     for server in request.app[appkeys.ICE_SERVERS].for_holder(claims):
         for link in server.link_headers():
             response.headers.add("Link", link)

@@ -1,42 +1,48 @@
-"""The relay: who publishes into each room and who watches it, and the forwarding between.
+"""The relay: the WHIP and WHEP sessions of every room, from offer to close.
 
-Each room carries one programme: the most recently connected publisher is on air, and when it
-drops the one before it (still connected) takes over. Its packets go through the room's two
-forwarders (audio, video) to every viewer, undecoded. Audio-only rooms have no video forwarder,
-and their sessions refuse video in the SDP answer, so no picture is ever carried.
+It admits and answers each offer, taps a publisher's packets into its room (``room_media.py``:
+the stage and the forwarding), gives each of a viewer's m-lines the forwarder that feeds it,
+and says when a room's occupancy or stage changed. In audio-only rooms every video m-line is
+answered inactive, a publisher's and a viewer's alike, so no picture is ever carried.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from ipaddress import ip_address
+from typing import Any
 
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
 from aiortc.exceptions import InvalidAccessError, InvalidStateError, OperationError
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 from aiortc.sdp import SessionDescription
 
-from server.errors import Conflict, PlenaryError
+from server.errors import Conflict, NotFound, PlenaryError
 from server.media.admission import AdmissionLimits, Occupancy, admit_publisher, admit_viewer
 from server.media.aiortc_internals.ice import answer_as_dtls_server, restrict_ice
-from server.media.aiortc_internals.publisher import (
-    ForwardingFailures,
-    request_keyframe,
-    tap_receiver,
-)
+from server.media.aiortc_internals.publisher import ForwardingFailures, tap_receiver
 from server.media.aiortc_internals.viewer_sender import PassthroughSender
 from server.media.codecs import prefer_relay_codecs
 from server.media.fanout import C_LOOP_BUILT
-from server.media.forwarder import Forwarder
 from server.media.heap import HeapKeeper
+from server.media.mixer import ProgrammeMix
+from server.media.room_media import MixFactory, RoomMedia, RoomSpec, StageSettings
 from server.media.sdp import BadSdp, NoCommonCodec, Offer
 from server.media.sessions import Direction, MediaSession, Owner, SessionState
+from server.media.stage import Source, Stage, View
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +56,7 @@ class RelaySettings:
     connect_within_seconds: float = 10.0  # from its answer; then it is closed and its seat free
     c_loop: bool = C_LOOP_BUILT  # packets go out through the C loop (_fanout.c), if built
     own_gcm: bool = True  # the C loop encrypts AES-GCM itself (_srtp.c), not through libsrtp
+    stage: StageSettings = field(default_factory=StageSettings)
 
     @property
     def loopback_only(self) -> bool:
@@ -57,59 +64,34 @@ class RelaySettings:
         return any(ip_address(address).is_loopback for address in self.ice_addresses)
 
 
-@dataclass(eq=False)
-class RoomMedia:
-    room: str
-    audio_only: bool
-    c_loop: bool
-    audio: Forwarder = field(init=False)
-    video: Forwarder | None = field(init=False)
-    publishers: list[MediaSession] = field(default_factory=list)
-    viewers: list[MediaSession] = field(default_factory=list)
-    _keyframe_tasks: set[asyncio.Task[None]] = field(default_factory=set)
-
-    def __post_init__(self) -> None:
-        self.audio = Forwarder("audio", c_loop=self.c_loop)
-        self.video = (
-            None
-            if self.audio_only
-            else Forwarder("video", self._request_keyframe, c_loop=self.c_loop)
-        )
-
-    def sessions(self, direction: Direction) -> list[MediaSession]:
-        return self.publishers if direction is Direction.PUBLISH else self.viewers
-
-    @property
-    def on_air(self) -> MediaSession | None:
-        connected = [session for session in self.publishers if session.connected.is_set()]
-        return connected[-1] if connected else None
-
-    def forwarder(self, kind: str) -> Forwarder | None:
-        return self.audio if kind == "audio" else self.video
-
-    def _request_keyframe(self) -> None:
-        publisher, video = self.on_air, self.video
-        if publisher is None or video is None or video.source_ssrc is None:
-            return
-        for transceiver in publisher.pc.getTransceivers():
-            if transceiver.kind == "video":
-                task = asyncio.ensure_future(
-                    request_keyframe(transceiver.receiver, video.source_ssrc)
-                )
-                self._keyframe_tasks.add(task)
-                task.add_done_callback(self._keyframe_tasks.discard)
-
-
 Changed = Callable[[str], Awaitable[None]]
+Setup = Callable[[RoomMedia, MediaSession, list[RTCRtpTransceiver]], None]
+# Who is speaking is looked at this often even without packets (Opus DTX sends none).
+SPEAKING_CHECK_SECONDS = 0.25
+# Changes of a room's stage are gathered for this long, so a burst is one message.
+STAGE_SECONDS = 0.05
 
 
 class Relay:
-    def __init__(self, settings: RelaySettings, heap: HeapKeeper) -> None:
+    def __init__(
+        self,
+        settings: RelaySettings,
+        heap: HeapKeeper,
+        make_mix: MixFactory = ProgrammeMix,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.settings = settings
         self.heap = heap
+        self._make_mix = make_mix
+        self._clock = clock
         self._rooms: dict[str, RoomMedia] = {}
         self._sessions: dict[str, MediaSession] = {}
         self._listeners: list[Changed] = []
+        self._stage_listeners: list[Changed] = []
+        self._stage_changed: set[str] = set()
+        self._stage_flush: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._speaking_watch: asyncio.Task[None] | None = None
         self._closing = False
         self._forwarded_before = {"audio": 0, "video": 0}
         self.forwarding_failures = ForwardingFailures()
@@ -118,7 +100,41 @@ class Relay:
         self.never_connected = 0  # answered sessions that closed before connecting
 
     def subscribe(self, listener: Changed) -> None:
+        """``listener(room)`` when a room's occupancy changes."""
         self._listeners.append(listener)
+
+    def subscribe_stage(self, listener: Changed) -> None:
+        """``listener(room)`` when a room's sources, stage or speakers change."""
+        self._stage_listeners.append(listener)
+
+    def start(self) -> None:
+        """Start looking for speakers gone quiet; ``close`` stops it."""
+        if self._speaking_watch is None:
+            self._speaking_watch = asyncio.ensure_future(self._watch_speaking())
+
+    def stage(self, room: str) -> Stage | None:
+        media = self._rooms.get(room)
+        return None if media is None else media.stage
+
+    def stage_payload(self, room: str, backstage: bool) -> list[dict[str, Any]]:
+        """A room's sources as the ``stage`` message gives them (``Stage.payload``)."""
+        media = self._rooms.get(room)
+        return [] if media is None else media.stage.payload(backstage)
+
+    def rooms_with_sources(self) -> list[str]:
+        return [room for room, media in self._rooms.items() if media.stage.sources]
+
+    def slots(self, audio_only: bool) -> dict[str, int]:
+        """The m-lines a stage-aware viewer offers for a room."""
+        stage = self.settings.stage
+        return {"audio": stage.audio_slots, "video": 0 if audio_only else stage.video_slots}
+
+    async def move(self, room: str, source_id: object, on_stage: bool) -> Source:
+        """Bring a source of ``room`` on stage, or send it backstage."""
+        media = self._rooms.get(room)
+        if media is None:
+            raise NotFound("there is no such source in this room")
+        return media.move(source_id, on_stage)
 
     def counts(self, room: str) -> tuple[int, int]:
         """Connected publishers and connected viewers of ``room``."""
@@ -147,9 +163,8 @@ class Relay:
         """Packets sent to viewers since start, by kind (rooms that ended included)."""
         totals = dict(self._forwarded_before)
         for media in self._rooms.values():
-            for forwarder in (media.audio, media.video):
-                if forwarder is not None:
-                    totals[forwarder.kind] += forwarder.stats.packets_out
+            for forwarder in media.forwarders():
+                totals[forwarder.kind] += forwarder.stats.packets_out
         return totals
 
     @property
@@ -167,22 +182,22 @@ class Relay:
     def room_media(self, room: str) -> RoomMedia | None:
         return self._rooms.get(room)
 
-    async def publish(
-        self, room: str, audio_only: bool, owner: Owner, offer: Offer
-    ) -> MediaSession:
-        return await self._open(self._media(room, audio_only), Direction.PUBLISH, owner, offer)
+    async def publish(self, room: RoomSpec, owner: Owner, offer: Offer) -> MediaSession:
+        return await self._open(self._media(room), Direction.PUBLISH, owner, offer)
 
-    async def watch(self, room: str, audio_only: bool, owner: Owner, offer: Offer) -> MediaSession:
-        return await self._open(self._media(room, audio_only), Direction.WATCH, owner, offer)
+    async def watch(
+        self, room: RoomSpec, owner: Owner, offer: Offer, view: View = View.STAGE
+    ) -> MediaSession:
+        return await self._open(self._media(room), Direction.WATCH, owner, offer, view)
 
     async def end_room(self, room: str, reason: str = "the room ended") -> None:
         media = self._rooms.pop(room, None)
         if media is not None:
-            for forwarder in (media.audio, media.video):
-                if forwarder is not None:
-                    self._forwarded_before[forwarder.kind] += forwarder.stats.packets_out
+            for forwarder in media.forwarders():
+                self._forwarded_before[forwarder.kind] += forwarder.stats.packets_out
             for session in [*media.publishers, *media.viewers]:
                 await session.close(reason)
+            await media.close()
 
     async def end_lapsed(self, now: datetime, is_revoked: Callable[[str], bool]) -> int:
         lapsed = [
@@ -196,25 +211,51 @@ class Relay:
 
     async def close(self) -> None:
         self._closing = True
+        if self._speaking_watch is not None:
+            self._speaking_watch.cancel()
+        if self._stage_flush is not None:
+            self._stage_flush.cancel()
         for session in list(self._sessions.values()):
             await session.close("the server is stopping")
+        for media in self._rooms.values():
+            await media.close()
+        for task in list(self._tasks):
+            task.cancel()
 
-    def _media(self, room: str, audio_only: bool) -> RoomMedia:
-        media = self._rooms.get(room)
+    def _media(self, room: RoomSpec) -> RoomMedia:
+        media = self._rooms.get(room.id)
         if media is None:
-            media = self._rooms[room] = RoomMedia(room, audio_only, self.settings.c_loop)
+            self.start()
+            media = self._rooms[room.id] = RoomMedia(
+                room,
+                self.settings.stage,
+                c_loop=self.settings.c_loop,
+                make_mix=self._make_mix,
+                stage_changed=lambda: self._on_stage_changed(room.id),
+                clock=self._clock,
+            )
         return media
 
     async def _open(
-        self, media: RoomMedia, direction: Direction, owner: Owner, offer: Offer
+        self,
+        media: RoomMedia,
+        direction: Direction,
+        owner: Owner,
+        offer: Offer,
+        view: View = View.STAGE,
     ) -> MediaSession:
         """Admit, take the seat before anything is awaited (so that offers arriving together
         are counted together), free the seat it replaces, then answer."""
         replaced = self._admit(media, direction, owner)
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        session = MediaSession(room=media.room, direction=direction, owner=owner, pc=pc)
+        # Every offer bundles (sdp.py checks): one transport from the first m-line on. The
+        # default policy gives each further m-line of a kind a transport of its own that
+        # bundling then leaves behind, unconnected, so a second video slot never sends.
+        pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
+        session = MediaSession(room=media.room, direction=direction, owner=owner, pc=pc, view=view)
         self._sessions[session.id] = session
-        media.sessions(direction).append(session)
+        media.sessions(direction is Direction.PUBLISH).append(session)
         session.on_close(lambda closed: self._forget(media, closed))
         if direction is Direction.WATCH:
             self.heap.viewers_changed(self.viewer_sessions)
@@ -226,7 +267,9 @@ class Relay:
         return session
 
     def _admit(self, media: RoomMedia, direction: Direction, owner: Owner) -> MediaSession | None:
-        mine = [s for s in media.sessions(direction) if s.owner.sub == owner.sub]
+        mine = [
+            s for s in media.sessions(direction is Direction.PUBLISH) if s.owner.sub == owner.sub
+        ]
         limits = self.settings.limits
         try:
             if direction is Direction.PUBLISH:
@@ -246,15 +289,14 @@ class Relay:
         media: RoomMedia,
         session: MediaSession,
         offer: Offer,
-        setup: Callable[[RoomMedia, MediaSession, RTCRtpTransceiver], None],
+        setup: Setup,
     ) -> None:
         pc = session.pc
         try:
             await pc.setRemoteDescription(RTCSessionDescription(offer.sdp, "offer"))
             if session.closed:  # its room ended meanwhile: give the forwarders nothing to keep
                 raise SessionEnded(session.close_reason)
-            for transceiver in pc.getTransceivers():
-                setup(media, session, transceiver)
+            setup(media, session, pc.getTransceivers())
             if self.settings.ice_addresses:
                 restrict_ice(pc, self.settings.ice_addresses)
             answer_as_dtls_server(pc)
@@ -281,9 +323,11 @@ class Relay:
 
         @pc.on("connectionstatechange")
         async def announce() -> None:
-            if pc.connectionState == "connected":
-                if session.direction is Direction.WATCH and media.video is not None:
-                    media.video.ask_for_keyframe()  # so the newcomer sees a picture at once
+            if pc.connectionState == "connected" and not session.closed:
+                if session.direction is Direction.PUBLISH:
+                    media.add_source(session, _published_kinds(pc))
+                for output in session.outputs:  # so the newcomer sees a picture at once
+                    media.forwarder_of(output).ask_for_keyframe()
                 await self._changed(media.room)
 
     async def _refused(self, session: MediaSession, error: Exception) -> PlenaryError:
@@ -297,67 +341,100 @@ class Relay:
         return BadSdp(f"the offer cannot be answered ({error})")
 
     def _publisher_setup(
-        self, media: RoomMedia, session: MediaSession, transceiver: RTCRtpTransceiver
+        self, media: RoomMedia, session: MediaSession, transceivers: list[RTCRtpTransceiver]
     ) -> None:
-        forwarder = media.forwarder(transceiver.kind)
-        if forwarder is None:  # video in an audio-only room: refused in the answer
-            transceiver.direction = "inactive"
-            return
-        prefer_relay_codecs(transceiver)
-        transceiver.direction = "recvonly"
+        """Each m-line of a publisher's is received and tapped into the room; video in an
+        audio-only room is refused in the answer."""
+        for transceiver in transceivers:
+            kind = transceiver.kind
+            if kind == "video" and media.audio_only:
+                transceiver.direction = "inactive"
+                continue
+            prefer_relay_codecs(transceiver)
+            transceiver.direction = "recvonly"
 
-        async def on_packet(packet: RtpPacket, codec: RTCRtpCodecParameters) -> None:
-            if media.on_air is session:
-                await forwarder.forward(packet, codec)
+            async def on_packet(
+                packet: RtpPacket, codec: RTCRtpCodecParameters, kind: str = kind
+            ) -> None:
+                await media.route(session, packet, kind, codec)
 
-        tap_receiver(transceiver.receiver, on_packet, self.forwarding_failures)
+            tap_receiver(transceiver.receiver, on_packet, self.forwarding_failures)
 
     def _viewer_setup(
-        self, media: RoomMedia, session: MediaSession, transceiver: RTCRtpTransceiver
+        self, media: RoomMedia, session: MediaSession, transceivers: list[RTCRtpTransceiver]
     ) -> None:
-        forwarder = media.forwarder(transceiver.kind)
-        if forwarder is None:
-            transceiver.direction = "inactive"
-            return
-        prefer_relay_codecs(transceiver)
-        transceiver.direction = "sendonly"
-        if any(output.sender.kind == transceiver.kind for output in session.outputs):
-            return  # a further slot of that kind: empty, never the programme a second time
-        output = PassthroughSender(
-            transceiver.sender,
-            forwarder.ssrc,
-            forwarder.ask_for_keyframe,
-            forwarder.replan,
-            own_gcm=self.settings.own_gcm,
-        )
-        session.outputs.append(output)
-        forwarder.add_viewer(output)
+        """Each m-line of a viewer's gets the forwarder the room gives it, or is answered
+        inactive if none (a slot beyond the room's, video in an audio-only room)."""
+        kinds = [transceiver.kind for transceiver in transceivers]
+        for transceiver, forwarder in zip(
+            transceivers, media.attach(session, session.view, kinds), strict=True
+        ):
+            if forwarder is None:
+                transceiver.direction = "inactive"
+                continue
+            prefer_relay_codecs(transceiver)
+            transceiver.direction = "sendonly"
+            output = PassthroughSender(
+                transceiver.sender,
+                forwarder.ssrc,
+                forwarder.ask_for_keyframe,
+                forwarder.replan,
+                own_gcm=self.settings.own_gcm,
+            )
+            session.outputs.append(output)
+            media.receive(output, session, forwarder)
 
     async def _forget(self, media: RoomMedia, session: MediaSession) -> None:
         self._sessions.pop(session.id, None)
         if session.answered and not session.connected.is_set():
             self.never_connected += 1
-        was_on_air = media.on_air is session
         for group in (media.publishers, media.viewers):
             if session in group:
                 group.remove(session)
         self.heap.closed()
         self.heap.viewers_changed(self.viewer_sessions)
+        media.remove_source(session)
         for output in session.outputs:
-            for forwarder in (media.audio, media.video):
-                if forwarder is not None:
-                    forwarder.remove_viewer(output)
-        if was_on_air and media.video is not None:
-            media.video.ask_for_keyframe()  # the next publisher on air starts with a picture
+            media.forget_viewer(output)
         if not self._closing:
             await self._changed(media.room)
 
     async def _changed(self, room: str) -> None:
-        for listener in self._listeners:
-            try:
-                await listener(room)
-            except Exception:
-                log.exception("relay listener failed")
+        await _tell(self._listeners, room)
+
+    def _on_stage_changed(self, room: str) -> None:
+        self._stage_changed.add(room)
+        if self._stage_flush is None and not self._closing:
+            loop = asyncio.get_running_loop()
+            self._stage_flush = loop.call_later(STAGE_SECONDS, self._flush_stage)
+
+    def _flush_stage(self) -> None:
+        self._stage_flush = None
+        rooms, self._stage_changed = self._stage_changed, set()
+        for room in rooms:
+            task = asyncio.ensure_future(_tell(self._stage_listeners, room))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _watch_speaking(self) -> None:
+        while True:
+            await asyncio.sleep(SPEAKING_CHECK_SECONDS)
+            for media in list(self._rooms.values()):
+                media.check_speaking()
+
+
+async def _tell(listeners: list[Changed], room: str) -> None:
+    for listener in listeners:
+        try:
+            await listener(room)
+        except Exception:
+            log.exception("relay listener failed")
+
+
+def _published_kinds(pc: RTCPeerConnection) -> tuple[str, ...]:
+    """The kinds a publisher's answer agreed to receive, audio first."""
+    kinds = {t.kind for t in pc.getTransceivers() if t.direction == "recvonly"}
+    return tuple(kind for kind in ("audio", "video") if kind in kinds)
 
 
 class SessionEnded(Conflict):

@@ -17,6 +17,7 @@ from enum import StrEnum
 from aiortc import RTCPeerConnection
 
 from server.media.aiortc_internals.viewer_sender import PassthroughSender
+from server.media.stage import View
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,9 @@ class MediaSession:
     pc: RTCPeerConnection
     id: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     etag: str = field(default_factory=lambda: '"' + secrets.token_hex(8) + '"')
+    # A publisher's id as a source on the stage: public, unlike ``id``, which is its secret.
+    source_id: str = field(default_factory=lambda: secrets.token_urlsafe(8))
+    view: View = View.STAGE  # what a viewer asked to see
     answer: str = ""  # set once answered; until then it may not be replaced
     outputs: list[PassthroughSender] = field(default_factory=list)
     connected: asyncio.Event = field(default_factory=asyncio.Event)

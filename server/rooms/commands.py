@@ -18,9 +18,15 @@ from server.text import has_invisible
 
 MAX_NOTICE = 500
 DEFAULT_EXTEND_MINUTES = 5
+MAX_SOURCE_ID = 64
 MAX_SHOWN = 40  # of a client's own words quoted back in a refusal
 
 Choice = TypeVar("Choice", bound=StrEnum)
+
+
+class StageAction(StrEnum):
+    STAGE = "stage"
+    BACKSTAGE = "backstage"
 
 
 class NoticeLevel(StrEnum):
@@ -36,10 +42,20 @@ class ControlRequest:
     minutes: int
 
     @classmethod
-    def parse(cls, data: object) -> ControlRequest:
-        body = _mapping(data, {"room", "action", "minutes"})
+    def parse(cls, data: object) -> ControlRequest | StageRequest:
+        """A change of the running order, or (``stage``, ``backstage``) of the stage."""
+        body = _mapping(data, {"room", "action", "minutes", "source"})
+        if body.get("action") in StageAction.__members__.values():
+            return StageRequest.parse(body)
+        if "source" in body:
+            raise InvalidInput("'source' only goes with 'stage' and 'backstage'")
         room = _string(body, "room", 63)
-        action = _choice(body, "action", OverrideAction)
+        if body.get("action") not in OverrideAction.__members__.values():
+            allowed = ", ".join([*OverrideAction, *StageAction])
+            raise InvalidInput(
+                f"'action' must be one of {allowed}, not {_shown(body.get('action'))}"
+            )
+        action = OverrideAction(body["action"])
         minutes = body.get(
             "minutes", DEFAULT_EXTEND_MINUTES if action is OverrideAction.EXTEND else 0
         )
@@ -50,6 +66,27 @@ class ControlRequest:
         if action is not OverrideAction.EXTEND and minutes:
             raise InvalidInput(f"'minutes' only goes with 'extend', not {action.value!r}")
         return cls(room, action, minutes)
+
+
+@dataclass(frozen=True)
+class StageRequest:
+    room: str
+    action: StageAction
+    source: str
+
+    @property
+    def on_stage(self) -> bool:
+        return self.action is StageAction.STAGE
+
+    @classmethod
+    def parse(cls, body: Mapping[str, Any]) -> StageRequest:
+        if "minutes" in body:
+            raise InvalidInput(f"'minutes' only goes with 'extend', not {body['action']!r}")
+        return cls(
+            _string(body, "room", 63),
+            _choice(body, "action", StageAction),
+            _string(body, "source", MAX_SOURCE_ID),
+        )
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import socketio
 
@@ -26,11 +26,13 @@ from server.errors import (
     Forbidden,
     InvalidInput,
     InvalidToken,
+    NotFound,
     PlenaryError,
     TooManyRequests,
     UnknownEvent,
 )
-from server.rooms.commands import ControlRequest, NoticeRequest
+from server.media.stage import Source
+from server.rooms.commands import ControlRequest, NoticeRequest, StageRequest
 from server.rooms.messages import agenda_payload, room_state_message
 from server.rooms.service import Reason, RoomService, RoomUpdate
 from server.rooms.socket_input import MALFORMED
@@ -42,6 +44,9 @@ from server.web.rate_limit import RateLimiter
 log = logging.getLogger(__name__)
 
 STAFF_ROOM = "staff:health"
+# ``stage`` messages: the whole list for those who may see backstage, the stage for the rest.
+BACKSTAGE_VIEW = "stage:backstage"
+AUDIENCE_VIEW = "stage:audience"
 # Occupancy changes are gathered for this long, so a crowd arriving is one message, not many.
 OCCUPANCY_SECONDS = 0.5
 MAX_EVENT_NAME = 40  # of an unknown event's name, quoted back
@@ -52,6 +57,16 @@ NOTICE_BURST = 5
 
 Handler = Callable[[Claims | None, Any], Awaitable[dict[str, Any]]]
 Answer = dict[str, Any]
+
+
+class StageDesk(Protocol):
+    """The stages of the rooms, as the relay keeps them."""
+
+    def stage_payload(self, room: str, backstage: bool) -> list[dict[str, Any]]: ...
+
+    def rooms_with_sources(self) -> list[str]: ...
+
+    async def move(self, room: str, source_id: object, on_stage: bool) -> Source: ...
 
 
 class LiveChannel:
@@ -69,6 +84,7 @@ class LiveChannel:
         self._occupancy_flush: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._notices = RateLimiter(NOTICES_PER_MINUTE, burst=NOTICE_BURST)
+        self.stage: StageDesk | None = None  # wired in by the app
         self.sio.on("connect", self._connect)
         self.sio.on("disconnect", self._disconnect)
         self.sio.on("control", self._event(self._control))
@@ -109,6 +125,14 @@ class LiveChannel:
                 message = room_state_message(self._rooms, room, Reason.OCCUPANCY, None)
                 await self.sio.emit("room_state", message)
 
+    async def stage_changed(self, room: str) -> None:
+        """Tell everyone the room's stage as they may see it."""
+        if self.stage is None or room not in self._rooms.timetable:
+            return
+        for view, backstage in ((BACKSTAGE_VIEW, True), (AUDIENCE_VIEW, False)):
+            sources = self.stage.stage_payload(room, backstage)
+            await self.sio.emit("stage", {"room": room, "sources": sources}, to=view)
+
     async def end_lapsed(self, now: datetime, is_revoked: Callable[[str], bool]) -> int:
         """Disconnect every client whose token has expired or been revoked."""
         lapsed = [
@@ -139,7 +163,13 @@ class LiveChannel:
         self._clients[sid] = claims
         if claims is not None and claims.can(Permission.SEE_HEALTH):
             await self.sio.enter_room(sid, STAFF_ROOM)
+        backstage = claims is not None and claims.can(Permission.SEE_BACKSTAGE)
+        await self.sio.enter_room(sid, BACKSTAGE_VIEW if backstage else AUDIENCE_VIEW)
         await self.sio.emit("agenda", agenda_payload(self._config, self._rooms), to=sid)
+        if self.stage is not None:
+            for room in self.stage.rooms_with_sources():
+                sources = self.stage.stage_payload(room, backstage)
+                await self.sio.emit("stage", {"room": room, "sources": sources}, to=sid)
 
     async def _disconnect(self, sid: str, reason: object = None) -> None:
         self._clients.pop(sid, None)
@@ -176,6 +206,8 @@ class LiveChannel:
 
     async def _control(self, claims: Claims | None, data: Any) -> dict[str, Any]:
         request = ControlRequest.parse(data)
+        if isinstance(request, StageRequest):
+            return await self._move(claims, request)
         claims = _require(claims, Permission.CONTROL_ROOMS)
         room = self._rooms.room(request.room)
         if not claims.allows_room(room.id):
@@ -185,6 +217,21 @@ class LiveChannel:
         )
         payload = room_state_message(self._rooms, room.id, Reason.OVERRIDE, claims.name)
         return {"ok": True, "room": payload}
+
+    async def _move(self, claims: Claims | None, request: StageRequest) -> dict[str, Any]:
+        """Bring a source on stage or send it backstage; written to the audit log."""
+        claims = _require(claims, Permission.MOVE_SOURCES)
+        room = self._rooms.room(request.room)
+        if not claims.allows_room(room.id):
+            raise Forbidden(f"your access does not include room {room.id!r}")
+        if self.stage is None:
+            raise NotFound("there is no such source in this room")
+        source = await self.stage.move(room.id, request.source, request.on_stage)
+        detail = {"source": source.id, "name": source.name, "role": source.role}
+        await self._rooms.audit(
+            room.id, request.action.value, Actor(claims.sub, claims.name), detail
+        )
+        return {"ok": True, "sources": self.stage.stage_payload(room.id, backstage=True)}
 
     async def _notice(self, claims: Claims | None, data: Any) -> dict[str, Any]:
         request = NoticeRequest.parse(data)

@@ -27,6 +27,8 @@ def room_payload(rooms: RoomService, item: AgendaItem) -> dict[str, Any]:
         "audio_only": item.audio_only,
         "publishers": publishers,
         "viewers": viewers,
+        "slots": rooms.slots(item),
+        "sources": rooms.on_stage(item.id),
     }
 
 

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from scheduler.clock import Clock
 from scheduler.timetable import (
@@ -71,6 +72,10 @@ class RoomService:
         self.transition_count = 0
         # (publishers, viewers) of a room: the media relay knows, and is wired in by the app.
         self.occupancy: Callable[[str], tuple[int, int]] = lambda room: (0, 0)
+        # The sources on a room's stage, as ``stage`` messages give them; and the WHEP slots of
+        # a room ({"audio", "video"}): the relay knows both, and is wired in by the app.
+        self.on_stage: Callable[[str], list[dict[str, Any]]] = lambda room: []
+        self.slots: Callable[[AgendaItem], dict[str, int]] = lambda item: {"audio": 0, "video": 0}
 
     @property
     def override_count(self) -> int:
@@ -124,6 +129,12 @@ class RoomService:
         rooms = tuple(dict.fromkeys((item.id, *moved, *changed)))
         await self._announce(RoomUpdate(rooms, Reason.OVERRIDE, actor, running_order_changed=True))
         return self.timetable.item(item.id)
+
+    async def audit(
+        self, room: str, action: str, actor: Actor, detail: Mapping[str, object]
+    ) -> None:
+        """Write down what someone did in ``room`` that is not an override (the stage)."""
+        await self._records.record(self.run, self._entry(room, action, actor, detail))
 
     async def audit_log(self, limit: int = 200) -> list[AuditEntry]:
         return await self._records.audit_log(self.run, limit)

@@ -29,6 +29,7 @@ from server.media.fanout import C_LOOP_BUILT
 from server.media.heap import HeapKeeper
 from server.media.ice_servers import IceServers
 from server.media.relay import Relay, RelaySettings
+from server.media.room_media import StageSettings
 from server.registration import http as registration_api
 from server.registration.backoff import Backoff
 from server.registration.join_links import JoinLinkSender
@@ -172,11 +173,16 @@ def _relay(settings: Settings, rooms: RoomService, live: LiveChannel, heap: Heap
             connect_within_seconds=config.connect_within_seconds,
             c_loop=settings.c_loop,
             own_gcm=settings.own_gcm,
+            stage=StageSettings(config.max_stage_sources, config.max_stage_videos),
         ),
         heap,
     )
     rooms.occupancy = relay.counts
+    rooms.on_stage = lambda room: relay.stage_payload(room, backstage=False)
+    rooms.slots = lambda item: relay.slots(item.audio_only)
     relay.subscribe(live.occupancy_changed)
+    relay.subscribe_stage(live.stage_changed)
+    live.stage = relay
 
     async def end_media(update: RoomUpdate) -> None:
         for room in update.rooms:

@@ -9,14 +9,25 @@ P = Permission
 
 EXPECTED = {
     Role.ATTENDEE: {P.WATCH, P.ASK, P.VOTE},
-    Role.SPEAKER: {P.WATCH, P.WATCH_LOBBY, P.ASK, P.VOTE, P.PUBLISH},
-    Role.INTERPRETER: {P.WATCH, P.WATCH_LOBBY, P.PUBLISH_INTERPRETATION},
-    Role.MODERATOR: {P.WATCH, P.WATCH_LOBBY, P.ASK, P.VOTE, P.MODERATE, P.SEND_NOTICE},
+    Role.SPEAKER: {P.WATCH, P.WATCH_LOBBY, P.ASK, P.VOTE, P.PUBLISH, P.SEE_BACKSTAGE},
+    Role.INTERPRETER: {P.WATCH, P.WATCH_LOBBY, P.PUBLISH_INTERPRETATION, P.SEE_BACKSTAGE},
+    Role.MODERATOR: {
+        P.WATCH,
+        P.WATCH_LOBBY,
+        P.ASK,
+        P.VOTE,
+        P.MODERATE,
+        P.SEND_NOTICE,
+        P.MOVE_SOURCES,
+        P.SEE_BACKSTAGE,
+    },
     Role.TECHNICIAN: {
         P.WATCH,
         P.WATCH_LOBBY,
         P.PUBLISH,
         P.CONTROL_ROOMS,
+        P.MOVE_SOURCES,
+        P.SEE_BACKSTAGE,
         P.SEE_HEALTH,
         P.SEND_NOTICE,
     },
@@ -34,7 +45,7 @@ def test_role_and_permission_values_are_the_contract_names() -> None:
         "organizer",
     ]
     assert P.PUBLISH_INTERPRETATION == "publish_interpretation"
-    assert len(Permission) == 12
+    assert len(Permission) == 14
 
 
 @pytest.mark.parametrize("role", list(Role))

@@ -94,7 +94,7 @@ def test_chromium_publishes_and_chromium_watches(
 ) -> None:
     server = start_server(rehearse=utc_in(-300))  # five minutes into the welcoming remarks
     speaker = open_page(f"{server.url}/")
-    signal(speaker, "whip", "welcome", server.token(Role.SPEAKER, "Speaker"))
+    signal(speaker, "whip", "welcome", server.token(Role.TECHNICIAN, "Hall encoder"))
     watcher = open_page(f"{server.url}/")
     signal(watcher, "whep", "welcome", server.token(Role.ATTENDEE, "Watcher"))
     stats = wait_for_stats(watcher, lambda s: s["framesDecoded"] > 30 and s["audioPackets"] > 50)

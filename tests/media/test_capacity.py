@@ -207,13 +207,19 @@ async def test_a_speaker_reconnecting_again_and_again_replaces_their_oldest_sess
 ) -> None:
     async with staged(tmp_path, aiohttp_server) as stage:
         token = stage.token(Role.SPEAKER)
-        attempts = [await publisher(stage.base, "welcome", token) for _ in range(4)]
-        stage.peers.extend(attempts)
+        first = await publisher(stage.base, "welcome", token)
+        stage.peers.append(first)
+        await first.connected()
+        (session,) = sessions_of(stage, token, "publishers")
+        await stage.relay.move("welcome", session.source_id, on_stage=True)
+        attempts = [first] + [await publisher(stage.base, "welcome", token) for _ in range(3)]
+        stage.peers.extend(attempts[1:])
         for peer in attempts[1:]:
             await peer.connected()
         kept = sessions_of(stage, token, "publishers")
         assert [session.path for session in kept] == [peer.location for peer in attempts[1:]]
-        assert stage.relay.room_media("welcome").on_air is kept[-1]
+        media = stage.relay.room_media("welcome")  # the newest is on stage, in their place
+        assert [media.source_of(s).on_stage for s in kept] == [False, False, True]
         audience = await stage.watch()
         await audience.until_frames("video", 5)
 

@@ -335,10 +335,10 @@ async def test_an_offer_is_answered_with_the_codecs_the_relay_forwards_only(stag
     ]
 
 
-async def test_an_offer_must_carry_one_programme_the_endpoints_way(stage: Stage) -> None:
-    """A viewer's second video section was sent the programme once more, and a tenth would
-    have been too; a WHIP offer that only receives, or one with every section inactive, was
-    answered with nothing to carry, as if it lacked a codec."""
+async def test_an_offer_must_carry_media_the_endpoints_way(stage: Stage) -> None:
+    """A WHIP offer that only receives, or one with every section inactive, was answered with
+    nothing to carry, as if it lacked a codec. A viewer's sections are its slots: each video
+    section its own slot of the stage, never the same picture twice."""
     speaker = await stage.publish()
     await speaker.connected()
     refused = [
@@ -358,4 +358,5 @@ async def test_an_offer_must_carry_one_programme_the_endpoints_way(stage: Stage)
     slots = await offer_of(("audio", "recvonly"), ("video", "recvonly"), ("video", "recvonly"))
     status, _ = await send(stage, "POST", "/whep/welcome", token, slots.encode(), "application/sdp")
     assert status == 201
-    assert stage.relay.room_media("welcome").video.viewers == 1  # the programme once
+    media = stage.relay.room_media("welcome")
+    assert [lane.viewers for lane in media.video_lanes] == [1, 1, 0, 0]  # two slots, one each

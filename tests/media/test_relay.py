@@ -22,6 +22,7 @@ from scheduler.timetable import OverrideAction
 from server.auth.permissions import Role
 from server.config import Config
 from server.media import fanout
+from server.media.forwarder import Forwarder
 from server.store import Actor
 from server.web import appkeys
 from server.web.app import create_app
@@ -52,7 +53,8 @@ class Stage:
     def token(self, role: Role, rooms: tuple[str, ...] = ("*",)) -> str:
         return self.app[appkeys.TOKENS].issue(role=role, name=f"A {role.value}", rooms=rooms)
 
-    async def publish(self, room: str = "welcome", role: Role = Role.SPEAKER, **kw: Any) -> Peer:
+    async def publish(self, room: str = "welcome", role: Role = Role.TECHNICIAN, **kw: Any) -> Peer:
+        """A publisher: by default the hall encoder, which goes on stage when it connects."""
         peer = await publisher(self.base, room, self.token(role), **kw)
         self.peers.append(peer)
         return peer
@@ -115,14 +117,22 @@ LOOP_SETTINGS = {
 }
 
 
+def fed(stage: Stage, kind: str, room: str = "welcome") -> Forwarder:
+    """The one forwarder of ``kind`` with viewers: with one source on stage and plain players
+    watching, the programme's."""
+    media = stage.relay.room_media(room)
+    found = [f for f in media.forwarders() if f.kind == kind and f.viewers]
+    assert len(found) == 1, found
+    return found[0]
+
+
 def srtp_in_use(stage: Stage, room: str = "welcome") -> set[str]:
     """What encrypts for the C loop, per viewer stream: GcmSender, LibsrtpSender, or NoneType
     for the Python loop (which goes through libsrtp)."""
     media = stage.relay.room_media(room)
     return {
         type(viewer._srtp).__name__
-        for forwarder in (media.audio, media.video)
-        if forwarder is not None
+        for forwarder in media.forwarders()
         for viewer in forwarder._viewers
     }
 
@@ -131,8 +141,7 @@ def fanouts_in_use(stage: Stage, room: str = "welcome") -> set[str]:
     media = stage.relay.room_media(room)
     return {
         type(copy.fanout).__name__
-        for forwarder in (media.audio, media.video)
-        if forwarder is not None
+        for forwarder in media.forwarders()
         for plan in forwarder._plans.values()
         for copy in plan
     }
@@ -155,8 +164,7 @@ async def test_a_viewer_decodes_what_a_publisher_sends(stage: Stage, fanout_loop
     audience = await stage.watch()
     await audience.until_frames("video", 30)
     await audience.until_frames("audio", 30)
-    media = stage.relay.room_media("welcome")
-    assert media.video.stats.packets_out > 0 and media.audio.stats.packets_out > 0
+    assert fed(stage, "video").stats.packets_out > 0 and fed(stage, "audio").stats.packets_out > 0
     assert stage.relay.counts("welcome") == (1, 1)
     assert fanouts_in_use(stage) == {"PythonFanout" if fanout_loop == "python" else "Fanout"}
     loops = {"c": "GcmSender", "c-libsrtp": "LibsrtpSender", "python": "NoneType"}
@@ -184,7 +192,7 @@ async def test_a_new_viewer_sees_a_picture_within_a_second(stage: Stage) -> None
     connected_at = asyncio.get_running_loop().time()
     await audience.until_frames("video", 1, within=5)  # and it does decode into a picture
     assert audience.first_frame_at["keyframe"] - connected_at < 1.0
-    assert stage.relay.room_media("welcome").video.stats.keyframe_requests >= 1
+    assert fed(stage, "video").stats.keyframe_requests >= 1
 
 
 async def test_video_reaches_a_new_viewer_from_a_keyframe_on(
@@ -197,7 +205,7 @@ async def test_video_reaches_a_new_viewer_from_a_keyframe_on(
     for peer in audience:
         await peer.until_frames("video", 5)
         assert peer.first_video_starts_keyframe is True  # nothing its decoder cannot use
-    video = stage.relay.room_media("welcome").video
+    video = fed(stage, "video")
     assert not any(video.waiting_for_keyframe(output) for output in video._viewers)
 
 
@@ -212,8 +220,8 @@ async def test_viewers_get_sender_reports_at_libwebrtcs_pace(stage: Stage) -> No
     rtcp = record_rtcp(audience)
     await audience.until_frames("video", 1)
     await asyncio.sleep(3.5)
-    media = stage.relay.room_media("welcome")
-    streams = {"audio": (media.audio, 48000), "video": (media.video, 90000)}
+    audio, video = fed(stage, "audio"), fed(stage, "video")
+    streams = {"audio": (audio, 48000), "video": (video, 90000)}
     reports = {}
     for kind, (forwarder, _) in streams.items():
         reports[kind] = [
@@ -239,7 +247,7 @@ async def test_viewers_get_sender_reports_at_libwebrtcs_pace(stage: Stage) -> No
             assert wall_clock > 0.4 and abs(wall_clock - rtp_clock) < 0.1, kind
             assert then.packet_count > first.packet_count > 0
             assert then.octet_count > first.octet_count
-    sender = media.video._viewers[0].sender
+    sender = video._viewers[0].sender
     async with asyncio.timeout(10):  # the viewer's receiver reports answer a sender report
         while True:
             stats = [
@@ -251,7 +259,7 @@ async def test_viewers_get_sender_reports_at_libwebrtcs_pace(stage: Stage) -> No
     assert 0 < stats[0].roundTripTime < 1.0
     await stage.app[appkeys.ROOMS].override("welcome", OverrideAction.END, 0, TECH)
     async with asyncio.timeout(5):
-        while {media.audio.ssrc, media.video.ssrc} - {
+        while {audio.ssrc, video.ssrc} - {
             source for _, packets in rtcp for p in packets
             if isinstance(p, RtcpByePacket) for source in p.sources
         }:  # fmt: skip
@@ -273,7 +281,7 @@ async def test_a_returning_publisher_reaches_viewers_already_there(
     await second.connected()
     await audience.until_frames("video", before + 30, within=10)
     assert audience.pc.connectionState == "connected"  # the viewer never reconnected
-    assert stage.relay.room_media("welcome").video.stats.source_switches >= 2
+    assert fed(stage, "video").stats.source_switches >= 2
 
 
 async def test_an_audio_only_room_carries_no_video(
@@ -292,7 +300,8 @@ async def test_an_audio_only_room_carries_no_video(
         for answer in (speaker.answer, audience.answer):
             video = answer.split("m=video", 1)[1]
             assert "a=inactive" in video.split("m=", 1)[0]
-        assert stage.relay.room_media("statement-day-2").video is None
+        media = stage.relay.room_media("statement-day-2")
+        assert [f.kind for f in media.forwarders()].count("video") == 0
     finally:
         await speaker.close()
         await audience.close()
@@ -317,7 +326,7 @@ async def test_a_viewer_whose_socket_fails_costs_the_others_nothing(
         while stage.relay.counts("welcome") != (1, 1):  # the broken session was closed
             await asyncio.sleep(0.05)
     assert session.closed
-    video = stage.relay.room_media("welcome").video
+    video = fed(stage, "video")
     assert video.viewers == 1
     async with asyncio.timeout(5):  # and its sender reports carry on
         while not any(
@@ -413,13 +422,13 @@ async def test_staff_in_the_lobby_attendees_only_when_live(
         with pytest.raises(SignallingError) as refused:
             await stage.watch(role=Role.ATTENDEE)
         assert (refused.value.status, refused.value.body["error"]) == (409, "room_not_open")
-        speaker = await stage.publish(role=Role.SPEAKER)  # publishers from the lobby on
+        hall = await stage.publish()  # publishers from the lobby on
         moderator = await stage.watch(role=Role.MODERATOR)  # lobby watchers too
         await moderator.until_frames("video", 5)
         with pytest.raises(SignallingError) as early:
             await stage.publish("keynote")  # keynote is still only scheduled
         assert early.value.status == 409
-        assert speaker.location.startswith("/whip/welcome/")
+        assert hall.location.startswith("/whip/welcome/")
     finally:
         for peer in stage.peers:
             await peer.close()
@@ -583,9 +592,14 @@ async def test_the_demo_feed_is_watchable(tmp_path: Path, aiohttp_server: Server
     try:
         await audience.until_frames("video", 15, within=15)
         await audience.until_frames("audio", 25)
-        publishers, viewers = stage.relay.counts("welcome")
-        assert (publishers, viewers) == (1, 1)
-        assert stage.relay.room_media("welcome").on_air.owner.name == "Demo hall feed"
+        async with asyncio.timeout(10):  # the remote panelist connects beside the hall
+            while stage.relay.counts("welcome") != (2, 1):
+                await asyncio.sleep(0.05)
+        sources = stage.relay.stage_payload("welcome", backstage=True)
+        assert [(s["name"], s["on_stage"], s["slot"]) for s in sources] == [
+            ("Demo hall feed", True, 0),
+            ("Demo remote panelist", False, None),  # waiting for a technician to bring it on
+        ]
     finally:
         await audience.close()
 

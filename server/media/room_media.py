@@ -1,0 +1,359 @@
+"""One room's media: its publishers as sources on a stage, its viewers, and the forwarding
+between them.
+
+Every slot of the stage (``stage.py``) is a ``Forwarder``: one outgoing stream with its own
+SSRC and continuous numbering, fed by whichever source holds the slot, so the viewers on it
+keep watching when the stage changes. A stage-aware viewer's m-lines are attached to the
+slots one for one; a plain player's two to its programme, one per view and receiver kind (see
+``Programme``). A packet of a source goes to the slots and programmes it feeds, and nowhere
+else; nothing is decoded, except the sound of a programme that mixes several sources, once per
+programme.
+
+Who may receive what is decided here for each viewer: never what its own token subject
+publishes, and the remote view never the hall's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtp import RtpPacket
+
+from server.media.aiortc_internals.publisher import request_keyframe
+from server.media.forwarder import Forwarder, Viewer
+from server.media.mixer import Emit
+from server.media.sessions import MediaSession
+from server.media.speaking import SpeakingDetector
+from server.media.stage import AUDIO, VIDEO, Source, Stage, View
+
+
+class Mix(Protocol):
+    """The sound of several sources as one stream (``mixer.ProgrammeMix``); a protocol, so
+    that tests may count what reaches it."""
+
+    def push(self, source: str, packet: RtpPacket) -> None: ...
+
+    def forget(self, source: str) -> None: ...
+
+    def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+MixFactory = Callable[[Emit], Mix]
+
+
+@dataclass(frozen=True)
+class RoomSpec:
+    """What the relay needs to know of a room: its id, whether it carries sound only, and
+    which roles go on stage when they connect."""
+
+    id: str
+    audio_only: bool = False
+    auto_stage: frozenset[str] = frozenset({"technician"})
+
+
+@dataclass(frozen=True)
+class StageSettings:
+    audio_slots: int = 6  # sources on stage at once, each with a slot for its sound
+    video_slots: int = 4  # pictures at once; past that, the most recent speakers'
+
+
+@dataclass(eq=False)
+class Receiver:
+    """A viewer's m-line as the room sees it: whose session, and the forwarder feeding it."""
+
+    session: MediaSession
+    forwarder: Forwarder
+
+    @property
+    def view(self) -> View:
+        return self.session.view
+
+    @property
+    def sub(self) -> str:
+        return self.session.owner.sub
+
+
+@dataclass(eq=False)
+class Programme:
+    """What plain players of one view get (all but those of ``sub``, whose own are left out):
+    the picture of the active speaker, and the sound of every source they may hear, forwarded
+    as it is when there is one, mixed when there are more."""
+
+    view: View
+    sub: str | None
+    audio: Forwarder
+    video: Forwarder | None
+    picture: Source | None = None
+    heard: list[Source] = field(default_factory=list)
+    mix: Mix | None = None
+    mix_key: str = ""  # the mix's name as a source; new whenever what it mixes changes
+
+
+class RoomMedia:
+    def __init__(
+        self,
+        spec: RoomSpec,
+        settings: StageSettings,
+        *,
+        c_loop: bool,
+        make_mix: MixFactory,
+        stage_changed: Callable[[], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.room = spec.id
+        self.audio_only = spec.audio_only
+        self.c_loop = c_loop
+        self.stage = Stage(
+            settings.audio_slots, 0 if spec.audio_only else settings.video_slots, spec.auto_stage
+        )
+        self.publishers: list[MediaSession] = []
+        self.viewers: list[MediaSession] = []
+        self.audio_lanes = [self._forwarder(AUDIO) for _ in range(self.stage.audio_slots)]
+        self.video_lanes = [self._forwarder(VIDEO) for _ in range(self.stage.video_slots)]
+        self._make_mix = make_mix
+        self._stage_changed = stage_changed
+        self._clock = clock
+        self._sources: dict[str, Source] = {}
+        self._by_session: dict[MediaSession, Source] = {}
+        self._sessions: dict[str, MediaSession] = {}  # by source id
+        self._detectors: dict[str, SpeakingDetector] = {}
+        self._receivers: dict[Viewer, Receiver] = {}
+        self._programmes: dict[tuple[View, str | None], Programme] = {}
+        self._mix_subs: dict[str, frozenset[str]] = {}
+        self._mixes_made = 0
+        self._routes: dict[tuple[str, str], list[Forwarder]] = {}
+        self._mixing: dict[str, list[Mix]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- what there is -----------------------------------------------------------------------
+
+    def sessions(self, publishing: bool) -> list[MediaSession]:
+        return self.publishers if publishing else self.viewers
+
+    def forwarders(self) -> list[Forwarder]:
+        lanes = [*self.audio_lanes, *self.video_lanes]
+        for programme in self._programmes.values():
+            lanes.append(programme.audio)
+            if programme.video is not None:
+                lanes.append(programme.video)
+        return lanes
+
+    def source_of(self, session: MediaSession) -> Source | None:
+        return self._by_session.get(session)
+
+    # -- publishers --------------------------------------------------------------------------
+
+    def add_source(self, session: MediaSession, kinds: tuple[str, ...]) -> Source:
+        """A publisher connected: a source, on stage or backstage as the room says."""
+        owner = session.owner
+        source = Source(
+            name=owner.name, role=owner.role, sub=owner.sub, kinds=kinds, id=session.source_id
+        )
+        self._sources[source.id] = source
+        self._sessions[source.id] = session
+        self._by_session[session] = source
+        self._detectors[source.id] = SpeakingDetector()
+        self.stage.add(source, self._clock())
+        self._restage()
+        return source
+
+    def remove_source(self, session: MediaSession) -> None:
+        source = self.source_of(session)
+        if source is None:
+            return
+        del self._sources[source.id], self._sessions[source.id], self._detectors[source.id]
+        del self._by_session[session]
+        self.stage.remove(source, self._clock())
+        self._restage()
+
+    def move(self, source_id: object, on_stage: bool) -> Source:
+        """A technician or moderator brings a source on stage or sends it backstage."""
+        source = self.stage.bring_on(source_id) if on_stage else self.stage.send_back(source_id)
+        self._restage()
+        return source
+
+    async def route(
+        self, session: MediaSession, packet: RtpPacket, kind: str, codec: RTCRtpCodecParameters
+    ) -> None:
+        """One packet of a publisher's: to the slots and programmes its source feeds."""
+        source = self.source_of(session)
+        if source is None:
+            return  # not connected yet, or gone
+        if kind == AUDIO:
+            self._hear(source, packet)
+            for mix in self._mixing.get(source.id, ()):
+                mix.push(source.id, packet)
+        for forwarder in self._routes.get((source.id, kind), ()):
+            await forwarder.forward(packet, codec, source.id)
+
+    def check_speaking(self) -> None:
+        """Sources that went quiet without a packet to say so (DTX sends none)."""
+        now = self._clock()
+        changed = False
+        for source_id, detector in self._detectors.items():
+            if detector.expire(now):
+                changed |= self._speaking(self._sources[source_id], False)
+        if changed:
+            self._restage()
+
+    # -- viewers -----------------------------------------------------------------------------
+
+    def attach(self, session: MediaSession, view: View, kinds: list[str]) -> list[Forwarder | None]:
+        """Which forwarder feeds each of a viewer's m-lines (of ``kinds``, in order); None for
+        one that carries nothing. A plain player (one of each kind at most) gets a programme;
+        a stage-aware viewer the slots, one m-line each."""
+        if kinds.count(AUDIO) <= 1 and kinds.count(VIDEO) <= 1:
+            programme = self._programme(session, view)
+            return [programme.audio if kind == AUDIO else programme.video for kind in kinds]
+        lanes = {AUDIO: iter(self.audio_lanes), VIDEO: iter(self.video_lanes)}
+        return [next(lanes[kind], None) for kind in kinds]
+
+    def receive(self, viewer: Viewer, session: MediaSession, forwarder: Forwarder) -> None:
+        """``viewer``, an m-line of ``session``'s, is fed by ``forwarder`` from now on."""
+        self._receivers[viewer] = Receiver(session, forwarder)
+        forwarder.add_viewer(viewer)
+
+    def forwarder_of(self, viewer: Viewer) -> Forwarder:
+        return self._receivers[viewer].forwarder
+
+    def forget_viewer(self, viewer: Viewer) -> None:
+        receiver = self._receivers.pop(viewer, None)
+        if receiver is not None:
+            receiver.forwarder.remove_viewer(viewer)
+
+    async def close(self) -> None:
+        for programme in self._programmes.values():
+            if programme.mix is not None:
+                await programme.mix.close()
+        for task in list(self._tasks):
+            task.cancel()
+
+    # -- inside ------------------------------------------------------------------------------
+
+    def _forwarder(self, kind: str) -> Forwarder:
+        forwarder = Forwarder(kind, c_loop=self.c_loop, receives=self._receives)
+        if kind == VIDEO:
+            forwarder.request_keyframe = lambda: self._ask_for_picture(forwarder)
+        return forwarder
+
+    def _receives(self, viewer: Viewer, source_key: str | None) -> bool:
+        receiver = self._receivers.get(viewer)
+        if receiver is None or source_key is None:
+            return True
+        if source_key in self._mix_subs:
+            return receiver.sub not in self._mix_subs[source_key]
+        source = self._sources.get(source_key)
+        return source is None or source.heard_by(receiver.sub, receiver.view)
+
+    def _programme(self, session: MediaSession, view: View) -> Programme:
+        """The programme of ``view`` for this session: its own subject's, if it publishes
+        here (so that it is left out), else the one every other plain player shares."""
+        sub = session.owner.sub
+        publishes = any(source.sub == sub for source in self._sources.values())
+        key = (view, sub if publishes else None)
+        programme = self._programmes.get(key)
+        if programme is None:
+            video = None if self.audio_only else self._forwarder(VIDEO)
+            programme = self._programmes[key] = Programme(
+                view, key[1], self._forwarder(AUDIO), video
+            )
+            self._restage()
+        return programme
+
+    def _hear(self, source: Source, packet: RtpPacket) -> None:
+        level = packet.extensions.audio_level
+        heard = level[1] if isinstance(level, tuple) and len(level) == 2 else None
+        if self._detectors[source.id].hear(heard, self._clock()):
+            if self._speaking(source, self._detectors[source.id].speaking):
+                self._restage()
+            else:
+                self._stage_changed()
+
+    def _speaking(self, source: Source, speaking: bool) -> bool:
+        """Whether a slot or a programme's picture changed hands."""
+        moved = self.stage.speaking_changed(source, speaking)
+        return moved or any(
+            self.stage.programme_picture(p.sub, p.view, p.picture) is not p.picture
+            for p in self._programmes.values()
+        )
+
+    def _restage(self) -> None:
+        """The stage changed: route every source's packets anew, and say so."""
+        routes: dict[tuple[str, str], list[Forwarder]] = defaultdict(list)
+        for lanes, kind in ((self.stage.audio_lanes(), AUDIO), (self.stage.video_lanes(), VIDEO)):
+            forwarders = self.audio_lanes if kind == AUDIO else self.video_lanes
+            for slot, source in enumerate(lanes):
+                if source is not None:
+                    routes[(source.id, kind)].append(forwarders[slot])
+        mixing: dict[str, list[Mix]] = defaultdict(list)
+        for programme in self._programmes.values():
+            self._recast(programme, routes, mixing)
+        self._routes, self._mixing = dict(routes), dict(mixing)
+        self._stage_changed()
+
+    def _recast(
+        self,
+        programme: Programme,
+        routes: dict[tuple[str, str], list[Forwarder]],
+        mixing: dict[str, list[Mix]],
+    ) -> None:
+        stage = self.stage
+        programme.picture = stage.programme_picture(
+            programme.sub, programme.view, programme.picture
+        )
+        if programme.picture is not None and programme.video is not None:
+            routes[(programme.picture.id, VIDEO)].append(programme.video)
+        heard = stage.heard(programme.sub, programme.view)
+        if len(heard) == 1:
+            routes[(heard[0].id, AUDIO)].append(programme.audio)
+        if len(heard) > 1:
+            mix = self._mix_for(programme, heard)
+            for source in heard:
+                mixing[source.id].append(mix)
+        elif programme.mix is not None:
+            self._close_later(programme.mix)
+            programme.mix = None
+        programme.heard = heard
+
+    def _mix_for(self, programme: Programme, heard: list[Source]) -> Mix:
+        if programme.mix is None:
+            audio = programme.audio
+
+            async def emit(packet: RtpPacket, codec: RTCRtpCodecParameters) -> None:
+                await audio.forward(packet, codec, programme.mix_key)
+
+            programme.mix = self._make_mix(emit)
+            programme.mix.start()
+        if [s.id for s in heard] != [s.id for s in programme.heard] or not programme.mix_key:
+            for gone in {s.id for s in programme.heard} - {s.id for s in heard}:
+                programme.mix.forget(gone)
+            self._mix_subs.pop(programme.mix_key, None)
+            self._mixes_made += 1
+            programme.mix_key = f"mix:{self._mixes_made}"
+            self._mix_subs[programme.mix_key] = frozenset(s.sub for s in heard)
+        return programme.mix
+
+    def _close_later(self, mix: Mix) -> None:
+        task = asyncio.ensure_future(mix.close())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _ask_for_picture(self, forwarder: Forwarder) -> None:
+        """A keyframe request of ``forwarder``'s viewers, to the source now feeding it."""
+        session = self._sessions.get(forwarder.source_key or "")
+        ssrc = forwarder.source_ssrc
+        if session is None or ssrc is None:
+            return
+        for transceiver in session.pc.getTransceivers():
+            if transceiver.kind == VIDEO:
+                task = asyncio.ensure_future(request_keyframe(transceiver.receiver, ssrc))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
