@@ -14,16 +14,22 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
 from av import AudioFrame, VideoFrame
 
 from scheduler.timetable import OverrideAction
 from server.auth.permissions import Role
+from server.media.aiortc_internals.ice import restrict_ice
 from server.web import appkeys
 from tests.helpers import Listener
 from tests.media.test_relay import TECH, ServerFactory, Stage, make_stage
-from tests.media_peers import Peer
+from tests.media_peers import LOOPBACK, Peer
 
 HALL, ANNA, BORIS = (320, 240), (160, 120), (240, 160)
 MAX_BUNDLE = RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
@@ -451,3 +457,31 @@ async def test_an_audio_only_item_carries_no_video_whatever_is_on_stage(stage: S
         "a=inactive" in section.split("\r\nm=", 1)[0]
         for section in audience.peer.answer.split("m=video")[1:]
     )
+
+
+async def test_a_publisher_without_audio_levels_is_never_speaking(stage: Stage) -> None:
+    """An encoder that does not negotiate RFC 6464 sends no level: quiet, and nothing fails."""
+    token = named_token(stage, Role.TECHNICIAN, "Old encoder")
+    pc = RTCPeerConnection()
+    pc.addTrack(Voice(loud=True))
+    pc.addTrack(Picture(HALL))
+    stage.peers.append(Peer(pc, stage.base, token))
+    restrict_ice(pc, LOOPBACK)
+    await pc.setLocalDescription(await pc.createOffer())
+    lines = pc.localDescription.sdp.split("\r\n")
+    offer = "\r\n".join(line for line in lines if "ssrc-audio-level" not in line)
+    headers = {"Content-Type": "application/sdp", "Authorization": f"Bearer {token}"}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(stage.base + "/whip/welcome", data=offer, headers=headers) as response,
+    ):
+        assert response.status == 201
+        answer = await response.text()
+    assert "ssrc-audio-level" not in answer
+    await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+    audience = await receive(stage, stage.token(Role.ATTENDEE))
+    await audience.until(0, HALL)
+    await audience.until_heard(1, 100)  # two seconds of a loud tone
+    (source,) = stage.relay.stage_payload("welcome", backstage=True)
+    assert source["speaking"] is False and source["on_stage"] is True
+    assert stage.relay.forwarding_failures.count == 0
