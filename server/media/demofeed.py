@@ -43,20 +43,11 @@ TONE_HZ = 440.0
 VIDEO_CLOCK = 90_000
 PANELIST_TONE_HZ = 660.0
 PHRASE_SECONDS = 2  # the panelist's tone: this long on, as long off
-OWNER = Owner(
-    sub="demo-feed",
-    name="Demo hall feed",
-    role="technician",
-    jti="demo-feed",
-    expires_at=datetime.max.replace(tzinfo=UTC),
-)
-PANELIST = Owner(
-    sub="demo-panelist",
-    name="Demo remote panelist",
-    role="speaker",
-    jti="demo-panelist",
-    expires_at=datetime.max.replace(tzinfo=UTC),
-)
+NEVER = datetime.max.replace(tzinfo=UTC)
+OWNER = Owner(sub="demo-feed", name="Demo hall feed", role="technician", jti="demo-feed",
+              expires_at=NEVER)  # fmt: skip
+PANELIST = Owner(sub="demo-panelist", name="Demo remote panelist", role="speaker",
+                 jti="demo-panelist", expires_at=NEVER)  # fmt: skip
 
 
 class _Paced(MediaStreamTrack):

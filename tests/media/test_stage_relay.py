@@ -169,8 +169,12 @@ async def technician(stage: Stage) -> AsyncIterator[Listener]:
     await listener.close()
 
 
+def ask(action: str, source: object, room: str = "welcome") -> dict[str, Any]:
+    return {"room": room, "action": action, "source": source}
+
+
 async def move(listener: Listener, action: str, source: object, room: str = "welcome") -> Any:
-    return await listener.call("control", {"room": room, "action": action, "source": source})
+    return await listener.call("control", ask(action, source, room))
 
 
 async def test_viewers_receive_exactly_the_stage_and_follow_it_without_renegotiation(
@@ -337,48 +341,21 @@ async def test_bad_stage_requests_change_nothing(stage: Stage, technician: Liste
     attendee = await Listener(stage.base, stage.token(Role.ATTENDEE)).connect()
     scoped = await Listener(stage.base, stage.token(Role.TECHNICIAN, rooms=("keynote",))).connect()
     try:
+        hall_id, elsewhere_id = source_id(hall, stage), source_id(elsewhere, stage)
         cases: list[tuple[Listener, dict[str, Any], str]] = [
-            (technician, {"room": "welcome", "action": "stage", "source": "nobody"}, "not_found"),
-            (
-                technician,
-                {"room": "welcome", "action": "stage", "source": source_id(elsewhere, stage)},
-                "not_found",
-            ),
-            (
-                technician,
-                {"room": "welcome", "action": "stage", "source": source_id(hall, stage)},
-                "conflict",
-            ),
-            (
-                technician,
-                {"room": "keynote", "action": "backstage", "source": source_id(elsewhere, stage)},
-                "conflict",
-            ),
-            (
-                attendee,
-                {"room": "welcome", "action": "backstage", "source": source_id(hall, stage)},
-                "forbidden",
-            ),
-            (
-                scoped,
-                {"room": "welcome", "action": "backstage", "source": source_id(hall, stage)},
-                "forbidden",
-            ),
+            (technician, ask("stage", "nobody"), "not_found"),
+            (technician, ask("stage", elsewhere_id), "not_found"),  # another room's
+            (technician, ask("stage", hall_id), "conflict"),
+            (technician, ask("backstage", elsewhere_id, room="keynote"), "conflict"),
+            (attendee, ask("backstage", hall_id), "forbidden"),
+            (scoped, ask("backstage", hall_id), "forbidden"),
             (technician, {"room": "welcome", "action": "stage"}, "invalid_input"),
-            (technician, {"room": "welcome", "action": "stage", "source": 7}, "invalid_input"),
-            (
-                technician,
-                {"room": "welcome", "action": "stage", "source": "x" * 65},
-                "invalid_input",
-            ),
-            (
-                technician,
-                {"room": "welcome", "action": "stage", "source": "x", "minutes": 5},
-                "invalid_input",
-            ),
-            (technician, {"room": "welcome", "action": "end", "source": "x"}, "invalid_input"),
-            (technician, {"room": "welcome", "action": "dance", "source": "x"}, "invalid_input"),
-            (technician, {"room": "nowhere", "action": "stage", "source": "x"}, "unknown_room"),
+            (technician, ask("stage", 7), "invalid_input"),
+            (technician, ask("stage", "x" * 65), "invalid_input"),
+            (technician, {**ask("stage", "x"), "minutes": 5}, "invalid_input"),
+            (technician, ask("end", "x"), "invalid_input"),
+            (technician, ask("dance", "x"), "invalid_input"),
+            (technician, ask("stage", "x", room="nowhere"), "unknown_room"),
         ]
         for who, payload, code in cases:
             answer = await who.call("control", payload)
