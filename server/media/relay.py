@@ -163,8 +163,8 @@ class Relay:
         """Packets sent to viewers since start, by kind (rooms that ended included)."""
         totals = dict(self._forwarded_before)
         for media in self._rooms.values():
-            for forwarder in media.forwarders():
-                totals[forwarder.kind] += forwarder.stats.packets_out
+            for kind, packets in media.forwarded_packets().items():
+                totals[kind] += packets
         return totals
 
     @property
@@ -193,8 +193,8 @@ class Relay:
     async def end_room(self, room: str, reason: str = "the room ended") -> None:
         media = self._rooms.pop(room, None)
         if media is not None:
-            for forwarder in media.forwarders():
-                self._forwarded_before[forwarder.kind] += forwarder.stats.packets_out
+            for kind, packets in media.forwarded_packets().items():
+                self._forwarded_before[kind] += packets
             for session in [*media.publishers, *media.viewers]:
                 await session.close(reason)
             await media.close()

@@ -132,6 +132,8 @@ class RoomMedia:
         self._routes: dict[tuple[str, str], list[Forwarder]] = {}
         self._mixing: dict[str, list[Mix]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Packets sent by forwarders no longer here (programmes nobody watches any more).
+        self.retired_packets = {AUDIO: 0, VIDEO: 0}
 
     # -- what there is -----------------------------------------------------------------------
 
@@ -145,6 +147,13 @@ class RoomMedia:
             if programme.video is not None:
                 lanes.append(programme.video)
         return lanes
+
+    def forwarded_packets(self) -> dict[str, int]:
+        """Packets sent to viewers, by kind, by every forwarder the room has had."""
+        totals = dict(self.retired_packets)
+        for forwarder in self.forwarders():
+            totals[forwarder.kind] += forwarder.stats.packets_out
+        return totals
 
     def source_of(self, session: MediaSession) -> Source | None:
         return self._by_session.get(session)
@@ -225,9 +234,20 @@ class RoomMedia:
         return self._receivers[viewer].forwarder
 
     def forget_viewer(self, viewer: Viewer) -> None:
+        """``viewer`` is gone; a programme nobody watches any more goes too, and its mix
+        stops: plain players come and go, and a mix costs its room a decode per source."""
         receiver = self._receivers.pop(viewer, None)
-        if receiver is not None:
-            receiver.forwarder.remove_viewer(viewer)
+        if receiver is None:
+            return
+        receiver.forwarder.remove_viewer(viewer)
+        for key, programme in list(self._programmes.items()):
+            forwarders = [programme.audio, programme.video]
+            if receiver.forwarder in forwarders and not any(f and f.viewers for f in forwarders):
+                self._stop_mixing(programme)
+                del self._programmes[key]
+                for forwarder in filter(None, forwarders):
+                    self.retired_packets[forwarder.kind] += forwarder.stats.packets_out
+                self._restage()
 
     async def close(self) -> None:
         for programme in self._programmes.values():
@@ -319,9 +339,15 @@ class RoomMedia:
             for source in heard:
                 mixing[source.id].append(mix)
         elif programme.mix is not None:
+            self._stop_mixing(programme)
+        programme.heard = heard
+
+    def _stop_mixing(self, programme: Programme) -> None:
+        if programme.mix is not None:
             self._close_later(programme.mix)
             programme.mix = None
-        programme.heard = heard
+        self._mix_subs.pop(programme.mix_key, None)
+        programme.mix_key = ""
 
     def _mix_for(self, programme: Programme, heard: list[Source]) -> Mix:
         if programme.mix is None:
