@@ -181,17 +181,6 @@ class Forwarder:
             self._wait([viewer])
         self.replan()
 
-    def refilter(self) -> None:
-        """Who may receive what changed: viewers that may not get the present source wait;
-        those that may again start at once (audio) or at the next keyframe (video)."""
-        refused = [viewer for viewer in self._viewers if not self._may_receive(viewer)]
-        self._wait(refused)
-        if self.kind == "audio":
-            self._stop_waiting([v for v in self._waiting if self._may_receive(v)])
-        elif len(refused) < len(self._waiting):
-            self.ask_for_keyframe()
-        self.replan()
-
     def remove_viewer(self, viewer: Viewer) -> None:
         if viewer in self._viewers:
             self._viewers.remove(viewer)

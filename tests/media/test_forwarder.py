@@ -43,9 +43,10 @@ async def forward(
     packets: Iterable[RtpPacket],
     codec: RTCRtpCodecParameters = OPUS,
     every: float = 1 / 64,  # exact in binary, as times on the clock
+    source: str | None = None,
 ) -> None:
     for packet in packets:
-        await forwarder.forward(packet, codec)
+        await forwarder.forward(packet, codec, source)
         clock.now += every
 
 
@@ -455,3 +456,59 @@ async def test_a_viewer_that_cannot_be_sent_to_misses_only_its_copy(clock: FakeC
     await forward(forwarder, clock, [rtp(0), rtp(1)])
     assert viewer.sequence_numbers() == [0, 1]
     assert (forwarder.stats.dropped, forwarder.stats.packets_out) == (2, 2)
+
+
+# -- a slot of the stage: sources by name, and viewers that refuse one ---------------------------
+
+
+def refusing(refuser: FakeViewer, refused: str) -> object:
+    return lambda viewer, source: not (viewer is refuser and source == refused)
+
+
+async def test_a_viewer_gets_nothing_of_a_source_it_refuses_and_the_next_at_once(
+    clock: FakeClock,
+) -> None:
+    """A speaker's own voice on a slot: their return gets none of it, everyone else all of it;
+    the next source on that slot reaches them at once, numbered on from the last they had."""
+    forwarder = audio(clock, first_sequence=0)
+    speaker, listener = FakeViewer(), FakeViewer()
+    forwarder.receives = refusing(speaker, "anna")  # type: ignore[assignment]
+    forwarder.add_viewer(listener)
+    forwarder.add_viewer(speaker)
+    await forward(forwarder, clock, [rtp(n, ssrc=1) for n in range(3)], source="hall")
+    await forward(forwarder, clock, [rtp(n, ssrc=2) for n in range(3)], source="anna")
+    await forward(forwarder, clock, [rtp(n, ssrc=3) for n in range(3)], source="boris")
+    assert listener.sequence_numbers() == list(range(9))
+    assert speaker.sequence_numbers() == [0, 1, 2, 6, 7, 8]
+    assert [p.ssrc for p in speaker.packets()] == [forwarder.ssrc] * 6  # one stream throughout
+
+
+async def test_a_source_named_anew_is_a_new_source_even_with_the_same_ssrc(
+    clock: FakeClock,
+) -> None:
+    """The programme's mix keeps its SSRC when what it mixes changes; its new name is what
+    tells the slot that someone may now refuse it."""
+    forwarder = audio(clock, first_sequence=0)
+    speaker = FakeViewer()
+    forwarder.receives = refusing(speaker, "mix:2")  # type: ignore[assignment]
+    forwarder.add_viewer(speaker)
+    await forward(forwarder, clock, [rtp(n, ssrc=9) for n in range(2)], source="mix:1")
+    await forward(forwarder, clock, [rtp(n, ssrc=9) for n in range(2, 4)], source="mix:2")
+    assert speaker.sequence_numbers() == [0, 1]
+    assert forwarder.stats.source_switches == 2
+
+
+async def test_a_video_viewer_refusing_the_source_is_kept_in_step_while_others_watch(
+    clock: FakeClock,
+) -> None:
+    forwarder = video(clock, [], first_sequence=0)
+    own, other = FakeViewer(), FakeViewer()
+    forwarder.receives = refusing(own, "anna")  # type: ignore[assignment]
+    forwarder.add_viewer(own)
+    forwarder.add_viewer(other)
+    frames = vp8_frames("k" + "d" * (KEEP_IN_STEP_EVERY // 2 + 1), ssrc=1)
+    await forward(forwarder, clock, frames, VP8, every=0.0, source="anna")
+    assert len(other.packets()) == len(frames)
+    padding = own.packets()
+    assert len(padding) == 1 and padding[0].payload == b"" and padding[0].padding_size > 0
+    assert forwarder.waiting_for_keyframe(own)
