@@ -3,6 +3,7 @@
 // on now and what comes next. Pure: no DOM, no network, no clock of its own.
 
 import { RoomState } from './roomstate.js';
+import { parseSlots, parseSources } from './stage.js';
 
 const KIND_LABELS = Object.freeze({
   remarks: 'Remarks',
@@ -51,6 +52,24 @@ export function withRoomState(items, update) {
     if (item.room === null || item.room.id !== update.id) return item;
     const room = mergeRoom(item.room, update.room);
     return Object.freeze({ ...item, room, startsAt: room.startsAt, endsAt: room.endsAt });
+  }));
+}
+
+/** The items with one room's sources replaced by those of a `stage` event (parseStage). */
+export function withStage(items, stage) {
+  return Object.freeze(items.map((item) => {
+    if (item.room === null || item.room.id !== stage.room) return item;
+    return Object.freeze({ ...item, room: Object.freeze({ ...item.room, sources: stage.sources }) });
+  }));
+}
+
+/** `items` (a new agenda) keeping the sources known from `previous` where the new one says none. */
+export function carrySources(previous, items) {
+  const known = new Map(previous.filter((item) => item.room?.sources != null)
+    .map((item) => [item.room.id, item.room.sources]));
+  return Object.freeze(items.map((item) => {
+    if (item.room === null || item.room.sources !== null || !known.has(item.room.id)) return item;
+    return Object.freeze({ ...item, room: Object.freeze({ ...item.room, sources: known.get(item.room.id) }) });
   }));
 }
 
@@ -133,6 +152,9 @@ function parseRoom(raw) {
     endsAt: optionalTime(raw.ends_at),
     publishers: countOf(raw.publishers),
     viewers: countOf(raw.viewers),
+    slots: parseSlots(raw.slots),
+    // Null until the server says who is on stage and backstage.
+    sources: parseSources(raw.sources),
   });
 }
 
@@ -146,6 +168,8 @@ function mergeRoom(previous, next) {
     endsAt: next.endsAt ?? previous.endsAt,
     publishers: next.publishers ?? previous.publishers,
     viewers: next.viewers ?? previous.viewers,
+    slots: next.slots ?? previous.slots,
+    sources: next.sources ?? previous.sources,
   });
 }
 

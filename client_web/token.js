@@ -17,6 +17,11 @@ export function takeToken(win = window) {
   return win.sessionStorage.getItem(STORAGE_KEY);
 }
 
+/** A link to `path` that signs the page it opens in with `token` (in the fragment). */
+export function withToken(path, token) {
+  return token ? `${path}#${new URLSearchParams({ token })}` : path;
+}
+
 /** Forget the stored token (it was refused). */
 export function forgetToken(win = window) {
   win.sessionStorage.removeItem(STORAGE_KEY);
