@@ -1,5 +1,5 @@
 // The Socket.IO connection to the server and its status, as the pages need it: events in
-// (`agenda`, `room_state`, `notice`), control commands out with their acknowledgement.
+// (`agenda`, `room_state`, `stage`, `notice`), control commands out with their acknowledgement.
 //
 // The connection comes back by itself. A transport that drops (a network drop, a server
 // restarting) is retried by Socket.IO. A server that hangs up on purpose is asked again too:
@@ -39,7 +39,7 @@ export class LiveConnection {
 
   /**
    * Connect (with `token`, or anonymously when it is null) and deliver events to `handlers`:
-   * {agenda(body), roomState(body), notice(body), status(LinkStatus, detail)}.
+   * {agenda(body), roomState(body), stage(body), notice(body), status(LinkStatus, detail)}.
    */
   constructor({ token = null, handlers }) {
     this.#onStatus = handlers.status ?? (() => {});
@@ -94,6 +94,7 @@ export class LiveConnection {
     socket.on('connect_error', (error) => this.#onConnectError(error));
     if (handlers.agenda) socket.on('agenda', handlers.agenda);
     if (handlers.roomState) socket.on('room_state', handlers.roomState);
+    if (handlers.stage) socket.on('stage', handlers.stage);
     if (handlers.notice) socket.on('notice', handlers.notice);
   }
 

@@ -1,12 +1,14 @@
 // One room followed live, for the pages that show a single room (watch, speak): the agenda
-// from HTTP and then Socket.IO, the room's state changes, and agenda time ticking.
+// from HTTP and then Socket.IO, the room's state changes and its stage (who is on it and who is
+// backstage), and agenda time ticking.
 
 import { fetchAgenda } from './api.js';
 import { AgendaClock, ZoneFormat } from './clock.js';
 import { LinkStatus, LiveConnection } from './live.js';
-import { parseAgenda, parseRoomState, withRoomState } from './timetable.js';
+import { parseStage } from './stage.js';
+import { carrySources, parseAgenda, parseRoomState, withRoomState, withStage } from './timetable.js';
 
-/** The room id of a page at /watch/{room} or /speak/{room}: the last path segment. */
+/** The room id of a page at /watch/{room}, /speak/{room} or /hall/{room}: the last path segment. */
 export function roomIdFromPath(pathname) {
   const last = pathname.replace(/\/+$/, '').split('/').pop() ?? '';
   try {
@@ -59,6 +61,7 @@ export class RoomFollower {
       handlers: {
         agenda: (body) => this.#showAgenda(body, true),
         roomState: (body) => this.#showRoomState(body),
+        stage: (body) => this.#showStage(body),
         notice: (body) => this.#handlers.notice?.(body),
         status: (status, detail) => {
           this.#handlers.linkStatus?.(status, detail);
@@ -78,7 +81,7 @@ export class RoomFollower {
     if (this.#format?.timeZone !== agenda.event.timeZone) this.#format = new ZoneFormat(agenda.event.timeZone);
     const previous = this.#item()?.room.state ?? null;
     this.#event = agenda.event;
-    this.#items = agenda.items;
+    this.#items = carrySources(this.#items, agenda.items);
     this.#changed(previous);
   }
 
@@ -87,6 +90,14 @@ export class RoomFollower {
     if (update.now) this.#clock.sync(update.now);
     const previous = this.#item()?.room.state ?? null;
     this.#items = withRoomState(this.#items, update);
+    if (this.#event !== null) this.#changed(previous);
+  }
+
+  #showStage(body) {
+    const stage = parseStage(body);
+    if (stage.room !== this.#roomId) return;
+    const previous = this.#item()?.room.state ?? null;
+    this.#items = withStage(this.#items, stage);
     if (this.#event !== null) this.#changed(previous);
   }
 
