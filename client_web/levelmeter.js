@@ -12,7 +12,7 @@ export class LevelMeter {
   #canvas;
   #heard;
   #audio = null;
-  #source = null;
+  #sources = [];
   #analyser = null;
   #samples = null;
   #frame = 0;
@@ -28,7 +28,7 @@ export class LevelMeter {
     this.#heard = heard;
   }
 
-  /** Measure the first audio track of `stream` (the meter does not play it). */
+  /** Measure every audio track of `stream` together (the meter does not play them). */
   attach(stream) {
     this.detach();
     if (stream.getAudioTracks().length === 0) return;
@@ -38,10 +38,11 @@ export class LevelMeter {
       this.#audio.addEventListener('statechange', () => this.#showRunning());
     }
     this.#showRunning();
-    this.#source = this.#audio.createMediaStreamSource(stream);
     this.#analyser = this.#audio.createAnalyser();
     this.#analyser.fftSize = 1024;
-    this.#source.connect(this.#analyser);
+    // A stream source takes only its first audio track: one source per track, summed.
+    this.#sources = stream.getAudioTracks().map((track) => this.#audio.createMediaStreamSource(new MediaStream([track])));
+    for (const source of this.#sources) source.connect(this.#analyser);
     this.#samples = new Float32Array(this.#analyser.fftSize);
     this.#lastSoundAt = performance.now();
     this.#hearing = null;
@@ -59,8 +60,8 @@ export class LevelMeter {
   detach() {
     cancelAnimationFrame(this.#frame);
     this.#resize.disconnect();
-    this.#source?.disconnect();
-    this.#source = null;
+    for (const source of this.#sources) source.disconnect();
+    this.#sources = [];
     this.#analyser = null;
     this.#level = 0;
     this.#paint();

@@ -1,17 +1,22 @@
-// The player on the watch page: one <video> element for a received stream, or a calm panel
-// when the room sends sound only, with sound on/off, volume, full screen and "Audio only".
+// The player of a room's stage (the watch page, and the speaker's return on the speak page):
+// the stage's pictures as tiles (stageview.js), or a calm panel when only sound comes, with
+// one sound on/off and volume for every voice on stage, full screen and "Audio only".
 // Browsers refuse to start sound without a click, so playback falls back to muted with a big
 // "Turn sound on" button.
 
 import { el, setShown, setText } from './dom.js';
 import { LevelMeter } from './levelmeter.js';
+import { StageSound } from './sound.js';
+import { StageView, showHeard } from './stageview.js';
 
 export class Player {
   #root;
-  #video;
+  #view;
+  #sound;
   #audioPanel;
   #audioTitle;
   #audioNote;
+  #heard;
   #soundOn;
   #mute;
   #volume;
@@ -19,16 +24,15 @@ export class Player {
   #fullscreen;
   #meter;
   #caption;
-  #stream = null;
-  // The browser refused to start with sound (as opposed to the viewer muting it).
-  #soundBlocked = false;
+  #playing = false;
 
   /**
    * Build the player in `container`. `audioOnlyChanged(checked)` when the viewer asks for
-   * sound only (or for the picture back).
+   * sound only (or for the picture back); without it there is no "Audio only". `label`
+   * names the player for screen readers.
    */
-  constructor(container, { audioOnlyChanged }) {
-    this.#video = el('video', { class: 'player-video', playsinline: true, 'aria-label': 'Live stream' });
+  constructor(container, { audioOnlyChanged = null, label = 'Live stream' } = {}) {
+    this.#view = new StageView();
     this.#audioTitle = el('p', { class: 'audio-panel-title' });
     this.#audioNote = el('p', { class: 'audio-panel-note' });
     const meterCanvas = el('canvas', { class: 'level-meter audio-panel-meter', 'aria-hidden': 'true' });
@@ -37,53 +41,70 @@ export class Player {
       this.#audioTitle, this.#audioNote, meterCanvas);
     this.#meter = new LevelMeter(meterCanvas);
     this.#caption = el('p', { class: 'player-caption', hidden: true });
+    this.#heard = el('p', { class: 'stage-heard', hidden: true });
     this.#soundOn = el('button', { type: 'button', class: 'sound-on', onclick: () => this.#turnSoundOn() },
       'Turn sound on');
     this.#mute = el('button', { type: 'button', class: 'player-mute', 'aria-pressed': 'false', onclick: () => this.#toggleMute() },
       'Mute');
+    const volumeId = `${container.id || 'player'}-volume`;
     this.#volume = el('input', {
-      type: 'range', id: 'player-volume', class: 'player-volume', min: '0', max: '100', value: '100',
-      oninput: () => this.#setVolume(),
+      type: 'range', id: volumeId, class: 'player-volume', min: '0', max: '100', value: '100',
+      oninput: () => this.#sound.setVolume(Number(this.#volume.value) / 100),
     });
-    this.#audioOnly = el('input', {
+    this.#audioOnly = audioOnlyChanged === null ? null : el('input', {
       type: 'checkbox', id: 'player-audio-only',
       onchange: () => audioOnlyChanged(this.#audioOnly.checked),
     });
     this.#fullscreen = el('button', { type: 'button', class: 'player-fullscreen', onclick: () => this.#toggleFullscreen() },
       'Full screen');
-    this.#root = el('div', { class: 'player', 'data-mode': 'video' },
-      el('div', { class: 'player-screen' }, this.#video, this.#audioPanel, this.#caption, this.#soundOn),
+    const sounds = el('div', { class: 'stage-sounds', hidden: true });
+    this.#sound = new StageSound(sounds, { changed: () => this.#showSound() });
+    this.#root = el('div', { class: 'player', 'data-mode': 'video', role: 'region', 'aria-label': label },
+      el('div', { class: 'player-screen' }, this.#view.root, this.#audioPanel, this.#caption, this.#soundOn),
+      this.#heard,
       el('div', { class: 'player-controls' },
         this.#mute,
-        el('label', { class: 'player-volume-label', for: 'player-volume' }, 'Volume'), this.#volume,
-        el('label', { class: 'player-audio-only' }, this.#audioOnly, 'Audio only (saves data)'),
-        this.#fullscreen));
+        el('label', { class: 'player-volume-label', for: volumeId }, 'Volume'), this.#volume,
+        this.#audioOnly === null ? null : el('label', { class: 'player-audio-only' }, this.#audioOnly, 'Audio only (saves data)'),
+        this.#fullscreen),
+      sounds);
     container.replaceChildren(this.#root);
     // Browsers let sound be measured only after a click on the page.
     this.#root.addEventListener('click', () => this.#meter.resume());
-    this.#video.addEventListener('volumechange', () => this.#showSound());
     document.addEventListener('fullscreenchange', () => this.#showFullscreen());
-    setShown(this.#fullscreen, fullscreenPossible(this.#video));
+    setShown(this.#fullscreen, fullscreenPossible());
     this.#showSound();
   }
 
   /**
-   * Play `stream`. `audioOnly`: show the panel with `title` and `note` instead of a picture;
-   * `roomAudioOnly`: the room never sends video, so there is no picture to ask for.
+   * Play `connection` (whep.js watchRoom's). `audioOnly`: show the panel with `title` and
+   * `note` instead of pictures; `roomAudioOnly`: the room never sends video, so there is no
+   * picture to ask for.
    */
-  async play(stream, { audioOnly, roomAudioOnly, title, note }) {
-    this.#stream = stream;
+  async play(connection, { audioOnly, roomAudioOnly, title, note }) {
+    this.#playing = true;
     this.#root.dataset.mode = audioOnly ? 'audio' : 'video';
     setText(this.#audioTitle, title);
     setText(this.#audioNote, note);
-    this.#audioOnly.checked = audioOnly;
-    this.#audioOnly.disabled = roomAudioOnly;
-    setShown(this.#audioOnly.parentElement, !roomAudioOnly);
-    setShown(this.#fullscreen, !audioOnly && fullscreenPossible(this.#video));
-    if (this.#video.srcObject !== stream) this.#video.srcObject = stream;
-    if (audioOnly) this.#meter.attach(stream);
+    if (this.#audioOnly !== null) {
+      this.#audioOnly.checked = audioOnly;
+      this.#audioOnly.disabled = roomAudioOnly;
+      setShown(this.#audioOnly.parentElement, !roomAudioOnly);
+    }
+    setShown(this.#fullscreen, !audioOnly && fullscreenPossible());
+    this.#view.attach(audioOnly ? [] : connection.videoTracks);
+    if (audioOnly) this.#meter.attach(new MediaStream(connection.audioTracks));
     else this.#meter.detach();
-    await this.#start();
+    await this.#sound.play(connection.audioTracks);
+  }
+
+  /**
+   * Lay out the stage: `arrangement` from stage.js arrangeStage(), `empty` = {big, small}
+   * said when no picture is on stage, `heardLabel` before the names of who is only heard.
+   */
+  stage(arrangement, empty, heardLabel) {
+    this.#view.show(arrangement, empty);
+    showHeard(this.#heard, heardLabel, arrangement.heard);
   }
 
   /** A line over the picture (e.g. nobody is sending yet), or null for none. */
@@ -94,63 +115,31 @@ export class Player {
 
   /** Stop showing anything (the stream ended or the room closed). */
   clear() {
-    this.#stream = null;
+    this.#playing = false;
     this.#meter.detach();
-    this.#video.srcObject = null;
-    setShown(this.#soundOn, false);
+    this.#view.detach();
+    this.#sound.stop();
+    this.#showSound();
     if (document.fullscreenElement === this.#root) document.exitFullscreen().catch(() => {});
   }
 
-  async #start() {
-    const video = this.#video;
-    if (!video.muted) {
-      try {
-        await video.play();
-        this.#showSound();
-        return;
-      } catch (error) {
-        if (error.name !== 'NotAllowedError') return;
-        video.muted = true;
-        this.#soundBlocked = true;
-      }
-    }
-    try {
-      await video.play();
-    } catch {
-      // A newer stream replaced this one before it started; it plays instead.
-    }
-    this.#showSound();
-  }
-
   #turnSoundOn() {
-    this.#soundBlocked = false;
-    this.#video.muted = false;
     this.#meter.resume();
-    this.#video.play().catch(() => {});
-    this.#showSound();
+    this.#sound.turnOn();
     this.#mute.focus();
   }
 
   #toggleMute() {
-    if (this.#video.muted) {
-      this.#turnSoundOn();
-    } else {
-      this.#video.muted = true;
-      this.#showSound();
-    }
-  }
-
-  #setVolume() {
-    this.#video.volume = Number(this.#volume.value) / 100;
-    if (this.#video.volume > 0 && this.#video.muted) this.#turnSoundOn();
+    if (this.#sound.muted) this.#turnSoundOn();
+    else this.#sound.setMuted(true);
   }
 
   #showSound() {
-    const muted = this.#video.muted;
+    const muted = this.#sound.muted;
     setText(this.#mute, muted ? 'Unmute' : 'Mute');
     this.#mute.setAttribute('aria-pressed', String(muted));
-    setShown(this.#soundOn, muted && this.#soundBlocked && this.#stream !== null);
-    const value = String(Math.round(this.#video.volume * 100));
+    setShown(this.#soundOn, muted && this.#sound.blocked && this.#playing);
+    const value = String(Math.round(this.#sound.volume * 100));
     if (this.#volume.value !== value) this.#volume.value = value;
   }
 
@@ -160,8 +149,8 @@ export class Player {
     } else if (this.#root.requestFullscreen) {
       this.#root.requestFullscreen().catch(() => {});
     } else {
-      // iPhone Safari offers full screen for the video element only.
-      this.#video.webkitEnterFullscreen?.();
+      // iPhone Safari offers full screen for a video element only: the large picture.
+      this.#view.mainVideo()?.webkitEnterFullscreen?.();
     }
   }
 
@@ -170,6 +159,7 @@ export class Player {
   }
 }
 
-function fullscreenPossible(video) {
-  return document.fullscreenEnabled === true || typeof video.webkitEnterFullscreen === 'function';
+function fullscreenPossible() {
+  return document.fullscreenEnabled === true
+    || typeof HTMLVideoElement.prototype.webkitEnterFullscreen === 'function';
 }

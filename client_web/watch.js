@@ -1,6 +1,7 @@
-// The watch page (watch.html, /watch/{room}): the item's state and countdown, and its stream
-// once the room is live (or in the lobby, for those the server lets in early). It connects by
-// itself when the room goes live, reconnects after a network drop, and lets go at the end.
+// The watch page (watch.html, /watch/{room}): the item's state and countdown, and its stage
+// once the room is live (or in the lobby, for those the server lets in early): every picture
+// on stage in a tile of its own, the hall's large, and every voice. It connects by itself when
+// the room goes live, reconnects after a network drop, and lets go at the end.
 
 import { byId, el, setShown, setText } from './dom.js';
 import { LinkState, MediaLink } from './medialink.js';
@@ -9,6 +10,8 @@ import { lastingRefusal, startRoomPage } from './roompage.js';
 import { RoomState } from './roomstate.js';
 import { retryLine, retryNotice } from './retrynotice.js';
 import { nextSession, roomStatusText, startCountdown, when } from './roomstatus.js';
+import { arrangeStage, offeredSlots } from './stage.js';
+import { emptyStageWords, heardLabel } from './stagewords.js';
 import { watchRoom } from './whep.js';
 
 // When a room goes live, every open page connects within this long of the news.
@@ -53,7 +56,8 @@ class WatchPage {
     this.#link = new MediaLink({
       token,
       open: ({ iceServers, signal }) => watchRoom({
-        room: roomId, token, iceServers, signal, audioOnly: this.#audioOnly(),
+        room: roomId, token, iceServers, signal,
+        offered: offeredSlots(this.#item?.room.slots ?? null, { soundOnly: this.#audioOnly() }),
       }),
       report: (state, detail) => this.#linkChanged(state, detail),
       // The room_state "live" can reach us a moment before the media relay opens the room.
@@ -147,8 +151,8 @@ class WatchPage {
 
   #play(connection) {
     const item = this.#item;
-    this.#player.play(connection.stream, {
-      audioOnly: connection.audioOnly,
+    this.#player.play(connection, {
+      audioOnly: connection.offered.video === 0,
       roomAudioOnly: item.audioOnly,
       title: item.title,
       note: soundOnlyNote(item),
@@ -176,13 +180,31 @@ class WatchPage {
     status.dataset.state = this.#stop === null ? this.#linkState : 'stopped';
     setShown(byId(this.#doc, 'player'), playing);
     setShown(byId(this.#doc, 'waiting'), !playing);
-    if (playing) this.#player.caption(this.#nobodySending() ? 'Waiting for the speaker…' : null);
+    if (playing) this.#renderStage();
     else this.#renderWaiting();
   }
 
-  /** The room is open but nobody is sending into it (between speakers, or before the first). */
+  #renderStage() {
+    const connection = this.#link.connection;
+    if (connection === null) return;
+    const arrangement = this.#arrangement(connection);
+    const nobody = this.#nobodySending();
+    // The programme's one picture, before the server has said who is on stage.
+    this.#player.caption(nobody && arrangement.tiles.length > 0 ? 'Waiting for the speaker…' : null);
+    this.#player.stage(arrangement, emptyStageWords(arrangement, 'Waiting for the speaker…'),
+      heardLabel(arrangement, { soundOnly: connection.offered.video === 0 }));
+  }
+
+  #arrangement(connection) {
+    return arrangeStage(this.#item?.room.sources ?? null, connection.offered);
+  }
+
+  /** The room is open but nobody is on its stage (between speakers, or before the first). */
   #nobodySending() {
-    return this.#linkState === LinkState.CONNECTED && this.#item?.room.publishers === 0;
+    const connection = this.#link.connection;
+    if (this.#linkState !== LinkState.CONNECTED || connection === null) return false;
+    const onStage = this.#arrangement(connection).onStage;
+    return onStage === null ? this.#item?.room.publishers === 0 : onStage === 0;
   }
 
   #statusText() {
