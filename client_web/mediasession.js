@@ -41,6 +41,7 @@ export async function openSession(pc, path, token, { signal } = {}) {
     const response = await postOffer(path, token, pc.localDescription.sdp, signal);
     const session = new MediaSession(pc, sessionUrl(response, path), token, {
       etag: response.headers.get('ETag'),
+      source: response.headers.get('X-Plenary-Source'),
     });
     try {
       signal?.throwIfAborted();
@@ -63,12 +64,14 @@ export class MediaSession {
   #closed = false;
   #timers = new Map();
 
-  constructor(pc, url, token, { etag = null } = {}) {
+  constructor(pc, url, token, { etag = null, source = null } = {}) {
     this.#pc = pc;
     this.#url = url;
     this.#token = token;
     /** The session's entity tag, for PATCH requests. */
     this.etag = etag;
+    /** A publishing session's source id (X-Plenary-Source): its entry in the `stage` event. */
+    this.source = source === null || source.trim() === '' ? null : source.trim();
   }
 
   get pc() {

@@ -1,16 +1,22 @@
 // The speaker page (speak.html, /speak/{room}): camera and microphone check, device pickers,
 // and going on air over WHIP from the lobby on, kept up through network drops until the
 // speaker stops or the item ends. Sound only (no camera asked for) in audio-only rooms.
+// On air, the speaker is backstage or on stage, and sees and hears the others on stage over a
+// WHEP session of their own (the return), which the server never sends their own media.
 
 import { ConfirmDialog } from './confirm.js';
 import { byId, setShown, setText } from './dom.js';
 import { LevelMeter } from './levelmeter.js';
 import { LinkState, MediaLink } from './medialink.js';
+import { Player } from './player.js';
 import { DevicePreview } from './preview.js';
 import { lastingRefusal, startRoomPage } from './roompage.js';
 import { retryLine, retryNotice } from './retrynotice.js';
 import { RoomState } from './roomstate.js';
 import { when } from './roomstatus.js';
+import { arrangeStage, offeredSlots, sourceById } from './stage.js';
+import { emptyStageWords, heardLabel, speakerPlace } from './stagewords.js';
+import { watchRoom } from './whep.js';
 import { publishToRoom, switchTrack } from './whip.js';
 
 // Why the page cannot put anyone on air, with what it says about it.
@@ -47,10 +53,24 @@ class SpeakPage {
   #linkDetail = {};
   #offAir = null;
   #micMuted = false;
+  // The others on stage, while on air.
+  #returnLink;
+  #returnPlayer;
+  #returnState = LinkState.IDLE;
+  #returnDetail = {};
 
   constructor(doc, roomId, token) {
     this.#doc = doc;
     this.#confirm = new ConfirmDialog(doc);
+    this.#returnPlayer = new Player(byId(doc, 'return-player'), { label: 'The stage, as the audience sees and hears it' });
+    this.#returnLink = new MediaLink({
+      token,
+      open: ({ iceServers, signal }) => watchRoom({
+        room: roomId, token, iceServers, signal, offered: offeredSlots(this.#item?.room.slots ?? null),
+      }),
+      report: (state, detail) => this.#returnChanged(state, detail),
+      retryRefused: (error) => error.code === 'room_not_open' && this.#mayPublish(),
+    });
     this.#meter = new LevelMeter(byId(doc, 'mic-meter'), { heard: (heard) => this.#heard(heard) });
     this.#link = new MediaLink({
       token,
@@ -80,6 +100,7 @@ class SpeakPage {
     this.#createPreview(item);
     if (item.room.state === RoomState.ENDED && this.#link.wanted) {
       this.#offAir = OFF_AIR.ended;
+      this.#returnLink.stop({ serverDone: true });
       this.#link.stop({ serverDone: true });
     }
     this.#render();
@@ -96,6 +117,7 @@ class SpeakPage {
 
   /** The page goes away: off air at once, camera and microphone released. */
   leave() {
+    this.#returnLink.stop({ leaving: true });
     this.#link.stop({ leaving: true });
     this.#preview?.stop();
     this.#showPreview();
@@ -156,11 +178,13 @@ class SpeakPage {
   }
 
   async #stopAir() {
-    const live = this.#item?.room.state === RoomState.LIVE && this.#linkState === LinkState.CONNECTED;
+    const onStage = this.#knowsOwnSource() ? this.#ownSource()?.onStage === true : true;
+    const live = this.#item?.room.state === RoomState.LIVE && this.#linkState === LinkState.CONNECTED && onStage;
     const lose = this.#preview?.hasVideo ? 'seeing and hearing' : 'hearing';
     if (live && !(await this.#confirm.ask(
       `Stop sending? Everyone following the item stops ${lose} you at once.`, 'Stop'))) return;
     this.#offAir = OFF_AIR.stopped;
+    this.#returnLink.stop();
     this.#link.stop();
   }
 
@@ -188,6 +212,7 @@ class SpeakPage {
 
   #stopSpeaking(stop) {
     this.#stop = stop;
+    this.#returnLink.stop();
     this.#link.stop();
     this.#render();
   }
@@ -196,7 +221,37 @@ class SpeakPage {
     this.#linkState = state;
     this.#linkDetail = detail;
     if (state === LinkState.REFUSED) this.#stop = lastingRefusal(detail.error, STOPS) ?? this.#stop;
+    // The return comes up with the first connection and stays through reconnections.
+    if (state === LinkState.CONNECTED) this.#returnLink.start();
+    else if (!this.#link.wanted) this.#returnLink.stop();
     this.#render();
+  }
+
+  #returnChanged(state, detail) {
+    this.#returnState = state;
+    this.#returnDetail = detail;
+    if (state === LinkState.CONNECTED) {
+      this.#returnPlayer.play(detail.connection, {
+        audioOnly: detail.connection.offered.video === 0,
+        roomAudioOnly: this.#item?.audioOnly === true,
+        title: 'The stage',
+        note: 'You hear the others on stage; the audience hears you with them once you are on stage.',
+      });
+    } else if (state === LinkState.IDLE || state === LinkState.REFUSED) {
+      this.#returnPlayer.clear();
+    }
+    this.#render();
+  }
+
+  /** This page's own source, as the `stage` event lists it; null until both are known. */
+  #ownSource() {
+    const id = this.#link.connection?.session.source ?? null;
+    return id === null ? null : sourceById(this.#item?.room.sources, id);
+  }
+
+  /** Whether the server says who the page's source is (X-Plenary-Source). */
+  #knowsOwnSource() {
+    return (this.#link.connection?.session.source ?? null) !== null;
   }
 
   #showPreview() {
@@ -217,7 +272,7 @@ class SpeakPage {
     }
     const status = byId(doc, 'air-status');
     setText(status, this.#statusText());
-    status.dataset.state = this.#linkState === LinkState.CONNECTED ? 'on' : this.#linkState;
+    status.dataset.state = this.#airState();
     setText(byId(doc, 'air-hint'), this.#hintText());
     const previewOn = this.#preview?.stream != null;
     byId(doc, 'go-live').disabled = !this.#mayPublish() || this.#link.wanted;
@@ -230,6 +285,37 @@ class SpeakPage {
     const room = this.#item?.room;
     setText(byId(doc, 'room-counts'), room && room.viewers !== null
       ? `Watching: ${room.viewers} · Sending: ${room.publishers ?? 0}` : '');
+    this.#renderReturn();
+  }
+
+  #renderReturn() {
+    const doc = this.#doc;
+    const connection = this.#returnLink.connection;
+    const showing = this.#returnState === LinkState.CONNECTED && connection !== null;
+    setShown(byId(doc, 'return-area'), this.#link.wanted);
+    setShown(byId(doc, 'return-player'), showing);
+    setShown(byId(doc, 'return-status'), !showing);
+    setText(byId(doc, 'return-status'), this.#returnText());
+    if (!showing) return;
+    const own = this.#link.connection?.session.source ?? null;
+    const arrangement = arrangeStage(this.#item?.room.sources ?? null, connection.offered, { without: own });
+    this.#returnPlayer.stage(arrangement, emptyStageWords(arrangement, 'Nobody else is on stage yet'),
+      heardLabel(arrangement, { soundOnly: connection.offered.video === 0 }));
+  }
+
+  #returnText() {
+    switch (this.#returnState) {
+      case LinkState.CONNECTED:
+        return '';
+      case LinkState.RECONNECTING:
+        return 'The stage comes back by itself…';
+      case LinkState.FULL:
+        return `${retryNotice(this.#returnDetail.error).heading} — trying again by itself`;
+      case LinkState.REFUSED:
+        return `The stage cannot be shown here: ${this.#returnDetail.error.message}`;
+      default:
+        return 'Connecting to the stage…';
+    }
   }
 
   #statusText() {
@@ -238,6 +324,7 @@ class SpeakPage {
       case LinkState.CONNECTING:
         return 'Connecting…';
       case LinkState.CONNECTED:
+        if (this.#knowsOwnSource()) return speakerPlace(this.#ownSource(), room?.state).text;
         return room?.state === RoomState.LOBBY ? 'On air (lobby)' : 'On air';
       case LinkState.RECONNECTING:
         return 'Connection lost — reconnecting…';
@@ -250,6 +337,14 @@ class SpeakPage {
       default:
         return this.#offAir ?? 'Off air';
     }
+  }
+
+  /** The status line's dot and colour: on stage is "on", as on air was before the stage. */
+  #airState() {
+    if (this.#linkState !== LinkState.CONNECTED) return this.#linkState;
+    if (!this.#knowsOwnSource()) return 'on';
+    const { place } = speakerPlace(this.#ownSource(), this.#item?.room.state);
+    return place === 'stage' ? 'on' : place;
   }
 
   #hintText() {
@@ -272,6 +367,9 @@ class SpeakPage {
           : `The lobby is open. Go on air now to check your sound with the technicians; the public joins at ${start}.`;
       case RoomState.LIVE:
         if (!this.#link.wanted) return 'The item is live.';
+        if (this.#knowsOwnSource() && this.#ownSource()?.onStage !== true) {
+          return 'The audience does not see or hear you until you are brought on stage.';
+        }
         return this.#preview?.hasVideo ? 'Everyone following the item sees and hears you.' : 'Everyone following the item hears you.';
       default:
         return 'This item has ended.';
