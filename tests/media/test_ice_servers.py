@@ -229,6 +229,7 @@ async def test_the_turn_secret_is_in_no_response_page_or_log(
         "/organizer",
         "/watch/welcome",
         "/speak/welcome",
+        "/hall/welcome",
         *assets,
         "/healthz",
         "/metrics",

@@ -111,6 +111,20 @@ async def test_pages_are_served_with_a_strict_policy(client: Client) -> None:
     assert script.status == 200
 
 
+async def test_room_pages_are_served_for_any_room_name_the_agenda_could_have(
+    client: Client,
+) -> None:
+    for page, script in (("watch", "watch.js"), ("speak", "speak.js"), ("hall", "hall.js")):
+        response = await client.get(f"/{page}/keynote")
+        assert response.status == 200, page
+        assert f'src="/app/{script}"' in await response.text()
+        assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    for path in ("/hall/", "/hall/Keynote", "/hall/keynote/more", "/halls/keynote"):
+        response = await client.get(path)
+        assert response.status == 404, path
+        assert (await response.json())["error"] == "not_found"
+
+
 def bearer(client: Client, role: str) -> dict[str, str]:
     assert client.app is not None
     token = client.app[appkeys.TOKENS].issue(role=Role(role), name=f"A {role}")
