@@ -1,8 +1,12 @@
 // One room on the technician page: its state, times, audience and the controls that make
-// sense for that state. Built once, updated in place, so keyboard focus stays where it was.
+// sense for that state; once the room is open, its sources with a button each to bring them on
+// stage or send them backstage; and the link to the hall's return. Built once, updated in
+// place, so keyboard focus stays where it was.
 
 import { el, setShown, setText } from './dom.js';
-import { ControlAction, countdown, isAllowed, stateBadge } from './roomstate.js';
+import { ControlAction, RoomState, countdown, isAllowed, stateBadge } from './roomstate.js';
+import { SourceList } from './sourcelist.js';
+import { movedWords } from './stagewords.js';
 import { isMoved, kindLabel } from './timetable.js';
 
 const EXTEND_MINUTES = Object.freeze([5, 10, 15]);
@@ -21,15 +25,21 @@ export class RoomCard {
   #confirm;
   #fields;
   #buttons;
+  #sources;
+  #hallLink;
 
   /**
    * `sendControl(command)` resolves with the server's ack; `confirm(message, label)` resolves
-   * true when the user agrees to end the room.
+   * true when the user agrees to end the room; `hallHref(roomId)` is the link to its hall page.
    */
-  constructor(item, format, { sendControl, confirm }) {
+  constructor(item, format, { sendControl, confirm, hallHref }) {
     this.#format = format;
     this.#sendControl = sendControl;
     this.#confirm = confirm;
+    this.#sources = new SourceList({ move: (source, action) => this.#moveSource(source, action) });
+    this.#hallLink = el('a', {
+      class: 'hall-link', href: hallHref(item.room.id), target: '_blank', rel: 'noopener',
+    }, 'Hall screen for the projector');
     this.#fields = {
       badge: el('span', { class: 'badge' }),
       countdown: el('span', { class: 'countdown' }),
@@ -71,6 +81,9 @@ export class RoomCard {
     setText(fields.override, lastOverride
       ? `${lastOverride.by ?? 'someone'} at ${this.#format.timeWithSeconds(lastOverride.at)}`
       : 'none');
+    const open = room.state === RoomState.LOBBY || room.state === RoomState.LIVE;
+    setShown(this.#sources.root, open);
+    if (open) this.#sources.update(room.sources);
     this.#updateButtons();
   }
 
@@ -110,6 +123,8 @@ export class RoomCard {
         el('div', {}, el('dt', {}, 'Publishers'), fields.publishers),
         el('div', { class: 'wide' }, el('dt', {}, 'Last override'), fields.override)),
       el('div', { class: 'card-actions', role: 'group', 'aria-labelledby': titleId }, this.#buttons),
+      this.#sources.root,
+      el('p', { class: 'card-links' }, this.#hallLink),
       fields.error,
       fields.done);
   }
@@ -137,6 +152,20 @@ export class RoomCard {
     try {
       const reply = await this.#sendControl(command);
       if (reply.ok) setText(this.#fields.done, DONE_TEXT[action](minutes));
+      else setText(this.#fields.error, reply.message ?? `Refused (${reply.error ?? 'unknown error'}).`);
+    } finally {
+      this.#setBusy(false);
+    }
+  }
+
+  async #moveSource(source, action) {
+    if (this.#busy) return;
+    setText(this.#fields.error, '');
+    setText(this.#fields.done, '');
+    this.#setBusy(true);
+    try {
+      const reply = await this.#sendControl({ room: this.roomId, action, source: source.id });
+      if (reply.ok) setText(this.#fields.done, movedWords(source.name, action));
       else setText(this.#fields.error, reply.message ?? `Refused (${reply.error ?? 'unknown error'}).`);
     } finally {
       this.#setBusy(false);

@@ -1,5 +1,6 @@
 // The technician page (technician.html): every room with its state and the controls to
-// start, extend or end it, for whoever holds a technician (or organizer) access link.
+// start, extend or end it, its sources to bring on stage or send backstage, and the link to
+// its hall screen, for whoever holds a technician (or organizer) access link.
 
 import { AgendaClock, ZoneFormat, dayHeading } from './clock.js';
 import { ConfirmDialog } from './confirm.js';
@@ -8,8 +9,11 @@ import { LinkStatus, LiveConnection } from './live.js';
 import { RoomCard } from './roomcard.js';
 import { stateAnnouncement } from './roomstate.js';
 import { Announcer, NoticeBoard, showLinkStatus } from './status.js';
-import { forgetToken, takeToken } from './token.js';
-import { groupByDay, parseAgenda, parseRoomState, sameRunningOrder, withRoomState } from './timetable.js';
+import { parseStage } from './stage.js';
+import { forgetToken, takeToken, withToken } from './token.js';
+import {
+  carrySources, groupByDay, parseAgenda, parseRoomState, sameRunningOrder, withRoomState, withStage,
+} from './timetable.js';
 
 class TechnicianPage {
   #doc;
@@ -18,6 +22,7 @@ class TechnicianPage {
   #notices;
   #confirmDialog;
   #connection = null;
+  #token = null;
   #format = null;
   #items = [];
   #cards = new Map();
@@ -31,11 +36,13 @@ class TechnicianPage {
   }
 
   connect(token) {
+    this.#token = token;
     this.#connection = new LiveConnection({
       token,
       handlers: {
         agenda: (body) => this.showAgenda(body),
         roomState: (body) => this.showRoomState(body),
+        stage: (body) => this.showStage(body),
         notice: (body) => this.#notices.show(body),
         status: (status, detail) => this.showStatus(status, detail),
       },
@@ -70,7 +77,7 @@ class TechnicianPage {
       this.#items = [];
     }
     setText(byId(this.#doc, 'event-name'), agenda.event.name);
-    const roomItems = agenda.items.filter((item) => item.room !== null);
+    const roomItems = carrySources(this.#items, agenda.items.filter((item) => item.room !== null));
     if (!sameRunningOrder(this.#items, roomItems)) this.#build(roomItems);
     this.#items = roomItems;
     setShown(byId(this.#doc, 'rooms'), true);
@@ -91,6 +98,11 @@ class TechnicianPage {
     this.#render();
   }
 
+  showStage(body) {
+    this.#items = withStage(this.#items, parseStage(body));
+    this.#render();
+  }
+
   startTicking() {
     const tick = () => {
       this.#tick();
@@ -101,8 +113,9 @@ class TechnicianPage {
 
   async #sendControl(command) {
     const reply = await this.#connection.control(command);
-    // Show the new state at once; the room_state broadcast that follows says the same.
+    // Show the new state at once; the room_state or stage broadcast that follows says the same.
     if (reply.ok && reply.room) this.showRoomState(reply.room);
+    if (reply.ok && Array.isArray(reply.sources)) this.showStage({ room: command.room, sources: reply.sources });
     return reply;
   }
 
@@ -111,6 +124,7 @@ class TechnicianPage {
     const actions = {
       sendControl: (command) => this.#sendControl(command),
       confirm: (message, label) => this.#confirmDialog.ask(message, label),
+      hallHref: (roomId) => withToken(`/hall/${encodeURIComponent(roomId)}`, this.#token),
     };
     const days = groupByDay(items).map((day) => {
       const headingId = `rooms-${day.day}`;
