@@ -44,9 +44,12 @@ export class StageView {
     const sides = Math.max(1, arrangement.tiles.length - 1);
     root.dataset.layout = arrangement.layout;
     root.dataset.count = String(arrangement.tiles.length);
-    root.style.setProperty('--columns', String(arrangement.columns));
+    // Each picture spans two tracks, so that a row left half full can be centred.
+    root.style.setProperty('--tracks', String(arrangement.columns * 2));
     root.style.setProperty('--rows', String(sides));
-    const bySlot = new Map(arrangement.tiles.map((tile, order) => [tile.slot, { ...tile, order }]));
+    const count = arrangement.tiles.length;
+    const alone = count % arrangement.columns === 1 && count > 1 ? count - 1 : -1;
+    const bySlot = new Map(arrangement.tiles.map((tile, order) => [tile.slot, { ...tile, order, centred: order === alone }]));
     for (const tile of this.#slots) showTile(tile, bySlot.get(tile.slot) ?? null);
     const pictures = this.#slots.some((tile) => bySlot.has(tile.slot));
     setShown(this.#tiles, pictures);
@@ -70,7 +73,7 @@ export function showHeard(node, label, heard) {
   if (node.dataset.shows === `${label}|${names}`) return;
   node.dataset.shows = `${label}|${names}`;
   const parts = heard.flatMap((source, index) => [
-    index === 0 ? null : ', ',
+    ...(index === 0 ? [] : [', ']),
     el('span', { class: 'heard-name', 'data-speaking': String(source.speaking) }, source.name || 'someone'),
   ]);
   node.replaceChildren(el('span', { class: 'heard-label' }, `${label}: `), ...parts);
@@ -96,6 +99,7 @@ function showTile(tile, shown) {
   setShown(tile.root, shown !== null);
   if (shown === null) return;
   tile.root.classList.toggle('tile-feature', shown.feature);
+  tile.root.classList.toggle('tile-centred', shown.centred);
   tile.root.dataset.speaking = String(shown.speaking);
   tile.root.dataset.source = shown.id ?? '';
   tile.root.style.order = String(shown.order);
