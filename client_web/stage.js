@@ -63,8 +63,7 @@ export function isProgramme(offered) {
  */
 export function arrangeStage(sources, offered, { without = null, remoteOnly = false, featureHall = true } = {}) {
   if (isProgramme(offered)) return programme(sources, offered, { without, remoteOnly });
-  const shown = (sources ?? []).filter((source) => source.onStage && source.id !== without
-    && !(remoteOnly && source.role === HALL_ROLE));
+  const shown = onStageFor(sources ?? [], { without, remoteOnly });
   const seen = shown.filter((source) => hasPicture(source, offered.video));
   seen.sort((a, b) => a.slot - b.slot);
   const feature = featureHall && seen.length > 1 ? seen.find((source) => source.role === HALL_ROLE) ?? null : null;
@@ -74,8 +73,7 @@ export function arrangeStage(sources, offered, { without = null, remoteOnly = fa
     layout: layoutOf(tiles.length, feature !== null),
     columns: feature === null ? gridColumns(tiles.length) : 2,
     tiles: Object.freeze(tiles),
-    heard: Object.freeze(shown.filter((source) => !seen.includes(source) && source.kinds.includes('audio'))
-      .map(({ id, name, speaking }) => Object.freeze({ id, name, speaking }))),
+    heard: heardOf(shown.filter((source) => !seen.includes(source))),
     onStage: shown.length,
   });
 }
@@ -97,20 +95,31 @@ export function sourceById(sources, id) {
  * is on stage (or, before the server has said who is, always).
  */
 function programme(sources, offered, { without, remoteOnly }) {
-  const shown = sources === null ? null : sources.filter((source) => source.onStage && source.id !== without
-    && !(remoteOnly && source.role === HALL_ROLE));
+  const shown = sources === null ? null : onStageFor(sources, { without, remoteOnly });
   const visible = offered.video > 0 && (shown === null || shown.some((source) => source.kinds.includes('video')));
   const tiles = visible
     ? [Object.freeze({ slot: 0, id: null, name: '', role: '', speaking: false, feature: false })]
     : [];
-  const heard = visible || shown === null ? [] : shown.map(({ id, name, speaking }) => Object.freeze({ id, name, speaking }));
+  const heard = heardOf(visible || shown === null ? [] : shown);
   return Object.freeze({
     layout: layoutOf(tiles.length, false),
     columns: 1,
     tiles: Object.freeze(tiles),
-    heard: Object.freeze(heard),
+    heard,
     onStage: shown === null ? null : shown.length,
   });
+}
+
+/** Of `sources`, those on stage that this session is sent. */
+function onStageFor(sources, { without, remoteOnly }) {
+  return sources.filter((source) => source.onStage && source.id !== without
+    && !(remoteOnly && source.role === HALL_ROLE));
+}
+
+/** Of `sources`, those that send sound: {id, name, speaking}. */
+function heardOf(sources) {
+  return Object.freeze(sources.filter((source) => source.kinds.includes('audio'))
+    .map(({ id, name, speaking }) => Object.freeze({ id, name, speaking })));
 }
 
 function hasPicture(source, videoSlots) {
