@@ -1,22 +1,21 @@
 // The speaker page (speak.html, /speak/{room}): camera and microphone check, device pickers,
 // and going on air over WHIP from the lobby on, kept up through network drops until the
 // speaker stops or the item ends. Sound only (no camera asked for) in audio-only rooms.
-// On air, the speaker is backstage or on stage, and sees and hears the others on stage over a
-// WHEP session of their own (the return), which the server never sends their own media.
+// On air, the speaker is backstage or on stage, and sees and hears the others on stage
+// (stagereturn.js).
 
 import { ConfirmDialog } from './confirm.js';
 import { byId, setShown, setText } from './dom.js';
 import { LevelMeter } from './levelmeter.js';
 import { LinkState, MediaLink } from './medialink.js';
-import { Player } from './player.js';
 import { DevicePreview } from './preview.js';
 import { lastingRefusal, startRoomPage } from './roompage.js';
 import { retryLine, retryNotice } from './retrynotice.js';
 import { RoomState } from './roomstate.js';
 import { when } from './roomstatus.js';
-import { arrangeStage, offeredSlots, sourceById } from './stage.js';
-import { emptyStageWords, heardLabel, speakerPlace } from './stagewords.js';
-import { watchRoom } from './whep.js';
+import { sourceById } from './stage.js';
+import { StageReturn } from './stagereturn.js';
+import { speakerPlace } from './stagewords.js';
 import { publishToRoom, switchTrack } from './whip.js';
 
 // Why the page cannot put anyone on air, with what it says about it.
@@ -53,24 +52,14 @@ class SpeakPage {
   #linkDetail = {};
   #offAir = null;
   #micMuted = false;
-  // The others on stage, while on air.
-  #returnLink;
-  #returnPlayer;
-  #returnState = LinkState.IDLE;
-  #returnDetail = {};
+  #return;
+  // The publishing session's source id (X-Plenary-Source), kept through reconnections.
+  #ownId = null;
 
   constructor(doc, roomId, token) {
     this.#doc = doc;
     this.#confirm = new ConfirmDialog(doc);
-    this.#returnPlayer = new Player(byId(doc, 'return-player'), { label: 'The stage, as the audience sees and hears it' });
-    this.#returnLink = new MediaLink({
-      token,
-      open: ({ iceServers, signal }) => watchRoom({
-        room: roomId, token, iceServers, signal, offered: offeredSlots(this.#item?.room.slots ?? null),
-      }),
-      report: (state, detail) => this.#returnChanged(state, detail),
-      retryRefused: (error) => error.code === 'room_not_open' && this.#mayPublish(),
-    });
+    this.#return = new StageReturn(doc, roomId, token, { mayConnect: () => this.#mayPublish() });
     this.#meter = new LevelMeter(byId(doc, 'mic-meter'), { heard: (heard) => this.#heard(heard) });
     this.#link = new MediaLink({
       token,
@@ -100,7 +89,7 @@ class SpeakPage {
     this.#createPreview(item);
     if (item.room.state === RoomState.ENDED && this.#link.wanted) {
       this.#offAir = OFF_AIR.ended;
-      this.#returnLink.stop({ serverDone: true });
+      this.#return.stop({ serverDone: true });
       this.#link.stop({ serverDone: true });
     }
     this.#render();
@@ -117,7 +106,7 @@ class SpeakPage {
 
   /** The page goes away: off air at once, camera and microphone released. */
   leave() {
-    this.#returnLink.stop({ leaving: true });
+    this.#return.stop({ leaving: true });
     this.#link.stop({ leaving: true });
     this.#preview?.stop();
     this.#showPreview();
@@ -184,7 +173,7 @@ class SpeakPage {
     if (live && !(await this.#confirm.ask(
       `Stop sending? Everyone following the item stops ${lose} you at once.`, 'Stop'))) return;
     this.#offAir = OFF_AIR.stopped;
-    this.#returnLink.stop();
+    this.#return.stop();
     this.#link.stop();
   }
 
@@ -212,7 +201,7 @@ class SpeakPage {
 
   #stopSpeaking(stop) {
     this.#stop = stop;
-    this.#returnLink.stop();
+    this.#return.stop();
     this.#link.stop();
     this.#render();
   }
@@ -222,36 +211,24 @@ class SpeakPage {
     this.#linkDetail = detail;
     if (state === LinkState.REFUSED) this.#stop = lastingRefusal(detail.error, STOPS) ?? this.#stop;
     // The return comes up with the first connection and stays through reconnections.
-    if (state === LinkState.CONNECTED) this.#returnLink.start();
-    else if (!this.#link.wanted) this.#returnLink.stop();
-    this.#render();
-  }
-
-  #returnChanged(state, detail) {
-    this.#returnState = state;
-    this.#returnDetail = detail;
     if (state === LinkState.CONNECTED) {
-      this.#returnPlayer.play(detail.connection, {
-        audioOnly: detail.connection.offered.video === 0,
-        roomAudioOnly: this.#item?.audioOnly === true,
-        title: 'The stage',
-        note: 'You hear the others on stage; the audience hears you with them once you are on stage.',
-      });
-    } else if (state === LinkState.IDLE || state === LinkState.REFUSED) {
-      this.#returnPlayer.clear();
+      this.#ownId = detail.connection.session.source;
+      this.#return.start();
+    } else if (!this.#link.wanted) {
+      this.#ownId = null;
+      this.#return.stop();
     }
     this.#render();
   }
 
   /** This page's own source, as the `stage` event lists it; null until both are known. */
   #ownSource() {
-    const id = this.#link.connection?.session.source ?? null;
-    return id === null ? null : sourceById(this.#item?.room.sources, id);
+    return this.#ownId === null ? null : sourceById(this.#item?.room.sources, this.#ownId);
   }
 
   /** Whether the server says who the page's source is (X-Plenary-Source). */
   #knowsOwnSource() {
-    return (this.#link.connection?.session.source ?? null) !== null;
+    return this.#ownId !== null;
   }
 
   #showPreview() {
@@ -285,37 +262,7 @@ class SpeakPage {
     const room = this.#item?.room;
     setText(byId(doc, 'room-counts'), room && room.viewers !== null
       ? `Watching: ${room.viewers} · Sending: ${room.publishers ?? 0}` : '');
-    this.#renderReturn();
-  }
-
-  #renderReturn() {
-    const doc = this.#doc;
-    const connection = this.#returnLink.connection;
-    const showing = this.#returnState === LinkState.CONNECTED && connection !== null;
-    setShown(byId(doc, 'return-area'), this.#link.wanted);
-    setShown(byId(doc, 'return-player'), showing);
-    setShown(byId(doc, 'return-status'), !showing);
-    setText(byId(doc, 'return-status'), this.#returnText());
-    if (!showing) return;
-    const own = this.#link.connection?.session.source ?? null;
-    const arrangement = arrangeStage(this.#item?.room.sources ?? null, connection.offered, { without: own });
-    this.#returnPlayer.stage(arrangement, emptyStageWords(arrangement, 'Nobody else is on stage yet'),
-      heardLabel(arrangement, { soundOnly: connection.offered.video === 0 }));
-  }
-
-  #returnText() {
-    switch (this.#returnState) {
-      case LinkState.CONNECTED:
-        return '';
-      case LinkState.RECONNECTING:
-        return 'The stage comes back by itself…';
-      case LinkState.FULL:
-        return `${retryNotice(this.#returnDetail.error).heading} — trying again by itself`;
-      case LinkState.REFUSED:
-        return `The stage cannot be shown here: ${this.#returnDetail.error.message}`;
-      default:
-        return 'Connecting to the stage…';
-    }
+    this.#return.show(this.#item, this.#ownId, this.#link.wanted);
   }
 
   #statusText() {
