@@ -55,11 +55,16 @@ export function withRoomState(items, update) {
   }));
 }
 
-/** The items with one room's sources replaced by those of a `stage` event (parseStage). */
+/**
+ * The items with one room's sources replaced by those of a `stage` event (parseStage). From
+ * then on the room's sources follow `stage` events only: they are filtered for this receiver
+ * (staff and speakers see backstage), and the room state's list may be the audience's.
+ */
 export function withStage(items, stage) {
   return Object.freeze(items.map((item) => {
     if (item.room === null || item.room.id !== stage.room) return item;
-    return Object.freeze({ ...item, room: Object.freeze({ ...item.room, sources: stage.sources }) });
+    const room = Object.freeze({ ...item.room, sources: stage.sources, stageHeard: true });
+    return Object.freeze({ ...item, room });
   }));
 }
 
@@ -155,6 +160,7 @@ function parseRoom(raw) {
     slots: parseSlots(raw.slots),
     // Null until the server says who is on stage and backstage.
     sources: parseSources(raw.sources),
+    stageHeard: false,
   });
 }
 
@@ -169,7 +175,8 @@ function mergeRoom(previous, next) {
     publishers: next.publishers ?? previous.publishers,
     viewers: next.viewers ?? previous.viewers,
     slots: next.slots ?? previous.slots,
-    sources: next.sources ?? previous.sources,
+    sources: previous.stageHeard ? previous.sources : next.sources ?? previous.sources,
+    stageHeard: previous.stageHeard,
   });
 }
 

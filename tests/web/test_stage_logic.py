@@ -211,29 +211,44 @@ def test_sources_that_are_not_sources_are_left_out(page: Page) -> None:
     assert parsed[2] == "TypeError"
 
 
-def test_a_stage_event_reaches_its_room_and_a_new_agenda_keeps_it(page: Page) -> None:
+def test_a_stage_event_reaches_its_room_and_outranks_the_room_state(page: Page) -> None:
     rooms = page.evaluate(
-        """async ([stage]) => {
+        """async ([stage, audience]) => {
              const { fetchAgenda } = await import('/app/api.js');
              const { parseStage } = await import('/app/stage.js');
              const { carrySources, parseAgenda, parseRoomState, withRoomState, withStage } =
                await import('/app/timetable.js');
              const body = await fetchAgenda();
-             // An agenda that says nothing about sources.
+             const names = (list, id) =>
+               list.find((item) => item.id === id).room.sources?.map((s) => s.name) ?? null;
+             const state = (sources) => parseRoomState({room: 'welcome', state: 'live',
+                                                        slots: {audio: 6, video: 4}, sources});
+             // Before any stage event, the room state's sources are all there is.
+             const first = withRoomState(parseAgenda(body).items, state(audience));
+             // A stage event (backstage too, for staff) is not undone by a room state that
+             // carries the audience's list.
+             let items = withStage(first, parseStage(stage));
+             items = withRoomState(items, state(audience));
+             const room = items.find((item) => item.id === 'welcome').room;
+             // A new agenda without sources keeps those known; one with sources brings its own.
              for (const item of body.items) if (item.room) delete item.room.sources;
-             let items = withStage(parseAgenda(body).items, parseStage(stage));
-             items = withRoomState(items, parseRoomState({room: 'welcome', state: 'live',
-                                                          slots: {audio: 6, video: 4}}));
              const kept = carrySources(items, parseAgenda(body).items);
-             const room = (list, id) => list.find((item) => item.id === id).room;
-             return [room(items, 'welcome').sources.map((s) => s.name),
-                     room(items, 'welcome').slots, room(items, 'welcome').state,
-                     room(kept, 'welcome').sources.map((s) => s.name),
-                     room(kept, 'keynote').sources];
+             return [names(first, 'welcome'), names(items, 'welcome'), room.slots, room.state,
+                     names(kept, 'welcome'), names(kept, 'keynote')];
            }""",
-        [{"room": "welcome", "sources": [on_stage(HALL, 0), backstage(ANA)]}],
+        [
+            {"room": "welcome", "sources": [on_stage(HALL, 0), backstage(ANA)]},
+            [on_stage(HALL, 0)],
+        ],
     )
-    assert rooms == [["Hall", "Ana"], {"audio": 6, "video": 4}, "live", ["Hall", "Ana"], None]
+    assert rooms == [
+        ["Hall"],
+        ["Hall", "Ana"],
+        {"audio": 6, "video": 4},
+        "live",
+        ["Hall", "Ana"],
+        [],
+    ]
 
 
 def test_what_the_pages_say_about_the_stage(page: Page) -> None:
