@@ -81,7 +81,7 @@ export class Player {
    * `note` instead of pictures; `roomAudioOnly`: the room never sends video, so there is no
    * picture to ask for.
    */
-  async play(connection, { audioOnly, roomAudioOnly, title, note }) {
+  play(connection, { audioOnly, roomAudioOnly, title, note }) {
     this.#playing = true;
     this.#root.dataset.mode = audioOnly ? 'audio' : 'video';
     setText(this.#audioTitle, title);
@@ -95,7 +95,7 @@ export class Player {
     this.#view.attach(audioOnly ? [] : connection.videoTracks);
     if (audioOnly) this.#meter.attach(new MediaStream(connection.audioTracks));
     else this.#meter.detach();
-    await this.#sound.play(connection.audioTracks);
+    this.#sound.play(connection.audioTracks);
   }
 
   /**

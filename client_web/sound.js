@@ -1,6 +1,6 @@
 // The sound of the stage: every received audio track plays in an <audio> element of its own
 // (the browser mixes them), under one volume and one mute. Browsers refuse to start sound
-// without a click; then everything plays muted and `blocked` says so until turnOn().
+// without a click; then everything is muted and `blocked` says so until turnOn().
 
 import { el } from './dom.js';
 
@@ -41,28 +41,18 @@ export class StageSound {
     return this.#tracks;
   }
 
-  /** Play `tracks` (replacing any before); resolves once started, or muted when refused. */
-  async play(tracks) {
+  /** Play `tracks` (replacing any before): with sound, or muted when the browser refuses it. */
+  play(tracks) {
     this.stop();
     this.#tracks = [...tracks];
-    this.#players = this.#tracks.map((track) => el('audio', { class: 'stage-audio' }));
-    this.#players.forEach((player, index) => {
-      player.srcObject = new MediaStream([this.#tracks[index]]);
+    this.#players = this.#tracks.map((track) => {
+      const player = el('audio', { class: 'stage-audio' });
+      player.srcObject = new MediaStream([track]);
+      return player;
     });
     this.#container.append(...this.#players);
     this.#apply();
-    const players = this.#players;
-    if (!this.#muted) {
-      const refused = await this.#startAll();
-      // A newer play() or stop() took over meanwhile.
-      if (this.#players !== players) return;
-      if (refused) {
-        this.#blocked = true;
-        this.#muted = true;
-        this.#apply();
-      }
-    }
-    if (this.#muted) await this.#startAll();
+    this.#startAll();
     this.#changed();
   }
 
@@ -109,10 +99,20 @@ export class StageSound {
     }
   }
 
-  /** Start every element; resolves true when the browser refused sound. */
-  async #startAll() {
+  /**
+   * Start every element. A slot nobody sends on never starts playing, so nothing waits for
+   * that; a refusal of sound comes at once, and then everything waits, muted, for turnOn().
+   */
+  #startAll() {
     const players = this.#players;
-    const results = await Promise.allSettled(players.map((player) => player.play()));
-    return results.some((result) => result.status === 'rejected' && result.reason?.name === 'NotAllowedError');
+    for (const player of players) {
+      player.play().catch((error) => {
+        if (error?.name !== 'NotAllowedError' || this.#players !== players || player.muted) return;
+        this.#blocked = true;
+        this.#muted = true;
+        this.#apply();
+        this.#changed();
+      });
+    }
   }
 }
