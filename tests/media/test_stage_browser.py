@@ -232,6 +232,12 @@ def test_a_remote_panelist_joins_the_hall_on_stage_and_every_page_follows(
     # ... and hears both: two audio streams played out with sound in them, unmuted.
     sound = wait_until(watcher, lambda: inbound(watcher), lambda found: heard(found) >= 2)
     assert heard(sound) == 2, sound
+    print(
+        "\nwatcher: frames decoded per tile",
+        {tile["name"]: tile["frames"] for tile in later},
+        "audio energy per stream",
+        [round(audio["energy"], 4) for audio in sound["audio"] if audio["packets"]],
+    )
     assert sound["transceivers"] == [["audio"] * 6 + ["video"] * 4]
     playing = watcher.evaluate(SOUNDS)
     assert len(playing) == 6 and all(not a["paused"] and not a["muted"] for a in playing)
