@@ -277,16 +277,31 @@ def test_a_remote_panelist_joins_the_hall_on_stage_and_every_page_follows(
     shoot(hall_page, "hall-nobody")
 
 
-def test_on_a_phone_the_watch_page_stacks_the_tiles(
+def fits_the_width(page: Page) -> None:
+    widths = page.evaluate(
+        "({scroll: document.documentElement.scrollWidth,"
+        " client: document.documentElement.clientWidth})"
+    )
+    assert widths["scroll"] <= widths["client"], widths
+
+
+def test_tiles_stack_on_a_phone_sit_beside_the_hall_on_a_desktop_and_go_for_sound_only(
     live_with_hall: ServerProcess, open_page: OpenPage
 ) -> None:
     server = live_with_hall
-    speaker = open_page(f"{server.url}/speak/welcome#token={server.token(Role.SPEAKER, 'Ana')}")
+    speaker = open_page(
+        f"{server.url}/speak/welcome#token={server.token(Role.SPEAKER, 'Ana')}", viewport=PHONE
+    )
     speaker.click("#go-live")
     expect(speaker.locator("#air-status")).to_have_text(BACKSTAGE, timeout=MEDIA_MS)
-    technician = open_page(f"{server.url}/technician#token={server.token(Role.TECHNICIAN, 'T')}")
+    technician = open_page(
+        f"{server.url}/technician#token={server.token(Role.TECHNICIAN, 'T')}", viewport=PHONE
+    )
     source_row(technician, "welcome", "Ana").get_by_role("button", name="Bring on stage").click()
     expect(speaker.locator("#air-status")).to_have_text(ON_STAGE, timeout=MEDIA_MS)
+    for page, name in ((speaker, "speak-phone"), (technician, "technician-phone")):
+        fits_the_width(page)
+        shoot(page, name)
 
     phone = open_page(
         f"{server.url}/watch/welcome#token={server.token(Role.ATTENDEE, 'Pia')}", viewport=PHONE
@@ -301,14 +316,12 @@ def test_on_a_phone_the_watch_page_stacks_the_tiles(
     assert ana["box"]["y"] >= hall["box"]["y"] + hall["box"]["height"]
     assert abs(ana["box"]["x"] - hall["box"]["x"]) < 1
     assert abs(ana["box"]["width"] - hall["box"]["width"]) < 1
-    widths = phone.evaluate(
-        "({scroll: document.documentElement.scrollWidth,"
-        " client: document.documentElement.clientWidth})"
-    )
-    assert widths["scroll"] <= widths["client"], widths
+    fits_the_width(phone)
     shoot(phone, "watch-phone")
-    desktop = open_page(
-        f"{server.url}/watch/welcome#token={server.token(Role.ATTENDEE, 'Dan')}", viewport=DESKTOP
+    desktop = open_with_peers(
+        open_page,
+        f"{server.url}/watch/welcome#token={server.token(Role.ATTENDEE, 'Dan')}",
+        viewport=DESKTOP,
     )
     side = wait_until(
         desktop,
@@ -317,6 +330,17 @@ def test_on_a_phone_the_watch_page_stacks_the_tiles(
     )
     large, small = sorted(side, key=lambda tile: -tile["box"]["width"])
     assert large["name"] == HALL_NAME and small["box"]["x"] > large["box"]["x"] + 100
+
+    # "Audio only": a new session with the audio slots alone, and who is on stage in words.
+    desktop.get_by_label("Audio only (saves data)").check()
+    expect(desktop.locator("#player .stage-heard")).to_have_text(
+        f"On stage: {HALL_NAME}, Ana", timeout=MEDIA_MS
+    )
+    expect(desktop.locator("#player .player")).to_have_attribute("data-mode", "audio")
+    found = wait_until(
+        desktop, lambda: inbound(desktop), lambda found: found["transceivers"] == [["audio"] * 6]
+    )
+    assert found["video"] == []
 
 
 def test_an_audio_only_item_offers_no_video_and_names_who_is_on_stage(
