@@ -139,5 +139,7 @@ def _banner(config: Config, base: str, clock: Clock, data_dir: Path, print_links
             token = tokens.issue(role=role, name=f"Rehearsal {role.value}", ttl=config.staff_ttl)
             page = ROLE_PAGES.get(role, "/watch/{room}").format(room=first_room)
             lines.append(f"  {role.value:<12}  {base}{page}#token={token}")
+            if role is Role.TECHNICIAN:  # the hall's projector and loudspeakers
+                lines.append(f"  {'hall screen':<12}  {base}/hall/{first_room}#token={token}")
     lines.append("")
     return "\n".join(lines)

@@ -126,7 +126,7 @@ class Stage:
             raise Conflict(f"{source.name} is already on stage")
         if not self._room_on_stage():
             raise StageFull(
-                f"the stage is full ({self.audio_slots} sources); send someone backstage first"
+                f"the stage is full: {self.audio_slots} on it at most; send someone backstage first"
             )
         self._bring_on(source)
         return source

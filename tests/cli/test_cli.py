@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import subprocess
 import urllib.request
@@ -15,10 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.clock import wall_now
+from scheduler.clock import SystemClock, wall_now
 from server.auth.keys import KeyRing
 from server.auth.permissions import Role
 from server.auth.tokens import TokenService
+from server.cli.serve import _banner
+from tests.helpers import bundled_config
 from tests.serverproc import CONFIG, PLENARY, ServerProcess
 
 
@@ -276,3 +279,18 @@ def test_serve_mints_turn_credentials_from_the_secret_in_its_environment(
     assert base64.b64decode(turn["credential"]) == expected
     server.stop()
     assert secret not in body and secret not in server.log()
+
+
+def test_the_printed_links_sign_in_every_role_and_the_hall_screen(tmp_path: Path) -> None:
+    config = bundled_config()
+    banner = _banner(config, "http://127.0.0.1:8080", SystemClock(), tmp_path, print_links=True)
+    links = {
+        match[1]: (match[2], match[3])
+        for match in re.finditer(r"^  (\S.*?)\s{2,}(http\S+)#token=(\S+)$", banner, re.M)
+    }
+    tokens = TokenService(KeyRing.open(tmp_path), config.issuer, wall_now)
+    assert set(links) == {role.value for role in Role} | {"hall screen"}
+    page, token = links["hall screen"]
+    assert page == "http://127.0.0.1:8080/hall/welcome"
+    assert tokens.verify(token).role is Role.TECHNICIAN
+    assert links["technician"][0] == "http://127.0.0.1:8080/technician"
