@@ -381,7 +381,7 @@ def test_a_refusal_to_bring_someone_on_stage_is_shown_in_words(
     ana.get_by_role("button", name="Bring on stage").click()
 
     expect(technician.locator("#room-welcome .card-error")).to_have_text(
-        "the stage is full (1 sources); send someone backstage first"
+        "the stage is full: 1 on it at most; send someone backstage first"
     )
     expect(ana.locator(".source-place")).to_have_text("Backstage")
     expect(speaker.locator("#air-status")).to_have_text(BACKSTAGE)
