@@ -695,7 +695,7 @@ BAD = [
         "per_person_per_minute",
         "questions-typo",
     ),
-    refused('questions = 5\n' + BASE, "[questions]: must be a table", "questions-not-table"),
+    refused("questions = 5\n" + BASE, "[questions]: must be a table", "questions-not-table"),
     # [mail]
     refused(
         table("mail", 'smtp_password = "hunter2"'),
