@@ -61,13 +61,13 @@ class Hall:
 async def ask(client: Listener, text: str, room: str = "welcome", **extra: Any) -> dict[str, Any]:
     answer = await client.call("ask", {"room": room, "text": text, **extra})
     assert answer["ok"] is True, answer
-    return answer["question"]
+    return dict(answer["question"])
 
 
 async def moderate(client: Listener, question: str, action: str, **extra: Any) -> dict[str, Any]:
     answer = await client.call("moderate", {"question": question, "action": action, **extra})
     assert answer["ok"] is True, answer
-    return answer["question"]
+    return dict(answer["question"])
 
 
 def questions_of(client: Listener, question_id: str) -> list[dict[str, Any]]:
