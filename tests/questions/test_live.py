@@ -161,6 +161,11 @@ async def test_votes_once_each_taken_back_and_counted_for_all(hall: Hall) -> Non
     assert (back["question"]["votes"], back["question"]["voted"]) == (0, False)
     taken_back = await next_question(voter, lambda q: q["votes"] == 0)
     assert taken_back["voted"] is False
+    # Each connection heard of each count once: those who voted are skipped in the wider emit.
+    for client in (moderator, asker, voter, voters_phone):
+        await next_question(client, lambda q: q["votes"] == 0)
+        counts = [q["voted"] for q in questions_of(client, asked["id"]) if q["votes"] == 1]
+        assert counts == [client in (voter, voters_phone)], counts
     assert (await listing(asker))[asked["id"]]["votes"] == 0
 
 
