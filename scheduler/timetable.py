@@ -29,7 +29,18 @@ FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 NOT_EVENT_ZONES = frozenset({"localtime", "Factory"})
 DAY_FIELDS = frozenset({"date", "items"})
 ITEM_FIELDS = frozenset(
-    {"id", "title", "kind", "start", "end", "description", "audio_only", "recorded", "auto_stage"}
+    {
+        "id",
+        "title",
+        "kind",
+        "start",
+        "end",
+        "description",
+        "audio_only",
+        "recorded",
+        "auto_stage",
+        "moderated",
+    }
 )
 # The roles that may publish into a room, and so the ones ``auto_stage`` may name: the hall
 # encoder runs on a technician's token, remote panelists on speakers'.
@@ -80,6 +91,8 @@ class AgendaItem:
     recorded: bool = True
     # Whose sources go on stage when they connect; the others wait backstage to be brought on.
     auto_stage: frozenset[str] = DEFAULT_AUTO_STAGE
+    # Whether the audience's questions wait for a moderator; if not, they are approved at once.
+    moderated: bool = True
 
     @property
     def has_room(self) -> bool:
@@ -363,6 +376,7 @@ def _parse_item(raw: object, where: str, on: date, zone: ZoneInfo) -> AgendaItem
         audio_only=_parse_flag(raw, "audio_only", where, default=False),
         recorded=_parse_flag(raw, "recorded", where, default=True),
         auto_stage=_parse_auto_stage(raw.get("auto_stage"), where),
+        moderated=_parse_flag(raw, "moderated", where, default=True),
     )
 
 

@@ -23,7 +23,17 @@ from server.errors import InvalidInput
 from server.text import has_invisible
 from server.web.origins import is_bare_origin, origin_of
 
-SECTIONS = {"event", "auth", "media", "registration", "mail", "store", "server", "days"}
+SECTIONS = {
+    "event",
+    "auth",
+    "media",
+    "registration",
+    "questions",
+    "mail",
+    "store",
+    "server",
+    "days",
+}
 EVENT_KEYS = {"name", "theme", "venue", "timezone", "lobby_minutes"}
 AUTH_KEYS = {"issuer", "staff_ttl"}
 MEDIA_KEYS = {
@@ -48,6 +58,7 @@ DEFAULT_TURN_CREDENTIAL_TTL = timedelta(hours=2)
 TURN_CREDENTIAL_TTL_RANGE = (timedelta(minutes=1), timedelta(days=1))
 ENVIRONMENT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 REGISTRATION_KEYS = {"mode", "privacy_notice", "per_address_per_minute"}
+QUESTIONS_KEYS = {"per_person_per_minute", "open_minutes_after_end"}
 MAIL_KEYS = {
     "sender",
     "smtp_host",
@@ -104,6 +115,14 @@ class RegistrationSettings:
 
 
 @dataclass(frozen=True)
+class QuestionSettings:
+    # Questions one person may ask a minute (and at once) before ``too_many_requests``.
+    per_person_per_minute: int = 5
+    # How long a room keeps taking questions and votes after it ends.
+    open_minutes_after_end: int = 15
+
+
+@dataclass(frozen=True)
 class MailSettings:
     """With no ``smtp_host``, mail lands in the outbox folder under ``--data`` instead."""
 
@@ -151,6 +170,7 @@ class Config:
     max_stage_sources: int = 6  # on stage at once; a WHEP offer's audio slots
     max_stage_videos: int = 4  # pictures at once (the most recent speakers'); its video slots
     registration: RegistrationSettings = RegistrationSettings()
+    questions: QuestionSettings = QuestionSettings()
     mail: MailSettings = MailSettings()
     store_url: str = ""
     public_url: str = ""  # empty: the address the server listens on
@@ -183,10 +203,12 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
     _refuse_unknown(auth, AUTH_KEYS, path, "[auth]")
     _refuse_unknown(media, MEDIA_KEYS, path, "[media]")
     registration = _table(raw, "registration", path, required=False)
+    questions = _table(raw, "questions", path, required=False)
     mail = _table(raw, "mail", path, required=False)
     store = _table(raw, "store", path, required=False)
     server = _table(raw, "server", path, required=False)
     _refuse_unknown(registration, REGISTRATION_KEYS, path, "[registration]")
+    _refuse_unknown(questions, QUESTIONS_KEYS, path, "[questions]")
     _refuse_unknown(mail, MAIL_KEYS, path, "[mail]")
     _refuse_unknown(store, STORE_KEYS, path, "[store]")
     _refuse_unknown(server, SERVER_KEYS, path, "[server]")
@@ -228,6 +250,14 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
         max_stage_sources=_whole(media, "max_stage_sources", path, "[media]", 6, 1, 10),
         max_stage_videos=_whole(media, "max_stage_videos", path, "[media]", 4, 0, 6),
         registration=_registration(registration, path),
+        questions=QuestionSettings(
+            per_person_per_minute=_whole(
+                questions, "per_person_per_minute", path, "[questions]", 5, 1, 1000
+            ),
+            open_minutes_after_end=_whole(
+                questions, "open_minutes_after_end", path, "[questions]", 15, 0, 1440
+            ),
+        ),
         mail=_mail(mail, path),
         store_url=_store_url(store, path),
         public_url=_public_url(server, path),

@@ -54,7 +54,7 @@ class Listener:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def connect(self) -> Listener:
-        for name in ("agenda", "room_state", "stage", "notice", "connect_error"):
+        for name in ("agenda", "room_state", "stage", "notice", "question", "connect_error"):
             self.client.on(name, self._recorder(name))
         auth = {"token": self.token} if self.token is not None else None
         await self.client.connect(self.url, auth=auth, transports=["websocket"], wait_timeout=5)

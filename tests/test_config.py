@@ -20,6 +20,7 @@ from server.config import (
     ConfigError,
     IceServer,
     MailSettings,
+    QuestionSettings,
     RegistrationMode,
     RegistrationSettings,
     SmtpSecurity,
@@ -114,6 +115,8 @@ def test_the_bundled_config_loads() -> None:
     assert (config.issuer, config.staff_ttl) == ("plenary", timedelta(hours=12))
     assert config.registration.mode is RegistrationMode.APPROVAL
     assert config.registration.per_address_per_minute == 60
+    assert config.questions == QuestionSettings(per_person_per_minute=5, open_minutes_after_end=15)
+    assert all(item.moderated for item in config.timetable.items)
     assert "Survivors of trafficking speak" in config.registration.privacy_notice
     assert config.mail.sender.endswith("<no-reply@localhost>")
     assert config.mail.smtp_host == ""  # mail goes to the outbox
@@ -279,6 +282,11 @@ GOOD = [
         table("registration", 'mode = "closed"'), "mode", RegistrationMode.CLOSED, id="closed"
     ),
     pytest.param(table("registration", "per_address_per_minute = 1"), "per_minute", 1, id="rate"),
+    pytest.param(table("questions", "per_person_per_minute = 1"), "asks", 1, id="asks-1"),
+    pytest.param(table("questions", "per_person_per_minute = 1000"), "asks", 1000, id="asks+"),
+    pytest.param(table("questions", "open_minutes_after_end = 0"), "after", 0, id="after-0"),
+    pytest.param(table("questions", "open_minutes_after_end = 1440"), "after", 1440, id="after+"),
+    pytest.param(item("moderated = false"), "moderated", False, id="unmoderated"),
     pytest.param(
         table("store", 'url = "sqlite+aiosqlite:////var/plenary/db.sqlite"'),
         "store",
@@ -342,6 +350,9 @@ def read(config: Config, what: str) -> object:
         "security": config.mail.smtp_security,
         "mode": config.registration.mode,
         "per_minute": config.registration.per_address_per_minute,
+        "asks": config.questions.per_person_per_minute,
+        "after": config.questions.open_minutes_after_end,
+        "moderated": welcome.moderated,
         "store": config.store_url,
         "public_url": config.public_url,
         "origins": config.allowed_origins,
@@ -642,6 +653,49 @@ BAD = [
         "[registration]: field 'per_address_per_minute': must be",
         "rate-bool",
     ),
+    # [questions]
+    refused(
+        table("questions", "per_person_per_minute = 0"),
+        "[questions]: field 'per_person_per_minute': must be a whole number from 1 to 1000",
+        "asks-0",
+    ),
+    refused(
+        table("questions", "per_person_per_minute = 1001"),
+        "[questions]: field 'per_person_per_minute': must be",
+        "asks-max",
+    ),
+    refused(
+        table("questions", "per_person_per_minute = 2.5"),
+        "[questions]: field 'per_person_per_minute': must be",
+        "asks-float",
+    ),
+    refused(
+        table("questions", 'per_person_per_minute = "5"'),
+        "[questions]: field 'per_person_per_minute': must be",
+        "asks-text",
+    ),
+    refused(
+        table("questions", "open_minutes_after_end = -1"),
+        "[questions]: field 'open_minutes_after_end': must be a whole number from 0 to 1440",
+        "after-negative",
+    ),
+    refused(
+        table("questions", "open_minutes_after_end = 1441"),
+        "[questions]: field 'open_minutes_after_end': must be",
+        "after-max",
+    ),
+    refused(
+        table("questions", "open_minutes_after_end = true"),
+        "[questions]: field 'open_minutes_after_end': must be",
+        "after-bool",
+    ),
+    refused(
+        table("questions", "moderated = false"),
+        "[questions]: unknown field 'moderated'; known: open_minutes_after_end, "
+        "per_person_per_minute",
+        "questions-typo",
+    ),
+    refused("questions = 5\n" + BASE, "[questions]: must be a table", "questions-not-table"),
     # [mail]
     refused(
         table("mail", 'smtp_password = "hunter2"'),
@@ -943,7 +997,9 @@ AGENDA = [
 ]
 
 
-ITEM_FIELDS = "audio_only, auto_stage, description, end, id, kind, recorded, start, title"
+ITEM_FIELDS = (
+    "audio_only, auto_stage, description, end, id, kind, moderated, recorded, start, title"
+)
 AGENDA += [
     refused(
         item("audio_onyl = true"),
@@ -951,6 +1007,8 @@ AGENDA += [
         "item-typo",
     ),
     refused(item("recorde = false"), "item 'welcome': field 'recorde': is not a field", "rec"),
+    refused(item('moderated = "no"'), "item 'welcome': field 'moderated': must be true", "mod"),
+    refused(item("moderated = 0"), "item 'welcome': field 'moderated': must be true", "mod-0"),
     refused(item('speaker = "Ana"'), "item 'welcome': field 'speaker': is not a field", "extra"),
     refused(
         day('note = "Monday"'),

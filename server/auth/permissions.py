@@ -38,6 +38,7 @@ class Permission(StrEnum):
     SEND_NOTICE = "send_notice"
     MANAGE_REGISTRATIONS = "manage_registrations"
     MANAGE_TOKENS = "manage_tokens"
+    EXPORT_QUESTIONS = "export_questions"  # a room's questions, for the report after the event
 
 
 _ATTENDEE = frozenset({Permission.WATCH, Permission.ASK, Permission.VOTE})

@@ -3,8 +3,6 @@ and an attendee's own access (``/api/me``)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -23,6 +21,7 @@ from server.registration.model import (
 )
 from server.web import appkeys
 from server.web.request_input import query_whole, read_json
+from server.web.spreadsheet import cell, csv_line
 
 MAX_IDS = 500
 DECISIONS_LIMIT = 32 * 1024  # room for MAX_IDS ids of 32 characters, quoted
@@ -40,8 +39,6 @@ CSV_COLUMNS = [
     "mail",
     "mail_error",
 ]
-# A spreadsheet would run a cell starting with these as a formula.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def organizer_view(registration: Registration) -> dict[str, Any]:
@@ -152,10 +149,10 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
         }
     )
     await response.prepare(request)
-    await response.write(_csv_line(CSV_COLUMNS).encode("utf-8-sig"))
+    await response.write(csv_line(CSV_COLUMNS).encode("utf-8-sig"))
     async for registration in request.app[appkeys.REGISTRAR].export():
         row = organizer_view(registration)
-        await response.write(_csv_line([_cell(row[column]) for column in CSV_COLUMNS]).encode())
+        await response.write(csv_line([cell(row[column]) for column in CSV_COLUMNS]).encode())
     await response.write_eof()
     return response
 
@@ -212,14 +209,3 @@ def _status(value: str | None) -> RegistrationStatus | None:
         if status.value == value:
             return status
     raise InvalidInput(f"status must be one of {', '.join(s.value for s in RegistrationStatus)}")
-
-
-def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
-def _csv_line(cells: list[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow(cells)
-    return buffer.getvalue()

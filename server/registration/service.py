@@ -7,7 +7,7 @@ every other process sharing the store within a second (``RevocationList``).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 
 from server.auth.revocation import RevocationList
@@ -33,6 +33,10 @@ NO_SMTPUTF8 = (
     "this event's mail server cannot send to an address with letters beyond ASCII before the"
     " @-sign (it does not offer SMTPUTF8); please register with another address"
 )
+
+
+# Told the token subject of each attendee who withdraws, to forget them (their questions).
+WithdrawalListener = Callable[[str], Awaitable[None]]
 
 
 class RegistrationClosed(Forbidden):
@@ -61,6 +65,10 @@ class Registrar:
         self._smtputf8 = smtputf8
         self._wall = wall
         self._access_until = access_until
+        self._withdrawal_listeners: list[WithdrawalListener] = []
+
+    def on_withdrawn(self, listener: WithdrawalListener) -> None:
+        self._withdrawal_listeners.append(listener)
 
     @property
     def mode(self) -> RegistrationMode:
@@ -117,6 +125,10 @@ class Registrar:
         registration = await self._records.by_sub(sub)
         if registration is None:
             raise NotFound("your access was not given through a registration")
+        # Before the close, which revokes the token: if forgetting fails, the attendee can
+        # still withdraw again.
+        for listener in self._withdrawal_listeners:
+            await listener(sub)
         return await self._close(registration.id, RegistrationStatus.WITHDRAWN, "the attendee")
 
     async def resend(self, registration_id: str) -> Registration:

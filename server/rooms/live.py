@@ -57,6 +57,8 @@ NOTICE_BURST = 5
 
 Handler = Callable[[Claims | None, Any], Awaitable[dict[str, Any]]]
 Answer = dict[str, Any]
+# Told of each client that connects with a token, once it has its agenda: a feature's rooms.
+ConnectHook = Callable[[str, Claims], Awaitable[None]]
 
 
 class StageDesk(Protocol):
@@ -85,6 +87,7 @@ class LiveChannel:
         self._tasks: set[asyncio.Task[None]] = set()
         self._notices = RateLimiter(NOTICES_PER_MINUTE, burst=NOTICE_BURST)
         self.stage: StageDesk | None = None  # wired in by the app
+        self._connect_hooks: list[ConnectHook] = []
         self.sio.on("connect", self._connect)
         self.sio.on("disconnect", self._disconnect)
         self.sio.on("control", self._event(self._control))
@@ -96,6 +99,17 @@ class LiveChannel:
     @property
     def connected(self) -> int:
         return len(self._clients)
+
+    def claims(self, sid: str) -> Claims | None:
+        """The claims a connected client signed in with; None without a token."""
+        return self._clients.get(sid)
+
+    def on_connect(self, hook: ConnectHook) -> None:
+        self._connect_hooks.append(hook)
+
+    def on_event(self, name: str, handler: Handler) -> None:
+        """A client-to-server event of another feature, answered through its ack as these."""
+        self.sio.on(name, self._event(handler))
 
     async def on_room_update(self, update: RoomUpdate) -> None:
         by = None if update.reason is Reason.SCHEDULE else update.actor.name
@@ -170,6 +184,13 @@ class LiveChannel:
             for room in self.stage.rooms_with_sources():
                 sources = self.stage.stage_payload(room, backstage)
                 await self.sio.emit("stage", {"room": room, "sources": sources}, to=sid)
+        if claims is not None:
+            for hook in self._connect_hooks:
+                try:
+                    await hook(sid, claims)
+                except Exception:
+                    # The client is connected: it misses what that feature would have sent.
+                    log.exception("connect hook failed")
 
     async def _disconnect(self, sid: str, reason: object = None) -> None:
         self._clients.pop(sid, None)

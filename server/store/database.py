@@ -20,6 +20,7 @@ from server.data_folder import FILE_MODE, tighten
 from server.errors import StoreUnavailable
 from server.store.failures import translate_failures
 from server.store.health import StoreHealth
+from server.store.questions import QuestionRecords
 from server.store.records import RoomRecords
 from server.store.registrations import RegistrationRecords
 
@@ -41,6 +42,7 @@ class Store:
         sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.rooms = RoomRecords(sessions)
         self.registrations = RegistrationRecords(sessions)
+        self.questions = QuestionRecords(sessions)
 
     @classmethod
     def at(cls, url: str) -> Store:

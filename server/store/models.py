@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import text as text_clause
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -100,3 +101,41 @@ class RevocationRow(Base):
     jti: Mapped[str] = mapped_column(String(128), unique=True)
     revoked_at: Mapped[datetime] = mapped_column(UtcDateTime)
     reason: Mapped[str] = mapped_column(String(64))
+
+
+class QuestionRow(Base):
+    __tablename__ = "questions"
+    __table_args__ = (
+        Index("ix_questions_room", "run", "room", "created_at"),
+        # One pinned question per room, whatever two moderators do at once.
+        Index(
+            "ux_questions_pinned",
+            "run",
+            "room",
+            unique=True,
+            sqlite_where=text_clause("pinned"),
+            postgresql_where=text_clause("pinned"),
+        ),
+    )
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    run: Mapped[str] = mapped_column(String(120))
+    room: Mapped[str] = mapped_column(String(63))
+    text: Mapped[str] = mapped_column(Text)
+    original_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    votes: Mapped[int] = mapped_column(Integer, default=0)
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    author: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    asker: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class VoteRow(Base):
+    """One vote: the primary key is the constraint that makes a second one impossible."""
+
+    __tablename__ = "votes"
+    question_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True
+    )
+    voter: Mapped[str] = mapped_column(String(128), primary_key=True, index=True)

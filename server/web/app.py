@@ -30,6 +30,9 @@ from server.media.heap import HeapKeeper
 from server.media.ice_servers import IceServers
 from server.media.relay import Relay, RelaySettings
 from server.media.room_media import StageSettings
+from server.questions import http as questions_api
+from server.questions.live import QuestionChannel
+from server.questions.service import QuestionService
 from server.registration import http as registration_api
 from server.registration.backoff import Backoff
 from server.registration.join_links import JoinLinkSender
@@ -89,6 +92,8 @@ def create_app(settings: Settings) -> web.Application:
         config, rooms, tokens, OriginCheck(settings.public_url, config.allowed_origins)
     )
     live.server.attach(app)
+    questions = QuestionService(config.questions, rooms, store.questions, settings.wall)
+    QuestionChannel(live, questions, rooms)
     heap = HeapKeeper()
     relay = _relay(settings, rooms, live, heap)
 
@@ -114,6 +119,7 @@ def create_app(settings: Settings) -> web.Application:
         settings.wall,
         access_until,
     )
+    registrar.on_withdrawn(questions.forget_asker)
 
     async def reschedule(update: RoomUpdate) -> None:
         if update.running_order_changed:
@@ -127,6 +133,7 @@ def create_app(settings: Settings) -> web.Application:
     app[appkeys.ROOMS] = rooms
     app[appkeys.RUNNER] = runner
     app[appkeys.LIVE] = live
+    app[appkeys.QUESTIONS] = questions
     app[appkeys.REVOCATIONS] = revocations
     app[appkeys.REGISTRAR] = registrar
     app[appkeys.JOIN_LINKS] = join_links
@@ -140,6 +147,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     api.add_routes(app)
     registration_api.add_routes(app)
+    questions_api.add_routes(app)
     media_endpoints.add_routes(app)
     pages.add_routes(app)
     app.cleanup_ctx.append(_run_heap)
@@ -231,6 +239,7 @@ async def _run_access(app: web.Application) -> AsyncIterator[None]:
 async def _hang_up(app: web.Application) -> None:
     """First thing on shutdown: end live connections, or aiohttp waits on them for a minute."""
     await app[appkeys.LIVE].close()
+    await app[appkeys.QUESTIONS].close()
     await app[appkeys.RELAY].close()
 
 

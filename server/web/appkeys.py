@@ -13,6 +13,7 @@ from server.config import Config
 from server.media.heap import HeapKeeper
 from server.media.ice_servers import IceServers
 from server.media.relay import Relay
+from server.questions.service import QuestionService
 from server.registration.join_links import JoinLinkSender
 from server.registration.service import Registrar
 from server.rooms.live import LiveChannel
@@ -27,6 +28,7 @@ TOKENS = web.AppKey("tokens", TokenService)
 ROOMS = web.AppKey("rooms", RoomService)
 RUNNER = web.AppKey("runner", TransitionRunner)
 LIVE = web.AppKey("live", LiveChannel)
+QUESTIONS = web.AppKey("questions", QuestionService)
 REGISTRAR = web.AppKey("registrar", Registrar)
 RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)  # sign-ups
 OFFER_LIMITER = web.AppKey("offer_limiter", RateLimiter)  # WHIP and WHEP offers

@@ -45,7 +45,7 @@ def test_role_and_permission_values_are_the_contract_names() -> None:
         "organizer",
     ]
     assert P.PUBLISH_INTERPRETATION == "publish_interpretation"
-    assert len(Permission) == 14
+    assert len(Permission) == 15
 
 
 @pytest.mark.parametrize("role", list(Role))
@@ -93,8 +93,8 @@ def test_technician_controls_rooms_sees_health_and_runs_the_encoder() -> None:
     assert not allows(Role.TECHNICIAN, P.MODERATE)
 
 
-def test_only_organizers_manage_registrations_and_tokens() -> None:
-    for permission in (P.MANAGE_REGISTRATIONS, P.MANAGE_TOKENS):
+def test_only_organizers_manage_registrations_and_tokens_and_export_questions() -> None:
+    for permission in (P.MANAGE_REGISTRATIONS, P.MANAGE_TOKENS, P.EXPORT_QUESTIONS):
         assert [role for role in Role if allows(role, permission)] == [Role.ORGANIZER]
 
 

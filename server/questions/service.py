@@ -1,0 +1,279 @@
+"""The questions of each room: asking, voting, moderating, and who hears of each change.
+
+The socket adapter parses and hands over the caller's claims; this service applies the rules
+(``model.py``), stores, and tells its listeners every change as a ``QuestionChange``. Vote
+counts are coalesced: however many votes a question gets, its listeners hear of the count at
+most ``1 / COUNT_SECONDS`` times a second, so thousands of votes do not become millions of
+messages. Every change is announced as the question stands in the store when it goes out, one
+announcement at a time, so the last one anyone receives is the newest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from scheduler.timetable import AgendaItem
+from server.auth.permissions import Permission
+from server.auth.tokens import Claims
+from server.config import QuestionSettings
+from server.errors import Forbidden, NotFound, TooManyRequests
+from server.questions.model import (
+    DuplicateQuestion,
+    ModerationAction,
+    Question,
+    RoomClosed,
+    Viewer,
+    arrival_status,
+    check_moderation,
+    check_pin,
+    check_vote,
+    is_open,
+    is_visible,
+    moderated,
+    new_question_id,
+    same_text,
+)
+from server.questions.requests import AskRequest, ModerateRequest, VoteRequest
+from server.rooms.service import RoomService
+from server.store import Actor
+from server.store.questions import QuestionRecords
+from server.web.rate_limit import RateLimiter
+
+log = logging.getLogger(__name__)
+
+COUNT_SECONDS = 0.25  # a question's count goes out at most four times a second
+# Votes one person may cast (or take back) a minute, and at once: far above any hand's pace,
+# low enough that one client toggling in a loop cannot keep the store busy.
+VOTES_PER_MINUTE = 600
+VOTE_BURST = 100
+PIN_ACTIONS = {ModerationAction.PIN: True, ModerationAction.UNPIN: False}
+
+
+@dataclass(frozen=True)
+class QuestionChange:
+    """A question as it is now, as it was before the change (None: it is new), and whether
+    it is gone."""
+
+    question: Question
+    before: Question | None
+    withdrawn: bool = False
+
+
+Listener = Callable[[QuestionChange], Awaitable[None]]
+
+
+def viewer_for(claims: Claims, room: str) -> Viewer:
+    return Viewer(claims.sub, claims.can(Permission.MODERATE) and claims.allows_room(room))
+
+
+class QuestionService:
+    def __init__(
+        self,
+        settings: QuestionSettings,
+        rooms: RoomService,
+        records: QuestionRecords,
+        wall: Callable[[], datetime],
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._rooms = rooms
+        self._records = records
+        self._wall = wall
+        self._asks = RateLimiter(settings.per_person_per_minute, monotonic)
+        self._votes = RateLimiter(VOTES_PER_MINUTE, monotonic, burst=VOTE_BURST)
+        self._asking = asyncio.Lock()  # a duplicate is checked and refused as one step
+        self._announcing = asyncio.Lock()
+        self._listeners: list[Listener] = []
+        self._counts_due: dict[str, asyncio.TimerHandle] = {}
+        self._counts_sent: dict[str, float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def run(self) -> str:
+        return self._rooms.run
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    async def ask(self, claims: Claims, request: AskRequest) -> Question:
+        item = self._room_for(claims, request.room)
+        self._check_open(item)
+        _spend(self._asks, claims.sub, "questions")
+        async with self._asking:
+            last = await self._records.latest_by(self.run, item.id, claims.sub)
+            if last is not None and same_text(last.text, request.text):
+                raise DuplicateQuestion("you asked this already; your question is in the list")
+            question = Question(
+                id=new_question_id(),
+                room=item.id,
+                text=request.text,
+                status=arrival_status(item.moderated),
+                created_at=self._wall(),
+                author=None if request.anonymous else claims.name,
+                asker=claims.sub,
+            )
+            await self._records.add(self.run, question)
+        await self._announce(QuestionChange(question, None))
+        return question
+
+    async def vote(self, claims: Claims, request: VoteRequest) -> Question:
+        _spend(self._votes, claims.sub, "votes")
+        question = await self._visible(claims, request.question)
+        self._check_open(self._rooms.room(question.room))
+        result = await self._records.vote(
+            self.run, question.id, claims.sub, request.up, lambda now: check_vote(now, request.up)
+        )
+        if result is None:
+            raise NotFound("there is no such question")
+        question, changed = result
+        if changed:
+            self._count_changed(question.id)
+        return question
+
+    async def listing(self, claims: Claims, room: str) -> list[tuple[Question, bool]]:
+        """Every question of ``room`` the caller may see, oldest first, with their own vote."""
+        item = self._room_for(claims, room)
+        viewer = viewer_for(claims, item.id)
+        questions = await self._records.in_room(self.run, item.id)
+        voted = await self._records.voted(self.run, claims.sub)
+        return [(q, q.id in voted) for q in questions if is_visible(q, viewer)]
+
+    async def voted_by(self, sub: str) -> dict[str, str]:
+        """The questions of this run ``sub`` has voted for: question id to room."""
+        return await self._records.voted(self.run, sub)
+
+    async def moderate(self, claims: Claims, request: ModerateRequest) -> QuestionChange:
+        """What the action did to the question."""
+        question = await self._visible(claims, request.question)
+        viewer = viewer_for(claims, question.room)
+        action = request.action
+
+        def allowed(now: Question) -> None:
+            check_moderation(action, now, viewer)
+            if action in PIN_ACTIONS:
+                check_pin(now, PIN_ACTIONS[action])
+
+        if action is ModerationAction.WITHDRAW:
+            removed = await self._records.delete(self.run, question.id, allowed)
+            if removed is None:
+                raise NotFound("there is no such question")
+            withdrawal = QuestionChange(removed, removed, withdrawn=True)
+            await self._announce(withdrawal)
+            return withdrawal
+        if action in PIN_ACTIONS:
+            changes = await self._records.pin(self.run, question.id, PIN_ACTIONS[action], allowed)
+        else:
+            at = self._wall()
+            change = await self._records.change(
+                self.run, question.id, allowed, lambda now: moderated(now, action, request.text, at)
+            )
+            changes = [change] if change is not None else []
+        if not changes:
+            raise NotFound("there is no such question")
+        before, after = changes[0]
+        await self._audit(claims, action, before, after)
+        for earlier, later in changes:
+            await self._announce(QuestionChange(later, earlier))
+        return QuestionChange(after, before)
+
+    async def export(self, room: str) -> list[Question]:
+        """Every question of ``room``, oldest first: for organizers' reports."""
+        return await self._records.in_room(self.run, self._rooms.room(room).id)
+
+    async def forget_asker(self, sub: str) -> None:
+        """``sub`` withdrew from the event: their questions stay, as anonymous text."""
+        for run, (before, after) in await self._records.forget_asker(sub):
+            if run == self.run:
+                await self._announce(QuestionChange(after, before))
+
+    async def close(self) -> None:
+        for handle in self._counts_due.values():
+            handle.cancel()
+        self._counts_due.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _room_for(self, claims: Claims, room: str) -> AgendaItem:
+        item = self._rooms.room(room)
+        if not claims.allows_room(item.id):
+            raise Forbidden(f"your access does not include room {item.id!r}")
+        return item
+
+    async def _visible(self, claims: Claims, question_id: str) -> Question:
+        """The question, if the caller may see it; to anyone else it does not exist."""
+        question = await self._records.get(self.run, question_id)
+        if question is None or not is_visible(question, viewer_for(claims, question.room)):
+            raise NotFound("there is no such question")
+        if not claims.allows_room(question.room):
+            raise Forbidden(f"your access does not include room {question.room!r}")
+        return question
+
+    def _check_open(self, item: AgendaItem) -> None:
+        after = timedelta(minutes=self._settings.open_minutes_after_end)
+        now = self._rooms.clock.now()
+        if not is_open(self._rooms.state(item.id), item.ends_at, now, after):
+            raise RoomClosed(f"room {item.id!r} is not taking questions now")
+
+    async def _audit(
+        self, claims: Claims, action: ModerationAction, before: Question, after: Question
+    ) -> None:
+        detail: dict[str, object] = {"question": after.id}
+        if action is ModerationAction.EDIT:
+            detail |= {"from": before.text, "to": after.text}
+        await self._rooms.audit(
+            after.room, f"question_{action.value}", Actor(claims.sub, claims.name), detail
+        )
+
+    def _count_changed(self, question_id: str) -> None:
+        if question_id in self._counts_due:
+            return  # the next announcement will carry this vote too
+        loop = asyncio.get_running_loop()
+        sent = self._counts_sent.get(question_id, -math.inf)
+        wait = max(0.0, sent + COUNT_SECONDS - loop.time())
+        self._counts_due[question_id] = loop.call_later(wait, self._send_count, question_id)
+
+    def _send_count(self, question_id: str) -> None:
+        del self._counts_due[question_id]
+        self._counts_sent[question_id] = asyncio.get_running_loop().time()
+        task = asyncio.ensure_future(self._announce_count(question_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _announce_count(self, question_id: str) -> None:
+        async with self._announcing:
+            question = await self._records.get(self.run, question_id)
+            if question is not None:  # withdrawn meanwhile: that was announced
+                await self._tell(QuestionChange(question, question))
+
+    async def _announce(self, change: QuestionChange) -> None:
+        async with self._announcing:
+            if not change.withdrawn:
+                now = await self._records.get(self.run, change.question.id)
+                if now is None:
+                    return  # withdrawn meanwhile: that was announced
+                change = QuestionChange(now, change.before)
+            await self._tell(change)
+
+    async def _tell(self, change: QuestionChange) -> None:
+        for listener in self._listeners:
+            try:
+                await listener(change)
+            except Exception:
+                # One failing listener (a broken socket, say) must not stop the others.
+                log.exception("question listener failed")
+
+
+def _spend(limiter: RateLimiter, sub: str, what: str) -> None:
+    try:
+        limiter.check(sub)
+    except TooManyRequests as error:
+        raise TooManyRequests(
+            f"too many {what} at once; try again in {error.retry_after} s", error.retry_after
+        ) from None

@@ -1,0 +1,177 @@
+"""Questions and votes in the store, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from server.errors import Conflict
+from server.questions.model import Question, QuestionStatus, new_question_id
+from server.store import Store
+from server.store.models import VoteRow
+
+AT = datetime(2021, 6, 14, 12, 0, tzinfo=UTC)
+RUN = "event"
+
+
+def allow(_question: Question) -> None:
+    pass
+
+
+def question(status: QuestionStatus = QuestionStatus.APPROVED, **fields: object) -> Question:
+    base = Question(
+        id=new_question_id(),
+        room="welcome",
+        text="Why?",
+        status=status,
+        created_at=AT,
+        author="Ann",
+        asker="u_ann",
+    )
+    return replace(base, **fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[Store]:
+    store = Store.at(store_url)
+    await store.prepare()
+    yield store
+    await store.close()
+
+
+async def test_questions_round_trip_by_run_and_room(store: Store) -> None:
+    first = question(original_text="Why so?", answered_at=AT + timedelta(minutes=3))
+    second = question(room="keynote", created_at=AT + timedelta(minutes=1))
+    third = question(created_at=AT + timedelta(minutes=2), author=None)
+    for one in (first, second, third):
+        await store.questions.add(RUN, one)
+    await store.questions.add("rehearsal:a", question())
+    assert await store.questions.in_room(RUN, "welcome") == [first, third]
+    assert await store.questions.get(RUN, second.id) == second
+    assert await store.questions.get("rehearsal:a", second.id) is None
+    assert (await store.questions.get(RUN, first.id)).created_at.tzinfo is UTC  # type: ignore[union-attr]
+    assert await store.questions.latest_by(RUN, "welcome", "u_ann") == third
+
+
+async def test_200_votes_at_once_count_200(store: Store) -> None:
+    asked = question()
+    await store.questions.add(RUN, asked)
+    results = await asyncio.gather(
+        *(store.questions.vote(RUN, asked.id, f"u_{n}", True, allow) for n in range(200))
+    )
+    assert all(result is not None and result[1] for result in results)
+    assert (await store.questions.get(RUN, asked.id)).votes == 200  # type: ignore[union-attr]
+    assert max(result[0].votes for result in results if result) == 200
+
+
+async def test_one_voter_at_once_many_times_counts_once_and_takes_back(store: Store) -> None:
+    asked = question()
+    await store.questions.add(RUN, asked)
+    results = await asyncio.gather(
+        *(store.questions.vote(RUN, asked.id, "u_bob", True, allow) for _ in range(20))
+    )
+    assert [changed for _, changed in results if changed] == [True]  # type: ignore[misc]
+    assert (await store.questions.get(RUN, asked.id)).votes == 1  # type: ignore[union-attr]
+    assert await store.questions.voted(RUN, "u_bob") == {asked.id: "welcome"}
+    downs = await asyncio.gather(
+        *(store.questions.vote(RUN, asked.id, "u_bob", False, allow) for _ in range(5))
+    )
+    assert sum(changed for _, changed in downs) == 1  # type: ignore[misc]
+    assert (await store.questions.get(RUN, asked.id)).votes == 0  # type: ignore[union-attr]
+    assert await store.questions.voted(RUN, "u_bob") == {}
+
+
+async def test_a_refused_vote_changes_nothing(store: Store) -> None:
+    asked = question()
+    await store.questions.add(RUN, asked)
+
+    def refuse(_question: Question) -> None:
+        raise Conflict("no")
+
+    with pytest.raises(Conflict):
+        await store.questions.vote(RUN, asked.id, "u_bob", True, refuse)
+    assert (await store.questions.get(RUN, asked.id)).votes == 0  # type: ignore[union-attr]
+    assert await store.questions.vote(RUN, "q_nothing", "u_bob", True, allow) is None
+
+
+async def test_one_pinned_question_per_room(store: Store) -> None:
+    first, second, elsewhere = question(), question(), question(room="keynote")
+    for one in (first, second, elsewhere):
+        await store.questions.add(RUN, one)
+    await store.questions.pin(RUN, elsewhere.id, True, allow)
+    changes = await store.questions.pin(RUN, first.id, True, allow)
+    assert [(after.id, after.pinned) for _, after in changes] == [(first.id, True)]
+    changes = await store.questions.pin(RUN, second.id, True, allow)
+    assert [(after.id, after.pinned) for _, after in changes] == [
+        (second.id, True),
+        (first.id, False),
+    ]
+    pinned = [q.id for q in await store.questions.in_room(RUN, "welcome") if q.pinned]
+    assert pinned == [second.id]
+    assert (await store.questions.get(RUN, elsewhere.id)).pinned  # type: ignore[union-attr]
+
+
+async def test_pins_at_once_leave_one_pinned(store: Store) -> None:
+    asked = [question() for _ in range(6)]
+    for one in asked:
+        await store.questions.add(RUN, one)
+    results = await asyncio.gather(
+        *(store.questions.pin(RUN, one.id, True, allow) for one in asked), return_exceptions=True
+    )
+    assert all(isinstance(result, list | Conflict) for result in results), results
+    pinned = [q.id for q in await store.questions.in_room(RUN, "welcome") if q.pinned]
+    assert len(pinned) == 1
+
+
+async def test_a_change_is_decided_on_the_row_as_it_is(store: Store) -> None:
+    asked = question(QuestionStatus.PENDING)
+    await store.questions.add(RUN, asked)
+    change = await store.questions.change(
+        RUN, asked.id, allow, lambda q: replace(q, status=QuestionStatus.APPROVED, text="Why, now?")
+    )
+    assert change is not None
+    before, after = change
+    assert (before.status, after.status, after.text) == (
+        QuestionStatus.PENDING,
+        QuestionStatus.APPROVED,
+        "Why, now?",
+    )
+    assert await store.questions.get(RUN, asked.id) == after
+    assert await store.questions.change(RUN, "q_nothing", allow, lambda q: q) is None
+
+
+async def test_deleting_a_question_takes_its_votes(store: Store) -> None:
+    asked = question()
+    await store.questions.add(RUN, asked)
+    await store.questions.vote(RUN, asked.id, "u_bob", True, allow)
+    assert await store.questions.delete(RUN, asked.id, allow) == replace(asked, votes=1)
+    assert await store.questions.get(RUN, asked.id) is None
+    assert await store.questions.voted(RUN, "u_bob") == {}
+    assert await store.questions.delete(RUN, asked.id, allow) is None
+
+
+async def test_forgetting_an_asker_keeps_questions_and_counts(store: Store) -> None:
+    mine, theirs = question(), question(asker="u_bob", author="Bob")
+    for one in (mine, theirs):
+        await store.questions.add(RUN, one)
+    for voter in ("u_ann", "u_bob"):
+        await store.questions.vote(RUN, theirs.id, voter, True, allow)
+    await store.questions.vote(RUN, mine.id, "u_ann", True, allow)
+    changes = await store.questions.forget_asker("u_ann")
+    assert [(run, after.id, after.author, after.asker) for run, (_, after) in changes] == [
+        (RUN, mine.id, None, None)
+    ]
+    kept = {q.id: q for q in await store.questions.in_room(RUN, "welcome")}
+    assert (kept[mine.id].text, kept[mine.id].votes, kept[mine.id].author) == ("Why?", 1, None)
+    assert (kept[theirs.id].votes, kept[theirs.id].author) == (2, "Bob")
+    assert await store.questions.voted(RUN, "u_ann") == {}
+    async with store.engine.connect() as connection:
+        voters = (await connection.execute(select(VoteRow.voter))).scalars().all()
+        assert "u_ann" not in voters and len(set(voters)) == 3
+        count = await connection.scalar(select(func.count()).select_from(VoteRow))
+        assert count == 3
