@@ -39,7 +39,6 @@ class ModeratePage {
   #announcer;
   #cards = new Map();
   #pinnedCard = null;
-  #format = null;
   #stop = null;
   #column = 'pending';
 
@@ -59,9 +58,8 @@ class ModeratePage {
     this.#render();
   }
 
-  changed({ event, item, format }) {
+  changed({ event, item }) {
     setText(byId(this.#doc, 'event-name'), `Moderation · ${event.name}`);
-    this.#format = format;
     if (item === null) this.#stopWith(STOPS.unknownRoom);
     this.#render();
   }
@@ -204,7 +202,7 @@ class ModeratePage {
     if (pinned === null) {
       this.#pinnedCard = null;
     } else if (this.#pinnedCard?.question.id === pinned.id) {
-      this.#pinnedCard.update(pinned, this.#format);
+      this.#pinnedCard.update(pinned);
     } else {
       this.#pinnedCard = this.#newCard(pinned);
     }
@@ -225,7 +223,7 @@ class ModeratePage {
   #card(question) {
     const card = this.#cards.get(question.id);
     if (card !== undefined) {
-      card.update(question, this.#format);
+      card.update(question);
       return card;
     }
     const created = this.#newCard(question);
@@ -235,7 +233,6 @@ class ModeratePage {
 
   #newCard(question) {
     const card = new QuestionCard(question, {
-      format: this.#format,
       focusable: true,
       actions: (q) => moderateActions(q).map(({ action, label, key }) => ({
         id: action, label, key, kind: action, run: () => this.#act(card, action),

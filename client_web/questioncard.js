@@ -12,7 +12,6 @@ export class QuestionCard {
   #options;
   #text;
   #author;
-  #time;
   #state;
   #votes;
   #actions;
@@ -22,21 +21,19 @@ export class QuestionCard {
   #latest = [];
 
   /**
-   * `options`: {format (a ZoneFormat, or null before the agenda), audience (attendees' words),
-   * showVotes, focusable (the card itself takes focus, for keys that act on it),
+   * `options`: {audience (attendees' words), showVotes, focusable (the card itself takes focus, for keys that act on it),
    * actions(question) → [{id, label, run(question), pressed?, key?, kind?}]}.
    */
   constructor(question, options) {
     this.#options = options;
     this.#text = el('p', { class: 'question-text', dir: 'auto' });
     this.#author = el('span', { class: 'question-author' });
-    this.#time = el('span', { class: 'question-time' });
     this.#state = el('span', { class: 'question-state' });
     this.#votes = el('span', { class: 'question-votes' });
     this.#actions = el('div', { class: 'question-actions' });
     this.root = el('li', { class: 'question', tabindex: options.focusable ? '0' : null },
       this.#text,
-      el('p', { class: 'question-meta' }, el('bdi', {}, this.#author), this.#time, this.#state, this.#votes),
+      el('p', { class: 'question-meta' }, el('bdi', {}, this.#author), this.#state, this.#votes),
       this.#actions);
     this.update(question);
   }
@@ -49,9 +46,8 @@ export class QuestionCard {
     return this.#editor !== null;
   }
 
-  update(question, format = this.#options.format) {
+  update(question) {
     this.#question = question;
-    this.#options.format = format;
     this.root.dataset.id = question.id;
     this.root.dataset.status = question.status;
     this.root.dataset.pinned = String(question.pinned);
@@ -59,7 +55,6 @@ export class QuestionCard {
     setText(this.#text, question.text);
     setText(this.#author, authorWords(question));
     this.#author.classList.toggle('anonymous', question.author === null);
-    setText(this.#time, format && question.createdAt ? ` · ${format.time(question.createdAt)}` : '');
     const state = stateWords(question, { audience: this.#options.audience === true });
     setText(this.#state, state);
     setShown(this.#state, state !== '');
@@ -142,10 +137,15 @@ export class QuestionCard {
         });
         this.#buttons.set(action.id, button);
       }
-      setText(button, action.label);
+      // The key is shown beside the label, but is not part of the button's name.
+      const key = action.key ? action.key.toUpperCase() : '';
+      if (button.dataset.shows !== `${action.label} ${key}`) {
+        button.dataset.shows = `${action.label} ${key}`;
+        button.replaceChildren(action.label, key ? el('kbd', { 'aria-hidden': 'true' }, key) : '');
+      }
       if (action.pressed === undefined) button.removeAttribute('aria-pressed');
       else button.setAttribute('aria-pressed', String(action.pressed));
-      if (action.key) button.setAttribute('aria-keyshortcuts', action.key.toUpperCase());
+      if (key) button.setAttribute('aria-keyshortcuts', key);
       if (action.kind) button.dataset.kind = action.kind;
       return button;
     });

@@ -18,7 +18,6 @@ export class QuestionPanel {
   #confirm;
   #cards = new Map();
   #sort = QuestionSort.VOTES;
-  #format = null;
   #roomState = null;
   #hasToken;
   #sending = false;
@@ -53,8 +52,7 @@ export class QuestionPanel {
   }
 
   /** The room (RoomFollower's view): its state says whether questions are open yet. */
-  changed({ item, format }) {
-    this.#format = format;
+  changed({ item }) {
     this.#roomState = item?.room.state ?? null;
     this.#render();
   }
@@ -195,11 +193,11 @@ export class QuestionPanel {
   #card(question) {
     const card = this.#cards.get(question.id);
     if (card !== undefined) {
-      card.update(question, this.#format);
+      card.update(question);
       return card;
     }
     const created = new QuestionCard(question, {
-      format: this.#format, audience: true, actions: (q) => this.#actions(q),
+      audience: true, actions: (q) => this.#actions(q),
     });
     this.#cards.set(question.id, created);
     return created;

@@ -82,7 +82,6 @@ class SpeakPage {
 
   changed({ event, item, format, now }) {
     setText(byId(this.#doc, 'event-name'), `Speaker check-in · ${event.name}`);
-    this.#queue.changed({ format });
     this.#format = format;
     this.#now = now;
     this.#item = item;

@@ -10,7 +10,6 @@ export class SpeakerQueue {
   #doc;
   #feed;
   #cards = new Map();
-  #format = null;
   #hasToken;
 
   constructor(doc, roomId, token, follower) {
@@ -20,11 +19,6 @@ export class SpeakerQueue {
       changed: () => this.#render(),
       refused: (words) => this.#showProblem(words),
     });
-    this.#render();
-  }
-
-  changed({ format }) {
-    this.#format = format;
     this.#render();
   }
 
@@ -65,10 +59,10 @@ export class SpeakerQueue {
   #card(question) {
     const card = this.#cards.get(question.id);
     if (card !== undefined) {
-      card.update(question, this.#format);
+      card.update(question);
       return card;
     }
-    const created = new QuestionCard(question, { format: this.#format });
+    const created = new QuestionCard(question, {});
     this.#cards.set(question.id, created);
     return created;
   }

@@ -73,7 +73,7 @@ class WatchPage {
 
   changed({ event, item, items, format, previous, now }) {
     setText(byId(this.#doc, 'event-name'), event.name);
-    this.#questions.changed({ item, format });
+    this.#questions.changed({ item });
     this.#items = items;
     this.#format = format;
     this.#now = now;

@@ -313,9 +313,9 @@ def test_a_card_shows_markup_as_text_and_keeps_focus_while_it_changes(page: Page
              const votes = [];
              const actions = (x) => [{id: 'vote', label: 'Vote', pressed: x.voted,
                                       run: (y) => votes.push(y.id)}];
-             const card = new QuestionCard(parseQuestion(body), {format: null, actions});
+             const card = new QuestionCard(parseQuestion(body), {actions});
              const other = new QuestionCard(parseQuestion({...body, id: 'o', text: 'Other?'}),
-                                            {format: null, actions});
+                                            {actions});
              placeChildren(list, [card.root, other.root]);
              const button = card.button('vote');
              button.focus();
