@@ -41,3 +41,25 @@ export function byId(root, id) {
   if (node === null) throw new Error(`page is missing #${id}`);
   return node;
 }
+
+/**
+ * Make `nodes` the children of `parent`, in that order, moving only those out of place; the
+ * others are removed. Keyboard focus inside a moved child is given back to it.
+ */
+export function placeChildren(parent, nodes) {
+  const focused = parent.ownerDocument.activeElement;
+  const keep = focused !== null && focused !== parent && parent.contains(focused) ? focused : null;
+  let cursor = parent.firstChild;
+  for (const node of nodes) {
+    if (node === cursor) cursor = cursor.nextSibling;
+    else parent.insertBefore(node, cursor);
+  }
+  while (cursor !== null) {
+    const next = cursor.nextSibling;
+    cursor.remove();
+    cursor = next;
+  }
+  if (keep !== null && keep.isConnected && parent.ownerDocument.activeElement !== keep) {
+    keep.focus({ preventScroll: true });
+  }
+}

@@ -1,5 +1,6 @@
 // The Socket.IO connection to the server and its status, as the pages need it: events in
-// (`agenda`, `room_state`, `stage`, `notice`), control commands out with their acknowledgement.
+// (`agenda`, `room_state`, `stage`, `notice`, `question`), control commands and the audience's
+// questions (ask, vote, moderate) out with their acknowledgement.
 //
 // The connection comes back by itself. A transport that drops (a network drop, a server
 // restarting) is retried by Socket.IO. A server that hangs up on purpose is asked again too:
@@ -39,7 +40,8 @@ export class LiveConnection {
 
   /**
    * Connect (with `token`, or anonymously when it is null) and deliver events to `handlers`:
-   * {agenda(body), roomState(body), stage(body), notice(body), status(LinkStatus, detail)}.
+   * {agenda(body), roomState(body), stage(body), notice(body), question(body),
+   * status(LinkStatus, detail)}.
    */
   constructor({ token = null, handlers }) {
     this.#onStatus = handlers.status ?? (() => {});
@@ -56,6 +58,26 @@ export class LiveConnection {
   /** Send a control command; resolves with the server's ack body (`{ok, ...}`). */
   async control(command) {
     return this.#request('control', command);
+  }
+
+  /** `ask` {room, text, anonymous}: resolves with the ack ({ok, question} or a refusal). */
+  async ask(question) {
+    return this.#request('ask', question);
+  }
+
+  /** `vote` {question, up}. */
+  async vote(vote) {
+    return this.#request('vote', vote);
+  }
+
+  /** `questions` {room}: resolves with {ok, questions} (those this receiver may see). */
+  async questions(room) {
+    return this.#request('questions', { room });
+  }
+
+  /** `moderate` {question, action, text?}. */
+  async moderate(command) {
+    return this.#request('moderate', command);
   }
 
   /** Stop for good (no reconnection). */
@@ -96,6 +118,7 @@ export class LiveConnection {
     if (handlers.roomState) socket.on('room_state', handlers.roomState);
     if (handlers.stage) socket.on('stage', handlers.stage);
     if (handlers.notice) socket.on('notice', handlers.notice);
+    if (handlers.question) socket.on('question', handlers.question);
   }
 
   #connectLater() {

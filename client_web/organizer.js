@@ -1,12 +1,15 @@
 // The organizer page (organizer.html): review registrations by status, search them, approve or
-// reject a selection, revoke access or resend a join link, and export everything as CSV.
+// reject a selection, revoke access or resend a join link, and export everything as CSV; and
+// each room's audience questions as CSV or JSON.
 
+import { fetchAgenda } from './api.js';
 import { ConfirmDialog } from './confirm.js';
 import { byId, el, setShown, setText } from './dom.js';
 import {
   Decision, RegistrationStatus, decide, fetchMe, fetchPolicy, fetchRegistrationsCsv,
   listRegistrations, resendLink, revoke,
 } from './registrationapi.js';
+import { fetchQuestionsExport, showQuestionExports } from './questionexports.js';
 import { RegistrationTable } from './registrations.js';
 import { Announcer } from './status.js';
 import { forgetToken, takeToken } from './token.js';
@@ -60,6 +63,41 @@ class OrganizerPage {
     if (me.status === 'fulfilled') this.#showSignedIn(me.value);
     if (policy.status === 'fulfilled') this.#showPolicy(policy.value);
     await this.#load();
+    await this.#showExports();
+  }
+
+  async #showExports() {
+    let agenda;
+    try {
+      agenda = await fetchAgenda();
+    } catch {
+      return; // the registrations still work; the exports come with the next visit
+    }
+    if (byId(this.#doc, 'manager').hidden) {
+      return; // not an organizer's page after all (refused, or not loaded)
+    }
+    const items = Array.isArray(agenda.items) ? agenda.items.filter((item) => item?.room?.id) : [];
+    showQuestionExports(byId(this.#doc, 'export-rooms'), items,
+      (room, format, button) => this.#exportQuestions(room, format, button));
+    setShown(byId(this.#doc, 'question-exports'), items.length > 0);
+  }
+
+  async #exportQuestions(room, format, button) {
+    const done = byId(this.#doc, 'export-done');
+    const problem = byId(this.#doc, 'export-error');
+    setText(done, '');
+    setShown(problem, false);
+    button.disabled = true;
+    try {
+      const { blob, filename } = await fetchQuestionsExport(this.#token, room, format);
+      saveBlob(this.#doc, blob, filename);
+      setText(done, `Downloaded ${filename}.`);
+    } catch (error) {
+      setText(problem, `The questions could not be exported: ${error.message}`);
+      setShown(problem, true);
+    } finally {
+      button.disabled = false;
+    }
   }
 
   #wire() {
@@ -345,7 +383,7 @@ class OrganizerPage {
   }
 
   #showOnly(id) {
-    for (const section of ['manager', 'load-error', 'no-token', 'invalid-token', 'forbidden']) {
+    for (const section of ['manager', 'question-exports', 'load-error', 'no-token', 'invalid-token', 'forbidden']) {
       setShown(byId(this.#doc, section), section === id);
     }
   }

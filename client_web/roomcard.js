@@ -1,6 +1,7 @@
 // One room on the technician page: its state, times, audience and the controls that make
 // sense for that state; once the room is open, its sources with a button each to bring them on
-// stage or send them backstage; and the link to the hall's return. Built once, updated in
+// stage or send them backstage; and the links to the hall's return and to the hall's screen of
+// the question being answered. Built once, updated in
 // place, so keyboard focus stays where it was.
 
 import { el, setShown, setText } from './dom.js';
@@ -27,12 +28,14 @@ export class RoomCard {
   #buttons;
   #sources;
   #hallLink;
+  #screenLink;
 
   /**
    * `sendControl(command)` resolves with the server's ack; `confirm(message, label)` resolves
-   * true when the user agrees to end the room; `hallHref(roomId)` is the link to its hall page.
+   * true when the user agrees to end the room; `hallHref(roomId)` and `screenHref(roomId)` are
+   * the links to its hall page and its question screen.
    */
-  constructor(item, format, { sendControl, confirm, hallHref }) {
+  constructor(item, format, { sendControl, confirm, hallHref, screenHref }) {
     this.#format = format;
     this.#sendControl = sendControl;
     this.#confirm = confirm;
@@ -40,6 +43,9 @@ export class RoomCard {
     this.#hallLink = el('a', {
       class: 'hall-link', href: hallHref(item.room.id), target: '_blank', rel: 'noopener',
     }, 'Hall screen for the projector');
+    this.#screenLink = el('a', {
+      class: 'screen-link', href: screenHref(item.room.id), target: '_blank', rel: 'noopener',
+    }, 'Question screen');
     this.#fields = {
       badge: el('span', { class: 'badge' }),
       countdown: el('span', { class: 'countdown' }),
@@ -124,7 +130,7 @@ export class RoomCard {
         el('div', { class: 'wide' }, el('dt', {}, 'Last override'), fields.override)),
       el('div', { class: 'card-actions', role: 'group', 'aria-labelledby': titleId }, this.#buttons),
       this.#sources.root,
-      el('p', { class: 'card-links' }, this.#hallLink),
+      el('p', { class: 'card-links' }, this.#hallLink, ' · ', this.#screenLink),
       fields.error,
       fields.done);
   }

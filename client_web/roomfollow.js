@@ -1,6 +1,6 @@
-// One room followed live, for the pages that show a single room (watch, speak): the agenda
-// from HTTP and then Socket.IO, the room's state changes and its stage (who is on it and who is
-// backstage), and agenda time ticking.
+// One room followed live, for the pages that show a single room (watch, speak, moderate,
+// screen): the agenda from HTTP and then Socket.IO, the room's state changes and its stage (who
+// is on it and who is backstage), its questions as they change, and agenda time ticking.
 
 import { fetchAgenda } from './api.js';
 import { AgendaClock, ZoneFormat } from './clock.js';
@@ -32,7 +32,8 @@ export class RoomFollower {
    * `handlers`: changed({event, item, items, format, previous, now}) when the agenda or the
    * room changes (`item` null when the agenda has no such room; `previous` the room state
    * before; `now` agenda time),
-   * tick(now) with agenda time, notice(body), linkStatus(status, detail), loadFailed(error).
+   * tick(now) with agenda time, notice(body), question(body) for this room's questions,
+   * linkStatus(status, detail), loadFailed(error).
    */
   constructor(roomId, handlers) {
     this.#roomId = roomId;
@@ -41,6 +42,11 @@ export class RoomFollower {
 
   get clock() {
     return this.#clock;
+  }
+
+  /** The live connection, to send on (null before start): ask, vote, questions, moderate. */
+  get connection() {
+    return this.#connection;
   }
 
   /** Follow with `token` (or anonymously when null). */
@@ -63,6 +69,9 @@ export class RoomFollower {
         roomState: (body) => this.#showRoomState(body),
         stage: (body) => this.#showStage(body),
         notice: (body) => this.#handlers.notice?.(body),
+        question: (body) => {
+          if (body?.room === this.#roomId) this.#handlers.question?.(body);
+        },
         status: (status, detail) => {
           this.#handlers.linkStatus?.(status, detail);
           // Room states are public: keep following without the refused token.

@@ -1,7 +1,7 @@
-// What the one-room pages (watch, speak) share around their own panel: starting up (the room
-// from the address, the token from the fragment, the room followed live), the masthead, the
-// technicians' notices, the live-link status with the problem line under it, and the refusals
-// that stop the page for good.
+// What the one-room pages (watch, speak, moderate, screen) share around their own panel:
+// starting up (the room from the address, the token from the fragment, the room followed live),
+// the masthead, the technicians' notices, the live-link status with the problem line under it,
+// and the refusals that stop the page for good.
 
 import { byId, setShown, setText } from './dom.js';
 import { LinkStatus } from './live.js';
@@ -11,23 +11,27 @@ import { NoticeBoard, showLinkStatus } from './status.js';
 import { forgetToken, takeToken } from './token.js';
 
 /**
- * Start the page at /{page}/{room}. `createPage(doc, roomId, token)` makes its own part: an
- * object with changed(view) (RoomFollower's view), tick(now) while the room is known,
+ * Start the page at /{page}/{room}. `createPage(doc, roomId, token, follower)` makes its own
+ * part: an object with changed(view) (RoomFollower's view), tick(now) while the room is known,
  * tokenRefused() when the server turns the token down, leave() on pagehide and, optionally,
- * resume() when the page comes back from the back/forward cache.
+ * resume() when the page comes back from the back/forward cache, linkStatus(status) on every
+ * change of the live link and question(body) for each of the room's `question` events.
+ * `follower.connection` is the live connection to send on.
  */
 export function startRoomPage(pageName, createPage) {
   const roomId = roomIdFromPath(window.location.pathname);
   const token = takeToken();
-  const page = createPage(document, roomId, token);
-  const frame = new RoomFrame(document, pageName, token, page);
+  // The follower calls back only once started, when the page and its frame exist.
   const follower = new RoomFollower(roomId, {
     changed: (view) => frame.changed(view),
     tick: (now) => frame.tick(now),
     notice: (body) => frame.notice(body),
+    question: (body) => page.question?.(body),
     linkStatus: (status) => frame.linkStatus(status),
     loadFailed: (error) => frame.loadFailed(error),
   });
+  const page = createPage(document, roomId, token, follower);
+  const frame = new RoomFrame(document, pageName, token, page);
   window.addEventListener('pagehide', () => page.leave());
   window.addEventListener('pageshow', (event) => {
     if (event.persisted) page.resume?.();
@@ -94,6 +98,7 @@ class RoomFrame {
 
   linkStatus(status) {
     showLinkStatus(byId(this.#doc, 'link-status'), status);
+    this.#page.linkStatus?.(status);
     if (status === LinkStatus.INVALID_TOKEN && this.#token !== null) {
       forgetToken();
       this.#page.tokenRefused();

@@ -2,7 +2,7 @@
 // and going on air over WHIP from the lobby on, kept up through network drops until the
 // speaker stops or the item ends. Sound only (no camera asked for) in audio-only rooms.
 // On air, the speaker is backstage or on stage, and sees and hears the others on stage
-// (stagereturn.js).
+// (stagereturn.js). Below, the audience's approved questions (speakqueue.js).
 
 import { ConfirmDialog } from './confirm.js';
 import { byId, setShown, setText } from './dom.js';
@@ -15,6 +15,7 @@ import { RoomState } from './roomstate.js';
 import { when } from './roomstatus.js';
 import { sourceById } from './stage.js';
 import { StageReturn } from './stagereturn.js';
+import { SpeakerQueue } from './speakqueue.js';
 import { speakerPlace } from './stagewords.js';
 import { publishToRoom, switchTrack } from './whip.js';
 
@@ -55,9 +56,11 @@ class SpeakPage {
   #return;
   // The publishing session's source id (X-Plenary-Source), kept through reconnections.
   #ownId = null;
+  #queue;
 
-  constructor(doc, roomId, token) {
+  constructor(doc, roomId, token, follower) {
     this.#doc = doc;
+    this.#queue = new SpeakerQueue(doc, roomId, token, follower);
     this.#confirm = new ConfirmDialog(doc);
     this.#return = new StageReturn(doc, roomId, token, { mayConnect: () => this.#mayPublish() });
     this.#meter = new LevelMeter(byId(doc, 'mic-meter'), { heard: (heard) => this.#heard(heard) });
@@ -101,7 +104,16 @@ class SpeakPage {
   }
 
   tokenRefused() {
+    this.#queue.tokenRefused();
     this.#stopSpeaking(STOPS.invalidToken);
+  }
+
+  linkStatus(status) {
+    this.#queue.linkStatus(status);
+  }
+
+  question(body) {
+    this.#queue.question(body);
   }
 
   /** The page goes away: off air at once, camera and microphone released. */
@@ -324,4 +336,4 @@ class SpeakPage {
   }
 }
 
-startRoomPage('Speak', (doc, roomId, token) => new SpeakPage(doc, roomId, token));
+startRoomPage('Speak', (doc, roomId, token, follower) => new SpeakPage(doc, roomId, token, follower));

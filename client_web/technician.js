@@ -1,6 +1,7 @@
 // The technician page (technician.html): every room with its state and the controls to
-// start, extend or end it, its sources to bring on stage or send backstage, and the link to
-// its hall screen, for whoever holds a technician (or organizer) access link.
+// start, extend or end it, its sources to bring on stage or send backstage, and the links to
+// its hall screen and its question screen, for whoever holds a technician (or organizer)
+// access link.
 
 import { AgendaClock, ZoneFormat, dayHeading } from './clock.js';
 import { ConfirmDialog } from './confirm.js';
@@ -125,6 +126,7 @@ class TechnicianPage {
       sendControl: (command) => this.#sendControl(command),
       confirm: (message, label) => this.#confirmDialog.ask(message, label),
       hallHref: (roomId) => withToken(`/hall/${encodeURIComponent(roomId)}`, this.#token),
+      screenHref: (roomId) => withToken(`/screen/${encodeURIComponent(roomId)}`, this.#token),
     };
     const days = groupByDay(items).map((day) => {
       const headingId = `rooms-${day.day}`;

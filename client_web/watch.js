@@ -1,11 +1,13 @@
 // The watch page (watch.html, /watch/{room}): the item's state and countdown, and its stage
 // once the room is live (or in the lobby, for those the server lets in early): every picture
 // on stage in a tile of its own, the hall's large, and every voice. It connects by itself when
-// the room goes live, reconnects after a network drop, and lets go at the end.
+// the room goes live, reconnects after a network drop, and lets go at the end. Beside the
+// stage (below it on a phone), the audience's questions (questionpanel.js).
 
 import { byId, el, setShown, setText } from './dom.js';
 import { LinkState, MediaLink } from './medialink.js';
 import { Player } from './player.js';
+import { QuestionPanel } from './questionpanel.js';
 import { lastingRefusal, startRoomPage } from './roompage.js';
 import { RoomState } from './roomstate.js';
 import { retryLine, retryNotice } from './retrynotice.js';
@@ -47,9 +49,11 @@ class WatchPage {
   #switching = false;
   #linkState = LinkState.IDLE;
   #linkDetail = {};
+  #questions;
 
-  constructor(doc, roomId, token) {
+  constructor(doc, roomId, token, follower) {
     this.#doc = doc;
+    this.#questions = new QuestionPanel(doc, roomId, token, follower);
     this.#player = new Player(byId(doc, 'player'), {
       audioOnlyChanged: (checked) => this.#chooseSoundOnly(checked),
     });
@@ -69,6 +73,7 @@ class WatchPage {
 
   changed({ event, item, items, format, previous, now }) {
     setText(byId(this.#doc, 'event-name'), event.name);
+    this.#questions.changed({ item });
     this.#items = items;
     this.#format = format;
     this.#now = now;
@@ -89,7 +94,16 @@ class WatchPage {
   }
 
   tokenRefused() {
+    this.#questions.tokenRefused();
     this.#stopWatching(STOPS.invalidToken);
+  }
+
+  linkStatus(status) {
+    this.#questions.linkStatus(status);
+  }
+
+  question(body) {
+    this.#questions.question(body);
   }
 
   /** The page goes away (or into the back/forward cache): end the session at once. */
@@ -293,4 +307,4 @@ function soundOnlyNote(item) {
   return 'Audio only — the picture is off to save data. Untick “Audio only” to see it again.';
 }
 
-startRoomPage('Watch', (doc, roomId, token) => new WatchPage(doc, roomId, token));
+startRoomPage('Watch', (doc, roomId, token, follower) => new WatchPage(doc, roomId, token, follower));

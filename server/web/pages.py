@@ -15,7 +15,13 @@ from server.errors import NotFound
 
 CLIENT_DIR = Path(__file__).resolve().parents[2] / "client_web"
 SOCKET_IO_CLIENT = CLIENT_DIR / "node_modules/socket.io-client/dist/socket.io.esm.min.js"
-ROOM_PAGES = {"watch": "watch.html", "speak": "speak.html", "hall": "hall.html"}
+ROOM_PAGES = {
+    "watch": "watch.html",
+    "speak": "speak.html",
+    "hall": "hall.html",
+    "moderate": "moderate.html",
+    "screen": "screen.html",
+}
 ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(js|css|svg|png|ico|html)$")
 PAGES = {
     "/": "index.html",
@@ -44,7 +50,8 @@ async def page(request: web.Request) -> web.FileResponse:
 
 
 async def room_page(request: web.Request) -> web.FileResponse:
-    """The watch, speaker and hall pages; the room is read from the address by the page itself."""
+    """The one-room pages (watch, speak, hall, moderate, screen); the room is read from the
+    address by the page itself."""
     return _file(CLIENT_DIR / ROOM_PAGES[request.match_info["page"]], "no-cache")
 
 
@@ -66,6 +73,7 @@ async def socket_io_client(request: web.Request) -> web.FileResponse:
 def add_routes(app: web.Application) -> None:
     for path in PAGES:
         app.router.add_get(path, page)
-    app.router.add_get("/{page:watch|speak|hall}/{room:[a-z0-9][a-z0-9-]{0,62}}", room_page)
+    pages = "|".join(ROOM_PAGES)
+    app.router.add_get(f"/{{page:{pages}}}/{{room:[a-z0-9][a-z0-9-]{{0,62}}}}", room_page)
     app.router.add_get("/app/{name}", asset)
     app.router.add_get("/vendor/socket.io.esm.min.js", socket_io_client)

@@ -114,12 +114,20 @@ async def test_pages_are_served_with_a_strict_policy(client: Client) -> None:
 async def test_room_pages_are_served_for_any_room_name_the_agenda_could_have(
     client: Client,
 ) -> None:
-    for page, script in (("watch", "watch.js"), ("speak", "speak.js"), ("hall", "hall.js")):
+    for page in ("watch", "speak", "hall", "moderate", "screen"):
+        script = f"{page}.js"
         response = await client.get(f"/{page}/keynote")
         assert response.status == 200, page
         assert f'src="/app/{script}"' in await response.text()
         assert "default-src 'self'" in response.headers["Content-Security-Policy"]
-    for path in ("/hall/", "/hall/Keynote", "/hall/keynote/more", "/halls/keynote"):
+    for path in (
+        "/hall/",
+        "/hall/Keynote",
+        "/hall/keynote/more",
+        "/halls/keynote",
+        "/moderate/",
+        "/screen/keynote/x",
+    ):
         response = await client.get(path)
         assert response.status == 404, path
         assert (await response.json())["error"] == "not_found"
