@@ -33,6 +33,7 @@ ROLE_PAGES = {
     Role.TECHNICIAN: "/technician",
     Role.ORGANIZER: "/organizer",
     Role.SPEAKER: "/speak/{room}",
+    Role.MODERATOR: "/moderate/{room}",
 }
 
 
@@ -139,7 +140,8 @@ def _banner(config: Config, base: str, clock: Clock, data_dir: Path, print_links
             token = tokens.issue(role=role, name=f"Rehearsal {role.value}", ttl=config.staff_ttl)
             page = ROLE_PAGES.get(role, "/watch/{room}").format(room=first_room)
             lines.append(f"  {role.value:<12}  {base}{page}#token={token}")
-            if role is Role.TECHNICIAN:  # the hall's projector and loudspeakers
+            if role is Role.TECHNICIAN:  # the hall's projectors and loudspeakers
                 lines.append(f"  {'hall screen':<12}  {base}/hall/{first_room}#token={token}")
+                lines.append(f"  {'Q&A screen':<12}  {base}/screen/{first_room}#token={token}")
     lines.append("")
     return "\n".join(lines)

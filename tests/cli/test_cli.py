@@ -281,7 +281,7 @@ def test_serve_mints_turn_credentials_from_the_secret_in_its_environment(
     assert secret not in body and secret not in server.log()
 
 
-def test_the_printed_links_sign_in_every_role_and_the_hall_screen(tmp_path: Path) -> None:
+def test_the_printed_links_sign_in_every_role_and_the_screens(tmp_path: Path) -> None:
     config = bundled_config()
     banner = _banner(config, "http://127.0.0.1:8080", SystemClock(), tmp_path, print_links=True)
     links = {
@@ -289,8 +289,10 @@ def test_the_printed_links_sign_in_every_role_and_the_hall_screen(tmp_path: Path
         for match in re.finditer(r"^  (\S.*?)\s{2,}(http\S+)#token=(\S+)$", banner, re.M)
     }
     tokens = TokenService(KeyRing.open(tmp_path), config.issuer, wall_now)
-    assert set(links) == {role.value for role in Role} | {"hall screen"}
+    assert set(links) == {role.value for role in Role} | {"hall screen", "Q&A screen"}
     page, token = links["hall screen"]
     assert page == "http://127.0.0.1:8080/hall/welcome"
     assert tokens.verify(token).role is Role.TECHNICIAN
     assert links["technician"][0] == "http://127.0.0.1:8080/technician"
+    assert links["Q&A screen"][0] == "http://127.0.0.1:8080/screen/welcome"
+    assert links["moderator"][0] == "http://127.0.0.1:8080/moderate/welcome"
