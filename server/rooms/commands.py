@@ -9,19 +9,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
 from scheduler.timetable import OverrideAction
 from server.errors import InvalidInput
 from server.letters import has_letter_or_digit
+from server.payloads import choice, fields, shown, text_field
 from server.text import has_invisible
 
 MAX_NOTICE = 500
 DEFAULT_EXTEND_MINUTES = 5
 MAX_SOURCE_ID = 64
-MAX_SHOWN = 40  # of a client's own words quoted back in a refusal
-
-Choice = TypeVar("Choice", bound=StrEnum)
 
 
 class StageAction(StrEnum):
@@ -44,16 +42,16 @@ class ControlRequest:
     @classmethod
     def parse(cls, data: object) -> ControlRequest | StageRequest:
         """A change of the running order, or (``stage``, ``backstage``) of the stage."""
-        body = _mapping(data, {"room", "action", "minutes", "source"})
+        body = fields(data, {"room", "action", "minutes", "source"})
         if body.get("action") in StageAction.__members__.values():
             return StageRequest.parse(body)
         if "source" in body:
             raise InvalidInput("'source' only goes with 'stage' and 'backstage'")
-        room = _string(body, "room", 63)
+        room = text_field(body, "room", 63)
         if body.get("action") not in OverrideAction.__members__.values():
             allowed = ", ".join([*OverrideAction, *StageAction])
             raise InvalidInput(
-                f"'action' must be one of {allowed}, not {_shown(body.get('action'))}"
+                f"'action' must be one of {allowed}, not {shown(body.get('action'))}"
             )
         action = OverrideAction(body["action"])
         minutes = body.get(
@@ -83,9 +81,9 @@ class StageRequest:
         if "minutes" in body:
             raise InvalidInput(f"'minutes' only goes with 'extend', not {body['action']!r}")
         return cls(
-            _string(body, "room", 63),
-            _choice(body, "action", StageAction),
-            _string(body, "source", MAX_SOURCE_ID),
+            text_field(body, "room", 63),
+            choice(body, "action", StageAction),
+            text_field(body, "source", MAX_SOURCE_ID),
         )
 
 
@@ -96,49 +94,12 @@ class NoticeRequest:
 
     @classmethod
     def parse(cls, data: object) -> NoticeRequest:
-        body = _mapping(data, {"text", "level"})
+        body = fields(data, {"text", "level"})
         # Shown on every page, to everyone: held to the rules for names.
-        text = _string(body, "text", MAX_NOTICE)
+        text = text_field(body, "text", MAX_NOTICE)
         if has_invisible(text):
             raise InvalidInput("'text' contains control or invisible formatting characters")
         if not has_letter_or_digit(text):
             raise InvalidInput("'text' must have a letter or digit, not only blanks or symbols")
-        level = _choice(body, "level", NoticeLevel) if "level" in body else NoticeLevel.INFO
+        level = choice(body, "level", NoticeLevel) if "level" in body else NoticeLevel.INFO
         return cls(text, level)
-
-
-def _mapping(data: object, known: set[str]) -> Mapping[str, Any]:
-    if not isinstance(data, Mapping):
-        raise InvalidInput("the payload must be a JSON object")
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise InvalidInput(f"unknown field {_shown(unknown[0])}")
-    return data
-
-
-def _string(body: Mapping[str, Any], name: str, limit: int) -> str:
-    value = body.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"{name!r} is required and must be text")
-    if len(value) > limit:
-        raise InvalidInput(f"{name!r} is longer than {limit} characters")
-    return value.strip()
-
-
-def _choice(body: Mapping[str, Any], name: str, choices: type[Choice]) -> Choice:
-    value = body.get(name)
-    for choice in choices:
-        if value == choice.value:
-            return choice
-    allowed = ", ".join(choice.value for choice in choices)
-    raise InvalidInput(f"{name!r} must be one of {allowed}, not {_shown(value)}")
-
-
-def _shown(value: object) -> str:
-    """What the client sent, quoted back only when short: a refusal is no echo chamber."""
-    if isinstance(value, str):
-        return repr(value) if len(value) <= MAX_SHOWN else f"a text of {len(value)} characters"
-    if value is None or isinstance(value, bool | int | float):
-        shown = repr(value)
-        return shown if len(shown) <= MAX_SHOWN else "a very long number"
-    return f"a {type(value).__name__}"
