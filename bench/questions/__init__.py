@@ -1,0 +1,1 @@
+"""The questions bench: asking, voting and moderation on SQLite with 1,000 attendees."""
