@@ -40,7 +40,7 @@ export class LiveConnection {
 
   /**
    * Connect (with `token`, or anonymously when it is null) and deliver events to `handlers`:
-   * {agenda(body), roomState(body), stage(body), notice(body), question(body),
+   * {agenda(body), roomState(body), stage(body), notice(body), question(body), questionOrder(body),
    * status(LinkStatus, detail)}.
    */
   constructor({ token = null, handlers }) {
@@ -70,12 +70,12 @@ export class LiveConnection {
     return this.#request('vote', vote);
   }
 
-  /** `questions` {room}: resolves with {ok, questions} (those this receiver may see). */
+  /** `questions` {room}: resolves with {ok, questions, order} (those this receiver may see). */
   async questions(room) {
     return this.#request('questions', { room });
   }
 
-  /** `moderate` {question, action, text?}. */
+  /** `moderate` {question, action, text?}, or {room, action: 'order', by}. */
   async moderate(command) {
     return this.#request('moderate', command);
   }
@@ -119,6 +119,7 @@ export class LiveConnection {
     if (handlers.stage) socket.on('stage', handlers.stage);
     if (handlers.notice) socket.on('notice', handlers.notice);
     if (handlers.question) socket.on('question', handlers.question);
+    if (handlers.questionOrder) socket.on('question_order', handlers.questionOrder);
   }
 
   #connectLater() {

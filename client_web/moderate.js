@@ -3,13 +3,14 @@
 // with "Restore", and the pinned question on top. One click, or one key on the selected
 // question, approves, dismisses, marks answered, pins or unpins, or edits the wording in place.
 // New questions are read out to screen readers. On a phone the columns become three buttons
-// that show one column at a time.
+// that show one column at a time. "Speakers see" chooses how the speakers' queue (and the
+// approved column) is sorted after the pinned question: most votes first, or oldest first.
 
 import { Announcer } from './status.js';
 import { byId, placeChildren, setShown, setText } from './dom.js';
 import { QuestionCard } from './questioncard.js';
 import { QuestionFeed } from './questionfeed.js';
-import { Change, QuestionStatus, moderatorColumns } from './questions.js';
+import { Change, QuestionSort, QuestionStatus, moderatorColumns } from './questions.js';
 import { arrivalWords, moderateActions, movedWords, refusalWords } from './questionwords.js';
 import { fetchMe } from './registrationapi.js';
 import { startRoomPage } from './roompage.js';
@@ -35,6 +36,7 @@ const STOPS = Object.freeze({
 
 class ModeratePage {
   #doc;
+  #roomId;
   #feed;
   #announcer;
   #cards = new Map();
@@ -44,12 +46,16 @@ class ModeratePage {
 
   constructor(doc, roomId, token, follower) {
     this.#doc = doc;
+    this.#roomId = roomId;
     this.#announcer = new Announcer(byId(doc, 'announcer'));
     this.#feed = new QuestionFeed(roomId, follower, {
       changed: (done) => this.#changed(done),
       refused: (words, reply) => this.#refused(words, reply),
     });
     byId(doc, 'moderation').addEventListener('keydown', (event) => this.#key(event));
+    for (const button of doc.querySelectorAll('#queue-order button')) {
+      button.addEventListener('click', () => this.#chooseOrder(button.dataset.order));
+    }
     for (const button of doc.querySelectorAll('#column-tabs button')) {
       button.addEventListener('click', () => this.#showColumn(button.dataset.column));
     }
@@ -78,6 +84,20 @@ class ModeratePage {
 
   question(body) {
     this.#feed.question(body);
+  }
+
+  questionOrder(body) {
+    this.#feed.questionOrder(body);
+  }
+
+  async #chooseOrder(order) {
+    const by = order === QuestionSort.TIME ? QuestionSort.TIME : QuestionSort.VOTES;
+    const reply = await this.#feed.connection.moderate({ room: this.#roomId, action: 'order', by });
+    if (!reply.ok) {
+      this.#showProblem(refusalWords(reply));
+      return;
+    }
+    this.#feed.questionOrder(reply);
   }
 
   async #checkRole(token) {
@@ -184,7 +204,10 @@ class ModeratePage {
       setText(byId(doc, 'stop-text'), this.#stop.text ?? '');
       return;
     }
-    const columns = moderatorColumns(this.#feed.questions);
+    const columns = moderatorColumns(this.#feed.questions, this.#feed.order);
+    for (const button of this.#doc.querySelectorAll('#queue-order button')) {
+      button.setAttribute('aria-pressed', String(button.dataset.order === this.#feed.order));
+    }
     const seen = new Set(this.#feed.questions.map((question) => question.id));
     for (const id of this.#cards.keys()) if (!seen.has(id)) this.#cards.delete(id);
     for (const name of COLUMNS) {

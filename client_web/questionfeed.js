@@ -1,10 +1,11 @@
 // A room's questions kept live for a page: the whole list asked for (`questions`) each time the
 // live link comes up, on connect and after every reconnection, and each `question` event put
 // into the book as it comes. Events that arrive while the list is on its way are put in again
-// after it, so the older list never undoes them.
+// after it, so the older list never undoes them. With the list comes the order the moderator
+// chose for the speakers' queue, and each `question_order` event changes it.
 
 import { LinkStatus } from './live.js';
-import { QuestionBook } from './questions.js';
+import { QuestionBook, queueOrder } from './questions.js';
 import { refusalWords } from './questionwords.js';
 
 export class QuestionFeed {
@@ -14,10 +15,11 @@ export class QuestionFeed {
   #handlers;
   #loading = null;
   #loaded = false;
+  #order = queueOrder(undefined);
 
   /**
    * `follower`: the page's RoomFollower (its `connection` is asked). `handlers`:
-   * changed({change, question} | {loaded: true}) after every change of the book,
+   * changed({change, question} | {loaded: true} | {order}) after every change of the book,
    * refused(words, reply) when the server will not give the list.
    */
   constructor(roomId, follower, handlers) {
@@ -29,6 +31,11 @@ export class QuestionFeed {
   /** Every question this page may see, in no particular order. */
   get questions() {
     return this.#book.all();
+  }
+
+  /** How the moderator wants the speakers' queue sorted after the pinned question. */
+  get order() {
+    return this.#order;
   }
 
   get book() {
@@ -56,6 +63,12 @@ export class QuestionFeed {
     return done !== null;
   }
 
+  /** A `question_order` event, or the moderator's own choice acknowledged. */
+  questionOrder(body) {
+    this.#order = queueOrder(body?.order);
+    this.#handlers.changed({ order: this.#order });
+  }
+
   async reload() {
     const connection = this.#follower.connection;
     if (connection === null) return;
@@ -69,6 +82,7 @@ export class QuestionFeed {
       return;
     }
     this.#book.load(reply.questions);
+    this.#order = queueOrder(reply.order);
     for (const body of during) this.#book.apply(body);
     this.#loaded = true;
     this.#handlers.changed({ loaded: true });

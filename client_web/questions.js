@@ -156,23 +156,35 @@ export function attendeeList(questions, sort = QuestionSort.VOTES) {
     .sort((a, b) => rank(a) - rank(b) || order(a, b));
 }
 
-/** The speaker's queue: approved questions, the pinned one first, then by votes. */
-export function speakerQueue(questions) {
-  return questions
-    .filter((question) => question.status === QuestionStatus.APPROVED)
-    .sort((a, b) => Number(b.pinned) - Number(a.pinned) || byVotes(a, b));
+/** The moderator's choice for the speakers' queue from the wire: most votes (the default) or
+ * oldest first. */
+export function queueOrder(value) {
+  return value === QuestionSort.TIME ? QuestionSort.TIME : QuestionSort.VOTES;
+}
+
+function queued(order) {
+  const after = order === QuestionSort.TIME ? byArrival : byVotes;
+  return (a, b) => Number(b.pinned) - Number(a.pinned) || after(a, b);
 }
 
 /**
- * The moderator's columns: {pending (oldest first), approved (pinned first, then by votes),
- * answered (newest first), dismissed (newest first), pinned (the question or null)}.
+ * The speaker's queue: approved questions, the pinned one first, then as the moderator chose
+ * (`order`: most votes first, or oldest first).
  */
-export function moderatorColumns(questions) {
+export function speakerQueue(questions, order = QuestionSort.VOTES) {
+  return questions.filter((question) => question.status === QuestionStatus.APPROVED).sort(queued(order));
+}
+
+/**
+ * The moderator's columns: {pending (oldest first), approved (as the speakers see it: pinned
+ * first, then in `order`), answered (newest first), dismissed (newest first), pinned (the
+ * question or null)}.
+ */
+export function moderatorColumns(questions, order = QuestionSort.VOTES) {
   const having = (status) => questions.filter((question) => question.status === status);
   return {
     pending: having(QuestionStatus.PENDING).sort(byArrival),
-    approved: having(QuestionStatus.APPROVED)
-      .sort((a, b) => Number(b.pinned) - Number(a.pinned) || byVotes(a, b)),
+    approved: having(QuestionStatus.APPROVED).sort(queued(order)),
     answered: having(QuestionStatus.ANSWERED).sort(byTime),
     dismissed: having(QuestionStatus.DISMISSED).sort(byTime),
     pinned: pinnedQuestion(questions),

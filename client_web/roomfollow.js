@@ -33,6 +33,7 @@ export class RoomFollower {
    * room changes (`item` null when the agenda has no such room; `previous` the room state
    * before; `now` agenda time),
    * tick(now) with agenda time, notice(body), question(body) for this room's questions,
+   * questionOrder(body) for the order its speakers' queue is sorted in,
    * linkStatus(status, detail), loadFailed(error).
    */
   constructor(roomId, handlers) {
@@ -71,6 +72,9 @@ export class RoomFollower {
         notice: (body) => this.#handlers.notice?.(body),
         question: (body) => {
           if (body?.room === this.#roomId) this.#handlers.question?.(body);
+        },
+        questionOrder: (body) => {
+          if (body?.room === this.#roomId) this.#handlers.questionOrder?.(body);
         },
         status: (status, detail) => {
           this.#handlers.linkStatus?.(status, detail);

@@ -15,7 +15,8 @@ import { forgetToken, takeToken } from './token.js';
  * part: an object with changed(view) (RoomFollower's view), tick(now) while the room is known,
  * tokenRefused() when the server turns the token down, leave() on pagehide and, optionally,
  * resume() when the page comes back from the back/forward cache, linkStatus(status) on every
- * change of the live link and question(body) for each of the room's `question` events.
+ * change of the live link, question(body) for each of the room's `question` events and
+ * questionOrder(body) for each of its `question_order` events.
  * `follower.connection` is the live connection to send on.
  */
 export function startRoomPage(pageName, createPage) {
@@ -27,6 +28,7 @@ export function startRoomPage(pageName, createPage) {
     tick: (now) => frame.tick(now),
     notice: (body) => frame.notice(body),
     question: (body) => page.question?.(body),
+    questionOrder: (body) => page.questionOrder?.(body),
     linkStatus: (status) => frame.linkStatus(status),
     loadFailed: (error) => frame.loadFailed(error),
   });

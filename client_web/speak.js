@@ -116,6 +116,10 @@ class SpeakPage {
     this.#queue.question(body);
   }
 
+  questionOrder(body) {
+    this.#queue.questionOrder(body);
+  }
+
   /** The page goes away: off air at once, camera and microphone released. */
   leave() {
     this.#return.stop({ leaving: true });

@@ -1,5 +1,6 @@
 // The speaker's queue on the speak page: the questions the moderator approved, the one pinned
-// (being answered now) first, then by votes. Read-only; it follows the room live.
+// (being answered now) first, then as the moderator chose (most votes or oldest first).
+// Read-only; it follows the room live.
 
 import { byId, placeChildren, setShown, setText } from './dom.js';
 import { QuestionCard } from './questioncard.js';
@@ -30,6 +31,10 @@ export class SpeakerQueue {
     this.#feed.question(body);
   }
 
+  questionOrder(body) {
+    this.#feed.questionOrder(body);
+  }
+
   tokenRefused() {
     this.#hasToken = false;
     this.#render();
@@ -44,7 +49,7 @@ export class SpeakerQueue {
   #render() {
     const doc = this.#doc;
     setShown(byId(doc, 'queue'), this.#hasToken);
-    const queue = speakerQueue(this.#feed.questions);
+    const queue = speakerQueue(this.#feed.questions, this.#feed.order);
     const seen = new Set(queue.map((question) => question.id));
     for (const id of this.#cards.keys()) if (!seen.has(id)) this.#cards.delete(id);
     placeChildren(byId(doc, 'queue-list'), queue.map((question) => this.#card(question).root));

@@ -41,6 +41,9 @@ def settings(
     )
 
 
+EVENTS = ("agenda", "room_state", "stage", "notice", "question", "question_order", "connect_error")
+
+
 @dataclass
 class Listener:
     """A real python-socketio client that records every event it receives, with arrival times."""
@@ -54,7 +57,7 @@ class Listener:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def connect(self) -> Listener:
-        for name in ("agenda", "room_state", "stage", "notice", "question", "connect_error"):
+        for name in EVENTS:
             self.client.on(name, self._recorder(name))
         auth = {"token": self.token} if self.token is not None else None
         await self.client.connect(self.url, auth=auth, transports=["websocket"], wait_timeout=5)

@@ -1,5 +1,6 @@
 """The Socket.IO adapter of questions: ``ask``, ``vote``, ``questions`` and ``moderate`` in,
-``question`` out to exactly the receivers allowed to see each change.
+``question`` out to exactly the receivers allowed to see each change, and ``question_order``
+(how the room's speakers' queue is sorted, a moderator's choice) to everyone in the room.
 
 Receivers are grouped in Socket.IO rooms, joined on connect, so that one change is a handful
 of emits whatever the audience's size, each encoded once:
@@ -20,13 +21,20 @@ from server.auth.permissions import Permission
 from server.auth.tokens import Claims
 from server.errors import Forbidden
 from server.questions.model import Question, Viewer, delivery, gone, seen_by
-from server.questions.requests import AskRequest, ListRequest, ModerateRequest, VoteRequest
-from server.questions.service import QuestionChange, QuestionService, viewer_for
+from server.questions.requests import (
+    AskRequest,
+    ListRequest,
+    OrderRequest,
+    VoteRequest,
+    moderation_request,
+)
+from server.questions.service import OrderChange, QuestionChange, QuestionService, viewer_for
 from server.rooms.live import LiveChannel
 from server.rooms.service import RoomService
 
 NAMESPACE = "/"
 EVENT = "question"
+ORDER_EVENT = "question_order"
 GROUPS = (True, False)  # moderators, then the audience
 
 
@@ -66,6 +74,7 @@ class QuestionChannel:
         live.on_event("questions", self._list)
         live.on_event("moderate", self._moderate)
         questions.subscribe(self.deliver)
+        questions.subscribe_order(self.deliver_order)
 
     async def deliver(self, change: QuestionChange) -> None:
         question = change.question
@@ -89,6 +98,11 @@ class QuestionChannel:
         if change.withdrawn:
             for moderates in GROUPS:
                 await self._sio.close_room(voters_room(question.id, moderates))
+
+    async def deliver_order(self, change: OrderChange) -> None:
+        payload = {"room": change.room, "order": change.order.value}
+        for moderates in GROUPS:
+            await self._sio.emit(ORDER_EVENT, payload, to=group_room(change.room, moderates))
 
     async def _deliver_own(self, sid: str, change: QuestionChange, voted: bool) -> None:
         claims = self._live.claims(sid)
@@ -135,12 +149,20 @@ class QuestionChannel:
         if claims is None:
             raise Forbidden("sign in with an access token to see questions")
         listing = await self._questions.listing(claims, request.room)
-        return {"ok": True, "questions": [_seen(q, claims, voted) for q, voted in listing]}
+        order = await self._questions.order(claims, request.room)
+        return {
+            "ok": True,
+            "questions": [_seen(q, claims, voted) for q, voted in listing],
+            "order": order.value,
+        }
 
     async def _moderate(self, claims: Claims | None, data: Any) -> dict[str, Any]:
-        request = ModerateRequest.parse(data)
+        request = moderation_request(data)
         if claims is None:
             raise Forbidden("sign in with an access token to do that")
+        if isinstance(request, OrderRequest):
+            chosen = await self._questions.choose_order(claims, request)
+            return {"ok": True, "room": chosen.room, "order": chosen.order.value}
         change = await self._questions.moderate(claims, request)
         question = change.question
         if change.withdrawn:

@@ -1,8 +1,9 @@
 """Audience questions: the question, its statuses, and the pure rules about it.
 
 Who may see a question and as what (``seen_by``), what each change delivers to each kind of
-receiver (``delivery``), who may do what to it (``check_moderation``, ``moderated``), when a
-room takes questions (``is_open``) and what a question's text may hold (``question_text``).
+receiver (``delivery``), who may do what to it (``check_moderation``, ``moderated``), who
+chooses the speakers' queue's order (``check_ordering``), when a room takes questions
+(``is_open``) and what a question's text may hold (``question_text``).
 Nothing here does I/O or reads a clock.
 """
 
@@ -45,6 +46,16 @@ class ModerationAction(StrEnum):
     UNPIN = "unpin"
     EDIT = "edit"
     WITHDRAW = "withdraw"  # by the asker
+
+
+class QueueOrder(StrEnum):
+    """How the speakers' queue is sorted after the pinned question: the moderator's choice."""
+
+    VOTES = "votes"  # most votes first
+    TIME = "time"  # oldest first
+
+
+DEFAULT_ORDER = QueueOrder.VOTES  # until a moderator chooses
 
 
 class RoomClosed(Conflict):
@@ -180,6 +191,12 @@ def check_moderation(action: ModerationAction, question: Question, actor: Viewer
             raise Forbidden("only the person who asked a question may withdraw it")
     elif not actor.moderates:
         raise Forbidden("only this room's moderators may do that")
+
+
+def check_ordering(actor: Viewer) -> None:
+    """Only the room's moderators choose how its speakers' queue is sorted."""
+    if not actor.moderates:
+        raise Forbidden("only this room's moderators may choose the queue's order")
 
 
 def moderated(

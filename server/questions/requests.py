@@ -6,14 +6,16 @@ it becomes an ``InvalidInput`` naming the field.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from server.errors import InvalidInput
 from server.payloads import choice, fields, text_field
-from server.questions.model import ModerationAction, question_text
+from server.questions.model import ModerationAction, QueueOrder, question_text
 
 MAX_ROOM = 63
 MAX_QUESTION_ID = 64
+ORDER_ACTION = "order"  # a room's setting, not a question's: its own request
 
 
 @dataclass(frozen=True)
@@ -71,3 +73,23 @@ class ModerateRequest:
         else:
             text = None
         return cls(text_field(body, "question", MAX_QUESTION_ID), action, text)
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """The moderator's choice of how the room's speakers' queue is sorted."""
+
+    room: str
+    order: QueueOrder
+
+    @classmethod
+    def parse(cls, data: object) -> OrderRequest:
+        body = fields(data, {"room", "action", "by"})
+        return cls(text_field(body, "room", MAX_ROOM), choice(body, "by", QueueOrder))
+
+
+def moderation_request(data: object) -> ModerateRequest | OrderRequest:
+    """A ``moderate`` payload: the room's order, or an action on one question."""
+    if isinstance(data, Mapping) and data.get("action") == ORDER_ACTION:
+        return OrderRequest.parse(data)
+    return ModerateRequest.parse(data)

@@ -27,10 +27,12 @@ from server.questions.model import (
     DuplicateQuestion,
     ModerationAction,
     Question,
+    QueueOrder,
     RoomClosed,
     Viewer,
     arrival_status,
     check_moderation,
+    check_ordering,
     check_pin,
     check_vote,
     is_open,
@@ -39,7 +41,7 @@ from server.questions.model import (
     new_question_id,
     same_text,
 )
-from server.questions.requests import AskRequest, ModerateRequest, VoteRequest
+from server.questions.requests import AskRequest, ModerateRequest, OrderRequest, VoteRequest
 from server.rooms.service import RoomService
 from server.store import Actor
 from server.store.questions import QuestionRecords
@@ -65,7 +67,16 @@ class QuestionChange:
     withdrawn: bool = False
 
 
+@dataclass(frozen=True)
+class OrderChange:
+    """A moderator chose how ``room``'s speakers' queue is sorted."""
+
+    room: str
+    order: QueueOrder
+
+
 Listener = Callable[[QuestionChange], Awaitable[None]]
+OrderListener = Callable[[OrderChange], Awaitable[None]]
 
 
 def viewer_for(claims: Claims, room: str) -> Viewer:
@@ -90,6 +101,7 @@ class QuestionService:
         self._asking = asyncio.Lock()  # a duplicate is checked and refused as one step
         self._announcing = asyncio.Lock()
         self._listeners: list[Listener] = []
+        self._order_listeners: list[OrderListener] = []
         self._counts_due: dict[str, asyncio.TimerHandle] = {}
         self._counts_sent: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -100,6 +112,9 @@ class QuestionService:
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
+
+    def subscribe_order(self, listener: OrderListener) -> None:
+        self._order_listeners.append(listener)
 
     async def ask(self, claims: Claims, request: AskRequest) -> Question:
         item = self._room_for(claims, request.room)
@@ -143,6 +158,25 @@ class QuestionService:
         questions = await self._records.in_room(self.run, item.id)
         voted = await self._records.voted(self.run, claims.sub)
         return [(q, q.id in voted) for q in questions if is_visible(q, viewer)]
+
+    async def order(self, claims: Claims, room: str) -> QueueOrder:
+        """How ``room``'s speakers' queue is sorted, after the pinned question."""
+        item = self._room_for(claims, room)
+        return await self._records.order(self.run, item.id)
+
+    async def choose_order(self, claims: Claims, request: OrderRequest) -> OrderChange:
+        item = self._room_for(claims, request.room)
+        check_ordering(viewer_for(claims, item.id))
+        await self._records.set_order(self.run, item.id, request.order)
+        actor = Actor(claims.sub, claims.name)
+        await self._rooms.audit(item.id, "question_order", actor, {"by": request.order.value})
+        change = OrderChange(item.id, request.order)
+        for listener in self._order_listeners:
+            try:
+                await listener(change)
+            except Exception:
+                log.exception("question order listener failed")
+        return change
 
     async def voted_by(self, sub: str) -> dict[str, str]:
         """The questions of this run ``sub`` has voted for: question id to room."""

@@ -139,3 +139,12 @@ class VoteRow(Base):
         String(32), ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True
     )
     voter: Mapped[str] = mapped_column(String(128), primary_key=True, index=True)
+
+
+class QuestionOrderRow(Base):
+    """How a room's speakers' queue is sorted, once a moderator has chosen."""
+
+    __tablename__ = "question_orders"
+    run: Mapped[str] = mapped_column(String(120), primary_key=True)
+    room: Mapped[str] = mapped_column(String(63), primary_key=True)
+    by: Mapped[str] = mapped_column(String(8))

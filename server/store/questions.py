@@ -1,4 +1,5 @@
-"""What questions keep: each question, its votes, and the one pinned per room.
+"""What questions keep: each question, its votes, the one pinned per room, and how each room's
+speakers' queue is sorted.
 
 Votes stay exact however many arrive at once: a vote is a row that the (question, voter) key
 lets exist once, and the question's count moves in the same transaction only when that row
@@ -20,8 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.errors import Conflict
-from server.questions.model import Question, QuestionStatus
-from server.store.models import QuestionRow, VoteRow
+from server.questions.model import DEFAULT_ORDER, Question, QuestionStatus, QueueOrder
+from server.store.models import QuestionOrderRow, QuestionRow, VoteRow
 
 # Change = (the question before, the question after)
 Change = tuple[Question, Question]
@@ -178,6 +179,24 @@ class QuestionRecords:
                     .values(voter="gone:" + secrets.token_urlsafe(16))
                 )
             return changes
+
+    async def order(self, run: str, room: str) -> QueueOrder:
+        """How the room's speakers' queue is sorted: as last chosen, or the default."""
+        async with self._sessions() as session:
+            row = await session.get(QuestionOrderRow, (run, room))
+            return QueueOrder(row.by) if row is not None else DEFAULT_ORDER
+
+    async def set_order(self, run: str, room: str, order: QueueOrder) -> None:
+        """One statement, so two moderators choosing at once leave the later choice."""
+        async with self._sessions.begin() as session:
+            dialect = session.get_bind().dialect.name
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            statement = insert(QuestionOrderRow).values(run=run, room=room, by=order.value)
+            await session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["run", "room"], set_={"by": order.value}
+                )
+            )
 
     async def export(self, run: str, room: str) -> list[Question]:
         return await self.in_room(run, room)

@@ -283,3 +283,46 @@ def test_the_organizer_exports_a_rooms_questions(
     assert "=1+1 is not a formula here, is it?" in files["json"]
     # A spreadsheet would run a cell that starts with "=": the CSV escapes it.
     assert "'=1+1 is not a formula here" in files["csv"], files["csv"]
+
+
+FIRST = "Who pays for the shelters once the pilot ends?"
+SECOND = "Which countries have signed the protocol so far?"
+
+
+def queue_texts(page: Page) -> Locator:
+    return page.locator("#queue-list li.question .question-text")
+
+
+def test_the_speakers_queue_follows_the_moderators_order(
+    live_room: ServerProcess, open_page: OpenPage
+) -> None:
+    server = live_room
+    moderator = open_as(open_page, server, "moderate", Role.MODERATOR, "Mo Derator")
+    ada = open_as(open_page, server, "watch", Role.ATTENDEE, "Ada Asker")
+    bea = open_as(open_page, server, "watch", Role.ATTENDEE, "Bea Asker")
+    ask(ada, FIRST)
+    ask(bea, SECOND)
+    for text in (FIRST, SECOND):
+        card(moderator.locator("#pending-list"), text).focus()
+        moderator.keyboard.press("a")
+        expect(card(moderator.locator("#approved-list"), text)).to_be_visible()
+    card(ada, SECOND).get_by_role("button", name="Vote").click()
+    speaker = open_as(open_page, server, "speak", Role.SPEAKER, "Sam Speaker")
+    expect(queue_texts(speaker)).to_have_text([SECOND, FIRST])  # most votes first, the default
+    votes_first = moderator.get_by_role("button", name="Most votes first")
+    expect(votes_first).to_have_attribute("aria-pressed", "true")
+
+    oldest_first = moderator.get_by_role("button", name="Oldest first")
+    oldest_first.focus()
+    moderator.keyboard.press("Enter")
+    expect(oldest_first).to_have_attribute("aria-pressed", "true")
+    expect(votes_first).to_have_attribute("aria-pressed", "false")
+    expect(queue_texts(speaker)).to_have_text([FIRST, SECOND])
+    expect(moderator.locator("#approved-list .question-text")).to_have_text([FIRST, SECOND])
+    # The attendee's own sort is theirs: still most votes first.
+    expect(ada.locator("#question-list li.question .question-text")).to_have_text([SECOND, FIRST])
+
+    later = open_as(open_page, server, "speak", Role.SPEAKER, "Lou Later")
+    expect(queue_texts(later)).to_have_text([FIRST, SECOND])  # the choice comes with the list
+    votes_first.click()
+    expect(queue_texts(speaker)).to_have_text([SECOND, FIRST])
