@@ -133,7 +133,7 @@ class Row:
         return octets[0] / per_viewer, octets[1] / per_viewer
 
 
-def _f(value: float, fmt: str, width: int) -> str:
+def cell(value: float, fmt: str, width: int) -> str:
     return f"{'-':>{width}}" if math.isnan(value) or math.isinf(value) else f"{value:{width}{fmt}}"
 
 
@@ -142,20 +142,20 @@ def _ratio(top: float, bottom: float) -> float:
 
 
 def _pair(first: float, second: float) -> str:
-    return f"{_f(first, '.2f', 7)} /{_f(second, '.2f', 7)}"
+    return f"{cell(first, '.2f', 7)} /{cell(second, '.2f', 7)}"
 
 
 # (title, second title line, width, cell): the columns of the main table
 COLUMNS: list[tuple[str, str, int, Callable[[Row], str]]] = [
     ("viewers", "", 7, lambda r: f"{r.step.viewers:7d}"),
-    ("CPU%", "1 core", 6, lambda r: _f(r.share * 100, ".1f", 6)),
-    ("wait%", "for CPU", 7, lambda r: _f(r.step.server_waited / r.step.seconds * 100, ".1f", 7)),
-    ("us/pkt", "all CPU", 7, lambda r: _f(r.per_packet_us, ".1f", 7)),
-    ("ms/viewer-s", "marginal", 11, lambda r: _f(r.per_viewer * 1000, ".2f", 11)),
-    ("viewers", "per core", 8, lambda r: _f(r.viewers_per_core, ".0f", 8)),
-    ("loss%", "", 6, lambda r: _f(r.loss * 100, ".2f", 6)),
+    ("CPU%", "1 core", 6, lambda r: cell(r.share * 100, ".1f", 6)),
+    ("wait%", "for CPU", 7, lambda r: cell(r.step.server_waited / r.step.seconds * 100, ".1f", 7)),
+    ("us/pkt", "all CPU", 7, lambda r: cell(r.per_packet_us, ".1f", 7)),
+    ("ms/viewer-s", "marginal", 11, lambda r: cell(r.per_viewer * 1000, ".2f", 11)),
+    ("viewers", "per core", 8, lambda r: cell(r.viewers_per_core, ".0f", 8)),
+    ("loss%", "", 6, lambda r: cell(r.loss * 100, ".2f", 6)),
     ("silent", "", 6, lambda r: f"{r.silent:6d}"),
-    ("RSS/viewer", "KiB", 10, lambda r: _f(r.rss_per_viewer, ".0f", 10)),
+    ("RSS/viewer", "KiB", 10, lambda r: cell(r.rss_per_viewer, ".0f", 10)),
     (
         "audio added",
         "p50 / p99 ms",
@@ -172,9 +172,9 @@ COLUMNS: list[tuple[str, str, int, Callable[[Row], str]]] = [
         "client",
         "CPU%",
         6,
-        lambda r: _f(r.step.measured["client_cpu"] / r.step.seconds * 100, ".0f", 6),
+        lambda r: cell(r.step.measured["client_cpu"] / r.step.seconds * 100, ".0f", 6),
     ),
-    ("client", "wait%", 6, lambda r: _f(r.step.client_waited / r.step.seconds * 100, ".0f", 6)),
+    ("client", "wait%", 6, lambda r: cell(r.step.client_waited / r.step.seconds * 100, ".0f", 6)),
     ("flags", "", 5, lambda r: f"{r.flags:>5}"),
 ]
 
@@ -196,7 +196,7 @@ def delay_lines(name: str, row: Row) -> list[str]:
         relay = row.step.measured["relay_delay"][kind]
         direct = row.step.measured["direct_delay"][kind]
         stats = [
-            _f(row.delay(kind, stat, path), ".2f", 6)
+            cell(row.delay(kind, stat, path), ".2f", 6)
             for path in ("relay", "direct")
             for stat in ("p50", "p99", "max")
         ]
@@ -255,14 +255,14 @@ def _print_ratios(rows: dict[str, list[Row]]) -> None:
     for row in plenary:
         delays = " ".join(
             f"{kind} p99 added"
-            f" {_f(_ratio(base.added(kind, 'p99'), row.added(kind, 'p99')), '.1f', 5)}x"
+            f" {cell(_ratio(base.added(kind, 'p99'), row.added(kind, 'p99')), '.1f', 5)}x"
             for kind in KINDS
         )
         print(
             f"  at {row.step.viewers:4d} viewers: CPU per viewer-second"
-            f" {_f(base.per_viewer / row.per_viewer, '.0f', 5)}x,"
-            f" CPU per packet {_f(base.per_packet_us / row.per_packet_us, '.1f', 5)}x,"
-            f" RSS per viewer {_f(base.rss_per_viewer / row.rss_per_viewer, '.1f', 5)}x, {delays}"
+            f" {cell(base.per_viewer / row.per_viewer, '.0f', 5)}x,"
+            f" CPU per packet {cell(base.per_packet_us / row.per_packet_us, '.1f', 5)}x,"
+            f" RSS per viewer {cell(base.rss_per_viewer / row.rss_per_viewer, '.1f', 5)}x, {delays}"
         )
     _print_verdicts(plenary, base)
 
