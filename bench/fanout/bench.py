@@ -19,10 +19,17 @@ import psutil
 from bench.common.children import Child, Children, python_module
 from bench.common.harness import HOST, PLENARY, ROOT, cpu_seconds, free_port
 from bench.fanout.media import Reply
+from bench.fanout.metrics import counted_between, relay_counters
+from bench.fanout.mixtimed import read_mix_clock
+from bench.fanout.stage import StagePhases
 from tests.serverproc import ServerProcess
 
 CONFIG = ROOT / "config.toml"
 SETTLE_SECONDS = 2.0
+# /metrics is read before the client settles (a second before the window) and this long after
+# the window, so that the server never answers it while the client measures: the request holds
+# up the server's event loop for a moment.
+COUNTERS_AFTER_SECONDS = 0.2
 GRACE_SECONDS = 1.0
 
 
@@ -65,6 +72,12 @@ def udp_drops(pid: int) -> int:
     return dropped
 
 
+MODES = ("single", "stage", "baseline")
+STAGE_LADDER = (50, 200)  # stage-aware viewers, step by step
+TAPPED = 40  # stage-aware viewers measured at the top step; the others are only counted
+PLAIN = 20  # plain players of the stage's programme
+
+
 @dataclass(frozen=True)
 class Options:
     ladder: tuple[int, ...]
@@ -78,6 +91,10 @@ class Options:
     time_limit: float
     nice: int
     keep: bool
+    modes: tuple[str, ...] = MODES
+    stage_ladder: tuple[int, ...] = STAGE_LADDER
+    tapped: int = TAPPED
+    plain: int = PLAIN
 
 
 @dataclass
@@ -93,6 +110,9 @@ class Step:
     server_drops: int = 0  # datagrams dropped at the server's full sockets during the window
     client_drops: int = 0  # and at the client's: the instrument missed them, not the relay
     connect: Reply = field(default_factory=dict)
+    label: str = ""  # the stage's steps: "stage", "plain", "after" (the others: "")
+    # What plenary's /metrics counted in the window: packets forwarded, collector stalls.
+    relay: dict[str, float] = field(default_factory=dict)
 
 
 class ClientProcess:
@@ -126,6 +146,8 @@ class Phase:
     steps: list[Step] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     server: Child | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # the stage's publishers and slots
+    mix_clock: Path | None = None  # the programme mixes' CPU, if its server runs mixtimed.py
 
 
 class Bench:
@@ -136,8 +158,10 @@ class Bench:
         self.source: Reply = {}
         self.phases: list[Phase] = []
 
+    settle_seconds = SETTLE_SECONDS
+
     async def run(self) -> None:
-        client, publisher = self._client("client"), self._client("publisher")
+        client, publisher = self.client_process("client"), self.client_process("publisher")
         self.source = await publisher.ask(
             "start", loop_seconds=self.opts.loop_seconds, pacing=self.opts.pacing
         )
@@ -147,21 +171,34 @@ class Bench:
         answer = await client.ask("direct_answer", sdp=offer["sdp"], ring=ring)
         await publisher.ask("direct_connect", sdp=answer["sdp"])
         clients = (client, publisher)
-        await self._phase(clients, self._start_plenary, self.opts.ladder, frames=False)
-        await self._phase(clients, self._start_baseline, (self.opts.baseline_viewers,), True)
+        if "single" in self.opts.modes:
+            await self._phase(clients, self._start_plenary, self.opts.ladder, frames=False)
+        if "stage" in self.opts.modes:
+            await StagePhases(self, client).run()
+        if "baseline" in self.opts.modes and self.opts.baseline_viewers:
+            await self._phase(clients, self._start_baseline, (self.opts.baseline_viewers,), True)
         for each in clients:
             await each.ask("quit")
 
-    def _client(self, name: str) -> ClientProcess:
-        """A client process on the client core: the viewers' or the publisher's, which is a
+    def client_process(self, name: str) -> ClientProcess:
+        """A client process on the client core: the viewers', or a publisher's, which is a
         machine of its own in a real deployment."""
         return start_client(self.children, name, self.folder, self.opts.client_core)
 
     def _start_plenary(self) -> tuple[Phase, str, str, str]:
-        data, port = self.folder / "plenary-data", free_port()
+        phase, url, tokens = self.start_plenary("plenary")
+        return phase, url, tokens.token("technician"), tokens.token("attendee")
+
+    def start_plenary(self, name: str, timed_mix: bool = False) -> tuple[Phase, str, ServerProcess]:
+        """A plenary on the server core, rehearsing so that the welcome remarks are live; the
+        phase, its URL, and something to mint its tokens with. ``timed_mix``: run it under
+        mixtimed.py, which times its programme mixes (``Phase.mix_clock``)."""
+        data, port = self.folder / f"{name}-data", free_port()
         start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)  # welcome: live
+        clock = self.folder / f"{name}-mix.clock"
+        command = python_module("bench.fanout.mixtimed", clock, "--") if timed_mix else [PLENARY]
         argv = [
-            PLENARY,
+            *command,
             "serve",
             "--config",
             uncapped(CONFIG, self.folder),
@@ -171,10 +208,17 @@ class Bench:
             port,
         ]
         argv += ["--ice-address", HOST, "--rehearse", start.isoformat()]
-        phase = Phase("plenary", self.opts.server_core, self.folder / "plenary.log")
+        phase = Phase(name, self.opts.server_core, self.folder / f"{name}.log")
+        phase.mix_clock = clock if timed_mix else None
         url = self._serve(phase, argv)
-        tokens = ServerProcess(data_dir=data, rehearse=start, port=port)
-        return phase, url, tokens.token("technician"), tokens.token("attendee")
+        return phase, url, ServerProcess(data_dir=data, rehearse=start, port=port)
+
+    def add_phase(self, name: str, parent: Phase) -> Phase:
+        """Another series of steps measured on ``parent``'s server (which stops with it)."""
+        phase = Phase(name, parent.core, parent.log, extra={"parent": parent})
+        phase.mix_clock = parent.mix_clock
+        self.phases.append(phase)
+        return phase
 
     def _start_baseline(self) -> tuple[Phase, str, str, str]:
         port = free_port()
@@ -206,14 +250,15 @@ class Bench:
             await client.ask("follow", ring=ring)
             phase.notes.append(f"publisher connected in {published['seconds']:.1f} s")
             await asyncio.sleep(SETTLE_SECONDS + 1)
-            phase.steps.append(await self._measure(client, server, 0))
+            counted = url if phase.name == "plenary" else None  # /metrics: plenary's only
+            phase.steps.append(await self.measure_step(client, server, 0, counted))
             for viewers in ladder:
                 connect = await client.ask(
                     "watch", base=url, token=viewer_token, total=viewers, batch=self.opts.batch,
                     frames=frames,
                 )  # fmt: skip
                 await asyncio.sleep(SETTLE_SECONDS)
-                step = await self._measure(client, server, connect["viewers"])
+                step = await self.measure_step(client, server, connect["viewers"], counted)
                 step.connect = connect
                 phase.steps.append(step)
                 if connect["failed"]:
@@ -233,17 +278,37 @@ class Bench:
         finally:
             phase.server.stop(grace=5.0)
 
-    async def _measure(self, client: ClientProcess, server: psutil.Process, n: int) -> Step:
+    async def measure_step(
+        self,
+        client: ClientProcess,
+        server: psutil.Process,
+        n: int,
+        url: str | None = None,
+        mix_clock: Path | None = None,
+    ) -> Step:
+        """One window with ``n`` viewers; with ``url`` (plenary's), what the relay counted
+        from a second before it to just after it; with ``mix_clock``, what its programme mixes
+        took in it (``mix_seconds``, ``mix_frames``)."""
+        counters = relay_counters(url) if url else {}  # a second and more before the window
         await client.ask("settle")
         rss, load = server.memory_info().rss, os.getloadavg()
         waits = [run_queue_wait(server.pid), run_queue_wait(client.child.pid)]
         drops = [udp_drops(server.pid), udp_drops(client.child.pid)]
+        mixed = read_mix_clock(mix_clock) if mix_clock else (0.0, 0.0)
         began, cpu = time.monotonic(), cpu_seconds(server)
         reply = asyncio.ensure_future(
             client.ask("measure", seconds=self.opts.window, grace=GRACE_SECONDS)
         )
         await asyncio.sleep(self.opts.window)
         cpu, seconds = cpu_seconds(server) - cpu, time.monotonic() - began
+        if mix_clock:
+            now = read_mix_clock(mix_clock)
+            mixed = (now[0] - mixed[0], now[1] - mixed[1])
+        if url:  # once the client's window (opened a moment after ours) is over too
+            await asyncio.sleep(COUNTERS_AFTER_SECONDS)
+            counters = counted_between(counters, relay_counters(url))
+        if mix_clock:
+            counters["mix_seconds"], counters["mix_frames"] = mixed
         server_waited = run_queue_wait(server.pid) - waits[0]
         client_waited = run_queue_wait(client.child.pid) - waits[1]
         measured = await reply
@@ -251,6 +316,7 @@ class Bench:
             n, seconds, cpu, rss, load, measured, server_waited, client_waited,
             udp_drops(server.pid) - drops[0], udp_drops(client.child.pid) - drops[1],
         )  # fmt: skip
+        step.relay = counters
         print(
             f"  {n:4d} viewers: server {cpu / seconds:6.1%} of a core,"
             f" waited for a CPU {server_waited / seconds:6.1%} of the time",

@@ -28,8 +28,9 @@ from bench.common.harness import (
     raise_fd_limit,
 )
 from bench.common.percentiles import histogram_summary
-from bench.fanout.media import Reply, Source, encode_audio_loop, encode_video_loop
+from bench.fanout.media import MediaSpec, Reply, Source, encode_audio_loop, encode_video_loop
 from bench.fanout.ring import SendRing
+from bench.fanout.stage_viewers import StageViewers
 from bench.fanout.tap import (
     BIN_SECONDS,
     BINS,
@@ -94,6 +95,7 @@ class Client:
         self.drain = SocketDrain(lambda: self.relay_log.catch_up())
         self.direct_drain = SocketDrain(lambda: self.direct_log.catch_up())
         self.pacing = 0.0
+        self.stage = StageViewers(self.window, self._signal, connected)
         self._forget = asyncio.ensure_future(self._forget_old())
         self._lag = asyncio.ensure_future(self._watch_lag())
 
@@ -102,6 +104,7 @@ class Client:
             await asyncio.sleep(FORGET_EVERY)
             self.relay_log.forget_old()
             self.direct_log.forget_old()
+            self.stage.forget_old()
 
     async def _watch_lag(self) -> None:
         """How late this loop wakes from a 5 ms sleep: when the instrument itself stalls."""
@@ -112,11 +115,16 @@ class Client:
                 slot = int((time.perf_counter() - due) / BIN_SECONDS)
                 self.lags[slot if slot < BINS else BINS] += 1
 
-    async def start(self, loop_seconds: int, pacing: float) -> Reply:
-        """The publisher's process: the media it sends, encoded once."""
+    async def start(self, loop_seconds: int, pacing: float, media: Reply | None = None) -> Reply:
+        """The publisher's process: the media it sends (``media``: a ``MediaSpec``'s fields;
+        by default the single-source stream), encoded once."""
         began = time.process_time()
+        spec = MediaSpec(**media) if media else MediaSpec()
         self.source = Source(
-            encode_video_loop(loop_seconds), encode_audio_loop(loop_seconds), loop_seconds
+            encode_video_loop(loop_seconds, spec),
+            encode_audio_loop(loop_seconds, spec),
+            loop_seconds,
+            spec,
         )
         encode_cpu = time.process_time() - began
         described = self.source.describe()
@@ -168,6 +176,13 @@ class Client:
         return {}
 
     async def _signal(self, pc: RTCPeerConnection, url: str, token: str) -> str:
+        """Offers, answers; the session's Location."""
+        return (await self._signal_for_headers(pc, url, token))["Location"]
+
+    async def _signal_for_headers(
+        self, pc: RTCPeerConnection, url: str, token: str
+    ) -> dict[str, str]:
+        """Offers, answers; the answer's headers (Location, X-Plenary-Source)."""
         restrict_ice(pc, [HOST])
         await pc.setLocalDescription(await pc.createOffer())
         headers = {"Content-Type": "application/sdp", "Authorization": f"Bearer {token}"}
@@ -175,9 +190,9 @@ class Client:
             if response.status != 201:
                 raise SignallingFailed(f"{response.status}: {(await response.text())[:200]}")
             answer = await response.text()
-            location = response.headers.get("Location", "")
+            headers = {"Location": "", **response.headers}
         await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
-        return location
+        return headers
 
     async def publish(self, base: str, token: str, ring: str, room: str = ROOM) -> Reply:
         """Publish to ``room``, noting each packet sent in the ring at ``ring`` (a new file)."""
@@ -188,11 +203,14 @@ class Client:
         for track in self.source.tracks():
             pc.addTrack(track)
         began = time.perf_counter()
-        location = await self._signal(pc, f"{base}/whip/{room}", token)
+        headers = await self._signal_for_headers(pc, f"{base}/whip/{room}", token)
         tap_publisher(pc, self.relay_log, self._pacer())
-        self.publisher = Peer(pc, location, token)
+        self.publisher = Peer(pc, headers["Location"], token)
         await connected(pc)
-        return {"seconds": time.perf_counter() - began}
+        return {
+            "seconds": time.perf_counter() - began,
+            "source": headers.get("X-Plenary-Source", ""),
+        }
 
     def follow(self, ring: str) -> Reply:
         """The viewers from now on are matched to the publisher writing to ``ring``."""
@@ -261,6 +279,7 @@ class Client:
             self.lags[:] = [0] * (BINS + 1)
             for drain in (self.drain, self.direct_drain):
                 drain.oldest_in_pass = math.inf
+            self.stage.reset()
             cpu = time.process_time()
             self.window.open(seconds)
             await asyncio.sleep(seconds)
@@ -269,9 +288,10 @@ class Client:
             backlog = await self._read_backlog()
             for log in (self.relay_log, self.direct_log):
                 log.catch_up()  # the sends of the window's last moments
+            self.stage.catch_up()
         finally:
             gc.enable()
-        return {
+        measured = {
             "client_cpu": cpu,
             "sent": self.relay_log.sent,
             "sent_frames": self.relay_log.frames,
@@ -287,13 +307,17 @@ class Client:
             "loop_lag": histogram_summary(self.lags, BIN_SECONDS),
             "backlog": backlog,
         }
+        if self.stage.logs:  # a stage's viewers: their figures in place of one publisher's
+            measured.update(self.stage.figures())
+            measured["states"] = _count(self.stage.states())
+        return measured
 
     async def _read_backlog(self) -> float:
         """Waits (up to ``BACKLOG_SECONDS``) until what arrived in the window has been read off
         the sockets, so a busy client does not count its own backlog as lost; returns how
         long it waited."""
         began = time.perf_counter()
-        drains = (self.drain, self.direct_drain)
+        drains = (self.drain, self.direct_drain, self.stage.drain)
         while any(drain.behind(self.window.end) for drain in drains):
             if time.perf_counter() - began > BACKLOG_SECONDS:
                 break
@@ -312,6 +336,19 @@ class Client:
         self.viewers, self.publisher = [], None
         return {"statuses": _count(statuses)}
 
+    async def leave_stage(self, base: str, plain: bool | None) -> Reply:
+        """The stage's viewers (plain players, stage-aware ones, or all) end their sessions."""
+        leaving = self.stage.take(plain)
+        statuses: list[int | str] = []
+        for first in range(0, len(leaving), 20):
+            statuses += await asyncio.gather(
+                *(
+                    self._end(base, Peer(viewer.pc, viewer.location, viewer.token))
+                    for viewer in leaving[first : first + 20]
+                )
+            )
+        return {"statuses": _count(statuses)}
+
     async def _end(self, base: str, peer: Peer) -> int | str:
         status: int | str = "no location"
         if peer.location:
@@ -327,9 +364,11 @@ class Client:
     async def close(self) -> None:
         self._forget.cancel()
         self._lag.cancel()
-        for peer in [*self.viewers, *self.direct, *([self.publisher] if self.publisher else [])]:
+        stage = [viewer.pc for viewer in self.stage.take(None)]
+        others = [*self.viewers, *self.direct, *([self.publisher] if self.publisher else [])]
+        for pc in [*stage, *(peer.pc for peer in others)]:
             with contextlib.suppress(Exception):
-                await peer.pc.close()
+                await pc.close()
         await self.http.close()
 
 
@@ -364,7 +403,7 @@ async def client_main() -> None:
 async def _dispatch(client: Client, request: Reply) -> Reply:
     op = request["op"]
     if op == "start":
-        return await client.start(request["loop_seconds"], request["pacing"])
+        return await client.start(request["loop_seconds"], request["pacing"], request.get("media"))
     if op == "direct_offer":
         return await client.direct_offer(request["ring"])
     if op == "direct_answer":
@@ -385,6 +424,15 @@ async def _dispatch(client: Client, request: Reply) -> Reply:
         return await client.measure(request["seconds"], request["grace"])
     if op == "leave":
         return await client.leave(request["base"])
+    if op == "follow_stage":
+        return client.stage.follow(request["rings"], request.get("onset"))
+    if op == "watch_stage":
+        return await client.stage.watch(
+            request["base"], request["token"], request["total"], request["batch"],
+            request["slots"], request["plain"], request["stride"], request.get("room", ROOM),
+        )  # fmt: skip
+    if op == "leave_stage":
+        return await client.leave_stage(request["base"], request.get("plain"))
     return {}
 
 

@@ -68,6 +68,9 @@ class Row:
 
     @property
     def packets(self) -> int:
+        """Received by every viewer in the window (a stage's sinks included)."""
+        if "packets_received" in self.step.measured:
+            return int(self.step.measured["packets_received"])
         rows = self.step.measured["viewers"]
         return sum(row[2] + row[3] for row in rows)  # received in the window
 
@@ -209,7 +212,9 @@ def delay_lines(name: str, row: Row) -> list[str]:
     return lines
 
 
-def report(bench: Bench) -> None:
+def report(bench: Bench) -> dict[str, list[Row]]:
+    """The main table (every phase, each step a row), the raw delays, the ratios and the
+    single-source targets; the rows, for what comes after (stage_report.py)."""
     source = bench.source
     opts = bench.opts
     print()
@@ -223,8 +228,8 @@ def report(bench: Bench) -> None:
     )
     rows: dict[str, list[Row]] = {}
     for phase in bench.phases:
-        if phase.steps:
-            frames = phase.name != "plenary"
+        if phase.steps and phase.name != "programme":
+            frames = phase.name == "MediaRelay"
             rows[phase.name] = [Row(step, phase.steps[0], frames) for step in phase.steps]
     print()
     print("\n".join(table_header()))
@@ -239,6 +244,11 @@ def report(bench: Bench) -> None:
         for row in phase_rows[1:]:
             print("\n".join(delay_lines(name, row)))
     _print_ratios(rows)
+    return rows
+
+
+def report_details(bench: Bench, rows: dict[str, list[Row]]) -> None:
+    """Below the tables: each phase's notes, steps and log findings."""
     _print_details(bench, rows)
 
 
@@ -290,6 +300,20 @@ def _print_verdicts(plenary: list[Row], base: Row) -> None:
     print("  " + "\n  ".join(lines))
 
 
+def relay_line(relay: dict[str, float]) -> str:
+    """What plenary's /metrics counted, from a second before a window to just after it."""
+    if not relay:
+        return ""
+    longest = relay.get("longest", 0.0)
+    return (
+        f"; from a second before the window, relay sent {relay.get('forwarded', 0):.0f}"
+        " packets, collector stalls"
+        f" {relay.get('stalls', 0):.0f} ({relay.get('long_stalls', 0):.0f} over 20 ms"
+        + (f", longest {longest * 1000:.0f} ms" if longest else "")
+        + ")"
+    )
+
+
 def _print_details(bench: Bench, rows: dict[str, list[Row]]) -> None:
     print()
     for phase in bench.phases:
@@ -312,6 +336,7 @@ def _print_details(bench: Bench, rows: dict[str, list[Row]]) -> None:
                 f" client loop lag p99 {step.measured['loop_lag'].get('p99', 0):.1f}"
                 f" max {step.measured['loop_lag'].get('max', 0):.1f} ms"
                 + (f", connected in {connect['seconds']:.1f} s" if connect else "")
+                + relay_line(step.relay)
             )
         problems = log_problems(phase.log)
         print(

@@ -33,6 +33,7 @@ from bench.fanout.ring import SendRing
 KINDS = ("audio", "video")
 BIN_SECONDS = 10e-6  # delay histograms: 10 µs bins up to 2 s, then one overflow bin
 BINS = 200_000
+SINK_BURST = 64  # datagrams a sink reads from its socket in one pass, at most
 VERIFY_EVERY = 16  # a relay's renumbering is checked on a decrypted packet this often
 SO_TIMESTAMPNS = 35  # Linux: stamp each datagram with its arrival (struct timespec)
 TIMESPEC = struct.Struct("qq")
@@ -255,12 +256,17 @@ class SocketDrain:
     (``SO_TIMESTAMPNS``), on ``time.perf_counter()``'s clock: when it arrived, however busy
     this process was when it got round to reading it."""
 
-    def __init__(self, before_reading: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self, before_reading: Callable[[], None] = lambda: None, window: Window | None = None
+    ) -> None:
         """``before_reading`` runs in each pass once the ready sockets are known: the send
-        logs catch up there, so every datagram the pass reads has its send on record."""
+        logs catch up there, so every datagram the pass reads has its send on record.
+        ``window``: the one sinks count in."""
         self.poller = select.epoll()
+        self.window = window or Window()
         self.before_reading = before_reading
         self.readers: dict[int, tuple[Callable[..., Any], Receiver]] = {}
+        self.sinks: dict[int, SinkReader] = {}
         self.oldest_in_pass = math.inf  # the arrival of the oldest datagram the last pass read
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(self.poller.fileno(), self._drain)
@@ -276,12 +282,41 @@ class SocketDrain:
         self.readers[fd] = (sock.recvmsg, receive)
         self.poller.register(fd, select.EPOLLIN)
 
+    def take_sink(
+        self, transport: asyncio.DatagramTransport, deliver: Callable[[bytes, Any], None]
+    ) -> SinkReader | None:
+        """Read this transport's socket from now on, cheaply: RTP and RTCP are only counted
+        (in the window, by when they are read), the rest goes to ``deliver`` (aiortc)."""
+        sock = getattr(transport, "_sock", None)
+        if not isinstance(sock, socket.socket):
+            return None
+        fd = sock.fileno()
+        self._loop._remove_reader(fd)  # type: ignore[attr-defined]  # the transport's own
+        sink = self.sinks[fd] = SinkReader(sock.recvfrom_into, deliver)
+        self.poller.register(fd, select.EPOLLIN)
+        return sink
+
+    def release(self, pc: RTCPeerConnection) -> None:
+        """Before this viewer closes its sockets (their numbers will be used again)."""
+        for dtls in dtls_transports(pc):
+            for protocol in dtls.transport._connection._protocols:
+                sock = getattr(protocol.transport, "_sock", None)
+                if isinstance(sock, socket.socket) and sock.fileno() >= 0:
+                    fd = sock.fileno()
+                    if self.readers.pop(fd, None) or self.sinks.pop(fd, None):
+                        with contextlib.suppress(OSError):
+                            self.poller.unregister(fd)
+
     def release_all(self) -> None:
         """Before the viewers close their sockets (their numbers will be used again)."""
-        for fd in self.readers:
+        for fd in [*self.readers, *self.sinks]:
             with contextlib.suppress(OSError):
                 self.poller.unregister(fd)
         self.readers.clear()
+        self.sinks.clear()
+
+    def window_open(self, now: float) -> bool:
+        return self.window.start <= now < self.window.end
 
     def behind(self, moment: float) -> bool:
         """Whether datagrams that arrived before ``moment`` were still being read: when this
@@ -298,6 +333,9 @@ class SocketDrain:
         for fd, _events in ready:
             reader = readers.get(fd)
             if reader is None:
+                sink = self.sinks.get(fd)
+                if sink is not None:
+                    sink.read(self.window_open(now))
                 continue
             try:
                 data, ancillary, _flags, addr = reader[0](2048, TIMESTAMP_SPACE)
@@ -314,6 +352,35 @@ class SocketDrain:
             oldest = min(oldest, now if arrived is None else arrived)
             reader[1](data, addr, arrived)
         self.oldest_in_pass = oldest
+
+
+class SinkReader:
+    """A viewer that is not measured, only kept receiving: what it reads is counted, not
+    matched, and it costs the client a few microseconds a datagram where a measured viewer
+    costs tens. What it receives the relay sends all the same."""
+
+    def __init__(
+        self, receive_into: Callable[..., tuple[int, Any]], deliver: Callable[[bytes, Any], None]
+    ) -> None:
+        self.receive_into = receive_into
+        self.deliver = deliver
+        self.buffer = bytearray(2048)
+        self.view = memoryview(self.buffer)
+        self.counted = 0  # RTP datagrams read in the window
+
+    def read(self, counting: bool) -> None:
+        """Everything queued on the socket (up to ``SINK_BURST``): a sink keeps no backlog."""
+        buffer = self.buffer
+        for _ in range(SINK_BURST):
+            try:
+                size, addr = self.receive_into(buffer)
+            except (BlockingIOError, InterruptedError, OSError):
+                return
+            if 127 < buffer[0] < 192:  # RTP or RTCP: the relay's, not needed to stay connected
+                if counting and not 191 < buffer[1] < 224:
+                    self.counted += 1
+                continue
+            self.deliver(bytes(self.view[:size]), addr)
 
 
 def tap_viewer(
