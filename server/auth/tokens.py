@@ -22,7 +22,7 @@ from jwt.types import Options
 
 from server.auth.keys import KeyRing
 from server.auth.permissions import Permission, Role, allows, parse_role
-from server.errors import InvalidInput, InvalidToken
+from server.errors import Forbidden, InvalidInput, InvalidToken
 
 AUDIENCE = "plenary"
 ALGORITHM = "EdDSA"
@@ -96,6 +96,15 @@ class Claims:
 
     def can(self, permission: Permission) -> bool:
         return allows(self.role, permission)
+
+
+def require(claims: Claims | None, permission: Permission) -> Claims:
+    """The caller's claims, if it signed in with a role that has ``permission``."""
+    if claims is None:
+        raise Forbidden("sign in with an access token to do that")
+    if not claims.can(permission):
+        raise Forbidden(f"the {claims.role.value} role may not do that")
+    return claims
 
 
 def parse_ttl(text: str) -> timedelta:

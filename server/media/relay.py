@@ -9,7 +9,6 @@ answered inactive, a publisher's and a viewer's alike, so no picture is ever car
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -31,6 +30,7 @@ from aiortc.rtp import RtpPacket
 from aiortc.sdp import SessionDescription
 
 from server.errors import Conflict, NotFound, PlenaryError
+from server.listeners import tell_each
 from server.media.admission import AdmissionLimits, Occupancy, admit_publisher, admit_viewer
 from server.media.aiortc_internals.ice import answer_as_dtls_server, restrict_ice
 from server.media.aiortc_internals.publisher import ForwardingFailures, tap_receiver
@@ -42,9 +42,7 @@ from server.media.mixer import ProgrammeMix
 from server.media.room_media import MixFactory, RoomMedia, RoomSpec, StageSettings
 from server.media.sdp import BadSdp, NoCommonCodec, Offer
 from server.media.sessions import Direction, MediaSession, Owner, SessionState
-from server.media.stage import Source, Stage, View
-
-log = logging.getLogger(__name__)
+from server.media.stage import Source, View
 
 NO_COMMON_CODEC = "the offer has no audio or video codec this relay forwards (Opus, VP8, H.264)"
 
@@ -111,10 +109,6 @@ class Relay:
         """Start looking for speakers gone quiet; ``close`` stops it."""
         if self._speaking_watch is None:
             self._speaking_watch = asyncio.ensure_future(self._watch_speaking())
-
-    def stage(self, room: str) -> Stage | None:
-        media = self._rooms.get(room)
-        return None if media is None else media.stage
 
     def stage_payload(self, room: str, backstage: bool) -> list[dict[str, Any]]:
         """A room's sources as the ``stage`` message gives them (``Stage.payload``)."""
@@ -400,7 +394,7 @@ class Relay:
             await self._changed(media.room)
 
     async def _changed(self, room: str) -> None:
-        await _tell(self._listeners, room)
+        await tell_each(self._listeners, room, "relay")
 
     def _on_stage_changed(self, room: str) -> None:
         self._stage_changed.add(room)
@@ -412,7 +406,7 @@ class Relay:
         self._stage_flush = None
         rooms, self._stage_changed = self._stage_changed, set()
         for room in rooms:
-            task = asyncio.ensure_future(_tell(self._stage_listeners, room))
+            task = asyncio.ensure_future(tell_each(self._stage_listeners, room, "stage"))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
@@ -421,14 +415,6 @@ class Relay:
             await asyncio.sleep(SPEAKING_CHECK_SECONDS)
             for media in list(self._rooms.values()):
                 media.check_speaking()
-
-
-async def _tell(listeners: list[Changed], room: str) -> None:
-    for listener in listeners:
-        try:
-            await listener(room)
-        except Exception:
-            log.exception("relay listener failed")
 
 
 def _published_kinds(pc: RTCPeerConnection) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from server.auth.permissions import Permission
-from server.auth.tokens import Claims
+from server.auth.tokens import Claims, require
 from server.errors import Forbidden
 from server.questions.model import Question, Viewer, delivery, gone, seen_by
 from server.questions.requests import (
@@ -133,13 +133,13 @@ class QuestionChannel:
 
     async def _ask(self, claims: Claims | None, data: Any) -> dict[str, Any]:
         request = AskRequest.parse(data)
-        claims = _require(claims, Permission.ASK)
+        claims = require(claims, Permission.ASK)
         question = await self._questions.ask(claims, request)
         return {"ok": True, "question": _seen(question, claims, voted=False)}
 
     async def _vote(self, claims: Claims | None, data: Any) -> dict[str, Any]:
         request = VoteRequest.parse(data)
-        claims = _require(claims, Permission.VOTE)
+        claims = require(claims, Permission.VOTE)
         question = await self._questions.vote(claims, request)
         await self._mark_voted(claims.sub, question.id, question.room, request.up)
         return {"ok": True, "question": _seen(question, claims, voted=request.up)}
@@ -189,11 +189,3 @@ class QuestionChannel:
 
 def _seen(question: Question, claims: Claims, voted: bool) -> dict[str, Any] | None:
     return seen_by(question, viewer_for(claims, question.room), voted)
-
-
-def _require(claims: Claims | None, permission: Permission) -> Claims:
-    if claims is None:
-        raise Forbidden("sign in with an access token to do that")
-    if not claims.can(permission):
-        raise Forbidden(f"the {claims.role.value} role may not do that")
-    return claims

@@ -11,7 +11,6 @@ announcement at a time, so the last one anyone receives is the newest.
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -22,7 +21,8 @@ from scheduler.timetable import AgendaItem
 from server.auth.permissions import Permission
 from server.auth.tokens import Claims
 from server.config import QuestionSettings
-from server.errors import Forbidden, NotFound, TooManyRequests
+from server.errors import Forbidden, NotFound
+from server.listeners import tell_each
 from server.questions.model import (
     DuplicateQuestion,
     ModerationAction,
@@ -46,8 +46,6 @@ from server.rooms.service import RoomService
 from server.store import Actor
 from server.store.questions import QuestionRecords
 from server.web.rate_limit import RateLimiter
-
-log = logging.getLogger(__name__)
 
 COUNT_SECONDS = 0.25  # a question's count goes out at most four times a second
 # Votes one person may cast (or take back) a minute, and at once: far above any hand's pace,
@@ -119,7 +117,7 @@ class QuestionService:
     async def ask(self, claims: Claims, request: AskRequest) -> Question:
         item = self._room_for(claims, request.room)
         self._check_open(item)
-        _spend(self._asks, claims.sub, "questions")
+        self._asks.check(claims.sub, "questions")
         async with self._asking:
             last = await self._records.latest_by(self.run, item.id, claims.sub)
             if last is not None and same_text(last.text, request.text):
@@ -138,7 +136,7 @@ class QuestionService:
         return question
 
     async def vote(self, claims: Claims, request: VoteRequest) -> Question:
-        _spend(self._votes, claims.sub, "votes")
+        self._votes.check(claims.sub, "votes")
         question = await self._visible(claims, request.question)
         self._check_open(self._rooms.room(question.room))
         result = await self._records.vote(
@@ -171,11 +169,7 @@ class QuestionService:
         actor = Actor(claims.sub, claims.name)
         await self._rooms.audit(item.id, "question_order", actor, {"by": request.order.value})
         change = OrderChange(item.id, request.order)
-        for listener in self._order_listeners:
-            try:
-                await listener(change)
-            except Exception:
-                log.exception("question order listener failed")
+        await tell_each(self._order_listeners, change, "question order")
         return change
 
     async def voted_by(self, sub: str) -> dict[str, str]:
@@ -284,7 +278,7 @@ class QuestionService:
         async with self._announcing:
             question = await self._records.get(self.run, question_id)
             if question is not None:  # withdrawn meanwhile: that was announced
-                await self._tell(QuestionChange(question, question))
+                await tell_each(self._listeners, QuestionChange(question, question), "question")
 
     async def _announce(self, change: QuestionChange) -> None:
         async with self._announcing:
@@ -293,21 +287,4 @@ class QuestionService:
                 if now is None:
                     return  # withdrawn meanwhile: that was announced
                 change = QuestionChange(now, change.before)
-            await self._tell(change)
-
-    async def _tell(self, change: QuestionChange) -> None:
-        for listener in self._listeners:
-            try:
-                await listener(change)
-            except Exception:
-                # One failing listener (a broken socket, say) must not stop the others.
-                log.exception("question listener failed")
-
-
-def _spend(limiter: RateLimiter, sub: str, what: str) -> None:
-    try:
-        limiter.check(sub)
-    except TooManyRequests as error:
-        raise TooManyRequests(
-            f"too many {what} at once; try again in {error.retry_after} s", error.retry_after
-        ) from None
+            await tell_each(self._listeners, change, "question")

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import socketio
 
 from server.auth.permissions import Permission
-from server.auth.tokens import Claims, TokenService
+from server.auth.tokens import Claims, TokenService, require
 from server.config import Config
 from server.errors import (
     Forbidden,
@@ -28,7 +28,6 @@ from server.errors import (
     InvalidToken,
     NotFound,
     PlenaryError,
-    TooManyRequests,
     UnknownEvent,
 )
 from server.media.stage import Source
@@ -229,7 +228,7 @@ class LiveChannel:
         request = ControlRequest.parse(data)
         if isinstance(request, StageRequest):
             return await self._move(claims, request)
-        claims = _require(claims, Permission.CONTROL_ROOMS)
+        claims = require(claims, Permission.CONTROL_ROOMS)
         room = self._rooms.room(request.room)
         if not claims.allows_room(room.id):
             raise Forbidden(f"your access does not include room {room.id!r}")
@@ -241,7 +240,7 @@ class LiveChannel:
 
     async def _move(self, claims: Claims | None, request: StageRequest) -> dict[str, Any]:
         """Bring a source on stage or send it backstage; written to the audit log."""
-        claims = _require(claims, Permission.MOVE_SOURCES)
+        claims = require(claims, Permission.MOVE_SOURCES)
         room = self._rooms.room(request.room)
         if not claims.allows_room(room.id):
             raise Forbidden(f"your access does not include room {room.id!r}")
@@ -256,21 +255,7 @@ class LiveChannel:
 
     async def _notice(self, claims: Claims | None, data: Any) -> dict[str, Any]:
         request = NoticeRequest.parse(data)
-        sender = _require(claims, Permission.SEND_NOTICE)
-        try:
-            self._notices.check(sender.sub)
-        except TooManyRequests as error:
-            raise TooManyRequests(
-                f"too many notices at once; try again in {error.retry_after} s",
-                error.retry_after,
-            ) from None
+        sender = require(claims, Permission.SEND_NOTICE)
+        self._notices.check(sender.sub, "notices")
         await self.sio.emit("notice", {"text": request.text, "level": request.level.value})
         return {"ok": True}
-
-
-def _require(claims: Claims | None, permission: Permission) -> Claims:
-    if claims is None:
-        raise Forbidden("sign in with an access token to do that")
-    if not claims.can(permission):
-        raise Forbidden(f"the {claims.role.value} role may not do that")
-    return claims

@@ -26,6 +26,7 @@ from scheduler.timetable import (
     Timetable,
 )
 from server.errors import Conflict, UnknownRoom
+from server.listeners import tell_each
 from server.store import SCHEDULE, Actor, AuditEntry, RoomChange, RoomRecords
 
 log = logging.getLogger(__name__)
@@ -173,12 +174,7 @@ class RoomService:
         )
 
     async def _announce(self, update: RoomUpdate) -> None:
-        for listener in self._listeners:
-            try:
-                await listener(update)
-            except Exception:
-                # One failing listener (a broken socket, say) must not stop the others.
-                log.exception("room update listener failed")
+        await tell_each(self._listeners, update, "room update")
 
 
 def _moved_rooms(before: Timetable, after: Timetable) -> tuple[str, ...]:

@@ -39,8 +39,9 @@ class RateLimiter:
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
         self.refused = 0  # requests turned away since start
 
-    def check(self, address: str) -> None:
-        """Spend one token of ``address``; raise TooManyRequests when it has none left."""
+    def check(self, address: str, what: str | None = None) -> None:
+        """Spend one token of ``address``; raise TooManyRequests when it has none left,
+        saying "too many ``what`` at once" when given (a sender's notices, say)."""
         now = self._clock()
         bucket = self._buckets.pop(address, None) or _Bucket(self._capacity, now)
         bucket.tokens = min(self._capacity, bucket.tokens + (now - bucket.updated) * self._rate)
@@ -51,7 +52,10 @@ class RateLimiter:
         if bucket.tokens < 1.0:
             self.refused += 1
             wait = math.ceil((1.0 - bucket.tokens) / self._rate)
-            raise TooManyRequests(
-                "too many requests from your address; try again shortly", retry_after=wait
+            message = (
+                "too many requests from your address; try again shortly"
+                if what is None
+                else f"too many {what} at once; try again in {wait} s"
             )
+            raise TooManyRequests(message, retry_after=wait)
         bucket.tokens -= 1.0
