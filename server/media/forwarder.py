@@ -217,7 +217,7 @@ class Forwarder:
         if source is None or source.ssrc != packet.ssrc or source.key != source_key:
             source = self._switch_to(packet, codec, source_key)
         if self._waiting and len(self._waiting) == len(self._viewers):
-            if not self._ends_the_wait(codec, packet.payload):
+            if not self._admit_waiting(codec, packet.payload):
                 self.stats.held += 1
                 return
             self._continue_from(source, packet)
@@ -296,29 +296,20 @@ class Forwarder:
             )
         self._queue_reports(now)
 
-    def _admit_waiting(self, codec: RTCRtpCodecParameters, payload: bytes) -> None:
+    def _admit_waiting(self, codec: RTCRtpCodecParameters, payload: bytes) -> bool:
         """Waiting viewers that may receive this source get it from this packet on: audio at
         once, video if a keyframe starts here; until then the publisher is asked for one (at
-        most once a second)."""
+        most once a second). Whether any was admitted."""
         ready = [
             viewer
             for viewer in self._waiting
             if viewer.route() is not None and self._may_receive(viewer)
         ]
         if not ready:
-            return  # nobody can be sent to yet: the request comes when one connects
+            return False  # nobody can be sent to yet: the request comes when one connects
         if self.kind == "audio" or starts_keyframe(codec.mimeType, payload):
             self._stop_waiting(ready)
             self.replan()
-        else:
-            self.ask_for_keyframe()
-
-    def _ends_the_wait(self, codec: RTCRtpCodecParameters, payload: bytes) -> bool:
-        """Whether this packet is the first that some waiting viewer gets: a keyframe's, for
-        video (asked for meanwhile), any, for audio."""
-        if not any(v.route() is not None and self._may_receive(v) for v in self._waiting):
-            return False
-        if self.kind == "audio" or starts_keyframe(codec.mimeType, payload):
             return True
         self.ask_for_keyframe()
         return False

@@ -121,9 +121,7 @@ class RoomMedia:
         self._make_mix = make_mix
         self._stage_changed = stage_changed
         self._clock = clock
-        self._sources: dict[str, Source] = {}
         self._by_session: dict[MediaSession, Source] = {}
-        self._sessions: dict[str, MediaSession] = {}  # by source id
         self._detectors: dict[str, SpeakingDetector] = {}
         self._receivers: dict[Viewer, Receiver] = {}
         self._programmes: dict[tuple[View, str | None], Programme] = {}
@@ -166,8 +164,6 @@ class RoomMedia:
         source = Source(
             name=owner.name, role=owner.role, sub=owner.sub, kinds=kinds, id=session.source_id
         )
-        self._sources[source.id] = source
-        self._sessions[source.id] = session
         self._by_session[session] = source
         self._detectors[source.id] = SpeakingDetector()
         self.stage.add(source, self._clock())
@@ -178,8 +174,7 @@ class RoomMedia:
         source = self.source_of(session)
         if source is None:
             return
-        del self._sources[source.id], self._sessions[source.id], self._detectors[source.id]
-        del self._by_session[session]
+        del self._by_session[session], self._detectors[source.id]
         self.stage.remove(source, self._clock())
         self._restage()
 
@@ -207,9 +202,9 @@ class RoomMedia:
         """Sources that went quiet without a packet to say so (DTX sends none)."""
         now = self._clock()
         changed = False
-        for source_id, detector in self._detectors.items():
-            if detector.expire(now):
-                changed |= self._speaking(self._sources[source_id], False)
+        for source in self._by_session.values():
+            if self._detectors[source.id].expire(now):
+                changed |= self._speaking(source, False)
         if changed:
             self._restage()
 
@@ -270,14 +265,14 @@ class RoomMedia:
             return True
         if source_key in self._mix_subs:
             return receiver.sub not in self._mix_subs[source_key]
-        source = self._sources.get(source_key)
+        source = self.stage.find(source_key)
         return source is None or source.heard_by(receiver.sub, receiver.view)
 
     def _programme(self, session: MediaSession, view: View) -> Programme:
         """The programme of ``view`` for this session: its own subject's, if it publishes
         here (so that it is left out), else the one every other plain player shares."""
         sub = session.owner.sub
-        publishes = any(source.sub == sub for source in self._sources.values())
+        publishes = any(source.sub == sub for source in self.stage.sources)
         key = (view, sub if publishes else None)
         programme = self._programmes.get(key)
         if programme is None:
@@ -374,7 +369,8 @@ class RoomMedia:
 
     def _ask_for_picture(self, forwarder: Forwarder) -> None:
         """A keyframe request of ``forwarder``'s viewers, to the source now feeding it."""
-        session = self._sessions.get(forwarder.source_key or "")
+        key = forwarder.source_key
+        session = next((s for s, source in self._by_session.items() if source.id == key), None)
         ssrc = forwarder.source_ssrc
         if session is None or ssrc is None:
             return

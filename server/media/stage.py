@@ -94,10 +94,13 @@ class Stage:
     def on_stage(self) -> list[Source]:
         return [source for source in self._sources.values() if source.on_stage]
 
+    def find(self, source_id: object) -> Source | None:
+        return self._sources.get(source_id) if isinstance(source_id, str) else None
+
     def source(self, source_id: object) -> Source:
         """The source ``source_id`` of this room; NotFound for any other id (of another room
         too: a room's ids say nothing of another's)."""
-        found = self._sources.get(source_id) if isinstance(source_id, str) else None
+        found = self.find(source_id)
         if found is None:
             raise NotFound("there is no such source in this room")
         return found
