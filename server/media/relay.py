@@ -33,6 +33,7 @@ from server.errors import Conflict, NotFound, PlenaryError
 from server.listeners import tell_each
 from server.media.admission import AdmissionLimits, Occupancy, admit_publisher, admit_viewer
 from server.media.aiortc_internals.ice import answer_as_dtls_server, restrict_ice
+from server.media.aiortc_internals.media_first import Publishers
 from server.media.aiortc_internals.publisher import ForwardingFailures, tap_receiver
 from server.media.aiortc_internals.viewer_sender import PassthroughSender
 from server.media.codecs import prefer_relay_codecs
@@ -93,6 +94,7 @@ class Relay:
         self._closing = False
         self._forwarded_before = {"audio": 0, "video": 0}
         self.forwarding_failures = ForwardingFailures()
+        self._publishers = Publishers()  # their sockets: each takes its turn (MediaFirst)
         self.refusals: Counter[str] = Counter()  # offers turned away, by error code
         self.replaced = 0  # sessions closed to admit a newer one of the same person
         self.never_connected = 0  # answered sessions that closed before connecting
@@ -215,6 +217,7 @@ class Relay:
             await media.close()
         for task in list(self._tasks):
             task.cancel()
+        self._publishers.close()
 
     def _media(self, room: RoomSpec) -> RoomMedia:
         media = self._rooms.get(room.id)
@@ -352,7 +355,9 @@ class Relay:
             ) -> None:
                 await media.route(session, packet, kind, codec)
 
-            tap_receiver(transceiver.receiver, on_packet, self.forwarding_failures)
+            tap_receiver(
+                transceiver.receiver, on_packet, self.forwarding_failures, self._publishers
+            )
 
     def _viewer_setup(
         self, media: RoomMedia, session: MediaSession, transceivers: list[RTCRtpTransceiver]

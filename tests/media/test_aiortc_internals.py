@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 from aioice import Connection
@@ -16,7 +17,7 @@ from pylibsrtp._binding import ffi
 
 from server.media.aiortc_internals.compat import RECEIVER_MANGLED
 from server.media.aiortc_internals.ice import gather_only_on
-from server.media.aiortc_internals.media_first import MediaFirst
+from server.media.aiortc_internals.media_first import MediaFirst, Publishers
 from server.media.aiortc_internals.publisher import ForwardingFailures, tap_receiver
 from server.media.aiortc_internals.srtp import SRTP_BUFFER_BYTES, SRTP_PACKET_LIMIT, srtp_protector
 from server.media.aiortc_internals.viewer_sender import PassthroughSender
@@ -56,6 +57,12 @@ def test_the_fast_protector_wants_the_enlarged_buffer() -> None:
 @pytest.fixture
 async def ice_pair() -> AsyncIterator[tuple[Connection, Connection]]:
     """A relay's ICE connection and a publisher's, real aioice on loopback."""
+    async with connected_pair() as pair:
+        yield pair
+
+
+@asynccontextmanager
+async def connected_pair() -> AsyncIterator[tuple[Connection, Connection]]:
     relay, publisher = Connection(ice_controlling=False), Connection(ice_controlling=True)
     for connection in (relay, publisher):
         gather_only_on(connection, ["127.0.0.1"])
@@ -121,6 +128,33 @@ async def test_media_first_gives_the_loop_its_turn(
         rest = [(await relay.recvfrom())[0] for _ in range(6)]
     assert rest == [media(number) for number in range(MediaFirst.IN_A_ROW, flood)]
     assert media_first.taken == 0  # the loop had its turn: taking may start again
+
+
+async def test_media_first_gives_way_to_another_publishers_waiting_datagram() -> None:
+    """The hall's burst cannot hold back a panelist: while the panelist's datagram waits,
+    the hall's next is left to the loop, which reads one from each."""
+    publishers = Publishers()
+    async with connected_pair() as (hall_relay, hall), connected_pair() as (panel_relay, panel):
+        hall_first = MediaFirst(hall_relay, publishers=publishers)
+        panel_first = MediaFirst(panel_relay, publishers=publishers)
+        panel_first.take_next()  # nothing waiting: its socket joins the watch
+        for number in range(3):
+            await hall.send(media(number))
+        hall_first.take_next()  # the panelist's socket is empty: the hall's is taken
+        assert hall_relay._queue.get_nowait() == (media(0), 1)
+        await panel.send(media(100))
+        await asyncio.sleep(0)  # (loopback delivers at once; no yield happened in between)
+        hall_first.take_next()
+        assert hall_relay._queue.empty() and hall_first.given_way == 1
+        panel_first.take_next()  # the hall's waits too, but it gives way only to another
+        assert panel_relay._queue.empty() and panel_first.given_way == 1
+        async with asyncio.timeout(5):  # the loop reads one from each, in turn
+            assert (await panel_relay.recvfrom())[0] == media(100)
+            assert (await hall_relay.recvfrom())[0] == media(1)
+        hall_first.take_next()  # the panelist has nothing waiting now
+        assert hall_relay._queue.get_nowait() == (media(2), 1)
+    publishers.close()
+    hall_first.take_next()  # closed with the relay: nothing watched, nothing raised
 
 
 async def test_media_first_hands_what_a_datagram_raised_to_its_owner(

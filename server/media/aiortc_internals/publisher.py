@@ -15,7 +15,7 @@ from aiortc.rtp import (
 )
 
 from server.media.aiortc_internals.compat import RECEIVER_MANGLED
-from server.media.aiortc_internals.media_first import MediaFirst
+from server.media.aiortc_internals.media_first import MediaFirst, Publishers
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +52,14 @@ class _KeepNothing:
 
 
 def tap_receiver(
-    receiver: RTCRtpReceiver, on_packet: PacketHandler, failures: ForwardingFailures
+    receiver: RTCRtpReceiver,
+    on_packet: PacketHandler,
+    failures: ForwardingFailures,
+    publishers: Publishers | None = None,
 ) -> None:
     """Hand every RTP packet the publisher sends to ``on_packet``, undecoded; what it
-    raises goes to ``failures``."""
+    raises goes to ``failures``. The publisher's next datagram is taken at once, unless
+    another of ``publishers`` has one waiting (``MediaFirst``)."""
     setattr(receiver, RECEIVER_MANGLED + "jitter_buffer", _KeepNothing())
     keep_books = receiver._handle_rtp_packet
     start = receiver.receive
@@ -81,7 +85,7 @@ def tap_receiver(
         await keep_books(packet, arrival_time_ms)
         media_first.take_next()
 
-    media_first = MediaFirst.of(receiver.transport, failures.caught)
+    media_first = MediaFirst.of(receiver.transport, failures.caught, publishers)
     receiver.receive = receive  # type: ignore[method-assign]
     receiver._handle_rtp_packet = handle  # type: ignore[method-assign]
 
