@@ -5,7 +5,11 @@ The socket adapter parses and hands over the caller's claims; this service appli
 counts are coalesced: however many votes a question gets, its listeners hear of the count at
 most ``1 / COUNT_SECONDS`` times a second, so thousands of votes do not become millions of
 messages. Every change is announced as the question stands in the store when it goes out, one
-announcement at a time, so the last one anyone receives is the newest.
+announcement at a time, so the last one anyone receives is the newest; a new question is
+announced as asked, unless a later change of it has gone out already.
+
+Votes and new questions are written in batches (``Batches``): under a burst, one transaction
+takes everything that arrived while the one before it was written.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from datetime import datetime, timedelta
 from scheduler.timetable import AgendaItem
 from server.auth.permissions import Permission
 from server.auth.tokens import Claims
+from server.batches import Batches
 from server.config import QuestionSettings
 from server.errors import Forbidden, NotFound
 from server.listeners import tell_each
@@ -44,7 +49,7 @@ from server.questions.model import (
 from server.questions.requests import AskRequest, ModerateRequest, OrderRequest, VoteRequest
 from server.rooms.service import RoomService
 from server.store import Actor
-from server.store.questions import QuestionRecords
+from server.store.questions import NewQuestion, QuestionRecords, Vote, Voted
 from server.web.rate_limit import RateLimiter
 
 COUNT_SECONDS = 0.25  # a question's count goes out at most four times a second
@@ -96,8 +101,14 @@ class QuestionService:
         self._wall = wall
         self._asks = RateLimiter(settings.per_person_per_minute, monotonic)
         self._votes = RateLimiter(VOTES_PER_MINUTE, monotonic, burst=VOTE_BURST)
-        self._asking = asyncio.Lock()  # a duplicate is checked and refused as one step
+        self._new_questions: Batches[NewQuestion, Question] = Batches(
+            lambda batch: records.add_new(self.run, batch)
+        )
+        self._cast_votes: Batches[Vote, Voted] = Batches(
+            lambda batch: records.vote(self.run, batch)
+        )
         self._announcing = asyncio.Lock()
+        self._announced: set[str] = set()  # questions of which a change has gone out
         self._listeners: list[Listener] = []
         self._order_listeners: list[OrderListener] = []
         self._counts_due: dict[str, asyncio.TimerHandle] = {}
@@ -118,33 +129,39 @@ class QuestionService:
         item = self._room_for(claims, request.room)
         self._check_open(item)
         self._asks.check(claims.sub, "questions")
-        async with self._asking:
-            last = await self._records.latest_by(self.run, item.id, claims.sub)
-            if last is not None and same_text(last.text, request.text):
+        question = Question(
+            id=new_question_id(),
+            room=item.id,
+            text=request.text,
+            status=arrival_status(item.moderated),
+            created_at=self._wall(),
+            author=None if request.anonymous else claims.name,
+            asker=claims.sub,
+        )
+
+        def repeats(latest: Question) -> None:
+            if same_text(latest.text, request.text):
                 raise DuplicateQuestion("you asked this already; your question is in the list")
-            question = Question(
-                id=new_question_id(),
-                room=item.id,
-                text=request.text,
-                status=arrival_status(item.moderated),
-                created_at=self._wall(),
-                author=None if request.anonymous else claims.name,
-                asker=claims.sub,
-            )
-            await self._records.add(self.run, question)
-        await self._announce(QuestionChange(question, None))
-        return question
+
+        await self._new_questions.submit(NewQuestion(question, repeats))
+        if await self._announce(QuestionChange(question, None)):
+            return question
+        return await self._records.get(self.run, question.id) or question  # changed since
 
     async def vote(self, claims: Claims, request: VoteRequest) -> Question:
         self._votes.check(claims.sub, "votes")
-        question = await self._visible(claims, request.question)
-        self._check_open(self._rooms.room(question.room))
-        result = await self._records.vote(
-            self.run, question.id, claims.sub, request.up, lambda now: check_vote(now, request.up)
+
+        def allowed(question: Question) -> None:
+            self._check_visible(claims, question)
+            self._check_open(self._rooms.room(question.room))
+            check_vote(question, request.up)
+
+        outcome = await self._cast_votes.submit(
+            Vote(request.question, claims.sub, request.up, allowed)
         )
-        if result is None:
+        if outcome is None:
             raise NotFound("there is no such question")
-        question, changed = result
+        question, changed = outcome
         if changed:
             self._count_changed(question.id)
         return question
@@ -221,6 +238,8 @@ class QuestionService:
                 await self._announce(QuestionChange(after, before))
 
     async def close(self) -> None:
+        await self._new_questions.close()
+        await self._cast_votes.close()
         for handle in self._counts_due.values():
             handle.cancel()
         self._counts_due.clear()
@@ -237,11 +256,17 @@ class QuestionService:
     async def _visible(self, claims: Claims, question_id: str) -> Question:
         """The question, if the caller may see it; to anyone else it does not exist."""
         question = await self._records.get(self.run, question_id)
-        if question is None or not is_visible(question, viewer_for(claims, question.room)):
+        if question is None:
+            raise NotFound("there is no such question")
+        self._check_visible(claims, question)
+        return question
+
+    @staticmethod
+    def _check_visible(claims: Claims, question: Question) -> None:
+        if not is_visible(question, viewer_for(claims, question.room)):
             raise NotFound("there is no such question")
         if not claims.allows_room(question.room):
             raise Forbidden(f"your access does not include room {question.room!r}")
-        return question
 
     def _check_open(self, item: AgendaItem) -> None:
         after = timedelta(minutes=self._settings.open_minutes_after_end)
@@ -280,11 +305,18 @@ class QuestionService:
             if question is not None:  # withdrawn meanwhile: that was announced
                 await tell_each(self._listeners, QuestionChange(question, question), "question")
 
-    async def _announce(self, change: QuestionChange) -> None:
+    async def _announce(self, change: QuestionChange) -> bool:
+        """Whether it went out: not if a later change of the question has already."""
         async with self._announcing:
-            if not change.withdrawn:
+            question_id = change.question.id
+            if change.before is None:  # new: as asked, unless a later change went out first
+                if question_id in self._announced:
+                    return False
+            elif not change.withdrawn:
                 now = await self._records.get(self.run, change.question.id)
                 if now is None:
-                    return  # withdrawn meanwhile: that was announced
+                    return False  # withdrawn meanwhile: that was announced
                 change = QuestionChange(now, change.before)
+            self._announced.add(question_id)
             await tell_each(self._listeners, change, "question")
+            return True

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, cast
 
-from sqlalchemy import Delete, Insert, delete, select, update
+from sqlalchemy import Delete, Insert, Table, bindparam, delete, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,15 +28,82 @@ from server.store.models import QuestionOrderRow, QuestionRow, VoteRow
 Change = tuple[Question, Question]
 Check = Callable[[Question], None]
 Transform = Callable[[Question], Question]
+# Rows in one multi-row statement: two parameters each, well under SQLite's limit of 32,766.
+ROWS_PER_STATEMENT = 500
+
+
+@dataclass(frozen=True)
+class Vote:
+    """A vote cast (``up``) or taken back, once ``check`` allows it on the question as it is."""
+
+    question_id: str
+    voter: str
+    up: bool
+    check: Check
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.question_id, self.voter
+
+
+@dataclass(frozen=True)
+class NewQuestion:
+    """A question to add, unless ``repeats`` says it repeats its asker's latest in the room."""
+
+    question: Question
+    repeats: Callable[[Question], None]  # raises if the asker's latest makes it a repeat
+
+
+# A vote's outcome: the question after its batch and whether the vote changed anything (a
+# second vote changes nothing), or None if there is no such question.
+Voted = tuple[Question, bool] | None
 
 
 class QuestionRecords:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def add(self, run: str, question: Question) -> None:
+    async def add_new(self, run: str, new: list[NewQuestion]) -> list[Question | Exception]:
+        """Each question added in one transaction, unless it repeats its asker's latest in the
+        room (earlier ones of the same batch included): then what ``repeats`` raised."""
         async with self._sessions.begin() as session:
-            session.add(_row(run, question))
+            latest = await self._latest_of(session, run, [n.question for n in new])
+            outcomes: list[Question | Exception] = []
+            for item in new:
+                question = item.question
+                key = (question.room, question.asker)
+                try:
+                    if key in latest:
+                        item.repeats(latest[key])
+                except Exception as error:
+                    outcomes.append(error)
+                    continue
+                latest[key] = question
+                session.add(_row(run, question))
+                outcomes.append(question)
+            return outcomes
+
+    async def _latest_of(
+        self, session: AsyncSession, run: str, questions: list[Question]
+    ) -> dict[tuple[str, str | None], Question]:
+        """The newest question of each asker of ``questions`` in its room."""
+        askers = {q.asker for q in questions if q.asker is not None}
+        rooms = {q.room for q in questions}
+        latest: dict[tuple[str, str | None], Question] = {}
+        if not askers:
+            return latest
+        rows = await session.scalars(
+            select(QuestionRow)
+            .where(
+                QuestionRow.run == run,
+                QuestionRow.room.in_(rooms),
+                QuestionRow.asker.in_(askers),
+            )
+            .order_by(QuestionRow.created_at, QuestionRow.id)
+        )
+        for row in rows:
+            latest[(row.room, row.asker)] = _question(row)
+        return latest
 
     async def get(self, run: str, question_id: str) -> Question | None:
         async with self._sessions() as session:
@@ -53,16 +120,6 @@ class QuestionRecords:
             )
             return [_question(row) for row in rows]
 
-    async def latest_by(self, run: str, room: str, asker: str) -> Question | None:
-        async with self._sessions() as session:
-            row = await session.scalar(
-                select(QuestionRow)
-                .where(QuestionRow.run == run, QuestionRow.room == room, QuestionRow.asker == asker)
-                .order_by(QuestionRow.created_at.desc(), QuestionRow.id.desc())
-                .limit(1)
-            )
-            return _question(row) if row is not None else None
-
     async def voted(self, run: str, voter: str) -> dict[str, str]:
         """The questions ``voter`` has voted for: question id to room."""
         async with self._sessions() as session:
@@ -73,28 +130,29 @@ class QuestionRecords:
             )
             return {question_id: room for question_id, room in rows}
 
-    async def vote(
-        self, run: str, question_id: str, voter: str, up: bool, check: Check
-    ) -> tuple[Question, bool] | None:
-        """Add (``up``) or take back ``voter``'s vote; the question after it and whether
-        anything changed (a second vote changes nothing), or None if there is no question."""
+    async def vote(self, run: str, votes: list[Vote]) -> list[Voted | Exception]:
+        """Every vote of the batch in one transaction, in order; each one's outcome. The
+        questions' rows are locked first, so each count moves by exactly the votes added or
+        taken back."""
         async with self._sessions.begin() as session:
-            row = await session.get(QuestionRow, question_id, with_for_update=True)
-            if row is None or row.run != run:
-                return None
-            question = _question(row)
-            check(question)
-            changed = await session.scalar(_vote_statement(session, question_id, voter, up))
-            if changed is None:
-                return question, False
-            votes = await session.scalar(
-                update(QuestionRow)
-                .where(QuestionRow.id == question_id)
-                .values(votes=QuestionRow.votes + (1 if up else -1))
-                .returning(QuestionRow.votes)
-                .execution_options(synchronize_session=False)
+            rows = await session.scalars(
+                select(QuestionRow)
+                .where(QuestionRow.id.in_({vote.question_id for vote in votes}))
+                .with_for_update()
             )
-            return replace(question, votes=int(votes or 0)), True
+            questions = {row.id: _question(row) for row in rows if row.run == run}
+            allowed = [(n, vote) for n, vote in enumerate(votes) if _allowed(vote, questions)]
+            changed: set[int] = set()  # the votes that added or removed a row
+            for turn in _turns(allowed):
+                keys = await _cast(session, [vote for _, vote in turn])
+                changed |= {n for n, vote in turn if (*vote.key, vote.up) in keys}
+            moved: dict[str, int] = {}
+            for n in changed:
+                vote = votes[n]
+                moved[vote.question_id] = moved.get(vote.question_id, 0) + (1 if vote.up else -1)
+            await _move_counts(session, moved)
+        after = {id: replace(q, votes=q.votes + moved.get(id, 0)) for id, q in questions.items()}
+        return [_vote_outcome(vote, after, n in changed) for n, vote in enumerate(votes)]
 
     async def change(
         self, run: str, question_id: str, check: Check, transform: Transform
@@ -202,18 +260,85 @@ class QuestionRecords:
         return await self.in_room(run, room)
 
 
-def _vote_statement(session: AsyncSession, question_id: str, voter: str, up: bool) -> Any:
-    """The vote row added (if it is not there) or removed (if it is), returning its key only
-    when it really was."""
+def _allowed(vote: Vote, questions: dict[str, Question]) -> bool:
+    question = questions.get(vote.question_id)
+    if question is None:
+        return False
+    try:
+        vote.check(question)
+    except Exception:
+        return False  # _vote_outcome runs the check again for the caller's error
+    return True
+
+
+def _turns(votes: list[tuple[int, Vote]]) -> list[list[tuple[int, Vote]]]:
+    """The votes in turns, each voter's vote on a question at most once per turn and in the
+    order cast: a vote and its taking back in one batch stay in that order."""
+    turns: list[list[tuple[int, Vote]]] = []
+    last: dict[tuple[str, str], int] = {}
+    for numbered in votes:
+        key = numbered[1].key
+        index = last.get(key, -1) + 1
+        if index == len(turns):
+            turns.append([])
+        turns[index].append(numbered)
+        last[key] = index
+    return turns
+
+
+async def _cast(session: AsyncSession, votes: list[Vote]) -> set[tuple[str, str, bool]]:
+    """The votes of one turn written: rows added for votes up (if not there) and removed for
+    votes taken back (if there); those that really changed, as (question, voter, up)."""
+    changed: set[tuple[str, str, bool]] = set()
+    for up in (True, False):
+        keys = [vote.key for vote in votes if vote.up is up]
+        for start in range(0, len(keys), ROWS_PER_STATEMENT):
+            chunk = keys[start : start + ROWS_PER_STATEMENT]
+            result = await session.execute(_vote_statement(session, chunk, up))
+            changed |= {(question_id, voter, up) for question_id, voter in result}
+    return changed
+
+
+def _vote_statement(session: AsyncSession, keys: list[tuple[str, str]], up: bool) -> Any:
+    """The vote rows added (those not there) or removed (those there), returning the keys of
+    those that really were."""
     if not up:
-        removal: Delete = delete(VoteRow).where(
-            VoteRow.question_id == question_id, VoteRow.voter == voter
-        )
-        return removal.returning(VoteRow.voter)
+        voted = tuple_(VoteRow.question_id, VoteRow.voter)
+        removal: Delete = delete(VoteRow).where(voted.in_(keys))
+        return removal.returning(VoteRow.question_id, VoteRow.voter)
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    addition: Insert = insert(VoteRow).values(question_id=question_id, voter=voter)
-    return addition.on_conflict_do_nothing().returning(VoteRow.voter)  # type: ignore[attr-defined]
+    addition: Insert = insert(VoteRow).values(
+        [{"question_id": question_id, "voter": voter} for question_id, voter in keys]
+    )
+    return addition.on_conflict_do_nothing().returning(  # type: ignore[attr-defined]
+        VoteRow.question_id, VoteRow.voter
+    )
+
+
+async def _move_counts(session: AsyncSession, moved: dict[str, int]) -> None:
+    """Each question's count moved by its votes' sum: one statement, run once per question."""
+    moves = [{"question": question_id, "by": by} for question_id, by in moved.items() if by]
+    if not moves:
+        return
+    table = cast(Table, QuestionRow.__table__)
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("question"))
+        .values(votes=table.c.votes + bindparam("by"))
+    )
+    await session.execute(statement, moves)
+
+
+def _vote_outcome(vote: Vote, questions: dict[str, Question], changed: bool) -> Voted | Exception:
+    question = questions.get(vote.question_id)
+    if question is None:
+        return None
+    try:
+        vote.check(question)
+    except Exception as error:
+        return error
+    return question, changed
 
 
 def _unpinned(row: QuestionRow) -> Change:

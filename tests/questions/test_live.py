@@ -65,6 +65,38 @@ async def test_the_asker_and_moderators_see_a_new_question_and_nobody_else(hall:
         assert len(questions_of(other, asked["id"])) == 1
 
 
+async def test_a_new_question_held_up_is_not_announced_over_a_later_change(
+    hall: Hall, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store has the question, but its announcement is held up; a moderator who listed it
+    meanwhile approves it. The approval goes out, and the late "pending" never does: what a
+    receiver hears last of a question is how it stands."""
+    records = hall.app[appkeys.STORE].questions
+    stored, go_on = asyncio.Event(), asyncio.Event()
+    add_new = records.add_new
+
+    async def held_up(*args: Any) -> Any:
+        outcomes = await add_new(*args)
+        stored.set()
+        await go_on.wait()
+        return outcomes
+
+    monkeypatch.setattr(records, "add_new", held_up)
+    moderator = await hall.join(Role.MODERATOR)
+    asker = await hall.join(Role.ATTENDEE, name="Ann")
+    asking = asyncio.create_task(ask(asker, "Held up?"))
+    await stored.wait()
+    [question_id] = await listing(moderator)
+    await moderate(moderator, question_id, "approve")
+    go_on.set()
+    asked = await asking
+    assert asked["status"] == "approved"  # the ack: as the question stands
+    await asker.call("questions", {"room": "welcome"})  # anything sent before it has arrived
+    await moderator.call("questions", {"room": "welcome"})
+    assert [q["status"] for q in questions_of(moderator, question_id)] == ["approved"]
+    assert [q["status"] for q in questions_of(asker, question_id)] == ["approved"]
+
+
 async def test_what_each_role_lists_in_every_state(hall: Hall) -> None:
     moderator = await hall.join(Role.MODERATOR)
     organizer = await hall.join(Role.ORGANIZER)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +14,7 @@ from server.errors import Conflict
 from server.questions.model import Question, QuestionStatus, new_question_id
 from server.store import Store
 from server.store.models import VoteRow
+from server.store.questions import NewQuestion, Vote, Voted
 
 AT = datetime(2021, 6, 14, 12, 0, tzinfo=UTC)
 RUN = "event"
@@ -21,6 +22,25 @@ RUN = "event"
 
 def allow(_question: Question) -> None:
     pass
+
+
+def never_repeats(_latest: Question) -> None:
+    pass
+
+
+async def add(store: Store, one: Question, run: str = RUN) -> None:
+    [added] = await store.questions.add_new(run, [NewQuestion(one, never_repeats)])
+    assert added == one
+
+
+async def vote(
+    store: Store, question_id: str, voter: str, up: bool, check: Callable[[Question], None]
+) -> Voted:
+    """One vote, in a transaction of its own."""
+    [outcome] = await store.questions.vote(RUN, [Vote(question_id, voter, up, check)])
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
 
 
 def question(status: QuestionStatus = QuestionStatus.APPROVED, **fields: object) -> Question:
@@ -49,20 +69,19 @@ async def test_questions_round_trip_by_run_and_room(store: Store) -> None:
     second = question(room="keynote", created_at=AT + timedelta(minutes=1))
     third = question(created_at=AT + timedelta(minutes=2), author=None)
     for one in (first, second, third):
-        await store.questions.add(RUN, one)
-    await store.questions.add("rehearsal:a", question())
+        await add(store, one)
+    await add(store, question(), "rehearsal:a")
     assert await store.questions.in_room(RUN, "welcome") == [first, third]
     assert await store.questions.get(RUN, second.id) == second
     assert await store.questions.get("rehearsal:a", second.id) is None
     assert (await store.questions.get(RUN, first.id)).created_at.tzinfo is UTC  # type: ignore[union-attr]
-    assert await store.questions.latest_by(RUN, "welcome", "u_ann") == third
 
 
 async def test_200_votes_at_once_count_200(store: Store) -> None:
     asked = question()
-    await store.questions.add(RUN, asked)
+    await add(store, asked)
     results = await asyncio.gather(
-        *(store.questions.vote(RUN, asked.id, f"u_{n}", True, allow) for n in range(200))
+        *(vote(store, asked.id, f"u_{n}", True, allow) for n in range(200))
     )
     assert all(result is not None and result[1] for result in results)
     assert (await store.questions.get(RUN, asked.id)).votes == 200  # type: ignore[union-attr]
@@ -71,16 +90,14 @@ async def test_200_votes_at_once_count_200(store: Store) -> None:
 
 async def test_one_voter_at_once_many_times_counts_once_and_takes_back(store: Store) -> None:
     asked = question()
-    await store.questions.add(RUN, asked)
+    await add(store, asked)
     results = await asyncio.gather(
-        *(store.questions.vote(RUN, asked.id, "u_bob", True, allow) for _ in range(20))
+        *(vote(store, asked.id, "u_bob", True, allow) for _ in range(20))
     )
     assert [changed for _, changed in results if changed] == [True]  # type: ignore[misc]
     assert (await store.questions.get(RUN, asked.id)).votes == 1  # type: ignore[union-attr]
     assert await store.questions.voted(RUN, "u_bob") == {asked.id: "welcome"}
-    downs = await asyncio.gather(
-        *(store.questions.vote(RUN, asked.id, "u_bob", False, allow) for _ in range(5))
-    )
+    downs = await asyncio.gather(*(vote(store, asked.id, "u_bob", False, allow) for _ in range(5)))
     assert sum(changed for _, changed in downs) == 1  # type: ignore[misc]
     assert (await store.questions.get(RUN, asked.id)).votes == 0  # type: ignore[union-attr]
     assert await store.questions.voted(RUN, "u_bob") == {}
@@ -88,21 +105,21 @@ async def test_one_voter_at_once_many_times_counts_once_and_takes_back(store: St
 
 async def test_a_refused_vote_changes_nothing(store: Store) -> None:
     asked = question()
-    await store.questions.add(RUN, asked)
+    await add(store, asked)
 
     def refuse(_question: Question) -> None:
         raise Conflict("no")
 
     with pytest.raises(Conflict):
-        await store.questions.vote(RUN, asked.id, "u_bob", True, refuse)
+        await vote(store, asked.id, "u_bob", True, refuse)
     assert (await store.questions.get(RUN, asked.id)).votes == 0  # type: ignore[union-attr]
-    assert await store.questions.vote(RUN, "q_nothing", "u_bob", True, allow) is None
+    assert await vote(store, "q_nothing", "u_bob", True, allow) is None
 
 
 async def test_one_pinned_question_per_room(store: Store) -> None:
     first, second, elsewhere = question(), question(), question(room="keynote")
     for one in (first, second, elsewhere):
-        await store.questions.add(RUN, one)
+        await add(store, one)
     await store.questions.pin(RUN, elsewhere.id, True, allow)
     changes = await store.questions.pin(RUN, first.id, True, allow)
     assert [(after.id, after.pinned) for _, after in changes] == [(first.id, True)]
@@ -119,7 +136,7 @@ async def test_one_pinned_question_per_room(store: Store) -> None:
 async def test_pins_at_once_leave_one_pinned(store: Store) -> None:
     asked = [question() for _ in range(6)]
     for one in asked:
-        await store.questions.add(RUN, one)
+        await add(store, one)
     results = await asyncio.gather(
         *(store.questions.pin(RUN, one.id, True, allow) for one in asked), return_exceptions=True
     )
@@ -130,7 +147,7 @@ async def test_pins_at_once_leave_one_pinned(store: Store) -> None:
 
 async def test_a_change_is_decided_on_the_row_as_it_is(store: Store) -> None:
     asked = question(QuestionStatus.PENDING)
-    await store.questions.add(RUN, asked)
+    await add(store, asked)
     change = await store.questions.change(
         RUN, asked.id, allow, lambda q: replace(q, status=QuestionStatus.APPROVED, text="Why, now?")
     )
@@ -147,8 +164,8 @@ async def test_a_change_is_decided_on_the_row_as_it_is(store: Store) -> None:
 
 async def test_deleting_a_question_takes_its_votes(store: Store) -> None:
     asked = question()
-    await store.questions.add(RUN, asked)
-    await store.questions.vote(RUN, asked.id, "u_bob", True, allow)
+    await add(store, asked)
+    await vote(store, asked.id, "u_bob", True, allow)
     assert await store.questions.delete(RUN, asked.id, allow) == replace(asked, votes=1)
     assert await store.questions.get(RUN, asked.id) is None
     assert await store.questions.voted(RUN, "u_bob") == {}
@@ -158,10 +175,10 @@ async def test_deleting_a_question_takes_its_votes(store: Store) -> None:
 async def test_forgetting_an_asker_keeps_questions_and_counts(store: Store) -> None:
     mine, theirs = question(), question(asker="u_bob", author="Bob")
     for one in (mine, theirs):
-        await store.questions.add(RUN, one)
+        await add(store, one)
     for voter in ("u_ann", "u_bob"):
-        await store.questions.vote(RUN, theirs.id, voter, True, allow)
-    await store.questions.vote(RUN, mine.id, "u_ann", True, allow)
+        await vote(store, theirs.id, voter, True, allow)
+    await vote(store, mine.id, "u_ann", True, allow)
     changes = await store.questions.forget_asker("u_ann")
     assert [(run, after.id, after.author, after.asker) for run, (_, after) in changes] == [
         (RUN, mine.id, None, None)
@@ -175,3 +192,85 @@ async def test_forgetting_an_asker_keeps_questions_and_counts(store: Store) -> N
         assert "u_ann" not in voters and len(set(voters)) == 3
         count = await connection.scalar(select(func.count()).select_from(VoteRow))
         assert count == 3
+
+
+async def test_a_batch_of_votes_is_counted_vote_by_vote(store: Store) -> None:
+    """One transaction, and each vote as if alone: a voter's vote, its taking back and their
+    vote again stay in that order; a second vote changes nothing; a refused vote and a vote
+    for no question get their own outcome and change nothing."""
+    asked, other, pending = question(), question(), question(QuestionStatus.PENDING)
+    for one in (asked, other, pending):
+        await add(store, one)
+
+    def approved_only(now: Question) -> None:
+        if now.status is not QuestionStatus.APPROVED:
+            raise Conflict("not yet")
+
+    votes = [
+        *(Vote(asked.id, f"u_{n}", True, allow) for n in range(300)),
+        Vote(other.id, "u_bob", True, allow),
+        Vote(other.id, "u_bob", False, allow),
+        Vote(other.id, "u_bob", True, allow),
+        Vote(asked.id, "u_0", True, allow),
+        Vote(pending.id, "u_bob", True, approved_only),
+        Vote("q_nothing", "u_bob", True, allow),
+    ]
+    outcomes = await store.questions.vote(RUN, votes)
+    assert len(outcomes) == len(votes)
+    assert all(outcome == (replace(asked, votes=300), True) for outcome in outcomes[:300])
+    assert [o[1] for o in outcomes[300:303]] == [True, True, True]  # type: ignore[index]
+    assert outcomes[303] == (replace(asked, votes=300), False)
+    assert isinstance(outcomes[304], Conflict) and outcomes[305] is None
+    counts = {q.id: q.votes for q in await store.questions.in_room(RUN, "welcome")}
+    assert counts == {asked.id: 300, other.id: 1, pending.id: 0}
+    assert await store.questions.voted(RUN, "u_bob") == {other.id: "welcome"}
+
+
+async def test_batches_at_once_stay_exact(store: Store) -> None:
+    """Batches written beside each other (another process's, on PostgreSQL) count every vote
+    once: the unique key decides, not a count read and written back."""
+    asked = question()
+    await add(store, asked)
+    batches = [
+        [Vote(asked.id, f"u_{n % 150}", True, allow) for n in range(k, k + 50)]
+        for k in range(0, 300, 50)
+    ]
+    results = await asyncio.gather(*(store.questions.vote(RUN, batch) for batch in batches))
+    changed = sum(
+        1
+        for outcomes in results
+        for o in outcomes
+        if o is not None and not isinstance(o, Exception) and o[1]
+    )
+    assert changed == 150
+    assert (await store.questions.get(RUN, asked.id)).votes == 150  # type: ignore[union-attr]
+
+
+async def test_a_batch_of_questions_refuses_each_repeat(store: Store) -> None:
+    """A question repeats its asker's latest in the room, stored or earlier in the batch;
+    another asker's, or another room's, is no repeat."""
+    stored = question(text="Why?")
+    await add(store, stored)
+
+    def repeats_of(text: str) -> Callable[[Question], None]:
+        def repeats(latest: Question) -> None:
+            if latest.text == text:
+                raise Conflict("again")
+
+        return repeats
+
+    asked = [
+        question(text="Why?"),  # Ann's latest
+        question(text="How?"),
+        question(text="How?"),  # Ann's latest is now this batch's "How?"
+        question(text="How?", asker="u_bob"),
+        question(text="How?", room="keynote"),
+    ]
+    outcomes = await store.questions.add_new(
+        RUN, [NewQuestion(q, repeats_of(q.text)) for q in asked]
+    )
+    assert [isinstance(o, Conflict) for o in outcomes] == [True, False, True, False, False]
+    stored_now = {
+        q.id for room in ("welcome", "keynote") for q in await store.questions.in_room(RUN, room)
+    }
+    assert stored_now == {stored.id, asked[1].id, asked[3].id, asked[4].id}
