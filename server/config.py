@@ -29,6 +29,7 @@ SECTIONS = {
     "media",
     "registration",
     "questions",
+    "alerts",
     "mail",
     "store",
     "server",
@@ -59,6 +60,16 @@ TURN_CREDENTIAL_TTL_RANGE = (timedelta(minutes=1), timedelta(days=1))
 ENVIRONMENT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 REGISTRATION_KEYS = {"mode", "privacy_notice", "per_address_per_minute"}
 QUESTIONS_KEYS = {"per_person_per_minute", "open_minutes_after_end"}
+ALERTS_KEYS = {
+    "no_video_seconds",
+    "loss_pct",
+    "loss_seconds",
+    "low_bitrate_kbps",
+    "low_bitrate_seconds",
+    "silent_seconds",
+    "soon_minutes",
+    "clear_seconds",
+}
 MAIL_KEYS = {
     "sender",
     "smtp_host",
@@ -123,6 +134,23 @@ class QuestionSettings:
 
 
 @dataclass(frozen=True)
+class AlertSettings:
+    """When technicians are alerted (``console/alerts.py``): a live room with no picture for
+    ``no_video_seconds``; a source losing over ``loss_pct`` for ``loss_seconds``; a picture
+    under ``low_bitrate_kbps`` for ``low_bitrate_seconds``; sound with nothing to hear for
+    ``silent_seconds``; an item ``soon_minutes`` from its start with nobody publishing."""
+
+    no_video_seconds: float = 10.0
+    loss_pct: float = 5.0
+    loss_seconds: float = 3.0
+    low_bitrate_kbps: float = 150.0
+    low_bitrate_seconds: float = 5.0
+    silent_seconds: float = 30.0
+    soon_minutes: float = 5.0
+    clear_seconds: float = 5.0  # how long a condition must be gone before its alert clears
+
+
+@dataclass(frozen=True)
 class MailSettings:
     """With no ``smtp_host``, mail lands in the outbox folder under ``--data`` instead."""
 
@@ -171,6 +199,7 @@ class Config:
     max_stage_videos: int = 4  # pictures at once (the most recent speakers'); its video slots
     registration: RegistrationSettings = RegistrationSettings()
     questions: QuestionSettings = QuestionSettings()
+    alerts: AlertSettings = AlertSettings()
     mail: MailSettings = MailSettings()
     store_url: str = ""
     public_url: str = ""  # empty: the address the server listens on
@@ -204,11 +233,13 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
     _refuse_unknown(media, MEDIA_KEYS, path, "[media]")
     registration = _table(raw, "registration", path, required=False)
     questions = _table(raw, "questions", path, required=False)
+    alerts = _table(raw, "alerts", path, required=False)
     mail = _table(raw, "mail", path, required=False)
     store = _table(raw, "store", path, required=False)
     server = _table(raw, "server", path, required=False)
     _refuse_unknown(registration, REGISTRATION_KEYS, path, "[registration]")
     _refuse_unknown(questions, QUESTIONS_KEYS, path, "[questions]")
+    _refuse_unknown(alerts, ALERTS_KEYS, path, "[alerts]")
     _refuse_unknown(mail, MAIL_KEYS, path, "[mail]")
     _refuse_unknown(store, STORE_KEYS, path, "[store]")
     _refuse_unknown(server, SERVER_KEYS, path, "[server]")
@@ -258,6 +289,7 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
                 questions, "open_minutes_after_end", path, "[questions]", 15, 0, 1440
             ),
         ),
+        alerts=_alerts(alerts, path),
         mail=_mail(mail, path),
         store_url=_store_url(store, path),
         public_url=_public_url(server, path),
@@ -266,6 +298,22 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
             server, "header_timeout_seconds", path, "[server]", 10, 1, 300
         ),
         max_connections=_whole(server, "max_connections", path, "[server]", 4096, 16, 1_000_000),
+    )
+
+
+def _alerts(alerts: Mapping[str, Any], path: Path) -> AlertSettings:
+    def number(key: str, bounds: tuple[float, float, float], what: str) -> float:
+        return _number(alerts, key, path, "[alerts]", bounds, what)
+
+    return AlertSettings(
+        no_video_seconds=number("no_video_seconds", (10, 1, 600), "a number of seconds"),
+        loss_pct=number("loss_pct", (5, 0.1, 100), "a percentage"),
+        loss_seconds=number("loss_seconds", (3, 1, 600), "a number of seconds"),
+        low_bitrate_kbps=number("low_bitrate_kbps", (150, 1, 100_000), "kilobits a second"),
+        low_bitrate_seconds=number("low_bitrate_seconds", (5, 1, 600), "a number of seconds"),
+        silent_seconds=number("silent_seconds", (30, 1, 3600), "a number of seconds"),
+        soon_minutes=number("soon_minutes", (5, 1, 120), "a number of minutes"),
+        clear_seconds=number("clear_seconds", (5, 1, 600), "a number of seconds"),
     )
 
 
@@ -395,12 +443,23 @@ def _whole(
 def _seconds(
     table: Mapping[str, Any], key: str, path: Path, where: str, default: int, low: int, high: int
 ) -> float:
+    return _number(table, key, path, where, (default, low, high), "a number of seconds")
+
+
+def _number(
+    table: Mapping[str, Any],
+    key: str,
+    path: Path,
+    where: str,
+    bounds: tuple[float, float, float],
+    what: str,
+) -> float:
+    """``table[key]`` (``bounds``: its default, least and most), ``what`` it is, in words."""
+    default, low, high = bounds
     value = table.get(key, default)
     number = isinstance(value, int | float) and not isinstance(value, bool)
     if not number or not low <= value <= high:  # NaN and inf are outside every range
-        raise ConfigError(
-            path, where, f"field {key!r}: must be a number of seconds from {low} to {high}"
-        )
+        raise ConfigError(path, where, f"field {key!r}: must be {what} from {low:g} to {high:g}")
     return float(value)
 
 

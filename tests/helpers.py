@@ -41,7 +41,17 @@ def settings(
     )
 
 
-EVENTS = ("agenda", "room_state", "stage", "notice", "question", "question_order", "connect_error")
+EVENTS = (
+    "agenda",
+    "room_state",
+    "stage",
+    "notice",
+    "question",
+    "question_order",
+    "health",
+    "alert",
+    "connect_error",
+)
 
 
 @dataclass

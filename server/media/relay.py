@@ -35,9 +35,11 @@ from server.media.admission import AdmissionLimits, Occupancy, admit_publisher, 
 from server.media.aiortc_internals.ice import answer_as_dtls_server, restrict_ice
 from server.media.aiortc_internals.media_first import Publishers
 from server.media.aiortc_internals.publisher import ForwardingFailures, tap_receiver
+from server.media.aiortc_internals.round_trip import ConsentRoundTrip
 from server.media.aiortc_internals.viewer_sender import PassthroughSender
 from server.media.codecs import prefer_relay_codecs
 from server.media.fanout import C_LOOP_BUILT
+from server.media.health import Limits
 from server.media.heap import HeapKeeper
 from server.media.mixer import ProgrammeMix
 from server.media.room_media import MixFactory, RoomMedia, RoomSpec, StageSettings
@@ -116,6 +118,11 @@ class Relay:
         """A room's sources as the ``stage`` message gives them (``Stage.payload``)."""
         media = self._rooms.get(room)
         return [] if media is None else media.stage.payload(backstage)
+
+    def health(self, limits: Limits) -> list[dict[str, Any]]:
+        """Every room with a source: how its tracks arrive and its viewers receive, since
+        the last call (the ``health`` message)."""
+        return [media.health(limits) for media in self._rooms.values() if media.stage.sources]
 
     def rooms_with_sources(self) -> list[str]:
         return [room for room, media in self._rooms.items() if media.stage.sources]
@@ -342,6 +349,8 @@ class Relay:
     ) -> None:
         """Each m-line of a publisher's is received and tapped into the room; video in an
         audio-only room is refused in the answer."""
+        if transceivers:  # bundled: one ICE connection for all, its round trip timed
+            session.round_trip = ConsentRoundTrip.of(transceivers[0].receiver)
         for transceiver in transceivers:
             kind = transceiver.kind
             if kind == "video" and media.audio_only:

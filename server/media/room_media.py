@@ -20,13 +20,16 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 
 from server.media.aiortc_internals.publisher import request_keyframe
+from server.media.aiortc_internals.round_trip import viewer_report
 from server.media.forwarder import Forwarder, Viewer
+from server.media.health import Limits, TrackHealth, viewers_health
+from server.media.keyframes import starts_keyframe
 from server.media.mixer import Emit
 from server.media.sessions import MediaSession
 from server.media.speaking import SpeakingDetector
@@ -47,6 +50,8 @@ class Mix(Protocol):
 
 
 MixFactory = Callable[[Emit], Mix]
+RTP_HEADER_BYTES = 12  # counted in a track's bitrate with its payload, as senders count it
+CLOCK_RATES = {AUDIO: 48000, VIDEO: 90000}  # Opus's, and every video codec's
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,7 @@ class RoomMedia:
         self._clock = clock
         self._by_session: dict[MediaSession, Source] = {}
         self._detectors: dict[str, SpeakingDetector] = {}
+        self._tracks: dict[tuple[str, str], TrackHealth] = {}  # by source id and kind
         self._receivers: dict[Viewer, Receiver] = {}
         self._programmes: dict[tuple[View, str | None], Programme] = {}
         self._mix_subs: dict[str, frozenset[str]] = {}
@@ -166,6 +172,9 @@ class RoomMedia:
         )
         self._by_session[session] = source
         self._detectors[source.id] = SpeakingDetector()
+        now = self._clock()
+        for kind in kinds:
+            self._tracks[(source.id, kind)] = TrackHealth(kind, CLOCK_RATES[kind], now)
         self.stage.add(source, self._clock())
         self._restage()
         return source
@@ -175,6 +184,8 @@ class RoomMedia:
         if source is None:
             return
         del self._by_session[session], self._detectors[source.id]
+        for kind in (AUDIO, VIDEO):
+            self._tracks.pop((source.id, kind), None)
         self.stage.remove(source, self._clock())
         self._restage()
 
@@ -191,12 +202,43 @@ class RoomMedia:
         source = self.source_of(session)
         if source is None:
             return  # not connected yet, or gone
+        level = None
         if kind == AUDIO:
-            self._hear(source, packet)
+            level = self._hear(source, packet)
             for mix in self._mixing.get(source.id, ()):
                 mix.push(source.id, packet)
+        self._measure(source, packet, kind, codec, level)
         for forwarder in self._routes.get((source.id, kind), ()):
             await forwarder.forward(packet, codec, source.id)
+
+    def health(self, limits: Limits) -> dict[str, Any]:
+        """How each source's tracks arrive and how the viewers receive, since the last call
+        (the ``health`` message)."""
+        now = self._clock()
+        publishers = []
+        for session, source in self._by_session.items():
+            round_trip = session.round_trip()
+            for kind in source.kinds:
+                track = self._tracks.get((source.id, kind))
+                if track is None:
+                    continue
+                publishers.append(
+                    {
+                        "id": source.id,
+                        "name": source.name,
+                        "role": source.role,
+                        "on_stage": source.on_stage,
+                        **track.sample(now, round_trip, limits).payload(),
+                    }
+                )
+        viewers = [s for s in self.viewers if s.connected.is_set()]
+        reports = [report for s in viewers if (report := _worst_report(s)) is not None]
+        return {
+            "room": self.room,
+            "viewers": len(viewers),
+            **viewers_health(reports, limits),
+            "publishers": publishers,
+        }
 
     def check_speaking(self) -> None:
         """Sources that went quiet without a packet to say so (DTX sends none)."""
@@ -283,7 +325,8 @@ class RoomMedia:
             self._restage()
         return programme
 
-    def _hear(self, source: Source, packet: RtpPacket) -> None:
+    def _hear(self, source: Source, packet: RtpPacket) -> int | None:
+        """The packet's audio level, heard by the source's speaking detector."""
         level = packet.extensions.audio_level
         heard = level[1] if isinstance(level, tuple) and len(level) == 2 else None
         if self._detectors[source.id].hear(heard, self._clock()):
@@ -291,6 +334,34 @@ class RoomMedia:
                 self._restage()
             else:
                 self._stage_changed()
+        return heard
+
+    def _measure(
+        self,
+        source: Source,
+        packet: RtpPacket,
+        kind: str,
+        codec: RTCRtpCodecParameters,
+        level: int | None,
+    ) -> None:
+        now = self._clock()
+        track = self._tracks.get((source.id, kind))
+        if track is None:
+            return  # a kind the source did not announce: not forwarded either
+        # Only a frame's first packet can start a keyframe: the payload is read for that one.
+        keyframe = (
+            kind == VIDEO and track.starts_frame and starts_keyframe(codec.mimeType, packet.payload)
+        )
+        size = RTP_HEADER_BYTES + len(packet.payload)
+        track.packet(
+            packet.sequence_number,
+            packet.timestamp,
+            bool(packet.marker),
+            size,
+            now,
+            keyframe,
+            level,
+        )
 
     def _speaking(self, source: Source, speaking: bool) -> bool:
         """Whether a slot or a programme's picture changed hands."""
@@ -379,3 +450,9 @@ class RoomMedia:
                 task = asyncio.ensure_future(request_keyframe(transceiver.receiver, ssrc))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
+
+
+def _worst_report(session: MediaSession) -> tuple[float, float | None] | None:
+    """A viewer's most lossy stream, as its receiver reports say; None before any report."""
+    reports = [r for out in session.outputs if (r := viewer_report(out.sender)) is not None]
+    return max(reports, key=lambda report: report[0]) if reports else None

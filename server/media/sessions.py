@@ -54,6 +54,8 @@ class MediaSession:
     view: View = View.STAGE  # what a viewer asked to see
     answer: str = ""  # set once answered; until then it may not be replaced
     outputs: list[PassthroughSender] = field(default_factory=list)
+    # A publisher's latest round trip in milliseconds, when measured (``ConsentRoundTrip``).
+    round_trip: Callable[[], float | None] = lambda: None
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     closed: bool = False
     close_reason: str = ""

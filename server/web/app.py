@@ -20,6 +20,7 @@ from server.auth.keys import KeyRing
 from server.auth.revocation import RevocationList
 from server.auth.tokens import TokenService
 from server.config import Config
+from server.console.health_feed import HealthFeed
 from server.data_folder import prepare_data_folder
 from server.media import endpoints as media_endpoints
 from server.media.admission import AdmissionLimits
@@ -96,6 +97,7 @@ def create_app(settings: Settings) -> web.Application:
     QuestionChannel(live, questions, rooms)
     heap = HeapKeeper()
     relay = _relay(settings, rooms, live, heap)
+    health_feed = HealthFeed(relay, rooms, live, config.alerts)
 
     def access_until() -> datetime:
         return settings.clock.to_wall(config.timetable.access_ends_at())
@@ -141,6 +143,7 @@ def create_app(settings: Settings) -> web.Application:
     app[appkeys.OFFER_LIMITER] = RateLimiter(config.offers_per_address_per_minute)
     app[appkeys.HEAP] = heap
     app[appkeys.RELAY] = relay
+    app[appkeys.HEALTH_FEED] = health_feed
     app[appkeys.ICE_SERVERS] = ice_servers
     app[appkeys.ACCESS_WATCH] = AccessWatch(
         revocations, [live.end_lapsed, relay.end_lapsed], settings.wall
@@ -154,6 +157,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_run_store)
     app.cleanup_ctx.append(_run_access)
     app.cleanup_ctx.append(_run_schedule)
+    app.cleanup_ctx.append(_run_health_feed)
     app.on_shutdown.append(_hang_up)
     if settings.demo_feed:
         app.cleanup_ctx.append(_run_demo_feed)
@@ -234,6 +238,13 @@ async def _run_access(app: web.Application) -> AsyncIterator[None]:
     yield
     await watch.stop()
     await join_links.stop()
+
+
+async def _run_health_feed(app: web.Application) -> AsyncIterator[None]:
+    feed = app[appkeys.HEALTH_FEED]
+    feed.start()
+    yield
+    await feed.stop()
 
 
 async def _hang_up(app: web.Application) -> None:

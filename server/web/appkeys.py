@@ -10,6 +10,7 @@ from server.auth.keys import KeyRing
 from server.auth.revocation import RevocationList
 from server.auth.tokens import TokenService
 from server.config import Config
+from server.console.health_feed import HealthFeed
 from server.media.heap import HeapKeeper
 from server.media.ice_servers import IceServers
 from server.media.relay import Relay
@@ -36,5 +37,6 @@ REVOCATIONS = web.AppKey("revocations", RevocationList)
 JOIN_LINKS = web.AppKey("join_links", JoinLinkSender)
 ACCESS_WATCH = web.AppKey("access_watch", AccessWatch)
 RELAY = web.AppKey("relay", Relay)
+HEALTH_FEED = web.AppKey("health_feed", HealthFeed)
 HEAP = web.AppKey("heap", HeapKeeper)
 ICE_SERVERS = web.AppKey("ice_servers", IceServers)

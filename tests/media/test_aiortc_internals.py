@@ -19,6 +19,7 @@ from server.media.aiortc_internals.compat import RECEIVER_MANGLED
 from server.media.aiortc_internals.ice import gather_only_on
 from server.media.aiortc_internals.media_first import MediaFirst, Publishers
 from server.media.aiortc_internals.publisher import ForwardingFailures, tap_receiver
+from server.media.aiortc_internals.round_trip import ConsentRoundTrip
 from server.media.aiortc_internals.srtp import SRTP_BUFFER_BYTES, SRTP_PACKET_LIMIT, srtp_protector
 from server.media.aiortc_internals.viewer_sender import PassthroughSender
 
@@ -215,3 +216,20 @@ async def test_a_packet_that_fails_to_forward_is_counted_and_logged_once_per_err
         assert [info[0] for info in logged if info] == [KeyError, ValueError]
     finally:
         await pc.close()
+
+
+async def test_a_publishers_round_trip_is_timed_on_its_consent_checks(
+    ice_pair: tuple[Connection, Connection],
+) -> None:
+    relay, _ = ice_pair
+    round_trip = ConsentRoundTrip(relay)
+    assert round_trip() is None  # nothing answered yet; the nominated pair is watched now
+    pair = relay._nominated[1]
+    consent = relay.build_request(pair, nominate=False)  # as aioice's query_consent sends it
+    password = relay.remote_password
+    assert password is not None
+    await pair.protocol.request(
+        consent, pair.remote_addr, integrity_key=password.encode("utf8"), retransmissions=0
+    )
+    measured = round_trip()
+    assert measured is not None and 0 < measured < 1000

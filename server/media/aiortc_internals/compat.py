@@ -83,6 +83,8 @@ INTERNALS = (
     _set(ICE + "StunProtocol.transport", by="connection_made"),
     _calls(ICE + "StunProtocol.datagram_received", "data", "addr"),
     _calls(ICE + "StunProtocol.error_received", "exc"),
+    # round_trip.py: a publisher's consent checks, timed
+    _calls(ICE + "StunProtocol.request", "request", "addr", "integrity_key", "retransmissions"),
     _set("asyncio.selector_events:_SelectorTransport._sock"),
     # ice.py: the DTLS role and the addresses gathered on
     _set(DTLS + "_role"),
@@ -116,6 +118,8 @@ INTERNALS = (
             "ntp_timestamp",
             "rtp_timestamp",
             "rtx_payload_type",
+            "stats",  # round_trip.py: the viewer's receiver reports
+            "rtt",
         )
     ),
     Internal("aiortc.rtcrtpparameters:RTCRtpSendParameters"),
