@@ -21,11 +21,15 @@ the relay's added delay is the relay path minus that. Then the baseline: aiortc'
 ``MediaRelay`` in a small server (baseline.py), which decodes the publisher once and encodes for
 each viewer. Its frames are matched on RTP timestamps (see ``keep_publisher_timestamps``).
 
-Between the two, unless ``--modes`` leaves it out, the stage of issue 14 (stage.py): a hall
+After the single source, unless ``--modes`` leaves it out, the same ladder again on a plenary
+whose stream health (issue 16) is switched off (``unmeasured``: unmeasured.py): what measuring
+every packet costs the relay per forwarded packet. Then the stage of issue 14 (stage.py): a hall
 and two panelists publishing into one room, stage-aware viewers of every slot, then plain
 players of the programme and its mix (stage_viewers.py, stage_tap.py, stage_report.py).
 
-    .venv/bin/python -m bench.fanout               # single 10-200; stage 50, 200; baseline 3
+    .venv/bin/python -m bench.fanout               # single and unmeasured 10-200; stage 50,
+                                                   # 200; baseline 3
+    .venv/bin/python -m bench.fanout --modes single,unmeasured --viewers 200
     .venv/bin/python -m bench.fanout --viewers 50 --baseline-viewers 3 --window 5
     .venv/bin/python -m bench.fanout --modes stage --stage-viewers 200
 
@@ -50,7 +54,7 @@ from bench.common.harness import (
 )
 from bench.common.run import run_and_report
 from bench.fanout.bench import MODES, PLAIN, STAGE_LADDER, TAPPED, Bench, Options
-from bench.fanout.report import report, report_details
+from bench.fanout.report import report, report_details, report_health_cost
 from bench.fanout.stage_report import report_stage
 
 PROG = "python -m bench.fanout"
@@ -131,6 +135,7 @@ def main(argv: list[str]) -> int:
 
     def report_and_keep() -> None:
         rows = report(bench)
+        report_health_cost(rows)
         report_stage(bench, rows)
         report_details(bench, rows)
         if opts.keep:

@@ -72,7 +72,8 @@ def udp_drops(pid: int) -> int:
     return dropped
 
 
-MODES = ("single", "stage", "baseline")
+MODES = ("single", "unmeasured", "stage", "baseline")
+UNMEASURED = "no health"  # the unmeasured mode's phase: plenary with stream health off
 STAGE_LADDER = (50, 200)  # stage-aware viewers, step by step
 TAPPED = 40  # stage-aware viewers measured at the top step; the others are only counted
 PLAIN = 20  # plain players of the stage's programme
@@ -173,6 +174,8 @@ class Bench:
         clients = (client, publisher)
         if "single" in self.opts.modes:
             await self._phase(clients, self._start_plenary, self.opts.ladder, frames=False)
+        if "unmeasured" in self.opts.modes:
+            await self._phase(clients, self._start_unmeasured, self.opts.ladder, frames=False)
         if "stage" in self.opts.modes:
             await StagePhases(self, client).run()
         if "baseline" in self.opts.modes and self.opts.baseline_viewers:
@@ -189,14 +192,25 @@ class Bench:
         phase, url, tokens = self.start_plenary("plenary")
         return phase, url, tokens.token("technician"), tokens.token("attendee")
 
-    def start_plenary(self, name: str, timed_mix: bool = False) -> tuple[Phase, str, ServerProcess]:
+    def _start_unmeasured(self) -> tuple[Phase, str, str, str]:
+        phase, url, tokens = self.start_plenary(UNMEASURED, unmeasured=True)
+        return phase, url, tokens.token("technician"), tokens.token("attendee")
+
+    def start_plenary(
+        self, name: str, timed_mix: bool = False, unmeasured: bool = False
+    ) -> tuple[Phase, str, ServerProcess]:
         """A plenary on the server core, rehearsing so that the welcome remarks are live; the
         phase, its URL, and something to mint its tokens with. ``timed_mix``: run it under
-        mixtimed.py, which times its programme mixes (``Phase.mix_clock``)."""
-        data, port = self.folder / f"{name}-data", free_port()
+        mixtimed.py, which times its programme mixes (``Phase.mix_clock``); ``unmeasured``:
+        under unmeasured.py, with its stream health off."""
+        data, port = self.folder / f"{name.replace(' ', '-')}-data", free_port()
         start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)  # welcome: live
         clock = self.folder / f"{name}-mix.clock"
-        command = python_module("bench.fanout.mixtimed", clock, "--") if timed_mix else [PLENARY]
+        command: list[Any] = [PLENARY]
+        if timed_mix:
+            command = python_module("bench.fanout.mixtimed", clock, "--")
+        elif unmeasured:
+            command = python_module("bench.fanout.unmeasured")
         argv = [
             *command,
             "serve",
@@ -208,7 +222,7 @@ class Bench:
             port,
         ]
         argv += ["--ice-address", HOST, "--rehearse", start.isoformat()]
-        phase = Phase(name, self.opts.server_core, self.folder / f"{name}.log")
+        phase = Phase(name, self.opts.server_core, self.folder / f"{name.replace(' ', '-')}.log")
         phase.mix_clock = clock if timed_mix else None
         url = self._serve(phase, argv)
         return phase, url, ServerProcess(data_dir=data, rehearse=start, port=port)
@@ -250,7 +264,7 @@ class Bench:
             await client.ask("follow", ring=ring)
             phase.notes.append(f"publisher connected in {published['seconds']:.1f} s")
             await asyncio.sleep(SETTLE_SECONDS + 1)
-            counted = url if phase.name == "plenary" else None  # /metrics: plenary's only
+            counted = url if phase.name in ("plenary", UNMEASURED) else None  # /metrics
             phase.steps.append(await self.measure_step(client, server, 0, counted))
             for viewers in ladder:
                 connect = await client.ask(

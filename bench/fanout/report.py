@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.fanout.bench import Bench, Step
+from bench.fanout.bench import UNMEASURED, Bench, Step
 from bench.fanout.media import FPS, HEIGHT, WIDTH
 from bench.fanout.tap import KINDS
 
 TARGET_RATIO, TARGET_VIEWERS, TARGET_LOSS, TARGET_P99_MS = 20.0, 200, 0.01, 10.0
+HEALTH_COST = 0.05  # issue 16: stream health adds under 5% per forwarded packet
 BUSY_SHARE = 0.2  # a process that waited for a CPU longer than this share of a step: flagged
 PROBLEMS = (" ERROR ", " WARNING ", "Traceback", "Error:", "Consent to send expired", " closed: ")
 
@@ -245,6 +246,29 @@ def report(bench: Bench) -> dict[str, list[Row]]:
             print("\n".join(delay_lines(name, row)))
     _print_ratios(rows)
     return rows
+
+
+def report_health_cost(rows: dict[str, list[Row]]) -> None:
+    """Issue 16's target: stream health adds under 5% to the relay's CPU per forwarded
+    packet, from the single source's ladder with it and without it (``unmeasured``)."""
+    measured = {row.step.viewers: row for row in rows.get("plenary", [])[1:]}
+    unmeasured = {row.step.viewers: row for row in rows.get(UNMEASURED, [])[1:]}
+    both = sorted(set(measured) & set(unmeasured))
+    if not both:
+        return
+    print()
+    print("stream health's cost, relay CPU per forwarded packet with it / without it:")
+    extra = []
+    for viewers in both:
+        with_it, without = measured[viewers].per_packet_us, unmeasured[viewers].per_packet_us
+        extra.append(_ratio(with_it, without) - 1)
+        print(
+            f"  at {viewers:4d} viewers: {cell(with_it, '.2f', 6)} us against"
+            f" {cell(without, '.2f', 6)} us: {cell(extra[-1] * 100, '+.1f', 6)}%"
+        )
+    median = statistics.median(extra)
+    verdict = "met" if median < HEALTH_COST else "not met"
+    print(f"  median {median * 100:+.1f}% (target under {HEALTH_COST:.0%}) -> {verdict}")
 
 
 def report_details(bench: Bench, rows: dict[str, list[Row]]) -> None:
