@@ -264,7 +264,7 @@ def report_health_cost(rows: dict[str, list[Row]]) -> None:
         extra.append(_ratio(with_it, without) - 1)
         print(
             f"  at {viewers:4d} viewers: {cell(with_it, '.2f', 6)} us against"
-            f" {cell(without, '.2f', 6)} us: {cell(extra[-1] * 100, '+.1f', 6)}%"
+            f" {cell(without, '.2f', 6)} us: {extra[-1] * 100:+6.1f}%"
         )
     median = statistics.median(extra)
     verdict = "met" if median < HEALTH_COST else "not met"
