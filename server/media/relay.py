@@ -39,6 +39,7 @@ from server.media.aiortc_internals.round_trip import ConsentRoundTrip
 from server.media.aiortc_internals.viewer_sender import PassthroughSender
 from server.media.codecs import prefer_relay_codecs
 from server.media.fanout import C_LOOP_BUILT
+from server.media.forwarder import ForwardingStats
 from server.media.health import Limits
 from server.media.heap import HeapKeeper
 from server.media.mixer import ProgrammeMix
@@ -94,7 +95,8 @@ class Relay:
         self._tasks: set[asyncio.Task[None]] = set()
         self._speaking_watch: asyncio.Task[None] | None = None
         self._closing = False
-        self._forwarded_before = {"audio": 0, "video": 0}
+        # What the forwarders of rooms that ended sent.
+        self._forwarded_before = {"audio": ForwardingStats(), "video": ForwardingStats()}
         self.forwarding_failures = ForwardingFailures()
         self._publishers = Publishers()  # their sockets: each takes its turn (MediaFirst)
         self.refusals: Counter[str] = Counter()  # offers turned away, by error code
@@ -162,12 +164,14 @@ class Relay:
     def session_counts(self) -> Counter[tuple[Direction, SessionState]]:
         return Counter((session.direction, session.state) for session in self._sessions.values())
 
-    def forwarded_packets(self) -> dict[str, int]:
-        """Packets sent to viewers since start, by kind (rooms that ended included)."""
-        totals = dict(self._forwarded_before)
+    def forwarded(self) -> dict[str, ForwardingStats]:
+        """What was sent to viewers since start, by kind (rooms that ended included)."""
+        totals = {kind: ForwardingStats() for kind in self._forwarded_before}
+        for kind, stats in self._forwarded_before.items():
+            totals[kind].add(stats)
         for media in self._rooms.values():
-            for kind, packets in media.forwarded_packets().items():
-                totals[kind] += packets
+            for kind, stats in media.forwarded().items():
+                totals[kind].add(stats)
         return totals
 
     @property
@@ -196,8 +200,8 @@ class Relay:
     async def end_room(self, room: str, reason: str = "the room ended") -> None:
         media = self._rooms.pop(room, None)
         if media is not None:
-            for kind, packets in media.forwarded_packets().items():
-                self._forwarded_before[kind] += packets
+            for kind, stats in media.forwarded().items():
+                self._forwarded_before[kind].add(stats)
             for session in [*media.publishers, *media.viewers]:
                 await session.close(reason)
             await media.close()

@@ -51,8 +51,8 @@ def render_metrics(
         "# HELP plenary_forwarded_packets_total RTP packets sent to viewers, by kind.",
         "# TYPE plenary_forwarded_packets_total counter",
         *(
-            f'plenary_forwarded_packets_total{{kind="{kind}"}} {count}'
-            for kind, count in relay.forwarded_packets().items()
+            f'plenary_forwarded_packets_total{{kind="{kind}"}} {stats.packets_out}'
+            for kind, stats in relay.forwarded().items()
         ),
         "# HELP plenary_forwarding_failures_total Publishers' packets whose forwarding raised "
         "(the first of each error type is logged).",
