@@ -3,13 +3,12 @@ log and the public keys."""
 
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from server.auth.bearer import require
 from server.auth.permissions import Permission
 from server.rooms.messages import agenda_payload, local_iso
 from server.web import appkeys
-from server.web.metrics import render_metrics
 from server.web.request_input import query_whole
 
 
@@ -47,19 +46,16 @@ async def jwks(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    app = request.app
-    text = render_metrics(
-        app[appkeys.ROOMS],
-        app[appkeys.LIVE],
-        app[appkeys.RELAY],
-        app[appkeys.HEAP],
-        app[appkeys.OFFER_LIMITER],
-    )
+    """Prometheus text, or OpenMetrics for a scraper that asks for it."""
+    accept = request.headers.get(hdrs.ACCEPT, "")
+    body, content_type = await request.app[appkeys.METRICS].exposition(accept)
     return web.Response(
-        text=text,
-        content_type="text/plain",
-        charset="utf-8",
-        headers={"X-Content-Type-Options": "nosniff"},
+        body=body,
+        headers={
+            hdrs.CONTENT_TYPE: content_type,
+            hdrs.CACHE_CONTROL: "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
     )
 
 
