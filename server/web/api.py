@@ -13,23 +13,20 @@ from server.web.request_input import query_whole
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 while the store can write; 503, saying what failed and since when, while it cannot."""
+    """200 while the scheduler, the store and the relay work; 503 naming those that do not,
+    what failed and, where known, since when."""
     rooms = request.app[appkeys.ROOMS]
-    runner = request.app[appkeys.RUNNER]
-    failure = await request.app[appkeys.STORE].health.check()
-    store: dict[str, str] = {"status": "ok"}
-    if failure is not None:
-        store = {"status": "failing", "error": failure.reason, "since": failure.since.isoformat()}
+    parts = await request.app[appkeys.HEALTH].parts()
+    failing = [name for name, part in parts.items() if part.problem is not None]
     return web.json_response(
         {
-            "status": "ok" if failure is None else "failing",
+            "status": "failing" if failing else "ok",
+            "failing": failing,
             "now": rooms.clock.now().isoformat(),
             "rehearsal": rooms.clock.rehearsal,
-            "scheduler": "running" if runner.running else "stopped",
-            "pending_transitions": runner.pending(),
-            "store": store,
+            **{name: part.payload() for name, part in parts.items()},
         },
-        status=200 if failure is None else 503,
+        status=503 if failing else 200,
         headers={"Cache-Control": "no-store"},
     )
 

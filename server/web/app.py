@@ -31,6 +31,7 @@ from server.media.heap import HeapKeeper
 from server.media.ice_servers import IceServers
 from server.media.relay import Relay, RelaySettings
 from server.media.room_media import StageSettings
+from server.operations.health import HealthCheck
 from server.operations.metrics import Metrics
 from server.questions import http as questions_api
 from server.questions.live import QuestionChannel
@@ -147,6 +148,7 @@ def create_app(settings: Settings) -> web.Application:
     app[appkeys.HEALTH_FEED] = health_feed
     app[appkeys.ICE_SERVERS] = ice_servers
     app[appkeys.METRICS] = Metrics(rooms, live, relay, heap, app[appkeys.OFFER_LIMITER], questions)
+    app[appkeys.HEALTH] = HealthCheck(runner, store.health, relay)
     app[appkeys.ACCESS_WATCH] = AccessWatch(
         revocations, [live.end_lapsed, relay.end_lapsed], settings.wall
     )

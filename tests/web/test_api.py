@@ -32,7 +32,10 @@ async def test_healthz(client: Client) -> None:
     response = await client.get("/healthz")
     assert response.status == 200
     body = await response.json()
-    assert body["status"] == "ok" and body["scheduler"] == "running"
+    assert (body["status"], body["failing"]) == ("ok", [])
+    assert body["scheduler"]["status"] == "ok" and body["scheduler"]["pending_transitions"] > 0
+    assert body["store"] == {"status": "ok"}
+    assert body["relay"] == {"status": "ok", "sessions": 0, "loop": "c"}  # CI builds the C loop
 
 
 async def test_agenda_has_every_item_in_vienna_time(client: Client) -> None:
