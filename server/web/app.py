@@ -33,6 +33,7 @@ from server.media.relay import Relay, RelaySettings
 from server.media.room_media import StageSettings
 from server.operations.health import HealthCheck
 from server.operations.metrics import Metrics
+from server.operations.request_log import request_log, send_request_id
 from server.questions import http as questions_api
 from server.questions.live import QuestionChannel
 from server.questions.service import QuestionService
@@ -79,7 +80,7 @@ def create_app(settings: Settings) -> web.Application:
     ice_servers = IceServers.from_config(config, settings.environ, settings.wall)
     prepare_data_folder(settings.data_dir)
     app = web.Application(
-        middlewares=[json_errors],
+        middlewares=[request_log, json_errors],
         client_max_size=MAX_BODY_BYTES,
         handler_args={"logger": QuietAboutMalformedRequests(), **parser_limits()},
     )
@@ -152,6 +153,7 @@ def create_app(settings: Settings) -> web.Application:
     app[appkeys.ACCESS_WATCH] = AccessWatch(
         revocations, [live.end_lapsed, relay.end_lapsed], settings.wall
     )
+    app.on_response_prepare.append(send_request_id)
     api.add_routes(app)
     registration_api.add_routes(app)
     questions_api.add_routes(app)
