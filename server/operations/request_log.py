@@ -4,8 +4,9 @@ The id is the client's ``X-Request-Id`` if it sent one that is short and plain (
 test's), else one made here; it goes back in the response's ``X-Request-Id`` and is set for
 every log record written while the request is answered (``logs.REQUEST_ID``). The request's
 own line says its method, path and query, status and time taken; a query parameter whose name
-suggests a secret (``?token=``) is written as ``REDACTED``. Health checks and scrapes that
-succeed are logged at DEBUG, so a probe every few seconds does not bury the rest.
+suggests a secret (``?token=``, Socket.IO's ``sid``) is written as ``REDACTED``. Health checks
+and scrapes that succeed are logged at DEBUG, so a probe every few seconds does not bury the
+rest.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ log = logging.getLogger(__name__)
 
 HEADER = "X-Request-Id"
 CLIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
-SECRET_NAMES = ("token", "secret", "passw", "credential", "auth", "key", "sig", "session")
+# Query parameter names that suggest a secret; "sid" is engine.io's session id, which lets
+# whoever knows it poll as that client.
+SECRET_NAMES = ("token", "secret", "passw", "credential", "auth", "key", "sig", "session", "sid")
 MAX_TARGET = 300  # characters of path and query in the log line
 MAX_METHOD = 16
 PROBES = frozenset({"/healthz", "/metrics"})
@@ -79,11 +82,13 @@ def loggable_target(url: URL) -> str:
 
 
 def _log_request(request: web.Request, status: int | None, seconds: float) -> None:
-    quiet = request.path in PROBES and status == 200
+    level = logging.DEBUG if request.path in PROBES and status == 200 else logging.INFO
+    if not log.isEnabledFor(level):
+        return
     method = request.method[:MAX_METHOD]
     target = loggable_target(request.rel_url)
     log.log(
-        logging.DEBUG if quiet else logging.INFO,
+        level,
         "%s %s %s %.1f ms",
         method,
         target,

@@ -148,7 +148,7 @@ async def test_no_secret_in_a_query_or_a_header_is_written(
 ) -> None:
     assert client.app is not None
     token = client.app[appkeys.TOKENS].issue(role=Role.TECHNICIAN, name="Tess", rooms=("*",))
-    query = f"token={token}&access_token=abc123&apiKey=k&TurnCredential=c&view=remote"
+    query = f"token={token}&access_token=abc123&apiKey=k&TurnCredential=c&sid=s1&view=remote"
     response = await client.get(f"/api/agenda?{query}")
     assert response.status == 200
     bad = await client.get("/api/audit", headers={"Authorization": f"Bearer {token}x"})
@@ -156,7 +156,7 @@ async def test_no_secret_in_a_query_or_a_header_is_written(
     (line,) = [e for e in json_log.of(response.headers["X-Request-Id"]) if "target" in e]
     assert line["target"] == (
         "/api/agenda?token=REDACTED&access_token=REDACTED&apiKey=REDACTED"
-        "&TurnCredential=REDACTED&view=remote"
+        "&TurnCredential=REDACTED&sid=REDACTED&view=remote"
     )
     written = json_log.stream.getvalue()
     assert token not in written
