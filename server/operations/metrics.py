@@ -19,6 +19,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, choose_encode
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from scheduler.timetable import RoomState
+from server.console.alerts import Alert, AlertCode
 from server.errors import StoreUnavailable
 from server.media.heap import HeapKeeper
 from server.media.relay import Relay
@@ -29,15 +30,6 @@ from server.rooms.live import LiveChannel
 from server.rooms.service import RoomService
 from server.web.rate_limit import RateLimiter
 
-# The alert codes of the contract: each is shown from the first scrape on, at zero.
-ALERT_CODES = (
-    "no_feed",
-    "packet_loss",
-    "low_bitrate",
-    "silent_audio",
-    "overrun",
-    "no_publisher_soon",
-)
 # A scrape waits this long for the store's count of questions, then goes without it.
 QUESTIONS_WITHIN_SECONDS = 2.0
 
@@ -45,7 +37,7 @@ Encoder = Callable[[CollectorRegistry], bytes]
 
 
 class Metrics:
-    """The app's registry and its collectors. ``alerts`` is for whatever raises alerts."""
+    """The app's registry and its collectors; ``alerts.heard`` listens to the alerts."""
 
     def __init__(
         self,
@@ -165,18 +157,20 @@ class QuestionFigures:
 
 
 class AlertCounts:
-    """Alerts raised in this process, by code: whatever raises one calls ``raised(code)``."""
+    """Alerts raised in this process, by code, each code shown from the first scrape on;
+    ``heard`` is told of every alert that starts or clears."""
 
     def __init__(self) -> None:
-        self._raised = Counter(dict.fromkeys(ALERT_CODES, 0))
+        self._raised = Counter(dict.fromkeys(AlertCode, 0))
 
-    def raised(self, code: str) -> None:
-        self._raised[code] += 1
+    def heard(self, alert: Alert) -> None:
+        if alert.active:
+            self._raised[alert.code] += 1
 
     def collect(self) -> Iterator[Metric]:
         family = CounterMetricFamily(
             "plenary_alerts", "Alerts raised for technicians, by code.", labels=["code"]
         )
         for code, count in self._raised.items():
-            family.add_metric([code], count)
+            family.add_metric([code.value], count)
         yield family

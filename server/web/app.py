@@ -148,7 +148,9 @@ def create_app(settings: Settings) -> web.Application:
     app[appkeys.RELAY] = relay
     app[appkeys.HEALTH_FEED] = health_feed
     app[appkeys.ICE_SERVERS] = ice_servers
-    app[appkeys.METRICS] = Metrics(rooms, live, relay, heap, app[appkeys.OFFER_LIMITER], questions)
+    metrics = Metrics(rooms, live, relay, heap, app[appkeys.OFFER_LIMITER], questions)
+    health_feed.on_alert(metrics.alerts.heard)
+    app[appkeys.METRICS] = metrics
     app[appkeys.HEALTH] = HealthCheck(runner, store.health, relay)
     app[appkeys.ACCESS_WATCH] = AccessWatch(
         revocations, [live.end_lapsed, relay.end_lapsed], settings.wall

@@ -13,7 +13,7 @@ from prometheus_client.openmetrics.parser import (
 )
 
 from server.auth.permissions import Role
-from server.operations.metrics import ALERT_CODES
+from server.console.alerts import AlertCode
 from server.web import appkeys
 from tests.helpers import Listener
 from tests.media.test_relay import ServerFactory, Stage, make_stage
@@ -38,30 +38,31 @@ async def listener(stage: Stage, role: Role, name: str) -> Listener:
 async def test_every_figure_starts_at_zero_and_none_is_shared_between_apps(
     tmp_path: Path, aiohttp_server: ServerFactory
 ) -> None:
-    first = await make_stage(tmp_path / "first", aiohttp_server)
-    second = await make_stage(tmp_path / "second", aiohttp_server)
-    first.app[appkeys.METRICS].alerts.raised("no_feed")
-    quiet = await scrape(second.base)
-    assert quiet.values("plenary_alerts_total", "code") == dict.fromkeys(ALERT_CODES, 0)
-    rooms = len(second.app[appkeys.ROOMS].timetable.rooms)
-    assert quiet.values("plenary_rooms", "state") == {
+    # Four minutes before the keynote, and nobody publishing for it: an alert at once.
+    alerted = await make_stage(tmp_path / "alerted", aiohttp_server, minutes_in=41)
+    quiet = await make_stage(tmp_path / "quiet", aiohttp_server)
+    raised = await scrape_until(
+        alerted, lambda m: m.value("plenary_alerts_total", code="no_publisher_soon") == 1
+    )
+    assert raised.value("plenary_alerts_total", code="overrun") == 0
+    figures = await scrape(quiet.base)
+    assert figures.values("plenary_alerts_total", "code") == dict.fromkeys(AlertCode, 0)
+    rooms = len(quiet.app[appkeys.ROOMS].timetable.rooms)
+    assert figures.values("plenary_rooms", "state") == {
         "scheduled": rooms - 1,
         "lobby": 0,
         "live": 1,
         "ended": 0,
     }
     for status in STATUSES:
-        assert quiet.value("plenary_questions", room="welcome", status=status) == 0
-    assert quiet.value("plenary_question_votes", room="welcome") == 0
+        assert figures.value("plenary_questions", room="welcome", status=status) == 0
+    assert figures.value("plenary_question_votes", room="welcome") == 0
     for place in ("on_stage", "backstage"):
-        assert quiet.value("plenary_room_sources", room="welcome", place=place) == 0
+        assert figures.value("plenary_room_sources", room="welcome", place=place) == 0
     for kind in ("audio", "video"):
         for counter in ("forwarded_packets", "forwarded_bytes", "dropped_packets"):
-            assert quiet.value(f"plenary_{counter}_total", kind=kind) == 0
-    assert quiet.value("plenary_socket_clients") == 0
-    raised = await scrape(first.base)
-    assert raised.value("plenary_alerts_total", code="no_feed") == 1
-    assert raised.value("plenary_alerts_total", code="overrun") == 0
+            assert figures.value(f"plenary_{counter}_total", kind=kind) == 0
+    assert figures.value("plenary_socket_clients") == 0
 
 
 async def test_figures_follow_media_sockets_questions_and_votes(
