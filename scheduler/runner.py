@@ -89,6 +89,23 @@ class TransitionRunner:
                 name=f"reconcile at {at}",
             )
 
+    def problem(self) -> str | None:
+        """What keeps the rooms from following the clock, in words (for ``/healthz``); None
+        while nothing does."""
+        watching = self._watching
+        if not self._started:
+            return "stopped"
+        if not self._scheduler.running:
+            return "its job scheduler stopped"
+        if watching is None or watching.done():
+            return "its clock watch stopped"
+        if self._behind:
+            return (
+                "the rooms could not be brought in line with the clock; "
+                f"trying again every {RETRY_SECONDS:g} s"
+            )
+        return None
+
     def pending(self) -> int:
         return sum(job.id.startswith(JOB_PREFIX) for job in self._scheduler.get_jobs())
 

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from scheduler.timetable import Timetable, TimetableError, parse_timetable
 from server.auth.tokens import parse_ttl
 from server.errors import InvalidInput
+from server.operations.logs import LogFormat
 from server.text import has_invisible
 from server.web.origins import is_bare_origin, origin_of
 
@@ -80,7 +81,13 @@ MAIL_KEYS = {
     "smtp_timeout",
 }
 STORE_KEYS = {"url"}
-SERVER_KEYS = {"public_url", "allowed_origins", "header_timeout_seconds", "max_connections"}
+SERVER_KEYS = {
+    "public_url",
+    "allowed_origins",
+    "header_timeout_seconds",
+    "max_connections",
+    "log_format",
+}
 MAX_ORIGINS = 50
 MAX_NOTICE = 20_000
 IPV4_BROADCAST = IPv4Address("255.255.255.255")
@@ -207,6 +214,7 @@ class Config:
     allowed_origins: tuple[str, ...] = ()
     header_timeout_seconds: float = 10.0  # a connection's first headers must be in by then
     max_connections: int = 4096  # HTTP connections open at once; past it, new ones are closed
+    log_format: LogFormat = LogFormat.TEXT  # JSON lines for a log collector
 
 
 def load_config(path: Path) -> Config:
@@ -298,6 +306,7 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
             server, "header_timeout_seconds", path, "[server]", 10, 1, 300
         ),
         max_connections=_whole(server, "max_connections", path, "[server]", 4096, 16, 1_000_000),
+        log_format=_choice(server, "log_format", path, "[server]", LogFormat, LogFormat.TEXT),
     )
 
 

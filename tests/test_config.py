@@ -312,6 +312,8 @@ GOOD = [
     pytest.param(table("server", "allowed_origins = []"), "origins", (), id="no-origins"),
     pytest.param(table("server", "header_timeout_seconds = 2.5"), "header", 2.5, id="header-2.5"),
     pytest.param(table("server", "max_connections = 16"), "connections", 16, id="conns-16"),
+    pytest.param(table("server", 'log_format = "json"'), "log_format", "json", id="json-log"),
+    pytest.param(BASE, "log_format", "text", id="text-log"),
     pytest.param(table("media", 'ice_addresses = ["::1"]'), "ice", ("::1",), id="ice-v6"),
     *(
         pytest.param(
@@ -358,6 +360,7 @@ def read(config: Config, what: str) -> object:
         "origins": config.allowed_origins,
         "header": config.header_timeout_seconds,
         "connections": config.max_connections,
+        "log_format": config.log_format,
         "ice": config.ice_addresses,
         "ice_urls": config.ice_servers[0].urls if config.ice_servers else (),
         "day": config.timetable.local_day(welcome),
@@ -743,7 +746,7 @@ BAD = [
     refused(
         table("server", 'url = "x"'),
         "[server]: unknown field 'url'; known: allowed_origins, header_timeout_seconds, "
-        "max_connections, public_url",
+        "log_format, max_connections, public_url",
         "s",
     ),
     refused(table("server", 'public_url = "ftp://x"'), "[server]: field 'public_url': ", "ftp"),
@@ -758,6 +761,9 @@ BAD = [
             ("conns-small", "max_connections", "15", "must be a whole number from 16"),
             ("conns-float", "max_connections", "100.5", "must be a whole number"),
             ("conns-bool", "max_connections", "true", "must be a whole number"),
+            ("log-xml", "log_format", '"xml"', "must be one of text, json, not 'xml'"),
+            ("log-upper", "log_format", '"JSON"', "must be one of text, json, not 'JSON'"),
+            ("log-bool", "log_format", "true", "must be one of text, json, not True"),
         ]
     ),
     refused(

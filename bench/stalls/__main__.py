@@ -36,7 +36,6 @@ import os
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -46,6 +45,7 @@ import socketio
 
 from bench.common.children import Child, Children, python_module
 from bench.common.harness import HOST, ROOT, cpu_seconds, free_port, raise_fd_limit
+from bench.common.metrics import read_metrics
 from bench.common.run import run_and_report
 from bench.fanout.bench import ClientProcess, start_client, uncapped
 from bench.stalls.report import Measured, report
@@ -211,14 +211,11 @@ async def _end_room(url: str, token: str, room: str) -> str:
 
 def _metrics(url: str) -> dict[str, float]:
     """The server's own stall figures, from /metrics (a server older than them has none)."""
-    with urllib.request.urlopen(url + "/metrics", timeout=10) as response:
-        text = response.read().decode()
-    figures: dict[str, float] = {}
-    for line in text.splitlines():
-        if line.startswith(("plenary_media_stall", "plenary_heap_")):
-            name, _, value = line.rpartition(" ")
-            figures[name] = float(value)
-    return figures
+    return {
+        name: value
+        for name, value in read_metrics(url).items()
+        if name.startswith(("plenary_media_stall", "plenary_heap_"))
+    }
 
 
 def _collections(trace: Path, measured: Measured) -> list[tuple[float, int, float]]:

@@ -8,7 +8,6 @@ aioice or pylibsrtp that the relay was not written against, when ``serve`` start
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -20,6 +19,7 @@ from server.config import ConfigError, ice_address_problem, load_config
 from server.data_folder import prepare_data_folder
 from server.errors import InvalidInput, StoreUnavailable
 from server.media.aiortc_internals.compat import InternalsChanged, check_compatible
+from server.operations.logs import LogFormat, configure_logging
 from server.store import StoreError
 
 EXIT_USAGE = 2
@@ -94,6 +94,12 @@ def _parser() -> argparse.ArgumentParser:
         help="a synthetic hall feed (test card, clock, tone) joins every open room",
     )
     serve.add_argument(
+        "--log-format",
+        choices=[log_format.value for log_format in LogFormat],
+        help="text for a person, json (one object a line) for a log collector "
+        "(default: [server] log_format, else text)",
+    )
+    serve.add_argument(
         "--print-links",
         action="store_true",
         help="print a signed-in link to every page for every staff role",
@@ -139,12 +145,7 @@ def _serve(args: argparse.Namespace) -> int:
     start = None if args.rehearse is None else _rehearsal_start(args.rehearse)
     if args.rehearse is None and args.speed != 1.0:
         raise CommandError("--speed only goes with --rehearse")
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # These narrate every job and every ICE check at INFO; the rooms and sessions log what matters.
-    for chatty in ("apscheduler", "aioice", "aiortc"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    configure_logging(LogFormat(args.log_format or config.log_format))
     serve(
         config,
         args.data,

@@ -60,11 +60,16 @@ class HealthFeed:
         self._limits = limits or Limits()
         self._monotonic = monotonic
         self._task = BackgroundTask("health feed", self._run)
+        self._alert_listeners: list[Callable[[Alert], None]] = []
         self.ticks = 0
         live.on_connect(self._join)
 
     def start(self) -> None:
         self._task.start()
+
+    def on_alert(self, listener: Callable[[Alert], None]) -> None:
+        """``listener(alert)`` for each alert that starts or clears (``/metrics`` counts them)."""
+        self._alert_listeners.append(listener)
 
     async def stop(self) -> None:
         await self._task.stop()
@@ -92,6 +97,8 @@ class HealthFeed:
             await self._sio.emit(ALERT_EVENT, alert.payload(), to=health_room(alert.room))
             detail = {"code": alert.code.value, "text": alert.text, "active": alert.active}
             await self._rooms.audit(alert.room, "alert", ALERTS, detail)
+            for listener in self._alert_listeners:
+                listener(alert)
         return changes
 
     async def _run(self) -> None:

@@ -36,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Protocol
 
 from aiortc import clock as aiortc_clock
@@ -91,7 +91,8 @@ class Viewer(Outbound, Protocol):
 class ForwardingStats:
     packets_in: int = 0
     bytes_in: int = 0
-    packets_out: int = 0
+    packets_out: int = 0  # one per viewer a packet went out to
+    bytes_out: int = 0  # their RTP octets, before encryption
     source_switches: int = 0
     keyframe_requests: int = 0
     dropped: int = 0
@@ -99,6 +100,11 @@ class ForwardingStats:
     duplicates: int = 0  # retransmissions of packets that went out already
     stale: int = 0  # packets whose number went out with another packet, or may have
     held: int = 0  # packets nobody was waiting for (every viewer waits for a keyframe)
+
+    def add(self, other: ForwardingStats) -> None:
+        """Count ``other``'s figures in too: a room's totals outlive its forwarders."""
+        for figure in fields(self):
+            setattr(self, figure.name, getattr(self, figure.name) + getattr(other, figure.name))
 
 
 @dataclass
@@ -267,6 +273,7 @@ class Forwarder:
                 continue
             delivered = fanout.send(data)
             self.stats.dropped += fanout.size - delivered  # sockets full or gone
+            self.stats.bytes_out += delivered * len(data)
             sent += delivered
         self.stats.packets_out += sent
         if newest:

@@ -9,6 +9,7 @@ answered inactive, a publisher's and a viewer's alike, so no picture is ever car
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -29,6 +30,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 from aiortc.sdp import SessionDescription
 
+from server.background import RepeatingTask
 from server.errors import Conflict, NotFound, PlenaryError
 from server.listeners import tell_each
 from server.media.admission import AdmissionLimits, Occupancy, admit_publisher, admit_viewer
@@ -39,6 +41,7 @@ from server.media.aiortc_internals.round_trip import ConsentRoundTrip
 from server.media.aiortc_internals.viewer_sender import PassthroughSender
 from server.media.codecs import prefer_relay_codecs
 from server.media.fanout import C_LOOP_BUILT
+from server.media.forwarder import ForwardingStats
 from server.media.health import Limits
 from server.media.heap import HeapKeeper
 from server.media.mixer import ProgrammeMix
@@ -46,6 +49,8 @@ from server.media.room_media import MixFactory, RoomMedia, RoomSpec, StageSettin
 from server.media.sdp import BadSdp, NoCommonCodec, Offer
 from server.media.sessions import Direction, MediaSession, Owner, SessionState
 from server.media.stage import Source, View
+
+log = logging.getLogger(__name__)
 
 NO_COMMON_CODEC = "the offer has no audio or video codec this relay forwards (Opus, VP8, H.264)"
 
@@ -92,9 +97,12 @@ class Relay:
         self._stage_changed: set[str] = set()
         self._stage_flush: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._speaking_watch: asyncio.Task[None] | None = None
+        self._speaking_watch = RepeatingTask(
+            "the speaking watch", SPEAKING_CHECK_SECONDS, self._check_speaking, log
+        )
         self._closing = False
-        self._forwarded_before = {"audio": 0, "video": 0}
+        # What the forwarders of rooms that ended sent.
+        self._forwarded_before = {"audio": ForwardingStats(), "video": ForwardingStats()}
         self.forwarding_failures = ForwardingFailures()
         self._publishers = Publishers()  # their sockets: each takes its turn (MediaFirst)
         self.refusals: Counter[str] = Counter()  # offers turned away, by error code
@@ -111,8 +119,19 @@ class Relay:
 
     def start(self) -> None:
         """Start looking for speakers gone quiet; ``close`` stops it."""
-        if self._speaking_watch is None:
-            self._speaking_watch = asyncio.ensure_future(self._watch_speaking())
+        if not self._closing:  # an offer still being answered at shutdown starts nothing
+            self._speaking_watch.start()
+
+    def problem(self) -> str | None:
+        """What keeps the relay from working, in words (for ``/healthz``); None if nothing."""
+        watch = self._speaking_watch
+        if self._closing:
+            return "stopped"
+        if watch.started and not watch.running:
+            return "its speaking watch stopped"
+        if watch.failure is not None:
+            return f"its speaking watch fails: {watch.failure}"
+        return None
 
     def stage_payload(self, room: str, backstage: bool) -> list[dict[str, Any]]:
         """A room's sources as the ``stage`` message gives them (``Stage.payload``)."""
@@ -162,12 +181,14 @@ class Relay:
     def session_counts(self) -> Counter[tuple[Direction, SessionState]]:
         return Counter((session.direction, session.state) for session in self._sessions.values())
 
-    def forwarded_packets(self) -> dict[str, int]:
-        """Packets sent to viewers since start, by kind (rooms that ended included)."""
-        totals = dict(self._forwarded_before)
+    def forwarded(self) -> dict[str, ForwardingStats]:
+        """What was sent to viewers since start, by kind (rooms that ended included)."""
+        totals = {kind: ForwardingStats() for kind in self._forwarded_before}
+        for kind, stats in self._forwarded_before.items():
+            totals[kind].add(stats)
         for media in self._rooms.values():
-            for kind, packets in media.forwarded_packets().items():
-                totals[kind] += packets
+            for kind, stats in media.forwarded().items():
+                totals[kind].add(stats)
         return totals
 
     @property
@@ -196,8 +217,8 @@ class Relay:
     async def end_room(self, room: str, reason: str = "the room ended") -> None:
         media = self._rooms.pop(room, None)
         if media is not None:
-            for kind, packets in media.forwarded_packets().items():
-                self._forwarded_before[kind] += packets
+            for kind, stats in media.forwarded().items():
+                self._forwarded_before[kind].add(stats)
             for session in [*media.publishers, *media.viewers]:
                 await session.close(reason)
             await media.close()
@@ -214,8 +235,7 @@ class Relay:
 
     async def close(self) -> None:
         self._closing = True
-        if self._speaking_watch is not None:
-            self._speaking_watch.cancel()
+        await self._speaking_watch.stop()
         if self._stage_flush is not None:
             self._stage_flush.cancel()
         for session in list(self._sessions.values()):
@@ -424,11 +444,9 @@ class Relay:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _watch_speaking(self) -> None:
-        while True:
-            await asyncio.sleep(SPEAKING_CHECK_SECONDS)
-            for media in list(self._rooms.values()):
-                media.check_speaking()
+    def _check_speaking(self) -> None:
+        for media in list(self._rooms.values()):
+            media.check_speaking()
 
 
 def _published_kinds(pc: RTCPeerConnection) -> tuple[str, ...]:

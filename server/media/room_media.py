@@ -27,7 +27,7 @@ from aiortc.rtp import RtpPacket
 
 from server.media.aiortc_internals.publisher import request_keyframe
 from server.media.aiortc_internals.round_trip import viewer_report
-from server.media.forwarder import Forwarder, Viewer
+from server.media.forwarder import Forwarder, ForwardingStats, Viewer
 from server.media.health import Limits, TrackHealth, viewers_health
 from server.media.keyframes import starts_keyframe
 from server.media.mixer import Emit
@@ -136,8 +136,8 @@ class RoomMedia:
         self._routes: dict[tuple[str, str], list[Forwarder]] = {}
         self._mixing: dict[str, list[Mix]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        # Packets sent by forwarders no longer here (programmes nobody watches any more).
-        self.retired_packets = {AUDIO: 0, VIDEO: 0}
+        # What forwarders no longer here sent (programmes nobody watches any more).
+        self.retired = {AUDIO: ForwardingStats(), VIDEO: ForwardingStats()}
 
     # -- what there is -----------------------------------------------------------------------
 
@@ -152,11 +152,13 @@ class RoomMedia:
                 lanes.append(programme.video)
         return lanes
 
-    def forwarded_packets(self) -> dict[str, int]:
-        """Packets sent to viewers, by kind, by every forwarder the room has had."""
-        totals = dict(self.retired_packets)
+    def forwarded(self) -> dict[str, ForwardingStats]:
+        """What every forwarder the room has had sent to viewers, by kind."""
+        totals = {kind: ForwardingStats() for kind in self.retired}
+        for kind, stats in self.retired.items():
+            totals[kind].add(stats)
         for forwarder in self.forwarders():
-            totals[forwarder.kind] += forwarder.stats.packets_out
+            totals[forwarder.kind].add(forwarder.stats)
         return totals
 
     def source_of(self, session: MediaSession) -> Source | None:
@@ -283,7 +285,7 @@ class RoomMedia:
                 self._stop_mixing(programme)
                 del self._programmes[key]
                 for forwarder in filter(None, forwarders):
-                    self.retired_packets[forwarder.kind] += forwarder.stats.packets_out
+                    self.retired[forwarder.kind].add(forwarder.stats)
                 self._restage()
 
     async def close(self) -> None:

@@ -86,6 +86,17 @@ class Question:
 
 
 @dataclass(frozen=True)
+class QuestionCount:
+    """How many of a room's questions have one status, and the votes they hold (for
+    ``/metrics``)."""
+
+    room: str
+    status: QuestionStatus
+    questions: int
+    votes: int
+
+
+@dataclass(frozen=True)
 class Viewer:
     """Who a question is shown to: a token subject (None for a group of receivers, where
     nobody's own question is meant), and whether they moderate the question's room."""

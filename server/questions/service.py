@@ -32,6 +32,7 @@ from server.questions.model import (
     DuplicateQuestion,
     ModerationAction,
     Question,
+    QuestionCount,
     QueueOrder,
     RoomClosed,
     Viewer,
@@ -188,6 +189,10 @@ class QuestionService:
         change = OrderChange(item.id, request.order)
         await tell_each(self._order_listeners, change, "question order")
         return change
+
+    async def counts(self) -> list[QuestionCount]:
+        """This run's questions by room and status, with their votes."""
+        return await self._records.counts(self.run)
 
     async def voted_by(self, sub: str) -> dict[str, str]:
         """The questions of this run ``sub`` has voted for: question id to room."""

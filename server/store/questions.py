@@ -15,13 +15,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
-from sqlalchemy import Delete, Insert, Table, bindparam, delete, select, tuple_, update
+from sqlalchemy import Delete, Insert, Table, bindparam, delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.errors import Conflict
-from server.questions.model import DEFAULT_ORDER, Question, QuestionStatus, QueueOrder
+from server.questions.model import (
+    DEFAULT_ORDER,
+    Question,
+    QuestionCount,
+    QuestionStatus,
+    QueueOrder,
+)
 from server.store.models import QuestionOrderRow, QuestionRow, VoteRow
 
 # Change = (the question before, the question after)
@@ -258,6 +264,20 @@ class QuestionRecords:
 
     async def export(self, run: str, room: str) -> list[Question]:
         return await self.in_room(run, room)
+
+    async def counts(self, run: str) -> list[QuestionCount]:
+        """The run's questions counted by room and status, with their votes."""
+        votes = func.coalesce(func.sum(QuestionRow.votes), 0)
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(QuestionRow.room, QuestionRow.status, func.count(), votes)
+                .where(QuestionRow.run == run)
+                .group_by(QuestionRow.room, QuestionRow.status)
+            )
+            return [
+                QuestionCount(room, QuestionStatus(status), questions, votes)
+                for room, status, questions, votes in rows
+            ]
 
 
 def _allowed(vote: Vote, questions: dict[str, Question]) -> bool:

@@ -3,34 +3,30 @@ log and the public keys."""
 
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from server.auth.bearer import require
 from server.auth.permissions import Permission
 from server.rooms.messages import agenda_payload, local_iso
 from server.web import appkeys
-from server.web.metrics import render_metrics
 from server.web.request_input import query_whole
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 while the store can write; 503, saying what failed and since when, while it cannot."""
+    """200 while the scheduler, the store and the relay work; 503 naming those that do not,
+    what failed and, where known, since when."""
     rooms = request.app[appkeys.ROOMS]
-    runner = request.app[appkeys.RUNNER]
-    failure = await request.app[appkeys.STORE].health.check()
-    store: dict[str, str] = {"status": "ok"}
-    if failure is not None:
-        store = {"status": "failing", "error": failure.reason, "since": failure.since.isoformat()}
+    parts = await request.app[appkeys.HEALTH].parts()
+    failing = [name for name, part in parts.items() if part.problem is not None]
     return web.json_response(
         {
-            "status": "ok" if failure is None else "failing",
+            "status": "failing" if failing else "ok",
+            "failing": failing,
             "now": rooms.clock.now().isoformat(),
             "rehearsal": rooms.clock.rehearsal,
-            "scheduler": "running" if runner.running else "stopped",
-            "pending_transitions": runner.pending(),
-            "store": store,
+            **{name: part.payload() for name, part in parts.items()},
         },
-        status=200 if failure is None else 503,
+        status=503 if failing else 200,
         headers={"Cache-Control": "no-store"},
     )
 
@@ -47,19 +43,16 @@ async def jwks(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    app = request.app
-    text = render_metrics(
-        app[appkeys.ROOMS],
-        app[appkeys.LIVE],
-        app[appkeys.RELAY],
-        app[appkeys.HEAP],
-        app[appkeys.OFFER_LIMITER],
-    )
+    """Prometheus text, or OpenMetrics for a scraper that asks for it."""
+    accept = request.headers.get(hdrs.ACCEPT, "")
+    body, content_type = await request.app[appkeys.METRICS].exposition(accept)
     return web.Response(
-        text=text,
-        content_type="text/plain",
-        charset="utf-8",
-        headers={"X-Content-Type-Options": "nosniff"},
+        body=body,
+        headers={
+            hdrs.CONTENT_TYPE: content_type,
+            hdrs.CACHE_CONTROL: "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
     )
 
 

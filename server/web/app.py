@@ -31,6 +31,9 @@ from server.media.heap import HeapKeeper
 from server.media.ice_servers import IceServers
 from server.media.relay import Relay, RelaySettings
 from server.media.room_media import StageSettings
+from server.operations.health import HealthCheck
+from server.operations.metrics import Metrics
+from server.operations.request_log import request_log, send_request_id
 from server.questions import http as questions_api
 from server.questions.live import QuestionChannel
 from server.questions.service import QuestionService
@@ -77,7 +80,7 @@ def create_app(settings: Settings) -> web.Application:
     ice_servers = IceServers.from_config(config, settings.environ, settings.wall)
     prepare_data_folder(settings.data_dir)
     app = web.Application(
-        middlewares=[json_errors],
+        middlewares=[request_log, json_errors],
         client_max_size=MAX_BODY_BYTES,
         handler_args={"logger": QuietAboutMalformedRequests(), **parser_limits()},
     )
@@ -145,9 +148,14 @@ def create_app(settings: Settings) -> web.Application:
     app[appkeys.RELAY] = relay
     app[appkeys.HEALTH_FEED] = health_feed
     app[appkeys.ICE_SERVERS] = ice_servers
+    metrics = Metrics(rooms, live, relay, heap, app[appkeys.OFFER_LIMITER], questions)
+    health_feed.on_alert(metrics.alerts.heard)
+    app[appkeys.METRICS] = metrics
+    app[appkeys.HEALTH] = HealthCheck(runner, store.health, relay)
     app[appkeys.ACCESS_WATCH] = AccessWatch(
         revocations, [live.end_lapsed, relay.end_lapsed], settings.wall
     )
+    app.on_response_prepare.append(send_request_id)
     api.add_routes(app)
     registration_api.add_routes(app)
     questions_api.add_routes(app)

@@ -14,6 +14,8 @@ from server.console.health_feed import HealthFeed
 from server.media.heap import HeapKeeper
 from server.media.ice_servers import IceServers
 from server.media.relay import Relay
+from server.operations.health import HealthCheck
+from server.operations.metrics import Metrics
 from server.questions.service import QuestionService
 from server.registration.join_links import JoinLinkSender
 from server.registration.service import Registrar
@@ -40,3 +42,5 @@ RELAY = web.AppKey("relay", Relay)
 HEALTH_FEED = web.AppKey("health_feed", HealthFeed)
 HEAP = web.AppKey("heap", HeapKeeper)
 ICE_SERVERS = web.AppKey("ice_servers", IceServers)
+METRICS = web.AppKey("metrics", Metrics)
+HEALTH = web.AppKey("health", HealthCheck)

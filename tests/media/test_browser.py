@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from playwright.sync_api import Browser, Page, Response, expect
 
 from server.auth.permissions import Role
 from tests.conftest import OpenPage
+from tests.metrics import scrape_now
 from tests.serverproc import CONFIG, ServerProcess, utc_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -151,10 +151,11 @@ def test_the_watch_and_speak_pages_ask_for_ice_servers_with_their_token(
 
 def seats_taken(server: ServerProcess, room: str) -> int:
     """Viewers of ``room`` connected or connecting, from /metrics."""
-    with urllib.request.urlopen(f"{server.url}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    pattern = rf'^plenary_room_viewers(?:_connecting)?{{room="{room}"}} (\d+)$'
-    return sum(int(count) for count in re.findall(pattern, text, re.M))
+    metrics = scrape_now(server.url)
+    return int(
+        metrics.value("plenary_room_viewers", room=room)
+        + metrics.value("plenary_room_viewers_connecting", room=room)
+    )
 
 
 def config_with(folder: Path, key: str, value: int) -> Path:

@@ -18,6 +18,7 @@ from server.auth.permissions import Role
 from server.web import appkeys
 from tests.media.test_relay import ServerFactory, Stage, make_stage
 from tests.media_peers import Peer, SignallingError, publisher, viewer
+from tests.metrics import scrape
 
 SDP_HEADERS = {"Content-Type": "application/sdp"}
 
@@ -68,11 +69,6 @@ def subject(stage: Stage, token: str) -> str:
 def sessions_of(stage: Stage, token: str, kind: str = "viewers") -> list[Any]:
     sub = subject(stage, token)
     return [s for s in getattr(stage.relay.room_media("welcome"), kind) if s.owner.sub == sub]
-
-
-async def metrics(stage: Stage) -> str:
-    async with aiohttp.ClientSession() as http, http.get(stage.base + "/metrics") as response:
-        return await response.text()
 
 
 async def test_one_token_flooding_cannot_keep_a_second_attendee_out(
@@ -176,8 +172,8 @@ async def test_only_so_many_viewers_may_be_connecting_at_once(
         assert stage.relay.connecting_viewers() == 2
         speaker = await stage.publish()  # publishers are not held back by viewers connecting
         await speaker.connected()
-        text = await metrics(stage)
-        assert 'plenary_media_refusals_total{reason="busy"} 1' in text
+        metrics = await scrape(stage.base)
+        assert metrics.value("plenary_media_refusals_total", reason="busy") == 1
 
 
 async def test_metrics_count_connecting_sessions_apart_from_viewers(
@@ -189,17 +185,17 @@ async def test_metrics_count_connecting_sessions_apart_from_viewers(
         await speaker.connected()
         await audience.connected()
         await walk_away(stage, stage.token(Role.ATTENDEE))
-        text = await metrics(stage)
-        for line in (
-            'plenary_media_sessions{direction="publish",state="connected"} 1',
-            'plenary_media_sessions{direction="publish",state="connecting"} 0',
-            'plenary_media_sessions{direction="watch",state="connected"} 1',
-            'plenary_media_sessions{direction="watch",state="connecting"} 1',
-            'plenary_room_viewers{room="welcome"} 1',
-            'plenary_room_viewers_connecting{room="welcome"} 1',
-            'plenary_room_viewers_connecting{room="keynote"} 0',
+        metrics = await scrape(stage.base)
+        for name, labels, value in (
+            ("plenary_media_sessions", {"direction": "publish", "state": "connected"}, 1),
+            ("plenary_media_sessions", {"direction": "publish", "state": "connecting"}, 0),
+            ("plenary_media_sessions", {"direction": "watch", "state": "connected"}, 1),
+            ("plenary_media_sessions", {"direction": "watch", "state": "connecting"}, 1),
+            ("plenary_room_viewers", {"room": "welcome"}, 1),
+            ("plenary_room_viewers_connecting", {"room": "welcome"}, 1),
+            ("plenary_room_viewers_connecting", {"room": "keynote"}, 0),
         ):
-            assert line in text.splitlines(), line
+            assert metrics.value(name, **labels) == value, (name, labels)
 
 
 async def test_a_speaker_reconnecting_again_and_again_replaces_their_oldest_session(

@@ -442,6 +442,8 @@ async def test_a_packet_too_large_for_srtp_is_dropped_and_counted(clock: FakeClo
         assert viewer.sequence_numbers() == [0, 1, 3]  # the gap is kept
         assert len(viewer.received[1]) == SRTP_PACKET_LIMIT
     assert (forwarder.stats.dropped, forwarder.stats.packets_out) == (2, 6)
+    sent = [len(packet) for viewer in viewers for packet in viewer.received]
+    assert forwarder.stats.bytes_out == sum(sent)  # what went out, the dropped copies not
 
 
 async def test_a_viewer_that_cannot_be_sent_to_misses_only_its_copy(clock: FakeClock) -> None:
@@ -456,6 +458,7 @@ async def test_a_viewer_that_cannot_be_sent_to_misses_only_its_copy(clock: FakeC
     await forward(forwarder, clock, [rtp(0), rtp(1)])
     assert viewer.sequence_numbers() == [0, 1]
     assert (forwarder.stats.dropped, forwarder.stats.packets_out) == (2, 2)
+    assert forwarder.stats.bytes_out == sum(len(packet) for packet in viewer.received)
 
 
 # -- a slot of the stage: sources by name, and viewers that refuse one ---------------------------

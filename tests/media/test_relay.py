@@ -29,6 +29,7 @@ from server.web.app import create_app
 from tests.helpers import bundled_config, fast_rehearsal, settings
 from tests.media.test_ice_servers import SECRET, STUN, TURN, assert_minted_for
 from tests.media_peers import Peer, SignallingError, publisher, record_rtcp, viewer
+from tests.metrics import scrape
 from tests.rooms.test_live import clock_in_welcome
 
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
@@ -170,17 +171,11 @@ async def test_a_viewer_decodes_what_a_publisher_sends(stage: Stage, fanout_loop
     loops = {"c": "GcmSender", "c-libsrtp": "LibsrtpSender", "python": "NoneType"}
     assert srtp_in_use(stage) == {loops[fanout_loop]}
     assert "a=setup:passive" in speaker.answer  # aiortc is the DTLS server
-    async with aiohttp.ClientSession() as http, http.get(stage.base + "/metrics") as response:
-        metrics = await response.text()
-    assert 'plenary_media_sessions{direction="publish",state="connected"} 1' in metrics
-    assert 'plenary_media_sessions{direction="watch",state="connected"} 1' in metrics
-    assert 'plenary_room_viewers{room="welcome"} 1' in metrics
-    video_line = next(
-        line
-        for line in metrics.splitlines()
-        if line.startswith('plenary_forwarded_packets_total{kind="video"}')
-    )
-    assert int(video_line.split()[-1]) > 0
+    metrics = await scrape(stage.base)
+    assert metrics.value("plenary_media_sessions", direction="publish", state="connected") == 1
+    assert metrics.value("plenary_media_sessions", direction="watch", state="connected") == 1
+    assert metrics.value("plenary_room_viewers", room="welcome") == 1
+    assert metrics.value("plenary_forwarded_packets_total", kind="video") > 0
 
 
 async def test_a_new_viewer_sees_a_picture_within_a_second(stage: Stage) -> None:

@@ -60,7 +60,7 @@ async def test_a_clock_step_forward_and_back_is_followed_within_a_second(
     rehearse = utc_in(-10)  # the welcome began ten seconds ago and lasts 45 minutes
     server = start_server(rehearse=rehearse, env=faketime.environment())
     assert states(server)["welcome"] == "live"
-    pending = get_json(f"{server.url}/healthz")["pending_transitions"]
+    pending = get_json(f"{server.url}/healthz")["scheduler"]["pending_transitions"]
     listener = await Listener(server.url).connect()
     try:
         forward = await step_and_wait(faketime, listener, FORWARD, "welcome", "ended")
@@ -70,7 +70,7 @@ async def test_a_clock_step_forward_and_back_is_followed_within_a_second(
         back = await step_and_wait(faketime, listener, timedelta(0), "welcome", "live")
         assert back < FOLLOWS_WITHIN
         assert states(server)["keynote"] == "scheduled"
-        assert get_json(f"{server.url}/healthz")["pending_transitions"] == pending
+        assert get_json(f"{server.url}/healthz")["scheduler"]["pending_transitions"] == pending
 
         # To two seconds before the welcome's end: still live, and it ends by its own timer,
         # placed again after the steps, not one left waiting 45 minutes from before them.

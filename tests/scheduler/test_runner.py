@@ -153,9 +153,12 @@ async def test_a_transition_the_store_could_not_record_comes_once_it_can(
         small_disk.fill()
         wall.offset += timedelta(minutes=50)  # past the welcome's end, at once
         async with asyncio.timeout(2):
-            while store.health.failure is None:
+            while store.health.failure is None or runner.problem() is None:
                 await asyncio.sleep(0.01)
         assert rooms.state("welcome") is RoomState.LIVE  # not announced, as it is not recorded
+        assert runner.problem() == (
+            "the rooms could not be brought in line with the clock; trying again every 1 s"
+        )
         small_disk.free()
         freed = time.monotonic()
         await recorder.until("welcome", RoomState.ENDED, within=3.0)
@@ -163,6 +166,7 @@ async def test_a_transition_the_store_could_not_record_comes_once_it_can(
         assert late < 2.0  # tried again every second
         print(f"\nthe transition came {late * 1000:.0f} ms after the disk was freed")
         assert [entry.detail["to"] for entry in await rooms.audit_log()][-2:] == ["ended", "live"]
+        assert runner.problem() is None
     finally:
         await runner.stop()
         await store.close()
@@ -172,11 +176,13 @@ async def test_stop_is_safe_twice_and_before_start(store: Store) -> None:
     clock = fast_rehearsal(CONFIG)
     runner = TransitionRunner(clock, lambda: asyncio.sleep(0))
     await runner.stop()
+    assert runner.problem() == "stopped"
     await runner.start(CONFIG.timetable)
     now = clock.now()
     instants = {t.at for t in CONFIG.timetable.transitions() if t.at > now}
     # 27 transitions, less 3 that coincide (an end meeting the next start), less one past.
     assert runner.running and runner.pending() == len(instants) == 23
+    assert runner.problem() is None
     await runner.stop()
     await runner.stop()
-    assert not runner.running
+    assert not runner.running and runner.problem() == "stopped"

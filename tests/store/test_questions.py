@@ -77,6 +77,31 @@ async def test_questions_round_trip_by_run_and_room(store: Store) -> None:
     assert (await store.questions.get(RUN, first.id)).created_at.tzinfo is UTC  # type: ignore[union-attr]
 
 
+async def test_counts_by_room_and_status_with_their_votes_for_one_run(store: Store) -> None:
+    assert await store.questions.counts(RUN) == []
+    pending, approved, answered = (
+        question(QuestionStatus.PENDING),
+        question(),
+        question(QuestionStatus.ANSWERED),
+    )
+    for one in (pending, approved, answered, question(room="keynote")):
+        await add(store, one)
+    await add(store, question(), "rehearsal:a")
+    for voter in ("u_1", "u_2"):
+        await vote(store, approved.id, voter, True, allow)
+    await vote(store, answered.id, "u_1", True, allow)
+    counts = {
+        (count.room, count.status): (count.questions, count.votes)
+        for count in await store.questions.counts(RUN)
+    }
+    assert counts == {
+        ("welcome", QuestionStatus.PENDING): (1, 0),
+        ("welcome", QuestionStatus.APPROVED): (1, 2),
+        ("welcome", QuestionStatus.ANSWERED): (1, 1),
+        ("keynote", QuestionStatus.APPROVED): (1, 0),
+    }
+
+
 async def test_200_votes_at_once_count_200(store: Store) -> None:
     asked = question()
     await add(store, asked)
