@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 
@@ -38,12 +38,17 @@ class BackgroundTask:
 
 
 class RepeatingTask(BackgroundTask):
-    """``work()`` every ``every`` seconds. A round that raises is logged, with its traceback,
-    the first time only; ``failure`` names the error until a round works again, which is
-    logged too. So a fault met at every round neither ends the loop nor floods the log."""
+    """``work()`` every ``every`` seconds, awaited if it is a coroutine function. A round that
+    raises is logged, with its traceback, the first time only; ``failure`` names the error
+    until a round works again, which is logged too. So a fault met at every round neither
+    ends the loop nor floods the log."""
 
     def __init__(
-        self, name: str, every: float, work: Callable[[], None], log: logging.Logger
+        self,
+        name: str,
+        every: float,
+        work: Callable[[], Awaitable[object] | None],
+        log: logging.Logger,
     ) -> None:
         super().__init__(name, self._repeat)
         self._every = every
@@ -55,7 +60,9 @@ class RepeatingTask(BackgroundTask):
         while True:
             await asyncio.sleep(self._every)
             try:
-                self._round()
+                done = self._round()
+                if done is not None:
+                    await done
             except Exception as error:
                 if self.failure is None:
                     self._log.exception(

@@ -56,3 +56,25 @@ async def test_a_failing_round_is_logged_once_and_named_until_one_works(
     assert caplog.records[0].exc_info is not None  # the first failure with its traceback
     assert not task.running and task.started is False
     await task.stop()  # twice is safe
+
+
+async def test_a_coroutine_round_is_awaited_and_its_failure_named() -> None:
+    rounds = Rounds(failing={2})
+    finished: list[int] = []
+
+    async def work() -> None:
+        await asyncio.sleep(0)
+        rounds()  # raises in round 2, after the await
+        finished.append(rounds.done)
+
+    task = RepeatingTask("the async loop", 0, work, log)
+    task.start()
+    try:
+        await rounds.until(2)
+        await asyncio.sleep(0)  # the round's failure is handled before the next round starts
+        assert task.failure == "RuntimeError: round 2 broke"
+        await rounds.until(3)
+        await asyncio.sleep(0)
+        assert task.failure is None and finished[:2] == [1, 3]
+    finally:
+        await task.stop()

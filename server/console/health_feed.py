@@ -9,7 +9,6 @@ connects while alerts are up is sent them at once.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from typing import Any, Protocol
 
 from server.auth.permissions import Permission
 from server.auth.tokens import Claims
-from server.background import BackgroundTask
+from server.background import RepeatingTask
 from server.config import AlertSettings
 from server.console.alerts import Alert, AlertBook, RoomFacts
 from server.media.health import Limits
@@ -59,7 +58,7 @@ class HealthFeed:
         self._sio = live.sio
         self._limits = limits or Limits()
         self._monotonic = monotonic
-        self._task = BackgroundTask("health feed", self._run)
+        self._task = RepeatingTask("health feed", HEALTH_SECONDS, self.tick, log)
         self._alert_listeners: list[Callable[[Alert], None]] = []
         self.ticks = 0
         live.on_connect(self._join)
@@ -100,15 +99,6 @@ class HealthFeed:
             for listener in self._alert_listeners:
                 listener(alert)
         return changes
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.tick()
-            except Exception:
-                # The next round tries again; one failing must not end the technicians' view.
-                log.exception("health round failed")
-            await asyncio.sleep(HEALTH_SECONDS)
 
     async def _join(self, sid: str, claims: Claims) -> None:
         if not claims.can(Permission.SEE_HEALTH):
