@@ -86,7 +86,12 @@ def create_app(settings: Settings) -> web.Application:
     revocations = RevocationList(store.registrations)
     tokens = TokenService(keyring, config.issuer, settings.wall, revocations.is_revoked)
     rooms = RoomService(
-        settings.config.timetable, settings.clock, store.rooms, settings.run, settings.wall
+        settings.config.timetable,
+        settings.clock,
+        store.rooms,
+        settings.run,
+        settings.wall,
+        config.rooms.undo_window,
     )
     runner = TransitionRunner(settings.clock, rooms.reconcile, ClockWatch(settings.wall))
     live = LiveChannel(

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from scheduler.timetable import OverrideAction
 from server.errors import InvalidInput
-from server.rooms.commands import MAX_NOTICE, NoticeLevel, NoticeRequest
+from server.rooms.commands import (
+    MAX_NOTICE,
+    ControlRequest,
+    NoticeLevel,
+    NoticeRequest,
+)
 
 
 @pytest.mark.parametrize(
@@ -32,3 +38,28 @@ def test_a_notice_in_any_script_with_its_joiners() -> None:
     notice = NoticeRequest.parse({"text": " क्\u200dष: we resume at 15:00 ", "level": "urgent"})
     assert notice == NoticeRequest("क्\u200dष: we resume at 15:00", NoticeLevel.URGENT)
     assert NoticeRequest.parse({"text": "x" * MAX_NOTICE}).level is NoticeLevel.INFO
+
+
+def test_control_delay_and_reopen() -> None:
+    delay = ControlRequest.parse({"room": "welcome", "action": "delay", "minutes": 240})
+    assert delay == ControlRequest("welcome", OverrideAction.DELAY, 240)
+    reopen = ControlRequest.parse({"room": "welcome", "action": "reopen"})
+    assert reopen == ControlRequest("welcome", OverrideAction.REOPEN, 0)
+    assert ControlRequest.parse({"room": "w", "action": "extend"}).minutes == 5
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"room": "w", "action": "delay"}, "whole number of minutes to delay"),
+        ({"room": "w", "action": "delay", "minutes": 0}, "from 1 to 240"),
+        ({"room": "w", "action": "delay", "minutes": 1.0}, "whole number"),
+        ({"room": "w", "action": "reopen", "minutes": 1}, "only goes with 'extend' and 'delay'"),
+        ({"room": "w", "action": "stage", "source": "s", "minutes": 1}, "only goes with"),
+    ],
+)
+def test_control_minutes_go_with_extend_and_delay_only(
+    payload: dict[str, object], message: str
+) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        ControlRequest.parse(payload)
