@@ -18,6 +18,7 @@ from server.payloads import choice, fields, shown, text_field
 from server.text import has_invisible
 
 MAX_NOTICE = 500
+MAX_NOTICE_ID = 40
 MAX_ROOM_ID = 63
 DEFAULT_EXTEND_MINUTES = 5
 MAX_SOURCE_ID = 64
@@ -34,6 +35,10 @@ class NoticeLevel(StrEnum):
     INFO = "info"
     WARNING = "warning"
     URGENT = "urgent"
+
+
+class NoticeAction(StrEnum):
+    CLEAR = "clear"
 
 
 @dataclass(frozen=True)
@@ -102,12 +107,17 @@ class StageRequest:
 
 @dataclass(frozen=True)
 class NoticeRequest:
+    """A notice to post: to one room, or (``room`` None) to every room."""
+
     text: str
     level: NoticeLevel
+    room: str | None = None
 
     @classmethod
-    def parse(cls, data: object) -> NoticeRequest:
-        body = fields(data, {"text", "level"})
+    def parse(cls, data: object) -> NoticeRequest | NoticeClear:
+        if isinstance(data, Mapping) and "action" in data:
+            return NoticeClear.parse(data)
+        body = fields(data, {"text", "level", "room"})
         # Shown on every page, to everyone: held to the rules for names.
         text = text_field(body, "text", MAX_NOTICE)
         if has_invisible(text):
@@ -115,4 +125,18 @@ class NoticeRequest:
         if not has_letter_or_digit(text):
             raise InvalidInput("'text' must have a letter or digit, not only blanks or symbols")
         level = choice(body, "level", NoticeLevel) if "level" in body else NoticeLevel.INFO
-        return cls(text, level)
+        room = None if body.get("room") is None else text_field(body, "room", MAX_ROOM_ID)
+        return cls(text, level, room)
+
+
+@dataclass(frozen=True)
+class NoticeClear:
+    """Take a notice down."""
+
+    id: str
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> NoticeClear:
+        body = fields(data, {"id", "action"})
+        choice(body, "action", NoticeAction)
+        return cls(text_field(body, "id", MAX_NOTICE_ID))

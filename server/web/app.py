@@ -41,6 +41,7 @@ from server.registration.mail import mailer_for
 from server.registration.service import Registrar
 from server.registration.smtputf8 import smtputf8_support_for
 from server.rooms.live import LiveChannel
+from server.rooms.notice_channel import NoticeChannel
 from server.rooms.service import RoomService, RoomUpdate
 from server.store import Store
 from server.web import api, appkeys, pages
@@ -98,6 +99,7 @@ def create_app(settings: Settings) -> web.Application:
         config, rooms, tokens, OriginCheck(settings.public_url, config.allowed_origins)
     )
     live.server.attach(app)
+    notices = NoticeChannel(live, rooms)
     questions = QuestionService(config.questions, rooms, store.questions, settings.wall)
     QuestionChannel(live, questions, rooms)
     heap = HeapKeeper()
@@ -140,6 +142,7 @@ def create_app(settings: Settings) -> web.Application:
     app[appkeys.ROOMS] = rooms
     app[appkeys.RUNNER] = runner
     app[appkeys.LIVE] = live
+    app[appkeys.NOTICES] = notices
     app[appkeys.QUESTIONS] = questions
     app[appkeys.REVOCATIONS] = revocations
     app[appkeys.REGISTRAR] = registrar

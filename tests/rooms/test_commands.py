@@ -9,6 +9,7 @@ from server.errors import InvalidInput
 from server.rooms.commands import (
     MAX_NOTICE,
     ControlRequest,
+    NoticeClear,
     NoticeLevel,
     NoticeRequest,
 )
@@ -63,3 +64,29 @@ def test_control_minutes_go_with_extend_and_delay_only(
 ) -> None:
     with pytest.raises(InvalidInput, match=message):
         ControlRequest.parse(payload)
+
+
+def test_a_notice_for_one_room_or_every_room() -> None:
+    assert NoticeRequest.parse({"text": "hi", "room": "panel-1"}).room == "panel-1"
+    assert NoticeRequest.parse({"text": "hi", "room": None}).room is None
+    assert NoticeRequest.parse({"text": "hi"}).room is None
+    assert NoticeRequest.parse({"id": "abc", "action": "clear"}) == NoticeClear("abc")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"text": "hi", "room": ""},
+        {"text": "hi", "room": 5},
+        {"text": "hi", "room": "x" * 64},
+        {"text": "hi", "level": "critical"},
+        {"id": "abc", "action": "delete"},
+        {"id": "abc", "action": "clear", "text": "hi"},
+        {"action": "clear"},
+        {"id": ["abc"], "action": "clear"},
+        {"id": "x" * 41, "action": "clear"},
+    ],
+)
+def test_notice_payloads_of_the_wrong_shape(payload: dict[str, object]) -> None:
+    with pytest.raises(InvalidInput):
+        NoticeRequest.parse(payload)
