@@ -149,6 +149,20 @@ def test_delay_the_rest_of_today_moves_the_running_order(
     expect(card(page, "panel-1").locator(".time-moved")).to_have_text("published 16:00–17:30")
     expect(line(page, "panel-2").locator(".ro-offset")).to_have_text("on time")
 
+    # Pushed past midnight, Monday's last items say which day their times are on.
+    for _ in range(2):
+        form.get_by_label("Delay the rest of today by").fill("240")
+        form.get_by_role("button", name="Delay").click()
+        confirm(page, "Delay")
+    panel = line(page, "panel-1")
+    expect(panel.locator(".ro-now")).to_have_text("00:10–01:40 (Tue 15 Jun)")
+    expect(panel.locator(".ro-offset")).to_have_text("490 min behind")
+    expect(line(page, "break-mon").locator(".ro-now")).to_have_text("23:40–00:10 (Tue 15 Jun)")
+    expect(card(page, "panel-1").locator(".time-range")).to_have_text(
+        "00:10–01:40 (Tue 15 Jun) Vienna time"
+    )
+    expect(page.locator('#running-order .ro-day[data-today="true"] .ro-line')).to_have_count(4)
+
 
 def test_on_a_phone_today_comes_first(rehearsal_server: ServerProcess, open_page: OpenPage) -> None:
     token = rehearsal_server.token("technician", "Tess")
