@@ -216,3 +216,10 @@ def test_an_extend_does_not_bring_back_a_room_ended_before_it_began(real: Timeta
     assert extended.item("keynote") == keynote_ended.item("keynote")
     assert extended.state_at(extended.item("keynote"), local(MON, "14:36")) is E
     assert span(extended, "break-mon") == ("15:30", "16:00")
+
+
+def test_an_end_replayed_after_a_restart_can_still_be_undone(real: Timetable) -> None:
+    replayed = real.with_overrides([at(MON, "15:00", "keynote", END)])
+    assert replayed.reopen_deadline("keynote", FIVE_MINUTES) == local(MON, "15:05")
+    reopened = replayed.with_overrides([at(MON, "15:02", "keynote", REOPEN)])
+    assert reopened.item("keynote") == real.item("keynote")
