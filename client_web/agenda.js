@@ -28,7 +28,10 @@ class AgendaPage {
   constructor(doc) {
     this.#doc = doc;
     this.#announcer = new Announcer(byId(doc, 'announcer'));
-    this.#notices = new NoticeBoard(byId(doc, 'notices'));
+    // A notice about one room says which.
+    this.#notices = new NoticeBoard(byId(doc, 'notices'), {
+      context: (room) => this.#items.find((item) => item.room?.id === room)?.title ?? null,
+    });
   }
 
   /** An agenda body; `live` when it came over Socket.IO (newer than any HTTP answer). */
@@ -58,6 +61,10 @@ class AgendaPage {
 
   showNotice(body) {
     this.#notices.show(body);
+  }
+
+  showNotices(body) {
+    this.#notices.showAll(body);
   }
 
   showStatus(status) {
@@ -168,6 +175,7 @@ async function main() {
     agenda: (body) => page.showAgenda(body, { live: true }),
     roomState: (body) => page.showRoomState(body),
     notice: (body) => page.showNotice(body),
+    notices: (body) => page.showNotices(body),
     status: (status) => page.showStatus(status),
   }, () => signedIn.withdrawn());
   page.startTicking();

@@ -51,6 +51,7 @@ export class ZoneFormat {
   #time;
   #timeWithSeconds;
   #dayKey;
+  #shortDate;
   #abbrev;
 
   constructor(timeZone) {
@@ -62,6 +63,7 @@ export class ZoneFormat {
       ...base, hour: '2-digit', minute: '2-digit', second: '2-digit',
     });
     this.#dayKey = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    this.#shortDate = new Intl.DateTimeFormat(LOCALE, { timeZone, weekday: 'short', day: 'numeric', month: 'short' });
     this.#abbrev = new Intl.DateTimeFormat(LOCALE, { timeZone, timeZoneName: 'short' });
   }
 
@@ -78,6 +80,26 @@ export class ZoneFormat {
   /** "14:00–14:45" */
   range(startMs, endMs) {
     return `${this.time(startMs)}–${this.time(endMs)}`;
+  }
+
+  /**
+   * "14:00–14:45" for an item of `day` ("2021-06-14"), with the date of any end that falls on
+   * another day: "23:30–00:15 (Tue 15 Jun)", "00:10–00:55 (Tue 15 Jun)".
+   */
+  rangeOnDay(startMs, endMs, day) {
+    const startDay = this.dayKey(startMs);
+    const endDay = this.dayKey(endMs);
+    if (startDay === endDay) {
+      return startDay === day ? this.range(startMs, endMs) : `${this.range(startMs, endMs)} (${this.shortDate(endMs)})`;
+    }
+    const start = startDay === day ? this.time(startMs) : `${this.time(startMs)} (${this.shortDate(startMs)})`;
+    const end = endDay === day ? this.time(endMs) : `${this.time(endMs)} (${this.shortDate(endMs)})`;
+    return `${start}–${end}`;
+  }
+
+  /** "Tue 15 Jun" */
+  shortDate(ms) {
+    return this.#shortDate.format(ms).replace(',', '');
   }
 
   /** "2021-06-14": the calendar day of `ms` in this zone. */

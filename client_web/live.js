@@ -1,6 +1,6 @@
 // The Socket.IO connection to the server and its status, as the pages need it: events in
-// (`agenda`, `room_state`, `stage`, `notice`, `question`), control commands and the audience's
-// questions (ask, vote, moderate) out with their acknowledgement.
+// (`agenda`, `room_state`, `stage`, `notice`, `notices`, `question`), control commands, notices
+// and the audience's questions (ask, vote, moderate) out with their acknowledgement.
 //
 // The connection comes back by itself. A transport that drops (a network drop, a server
 // restarting) is retried by Socket.IO. A server that hangs up on purpose is asked again too:
@@ -40,8 +40,8 @@ export class LiveConnection {
 
   /**
    * Connect (with `token`, or anonymously when it is null) and deliver events to `handlers`:
-   * {agenda(body), roomState(body), stage(body), notice(body), question(body), questionOrder(body),
-   * status(LinkStatus, detail)}.
+   * {agenda(body), roomState(body), stage(body), notice(body), notices(body), question(body),
+   * questionOrder(body), status(LinkStatus, detail)}.
    */
   constructor({ token = null, handlers }) {
     this.#onStatus = handlers.status ?? (() => {});
@@ -58,6 +58,11 @@ export class LiveConnection {
   /** Send a control command; resolves with the server's ack body (`{ok, ...}`). */
   async control(command) {
     return this.#request('control', command);
+  }
+
+  /** `notice` {text, level, room} to post one, or {id, action: 'clear'} to take it down. */
+  async notice(command) {
+    return this.#request('notice', command);
   }
 
   /** `ask` {room, text, anonymous}: resolves with the ack ({ok, question} or a refusal). */
@@ -118,6 +123,7 @@ export class LiveConnection {
     if (handlers.roomState) socket.on('room_state', handlers.roomState);
     if (handlers.stage) socket.on('stage', handlers.stage);
     if (handlers.notice) socket.on('notice', handlers.notice);
+    if (handlers.notices) socket.on('notices', handlers.notices);
     if (handlers.question) socket.on('question', handlers.question);
     if (handlers.questionOrder) socket.on('question_order', handlers.questionOrder);
   }

@@ -1,11 +1,14 @@
 // One room on the technician page: its state, times, audience and the controls that make
-// sense for that state; once the room is open, its sources with a button each to bring them on
-// stage or send them backstage; and the links to the hall's return and to the hall's screen of
-// the question being answered. Built once, updated in
-// place, so keyboard focus stays where it was.
+// sense for that state (start now and end now after asking, extend, and undo a recent end);
+// once the room is open, its sources with a button each to bring them on stage or send them
+// backstage; and the links to the hall's return and to the hall's screen of the question being
+// answered. Controls the holder of the page's access link may not use are not shown. Built
+// once, updated in place, so keyboard focus stays where it was.
 
+import { formatDuration } from './clock.js';
 import { el, setShown, setText } from './dom.js';
 import { ControlAction, RoomState, countdown, isAllowed, stateBadge } from './roomstate.js';
+import { canReopen, canStartNow, lengthWords } from './runningorder.js';
 import { SourceList } from './sourcelist.js';
 import { movedWords } from './stagewords.js';
 import { isMoved, kindLabel } from './timetable.js';
@@ -15,12 +18,14 @@ const EXTEND_MINUTES = Object.freeze([5, 10, 15]);
 const DONE_TEXT = Object.freeze({
   [ControlAction.START]: () => 'Started.',
   [ControlAction.EXTEND]: (minutes) => `Extended by ${minutes} minutes.`,
-  [ControlAction.END]: () => 'Ended.',
+  [ControlAction.END]: () => 'Ended. It can be undone for a few minutes.',
+  [ControlAction.REOPEN]: () => 'Reopened: live again.',
 });
 
 export class RoomCard {
   #format;
   #item;
+  #now = 0;
   #busy = false;
   #sendControl;
   #confirm;
@@ -29,17 +34,24 @@ export class RoomCard {
   #sources;
   #hallLink;
   #screenLink;
+  #reopenButton;
+  #controls;
 
   /**
    * `sendControl(command)` resolves with the server's ack; `confirm(message, label)` resolves
-   * true when the user agrees to end the room; `hallHref(roomId)` and `screenHref(roomId)` are
-   * the links to its hall page and its question screen.
+   * true when the user agrees to start or end the room; `hallHref(roomId)` and
+   * `screenHref(roomId)` are the links to its hall page and its question screen. `may`:
+   * {control, move}, whether the page's access link may control this room and move its
+   * sources.
    */
-  constructor(item, format, { sendControl, confirm, hallHref, screenHref }) {
+  constructor(item, format, { sendControl, confirm, hallHref, screenHref, may }) {
     this.#format = format;
     this.#sendControl = sendControl;
     this.#confirm = confirm;
-    this.#sources = new SourceList({ move: (source, action) => this.#moveSource(source, action) });
+    this.#controls = may.control;
+    this.#sources = new SourceList({
+      move: (source, action) => this.#moveSource(source, action), movable: may.move,
+    });
     this.#hallLink = el('a', {
       class: 'hall-link', href: hallHref(item.room.id), target: '_blank', rel: 'noopener',
     }, 'Hall screen for the projector');
@@ -76,11 +88,11 @@ export class RoomCard {
     this.root.dataset.state = room.state;
     const starts = room.startsAt ?? item.startsAt;
     const ends = room.endsAt ?? item.endsAt;
-    setText(fields.times, `${this.#format.range(starts, ends)} ${this.#format.label}`);
+    setText(fields.times, `${this.#format.rangeOnDay(starts, ends, item.day)} ${this.#format.label}`);
     const moved = isMoved(item);
     setShown(fields.published, moved);
     setText(fields.published, moved
-      ? `published ${this.#format.range(item.scheduledStartsAt, item.scheduledEndsAt)}` : '');
+      ? `published ${this.#format.rangeOnDay(item.scheduledStartsAt, item.scheduledEndsAt, item.day)}` : '');
     setText(fields.opens, room.opensAt === null ? '—' : this.#format.time(room.opensAt));
     setText(fields.viewers, room.viewers === null ? '—' : String(room.viewers));
     setText(fields.publishers, room.publishers === null ? '—' : String(room.publishers));
@@ -94,9 +106,11 @@ export class RoomCard {
   }
 
   tick(now) {
+    this.#now = now;
     const text = countdown(this.#item.room, now);
     setShown(this.#fields.countdown, text !== null);
     setText(this.#fields.countdown, text ?? '');
+    this.#updateButtons();
   }
 
   #buildButtons() {
@@ -107,10 +121,12 @@ export class RoomCard {
       'data-minutes': minutes ?? false,
       onclick: () => this.#run(action, minutes),
     }, label);
+    this.#reopenButton = button('Undo end', ControlAction.REOPEN);
     return [
       button('Start now', ControlAction.START),
       button('End now', ControlAction.END, undefined, 'danger'),
       ...EXTEND_MINUTES.map((minutes) => button(`Extend +${minutes}`, ControlAction.EXTEND, minutes)),
+      this.#reopenButton,
     ];
   }
 
@@ -128,7 +144,9 @@ export class RoomCard {
         el('div', {}, el('dt', {}, 'Viewers'), fields.viewers),
         el('div', {}, el('dt', {}, 'Publishers'), fields.publishers),
         el('div', { class: 'wide' }, el('dt', {}, 'Last override'), fields.override)),
-      el('div', { class: 'card-actions', role: 'group', 'aria-labelledby': titleId }, this.#buttons),
+      this.#controls
+        ? el('div', { class: 'card-actions', role: 'group', 'aria-labelledby': titleId }, this.#buttons)
+        : null,
       this.#sources.root,
       el('p', { class: 'card-links' }, this.#hallLink, ' · ', this.#screenLink),
       fields.error,
@@ -136,22 +154,42 @@ export class RoomCard {
   }
 
   #updateButtons() {
+    const item = this.#item;
+    const today = this.#format.dayKey(this.#now);
     for (const button of this.#buttons) {
       // Not disabled while a command is under way: that would throw keyboard focus away.
-      button.disabled = !isAllowed(button.dataset.action, this.#item.room.state);
+      const action = button.dataset.action;
+      button.disabled = action === ControlAction.START
+        ? !canStartNow(item, today) : !isAllowed(action, item.room.state);
     }
+    const reopenable = canReopen(item, this.#now);
+    setShown(this.#reopenButton, reopenable);
+    setText(this.#reopenButton, reopenable
+      ? `Undo end (${formatDuration(item.room.reopenUntil - this.#now)} left)` : 'Undo end');
+    this.#reopenButton.setAttribute('aria-label', 'Undo end: reopen the room live');
+  }
+
+  /** Whether the user agrees to `action`, for those that ask first. */
+  async #agreed(action) {
+    const title = this.#item.title;
+    if (action === ControlAction.END) {
+      return this.#confirm(`End “${title}” now? Speakers and viewers will leave the room.`, 'End now');
+    }
+    if (action === ControlAction.START) {
+      const length = this.#item.endsAt - this.#item.startsAt;
+      const until = this.#format.time(this.#now + length);
+      return this.#confirm(
+        `Start “${title}” now? It goes live at once and keeps its length of ${lengthWords(length)}, until about ${until}.`,
+        'Start now');
+    }
+    return true;
   }
 
   async #run(action, minutes) {
     if (this.#busy) return;
     setText(this.#fields.error, '');
     setText(this.#fields.done, '');
-    if (action === ControlAction.END) {
-      const agreed = await this.#confirm(
-        `End “${this.#item.title}” now? Speakers and viewers will leave the room.`,
-        'End now');
-      if (!agreed) return;
-    }
+    if (!(await this.#agreed(action))) return;
     const command = { room: this.roomId, action };
     if (minutes !== undefined) command.minutes = minutes;
     this.#setBusy(true);

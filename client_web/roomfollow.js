@@ -32,7 +32,8 @@ export class RoomFollower {
    * `handlers`: changed({event, item, items, format, previous, now}) when the agenda or the
    * room changes (`item` null when the agenda has no such room; `previous` the room state
    * before; `now` agenda time),
-   * tick(now) with agenda time, notice(body), question(body) for this room's questions,
+   * tick(now) with agenda time, notice(body) and notices(body) (those up on connecting) for
+   * this room's notices and every room's, question(body) for this room's questions,
    * questionOrder(body) for the order its speakers' queue is sorted in,
    * linkStatus(status, detail), loadFailed(error).
    */
@@ -69,7 +70,13 @@ export class RoomFollower {
         agenda: (body) => this.#showAgenda(body, true),
         roomState: (body) => this.#showRoomState(body),
         stage: (body) => this.#showStage(body),
-        notice: (body) => this.#handlers.notice?.(body),
+        notice: (body) => {
+          if (body?.active === false || this.#isForThisRoom(body)) this.#handlers.notice?.(body);
+        },
+        notices: (body) => {
+          const notices = Array.isArray(body?.notices) ? body.notices : [];
+          this.#handlers.notices?.({ notices: notices.filter((notice) => this.#isForThisRoom(notice)) });
+        },
         question: (body) => {
           if (body?.room === this.#roomId) this.#handlers.question?.(body);
         },
@@ -123,6 +130,10 @@ export class RoomFollower {
       previous,
       now: this.#clock.now(),
     });
+  }
+
+  #isForThisRoom(notice) {
+    return notice?.room === null || notice?.room === undefined || notice.room === this.#roomId;
   }
 
   #item() {

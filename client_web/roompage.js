@@ -27,6 +27,7 @@ export function startRoomPage(pageName, createPage) {
     changed: (view) => frame.changed(view),
     tick: (now) => frame.tick(now),
     notice: (body) => frame.notice(body),
+    notices: (body) => frame.notices(body),
     question: (body) => page.question?.(body),
     questionOrder: (body) => page.questionOrder?.(body),
     linkStatus: (status) => frame.linkStatus(status),
@@ -96,6 +97,10 @@ class RoomFrame {
 
   notice(body) {
     this.#notices.show(body);
+  }
+
+  notices(body) {
+    this.#notices.showAll(body);
   }
 
   linkStatus(status) {

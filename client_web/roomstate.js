@@ -14,12 +14,15 @@ export const ControlAction = Object.freeze({
   START: 'start',
   EXTEND: 'extend',
   END: 'end',
+  REOPEN: 'reopen',
+  DELAY: 'delay',
 });
 
 const ALLOWED = Object.freeze({
   [ControlAction.START]: new Set([RoomState.SCHEDULED, RoomState.LOBBY]),
   [ControlAction.EXTEND]: new Set([RoomState.SCHEDULED, RoomState.LOBBY, RoomState.LIVE]),
   [ControlAction.END]: new Set([RoomState.LOBBY, RoomState.LIVE]),
+  [ControlAction.REOPEN]: new Set([RoomState.ENDED]),
 });
 
 /** The badge for a room: {text, tone}; `format` writes times in the event's zone. */

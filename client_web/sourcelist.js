@@ -10,10 +10,15 @@ export class SourceList {
   #empty;
   #rows = new Map();
   #move;
+  #movable;
 
-  /** `move(source, action)` when a button is pressed (action "stage" or "backstage"). */
-  constructor({ move }) {
+  /**
+   * `move(source, action)` when a button is pressed (action "stage" or "backstage");
+   * `movable` false: no buttons, for those who may not move sources.
+   */
+  constructor({ move, movable = true }) {
     this.#move = move;
+    this.#movable = movable;
     this.#list = el('ul', { class: 'sources' });
     this.#empty = el('p', { class: 'sources-empty' }, 'Nobody is sending into this room.');
     this.root = el('div', { class: 'card-sources' },
@@ -59,7 +64,7 @@ export class SourceList {
     row.root = el('li', { class: 'source' },
       el('span', { class: 'source-dot', 'aria-hidden': 'true' }),
       el('span', { class: 'source-who' }, row.name, row.facts, row.speaking),
-      row.place, row.button);
+      row.place, this.#movable ? row.button : null);
     return row;
   }
 }

@@ -22,27 +22,78 @@ export function showLinkStatus(node, status) {
   node.dataset.status = status;
 }
 
-/** Notices from technicians, newest first, each dismissible. */
+/**
+ * Notices from technicians, newest first, each dismissible; one taken down by a technician
+ * (`{id, active: false}`) goes away. `accepts(body)` says which notices this page shows (a
+ * room page: its room's and every room's); `context(room)` is what a notice about `room` is
+ * prefixed with, or null.
+ */
 export class NoticeBoard {
   #container;
+  #accepts;
+  #context;
+  #shown = new Map();
+  #dismissed = new Set();
 
-  constructor(container) {
+  constructor(container, { accepts = () => true, context = () => null } = {}) {
     this.#container = container;
+    this.#accepts = accepts;
+    this.#context = context;
   }
 
+  /** One `notice` event: put up, or (active false) taken down. */
   show(body) {
+    const id = noticeId(body);
+    if (body?.active === false) {
+      if (id !== null) this.#remove(id);
+      return;
+    }
     const text = typeof body?.text === 'string' ? body.text.trim() : '';
-    if (text === '') return;
+    if (text === '' || !this.#accepts(body) || this.#dismissed.has(id)) return;
+    if (id !== null) this.#remove(id);
     const level = NOTICE_LEVELS.has(body.level) ? body.level : 'info';
-    const notice = el('div', { class: `notice notice-${level}`, role: level === 'info' ? 'status' : 'alert' },
-      el('p', { class: 'notice-text' }, text),
+    const context = typeof body.room === 'string' ? this.#context(body.room) : null;
+    const notice = el('div', {
+      class: `notice notice-${level}`, role: level === 'info' ? 'status' : 'alert', 'data-id': id,
+    },
+      el('p', { class: 'notice-text' }, context ? el('span', { class: 'notice-room' }, `${context}: `) : null, text),
       el('button', {
         type: 'button', class: 'notice-close', 'aria-label': 'Dismiss notice',
-        onclick: () => notice.remove(),
+        onclick: () => this.#dismiss(id, notice),
       }, '×'));
+    if (id !== null) this.#shown.set(id, notice);
     this.#container.prepend(notice);
-    while (this.#container.children.length > MAX_NOTICES) this.#container.lastElementChild.remove();
+    while (this.#container.children.length > MAX_NOTICES) {
+      const oldest = this.#container.lastElementChild;
+      this.#shown.delete(oldest.dataset.id);
+      oldest.remove();
+    }
   }
+
+  /** The `notices` sent on (re)connecting: exactly those are up now. */
+  showAll(body) {
+    const notices = Array.isArray(body?.notices) ? body.notices : [];
+    const up = new Set(notices.map(noticeId));
+    for (const id of [...this.#shown.keys()]) if (!up.has(id)) this.#remove(id);
+    for (const notice of notices) if (!this.#shown.has(noticeId(notice))) this.show(notice);
+  }
+
+  #dismiss(id, node) {
+    if (id !== null) {
+      this.#dismissed.add(id);
+      this.#shown.delete(id);
+    }
+    node.remove();
+  }
+
+  #remove(id) {
+    this.#shown.get(id)?.remove();
+    this.#shown.delete(id);
+  }
+}
+
+function noticeId(body) {
+  return typeof body?.id === 'string' && body.id !== '' ? body.id : null;
 }
 
 /** A visually hidden live region: say something once to screen-reader users. */

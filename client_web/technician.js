@@ -1,38 +1,79 @@
-// The technician page (technician.html): every room with its state and the controls to
-// start, extend or end it, its sources to bring on stage or send backstage, and the links to
-// its hall screen and its question screen, for whoever holds a technician (or organizer)
-// access link.
+// The technician page (technician.html): the running order (today first, planned, now, ahead
+// or behind, and the day's delay), the notices composer, and every room with its state and the
+// controls to start, extend or end it or undo an end, its sources to bring on stage or send
+// backstage, and the links to its hall screen and its question screen. Only the controls the
+// access link may use are shown; a link that may not control rooms gets a page that says so.
 
 import { AgendaClock, ZoneFormat, dayHeading } from './clock.js';
 import { ConfirmDialog } from './confirm.js';
 import { byId, el, setShown, setText } from './dom.js';
 import { LinkStatus, LiveConnection } from './live.js';
+import { NoticeComposer } from './noticecomposer.js';
+import { fetchMe } from './registrationapi.js';
 import { RoomCard } from './roomcard.js';
 import { stateAnnouncement } from './roomstate.js';
-import { Announcer, NoticeBoard, showLinkStatus } from './status.js';
+import { todayFirst } from './runningorder.js';
+import { RunningOrderView } from './runningorderview.js';
+import { Announcer, showLinkStatus } from './status.js';
 import { parseStage } from './stage.js';
 import { forgetToken, takeToken, withToken } from './token.js';
 import {
   carrySources, groupByDay, parseAgenda, parseRoomState, sameRunningOrder, withRoomState, withStage,
 } from './timetable.js';
 
+// Those who may open the page: who run rooms, or watch their streams' health.
+const CONSOLE_PERMISSIONS = Object.freeze(['control_rooms', 'see_health']);
+const ROLE_WORDS = Object.freeze({
+  attendee: 'an attendee’s', speaker: 'a speaker’s', interpreter: 'an interpreter’s', moderator: 'a moderator’s',
+});
+const ME_RETRY_MS = 5_000;
+
+/** What an access link may do on this page, from GET /api/me. */
+class Access {
+  constructor(me) {
+    this.role = String(me.role ?? '');
+    this.permissions = new Set(Array.isArray(me.permissions) ? me.permissions : []);
+    this.rooms = Array.isArray(me.rooms) ? me.rooms : [];
+  }
+
+  get opensConsole() {
+    return CONSOLE_PERMISSIONS.some((permission) => this.permissions.has(permission));
+  }
+
+  get everyRoom() {
+    return this.rooms.includes('*');
+  }
+
+  covers(roomId) {
+    return this.everyRoom || this.rooms.includes(roomId);
+  }
+
+  may(permission, roomId) {
+    return this.permissions.has(permission) && this.covers(roomId);
+  }
+}
+
 class TechnicianPage {
   #doc;
   #clock = new AgendaClock();
   #announcer;
-  #notices;
   #confirmDialog;
   #connection = null;
   #token = null;
+  #access = null;
   #format = null;
-  #items = [];
+  #items = []; // the rooms' items, for the cards
+  #allItems = []; // every item, breaks included, for the running order
+  #today = null;
   #cards = new Map();
   #overrides = new Map();
+  #runningOrder = null;
+  #composer = null;
+  #notices = [];
 
   constructor(doc) {
     this.#doc = doc;
     this.#announcer = new Announcer(byId(doc, 'announcer'));
-    this.#notices = new NoticeBoard(byId(doc, 'notices'));
     this.#confirmDialog = new ConfirmDialog(doc);
   }
 
@@ -44,10 +85,12 @@ class TechnicianPage {
         agenda: (body) => this.showAgenda(body),
         roomState: (body) => this.showRoomState(body),
         stage: (body) => this.showStage(body),
-        notice: (body) => this.#notices.show(body),
+        notice: (body) => this.#composer?.notice(body),
+        notices: (body) => this.showNotices(body),
         status: (status, detail) => this.showStatus(status, detail),
       },
     });
+    this.#checkAccess();
   }
 
   showNoToken() {
@@ -58,13 +101,9 @@ class TechnicianPage {
   showStatus(status, detail) {
     showLinkStatus(byId(this.#doc, 'link-status'), status);
     if (status === LinkStatus.INVALID_TOKEN) {
-      forgetToken();
-      setShown(byId(this.#doc, 'invalid-token'), true);
-      setShown(byId(this.#doc, 'rooms'), false);
+      this.#stopWith('invalid-token');
     } else if (status === LinkStatus.REFUSED) {
-      const node = byId(this.#doc, 'link-problem');
-      setText(node, `The server refused the connection${detail ? `: ${detail}` : '.'}`);
-      setShown(node, true);
+      this.#showProblem(`The server refused the connection${detail ? `: ${detail}` : '.'}`);
     } else if (status === LinkStatus.LIVE) {
       setShown(byId(this.#doc, 'link-problem'), false);
     }
@@ -76,12 +115,14 @@ class TechnicianPage {
     if (this.#format?.timeZone !== agenda.event.timeZone) {
       this.#format = new ZoneFormat(agenda.event.timeZone);
       this.#items = [];
+      this.#runningOrder = null;
     }
     setText(byId(this.#doc, 'event-name'), agenda.event.name);
+    this.#allItems = agenda.items;
     const roomItems = carrySources(this.#items, agenda.items.filter((item) => item.room !== null));
-    if (!sameRunningOrder(this.#items, roomItems)) this.#build(roomItems);
+    const rebuild = !sameRunningOrder(this.#items, roomItems);
     this.#items = roomItems;
-    setShown(byId(this.#doc, 'rooms'), true);
+    if (rebuild) this.#build();
     this.#render();
   }
 
@@ -96,12 +137,18 @@ class TechnicianPage {
       this.#announcer.say(stateAnnouncement(item.title, update.room.state));
     }
     this.#items = withRoomState(this.#items, update);
+    this.#allItems = withRoomState(this.#allItems, update);
     this.#render();
   }
 
   showStage(body) {
     this.#items = withStage(this.#items, parseStage(body));
     this.#render();
+  }
+
+  showNotices(body) {
+    this.#notices = body;
+    this.#composer?.notices(body);
   }
 
   startTicking() {
@@ -112,6 +159,49 @@ class TechnicianPage {
     tick();
   }
 
+  async #checkAccess() {
+    try {
+      this.#access = new Access(await fetchMe(this.#token));
+    } catch (error) {
+      if (error.status === 401) {
+        this.#stopWith('invalid-token');
+      } else {
+        this.#showProblem(`Could not check what your access link allows (${error.message}); trying again.`);
+        setTimeout(() => this.#checkAccess(), ME_RETRY_MS);
+      }
+      return;
+    }
+    setShown(byId(this.#doc, 'link-problem'), false);
+    if (!this.#access.opensConsole) {
+      this.#showNotTechnician();
+      return;
+    }
+    this.#build();
+    this.#render();
+  }
+
+  #showNotTechnician() {
+    const role = ROLE_WORDS[this.#access.role] ?? 'this';
+    setText(byId(this.#doc, 'not-technician-text'),
+      `Room control is for technicians and organizers. Yours is ${role} access link, which does not open it.`);
+    byId(this.#doc, 'not-technician-agenda').setAttribute('href', withToken('/', this.#token));
+    this.#stopWith('not-technician');
+    showLinkStatus(byId(this.#doc, 'link-status'), LinkStatus.IDLE);
+  }
+
+  #stopWith(panelId) {
+    if (panelId === 'invalid-token') forgetToken();
+    this.#connection?.close();
+    setShown(byId(this.#doc, 'console'), false);
+    setShown(byId(this.#doc, panelId), true);
+  }
+
+  #showProblem(text) {
+    const node = byId(this.#doc, 'link-problem');
+    setText(node, text);
+    setShown(node, true);
+  }
+
   async #sendControl(command) {
     const reply = await this.#connection.control(command);
     // Show the new state at once; the room_state or stage broadcast that follows says the same.
@@ -120,19 +210,58 @@ class TechnicianPage {
     return reply;
   }
 
-  #build(items) {
+  /** The views, once both the agenda and what the access link allows are known. */
+  #build() {
+    const access = this.#access;
+    if (this.#format === null || access === null || !access.opensConsole) return;
+    const confirm = (message, label) => this.#confirmDialog.ask(message, label);
+    const sendControl = (command) => this.#sendControl(command);
+    const doc = this.#doc;
+    this.#runningOrder = new RunningOrderView(byId(doc, 'running-order'), this.#format, {
+      sendControl, confirm, mayDelay: access.permissions.has('control_rooms'),
+    });
+    this.#buildComposer();
+    this.#buildCards(sendControl, confirm);
+    setShown(byId(doc, 'console'), true);
+  }
+
+  #buildComposer() {
+    const access = this.#access;
+    const panel = byId(this.#doc, 'notice-panel');
+    const rooms = this.#items.filter((item) => access.covers(item.room.id))
+      .map((item) => ({ id: item.room.id, title: item.title }));
+    const mayPost = access.permissions.has('send_notice') && (access.everyRoom || rooms.length > 0);
+    setShown(panel, mayPost);
+    if (!mayPost) return;
+    if (this.#composer === null) {
+      this.#composer = new NoticeComposer(panel, {
+        send: (command) => this.#connection.notice(command),
+        rooms,
+        everyRoom: access.everyRoom,
+        roomTitle: (id) => this.#items.find((item) => item.room.id === id)?.title ?? null,
+      });
+      this.#composer.notices(this.#notices);
+    }
+  }
+
+  #buildCards(sendControl, confirm) {
+    const access = this.#access;
     this.#cards.clear();
-    const actions = {
-      sendControl: (command) => this.#sendControl(command),
-      confirm: (message, label) => this.#confirmDialog.ask(message, label),
-      hallHref: (roomId) => withToken(`/hall/${encodeURIComponent(roomId)}`, this.#token),
-      screenHref: (roomId) => withToken(`/screen/${encodeURIComponent(roomId)}`, this.#token),
-    };
-    const days = groupByDay(items).map((day) => {
+    this.#today = this.#format.dayKey(this.#clock.now());
+    const days = todayFirst(groupByDay(this.#items), this.#today).map((day) => {
       const headingId = `rooms-${day.day}`;
       const list = el('ul', { class: 'cards' });
       for (const item of day.items) {
-        const card = new RoomCard(item, this.#format, actions);
+        const card = new RoomCard(item, this.#format, {
+          sendControl,
+          confirm,
+          hallHref: (roomId) => withToken(`/hall/${encodeURIComponent(roomId)}`, this.#token),
+          screenHref: (roomId) => withToken(`/screen/${encodeURIComponent(roomId)}`, this.#token),
+          may: {
+            control: access.may('control_rooms', item.room.id),
+            move: access.may('move_sources', item.room.id),
+          },
+        });
         this.#cards.set(item.room.id, card);
         list.append(card.root);
       }
@@ -146,13 +275,21 @@ class TechnicianPage {
     for (const item of this.#items) {
       this.#cards.get(item.room.id)?.update(item, this.#overrides.get(item.room.id));
     }
+    this.#runningOrder?.show(this.#allItems, this.#clock.now());
     this.#tick();
   }
 
   #tick() {
     if (this.#format === null) return;
     const now = this.#clock.now();
+    // At midnight, today's rooms come first.
+    if (this.#today !== null && this.#format.dayKey(now) !== this.#today) {
+      this.#build();
+      this.#render();
+      return;
+    }
     for (const card of this.#cards.values()) card.tick(now);
+    this.#runningOrder?.tick(now);
     const pace = this.#clock.rehearsal ? ` · rehearsal at ${this.#clock.speed}×` : '';
     setText(byId(this.#doc, 'agenda-clock'),
       `Agenda time ${this.#format.timeWithSeconds(now)} ${this.#format.label}${pace}`);

@@ -155,6 +155,8 @@ function parseRoom(raw) {
     opensAt: optionalTime(raw.opens_at),
     startsAt: optionalTime(raw.starts_at),
     endsAt: optionalTime(raw.ends_at),
+    // Until when an "End now" can be undone; null when it cannot.
+    reopenUntil: optionalTime(raw.reopen_until),
     publishers: countOf(raw.publishers),
     viewers: countOf(raw.viewers),
     slots: parseSlots(raw.slots),
@@ -172,6 +174,7 @@ function mergeRoom(previous, next) {
     opensAt: next.opensAt ?? previous.opensAt,
     startsAt: next.startsAt ?? previous.startsAt,
     endsAt: next.endsAt ?? previous.endsAt,
+    reopenUntil: next.reopenUntil,
     publishers: next.publishers ?? previous.publishers,
     viewers: next.viewers ?? previous.viewers,
     slots: next.slots ?? previous.slots,

@@ -2,8 +2,9 @@
 
 Pure: no I/O, no clock. ``parse_timetable`` turns the ``[event]`` and ``[[days]]`` tables of a
 config into a validated ``Timetable``; ``Timetable.state_at``, ``on_now`` and ``up_next`` answer
-questions about an instant the caller supplies. Overrides (start now, extend, end now) are
-applied by ``Timetable.with_overrides``, which returns the effective running order.
+questions about an instant the caller supplies. Overrides (start now, extend, end now, undo
+an end, delay the rest of the day) are applied by ``Timetable.apply`` one at a time and by
+``Timetable.with_overrides`` in order; each returns the effective running order.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ CLOCK_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 MAX_TITLE = 200
 MAX_DESCRIPTION = 5000
 MAX_LOBBY_MINUTES = 240
+# What one extend or delay may add: a whole afternoon, and nothing absurd.
+MAX_OVERRIDE_MINUTES = 240
 # An event's days: wide enough for any real one, and far from the ends of datetime, where
 # converting a local time to UTC, or the day after the last, would overflow.
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
@@ -67,6 +70,16 @@ class OverrideAction(StrEnum):
     START = "start"
     EXTEND = "extend"
     END = "end"
+    REOPEN = "reopen"  # undo a recent end
+    DELAY = "delay"  # this item and the rest of its day, by some minutes
+
+
+class Refusal(StrEnum):
+    """Why an override was refused, as a stable code for the client."""
+
+    CONFLICT = "conflict"  # not in the room's present state
+    NOT_TODAY = "not_today"  # an item of another day
+    UNDO_EXPIRED = "undo_expired"  # an end too long ago to undo
 
 
 class TimetableError(ValueError):
@@ -93,6 +106,9 @@ class AgendaItem:
     auto_stage: frozenset[str] = DEFAULT_AUTO_STAGE
     # Whether the audience's questions wait for a moderator; if not, they are approved at once.
     moderated: bool = True
+    # The day it is published on, in the event's zone; it stays that day's, however far it is
+    # pushed past midnight. None: the day it starts on.
+    day: date | None = None
 
     @property
     def has_room(self) -> bool:
@@ -117,6 +133,14 @@ class Override:
 
 
 @dataclass(frozen=True)
+class EndedEarly:
+    """How a room looked before someone ended it at ``at``: what undoing the end restores."""
+
+    before: AgendaItem
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Transition:
     """The moment ``room`` enters ``state``."""
 
@@ -130,6 +154,8 @@ class Timetable:
     items: tuple[AgendaItem, ...]
     zone: ZoneInfo
     lobby: timedelta
+    # The rooms ended by "End now", by id: how to undo it. Not part of the running order.
+    ended_early: Mapping[str, EndedEarly] = field(default_factory=dict, compare=False)
     _by_id: Mapping[str, AgendaItem] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -148,7 +174,18 @@ class Timetable:
         return tuple(item for item in self.items if item.has_room)
 
     def local_day(self, item: AgendaItem) -> date:
-        return item.starts_at.astimezone(self.zone).date()
+        return item.day or item.starts_at.astimezone(self.zone).date()
+
+    def today(self, instant: datetime) -> date:
+        """The event's calendar day at ``instant``, in its zone."""
+        return instant.astimezone(self.zone).date()
+
+    def reopen_deadline(self, item_id: str, window: timedelta) -> datetime | None:
+        """Until when the end of a room ended early can be undone; None if it cannot be."""
+        ended = self.ended_early.get(item_id)
+        if ended is None or window <= timedelta(0):
+            return None
+        return ended.at + window
 
     def days(self) -> list[tuple[date, list[AgendaItem]]]:
         by_day: dict[date, list[AgendaItem]] = {}
@@ -208,33 +245,102 @@ class Timetable:
                 continue
         return current
 
-    def apply(self, override: Override) -> Timetable:
-        """One override; raises ``OverrideRefused`` if the room's state does not allow it."""
+    def apply(self, override: Override, *, undo_within: timedelta | None = None) -> Timetable:
+        """One override; raises ``OverrideRefused`` if the room's state does not allow it.
+
+        ``undo_within``: how recent an end must be to be undone; None (replaying overrides
+        already accepted) for no limit.
+        """
         item = self._by_id.get(override.room)
         if item is None or not item.has_room:
             raise OverrideRefused(f"no room {override.room!r} in the agenda")
-        state = self.state_at(item, override.at)
+        at = override.at
+        state = self.state_at(item, at)
+        if override.action is OverrideAction.REOPEN:
+            return self._reopen(item, state, at, undo_within)
         if state is RoomState.ENDED:
             raise OverrideRefused(f"room {item.id!r} has already ended")
         if override.action is OverrideAction.START:
-            if state is RoomState.LIVE:
-                raise OverrideRefused(f"room {item.id!r} is already live")
-            return self._replace_item(replace(item, starts_at=override.at))
+            return self._start(item, state, at)
         if override.action is OverrideAction.END:
-            return self._replace_item(
-                replace(item, starts_at=min(item.starts_at, override.at), ends_at=override.at)
+            ended = replace(item, starts_at=min(item.starts_at, at), ends_at=at)
+            undo = {**self.ended_early, item.id: EndedEarly(item, at)}
+            return replace(self._replace_item(ended), ended_early=undo)
+        if not 1 <= override.minutes <= MAX_OVERRIDE_MINUTES:
+            raise OverrideRefused(
+                f"{override.action.value} takes between 1 and {MAX_OVERRIDE_MINUTES} minutes"
             )
-        if not 1 <= override.minutes <= 240:
-            raise OverrideRefused("extend takes between 1 and 240 minutes")
-        extended = replace(item, ends_at=item.ends_at + timedelta(minutes=override.minutes))
-        return self._replace_item(extended)._push_back_after(extended)
+        minutes = timedelta(minutes=override.minutes)
+        if override.action is OverrideAction.DELAY:
+            return self._delay(item, state, at, minutes)
+        extended = replace(item, ends_at=item.ends_at + minutes)
+        return self._replace_item(extended)._push_back_after(extended, at)
+
+    def _start(self, item: AgendaItem, state: RoomState, at: datetime) -> Timetable:
+        """Start now: the item goes live at ``at`` and keeps its length."""
+        if state is RoomState.LIVE:
+            raise OverrideRefused(f"room {item.id!r} is already live")
+        if state is RoomState.SCHEDULED and self.local_day(item) != self.today(at):
+            raise OverrideRefused(
+                f"room {item.id!r} is on {_day_words(self.local_day(item))}: only a room of today, "
+                "or one whose lobby is open, can be started now",
+                Refusal.NOT_TODAY,
+            )
+        return self._replace_item(item.shifted(at - item.starts_at))
+
+    def _reopen(
+        self, item: AgendaItem, state: RoomState, at: datetime, within: timedelta | None
+    ) -> Timetable:
+        """Undo an end: the room as it was before, or, if its end has passed meanwhile, with
+        the time it had left when it was ended."""
+        ended = self.ended_early.get(item.id)
+        if state is not RoomState.ENDED or ended is None:
+            problem = "has not ended" if state is not RoomState.ENDED else "ended on schedule"
+            raise OverrideRefused(f"room {item.id!r} {problem}: there is no end to undo")
+        if within is not None and at - ended.at >= within:
+            minutes = int(within.total_seconds() // 60)
+            raise OverrideRefused(
+                f"room {item.id!r} was ended more than {minutes} minutes ago; "
+                "it can no longer be reopened",
+                Refusal.UNDO_EXPIRED,
+            )
+        restored = ended.before
+        if restored.ends_at <= at:
+            restored = replace(restored, ends_at=at + (restored.ends_at - ended.at))
+        undo = {room: e for room, e in self.ended_early.items() if room != item.id}
+        reopened = replace(self._replace_item(restored), ended_early=undo)
+        return reopened._push_back_after(restored, at)
+
+    def _delay(
+        self, anchor: AgendaItem, state: RoomState, at: datetime, delta: timedelta
+    ) -> Timetable:
+        """``anchor`` and every later item of its day that has not ended move by ``delta``; an
+        item already live keeps its start and ends later."""
+        day = self.local_day(anchor)
+        open_now = state in (RoomState.LOBBY, RoomState.LIVE)
+        if day != self.today(at) and not open_now:
+            raise OverrideRefused(
+                f"room {anchor.id!r} is on {_day_words(day)}: only today's running order can be "
+                "delayed",
+                Refusal.NOT_TODAY,
+            )
+        moved = {
+            item.id: _delayed(item, delta, at)
+            for item in self.items
+            if item.starts_at >= anchor.starts_at
+            and self.local_day(item) == day
+            and at < item.ends_at
+        }
+        items = tuple(moved.get(item.id, item) for item in self.items)
+        return replace(self, items=_in_order(items))
 
     def _replace_item(self, new: AgendaItem) -> Timetable:
         items = tuple(new if item.id == new.id else item for item in self.items)
         return replace(self, items=_in_order(items))
 
-    def _push_back_after(self, anchor: AgendaItem) -> Timetable:
-        """Later items of the same day that now overlap move back, keeping their length."""
+    def _push_back_after(self, anchor: AgendaItem, at: datetime) -> Timetable:
+        """Later items of the same day that now overlap move back, keeping their length;
+        those already over at ``at`` stay where they ended."""
         day = self.local_day(anchor)
         later = [
             item
@@ -242,6 +348,7 @@ class Timetable:
             if item.id != anchor.id
             and self.local_day(item) == day
             and item.starts_at >= anchor.starts_at
+            and at < item.ends_at
         ]
         moved: dict[str, AgendaItem] = {}
         boundary = anchor.ends_at
@@ -256,7 +363,22 @@ class Timetable:
 
 
 class OverrideRefused(ValueError):
-    """An override that does not fit the room's present state."""
+    """An override that does not fit the room's present state, or the day."""
+
+    def __init__(self, message: str, reason: Refusal = Refusal.CONFLICT) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _day_words(day: date) -> str:
+    return f"{day:%A} {day.day} {day:%B}"
+
+
+def _delayed(item: AgendaItem, delta: timedelta, at: datetime) -> AgendaItem:
+    """An item moved later by ``delta``; one already started only ends later."""
+    if item.starts_at <= at:
+        return replace(item, ends_at=item.ends_at + delta)
+    return item.shifted(delta)
 
 
 def _in_order(items: Iterable[AgendaItem]) -> tuple[AgendaItem, ...]:
@@ -377,6 +499,7 @@ def _parse_item(raw: object, where: str, on: date, zone: ZoneInfo) -> AgendaItem
         recorded=_parse_flag(raw, "recorded", where, default=True),
         auto_stage=_parse_auto_stage(raw.get("auto_stage"), where),
         moderated=_parse_flag(raw, "moderated", where, default=True),
+        day=on,
     )
 
 

@@ -31,6 +31,7 @@ SECTIONS = {
     "registration",
     "questions",
     "alerts",
+    "rooms",
     "mail",
     "store",
     "server",
@@ -71,6 +72,7 @@ ALERTS_KEYS = {
     "soon_minutes",
     "clear_seconds",
 }
+ROOMS_KEYS = {"undo_end_minutes"}
 MAIL_KEYS = {
     "sender",
     "smtp_host",
@@ -158,6 +160,16 @@ class AlertSettings:
 
 
 @dataclass(frozen=True)
+class RoomSettings:
+    # How long after "End now" a technician may still undo it (0: never).
+    undo_end_minutes: int = 5
+
+    @property
+    def undo_window(self) -> timedelta:
+        return timedelta(minutes=self.undo_end_minutes)
+
+
+@dataclass(frozen=True)
 class MailSettings:
     """With no ``smtp_host``, mail lands in the outbox folder under ``--data`` instead."""
 
@@ -207,6 +219,7 @@ class Config:
     registration: RegistrationSettings = RegistrationSettings()
     questions: QuestionSettings = QuestionSettings()
     alerts: AlertSettings = AlertSettings()
+    rooms: RoomSettings = RoomSettings()
     mail: MailSettings = MailSettings()
     store_url: str = ""
     public_url: str = ""  # empty: the address the server listens on
@@ -242,12 +255,14 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
     registration = _table(raw, "registration", path, required=False)
     questions = _table(raw, "questions", path, required=False)
     alerts = _table(raw, "alerts", path, required=False)
+    rooms = _table(raw, "rooms", path, required=False)
     mail = _table(raw, "mail", path, required=False)
     store = _table(raw, "store", path, required=False)
     server = _table(raw, "server", path, required=False)
     _refuse_unknown(registration, REGISTRATION_KEYS, path, "[registration]")
     _refuse_unknown(questions, QUESTIONS_KEYS, path, "[questions]")
     _refuse_unknown(alerts, ALERTS_KEYS, path, "[alerts]")
+    _refuse_unknown(rooms, ROOMS_KEYS, path, "[rooms]")
     _refuse_unknown(mail, MAIL_KEYS, path, "[mail]")
     _refuse_unknown(store, STORE_KEYS, path, "[store]")
     _refuse_unknown(server, SERVER_KEYS, path, "[server]")
@@ -298,6 +313,9 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
             ),
         ),
         alerts=_alerts(alerts, path),
+        rooms=RoomSettings(
+            undo_end_minutes=_whole(rooms, "undo_end_minutes", path, "[rooms]", 5, 0, 60)
+        ),
         mail=_mail(mail, path),
         store_url=_store_url(store, path),
         public_url=_public_url(server, path),

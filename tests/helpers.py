@@ -46,6 +46,7 @@ EVENTS = (
     "room_state",
     "stage",
     "notice",
+    "notices",
     "question",
     "question_order",
     "health",

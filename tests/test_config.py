@@ -140,6 +140,7 @@ def test_a_minimal_config_takes_every_default(tmp_path: Path) -> None:
     assert config.registration == RegistrationSettings()
     assert config.registration.mode is RegistrationMode.APPROVAL
     assert config.mail == MailSettings()
+    assert config.rooms.undo_window == timedelta(minutes=5)
     assert config.mail.smtp_security is SmtpSecurity.STARTTLS
     assert (config.max_viewers_per_room, config.max_viewers) == (500, 1000)
     assert (config.sessions_per_person, config.max_connecting_viewers) == (3, 100)
@@ -286,6 +287,8 @@ GOOD = [
     pytest.param(table("questions", "per_person_per_minute = 1000"), "asks", 1000, id="asks+"),
     pytest.param(table("questions", "open_minutes_after_end = 0"), "after", 0, id="after-0"),
     pytest.param(table("questions", "open_minutes_after_end = 1440"), "after", 1440, id="after+"),
+    pytest.param(table("rooms", "undo_end_minutes = 0"), "undo", timedelta(0), id="undo-0"),
+    pytest.param(table("rooms", "undo_end_minutes = 60"), "undo", timedelta(hours=1), id="undo+"),
     pytest.param(item("moderated = false"), "moderated", False, id="unmoderated"),
     pytest.param(
         table("store", 'url = "sqlite+aiosqlite:////var/plenary/db.sqlite"'),
@@ -354,6 +357,7 @@ def read(config: Config, what: str) -> object:
         "per_minute": config.registration.per_address_per_minute,
         "asks": config.questions.per_person_per_minute,
         "after": config.questions.open_minutes_after_end,
+        "undo": config.rooms.undo_window,
         "moderated": welcome.moderated,
         "store": config.store_url,
         "public_url": config.public_url,
@@ -699,6 +703,23 @@ BAD = [
         "questions-typo",
     ),
     refused("questions = 5\n" + BASE, "[questions]: must be a table", "questions-not-table"),
+    # [rooms]
+    refused(
+        table("rooms", "undo_end_minutes = -1"),
+        "[rooms]: field 'undo_end_minutes': must be a whole number from 0 to 60",
+        "undo-negative",
+    ),
+    refused(table("rooms", "undo_end_minutes = 61"), "[rooms]: field 'undo_end_minutes'", "undo+"),
+    refused(table("rooms", "undo_end_minutes = 2.5"), "[rooms]: field 'undo_end_minutes'", "undo."),
+    refused(table("rooms", 'undo_end_minutes = "5"'), "[rooms]: field 'undo_end_minutes'", "undo$"),
+    refused(
+        table("rooms", "undo_end_minutes = true"), "[rooms]: field 'undo_end_minutes'", "undo?"
+    ),
+    refused(
+        table("rooms", "undo_minutes = 5"),
+        "[rooms]: unknown field 'undo_minutes'; known: undo_end_minutes",
+        "rooms-typo",
+    ),
     # [mail]
     refused(
         table("mail", 'smtp_password = "hunter2"'),

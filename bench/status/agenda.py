@@ -51,8 +51,9 @@ def mirror_offsets(expected: list[Expected]) -> list[tuple[float, int]]:
 
 
 def control_plan(agenda: dict[str, Any], rounds: int) -> deque[dict[str, Any]]:
-    """Extend the last room by a minute, start and end a later-day room, and again: actions that
-    never touch day one, so they cannot collide with the scheduled transitions."""
+    """Extend the last room by a minute, end a later-day room (one not yet begun, which only a
+    room of today may be started), and again: actions that never touch day one, so they cannot
+    collide with the scheduled transitions."""
     rooms = [item for item in agenda["items"] if item["room"] is not None]
     last = rooms[-1]["id"]
     spare = [item["id"] for item in rooms[:-1] if item["day"] != agenda["items"][0]["day"]]
@@ -61,7 +62,7 @@ def control_plan(agenda: dict[str, Any], rounds: int) -> deque[dict[str, Any]]:
         plan.append({"room": last, "action": "extend", "minutes": 1})
         if spare:
             room = spare.pop(0)
-            plan += [{"room": room, "action": "start"}, {"room": room, "action": "end"}]
+            plan.append({"room": room, "action": "end"})
     return deque(plan[:rounds])
 
 

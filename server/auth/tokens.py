@@ -94,6 +94,10 @@ class Claims:
     def allows_room(self, room_id: str) -> bool:
         return ALL_ROOMS in self.rooms or room_id in self.rooms
 
+    @property
+    def allows_every_room(self) -> bool:
+        return ALL_ROOMS in self.rooms
+
     def can(self, permission: Permission) -> bool:
         return allows(self.role, permission)
 

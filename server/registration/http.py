@@ -164,6 +164,9 @@ async def me(request: web.Request) -> web.Response:
         {
             "name": claims.name,
             "role": claims.role.value,
+            # What the pages may offer this bearer: the permission table decides, not them.
+            "permissions": sorted(p.value for p in Permission if claims.can(p)),
+            "rooms": list(claims.rooms),
             "expires_at": claims.expires_at.isoformat(),
             "registration": None
             if registration is None

@@ -15,6 +15,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from functools import partial
 from typing import Any, Protocol
 
 import socketio
@@ -31,14 +32,13 @@ from server.errors import (
     UnknownEvent,
 )
 from server.media.stage import Source
-from server.rooms.commands import ControlRequest, NoticeRequest, StageRequest
+from server.rooms.commands import ControlRequest, StageRequest
 from server.rooms.messages import agenda_payload, room_state_message
 from server.rooms.service import Reason, RoomService, RoomUpdate
 from server.rooms.socket_input import MALFORMED
 from server.rooms.socket_log import SocketLog
 from server.rooms.socket_server import OriginCheck, SocketServer
 from server.store import Actor
-from server.web.rate_limit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +50,13 @@ AUDIENCE_VIEW = "stage:audience"
 OCCUPANCY_SECONDS = 0.5
 MAX_EVENT_NAME = 40  # of an unknown event's name, quoted back
 MAX_PROBLEM = 120
-# Notices reach every page: a sender may post a few in a row, then two a second.
-NOTICES_PER_MINUTE = 120
-NOTICE_BURST = 5
 
 Handler = Callable[[Claims | None, Any], Awaitable[dict[str, Any]]]
 Answer = dict[str, Any]
 # Told of each client that connects with a token, once it has its agenda: a feature's rooms.
 ConnectHook = Callable[[str, Claims], Awaitable[None]]
+# Told of every client that connects, with a token (its claims) or without (None).
+AnyConnectHook = Callable[[str, Claims | None], Awaitable[None]]
 
 
 class StageDesk(Protocol):
@@ -84,13 +83,12 @@ class LiveChannel:
         self._occupancy_changed: set[str] = set()
         self._occupancy_flush: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._notices = RateLimiter(NOTICES_PER_MINUTE, burst=NOTICE_BURST)
         self.stage: StageDesk | None = None  # wired in by the app
         self._connect_hooks: list[ConnectHook] = []
+        self._any_connect_hooks: list[AnyConnectHook] = []
         self.sio.on("connect", self._connect)
         self.sio.on("disconnect", self._disconnect)
         self.sio.on("control", self._event(self._control))
-        self.sio.on("notice", self._event(self._notice))
         self.sio.on(MALFORMED, self._malformed)
         self.sio.on("*", self._unknown_event)
         rooms.subscribe(self.on_room_update)
@@ -105,6 +103,9 @@ class LiveChannel:
 
     def on_connect(self, hook: ConnectHook) -> None:
         self._connect_hooks.append(hook)
+
+    def on_any_connect(self, hook: AnyConnectHook) -> None:
+        self._any_connect_hooks.append(hook)
 
     def on_event(self, name: str, handler: Handler) -> None:
         """A client-to-server event of another feature, answered through its ack as these."""
@@ -183,13 +184,15 @@ class LiveChannel:
             for room in self.stage.rooms_with_sources():
                 sources = self.stage.stage_payload(room, backstage)
                 await self.sio.emit("stage", {"room": room, "sources": sources}, to=sid)
+        hooks = [partial(hook, sid, claims) for hook in self._any_connect_hooks]
         if claims is not None:
-            for hook in self._connect_hooks:
-                try:
-                    await hook(sid, claims)
-                except Exception:
-                    # The client is connected: it misses what that feature would have sent.
-                    log.exception("connect hook failed")
+            hooks += [partial(hook, sid, claims) for hook in self._connect_hooks]
+        for hook in hooks:
+            try:
+                await hook()
+            except Exception:
+                # The client is connected: it misses what that feature would have sent.
+                log.exception("connect hook failed")
 
     async def _disconnect(self, sid: str, reason: object = None) -> None:
         self._clients.pop(sid, None)
@@ -252,10 +255,3 @@ class LiveChannel:
             room.id, request.action.value, Actor(claims.sub, claims.name), detail
         )
         return {"ok": True, "sources": self.stage.stage_payload(room.id, backstage=True)}
-
-    async def _notice(self, claims: Claims | None, data: Any) -> dict[str, Any]:
-        request = NoticeRequest.parse(data)
-        sender = require(claims, Permission.SEND_NOTICE)
-        self._notices.check(sender.sub, "notices")
-        await self.sio.emit("notice", {"text": request.text, "level": request.level.value})
-        return {"ok": True}

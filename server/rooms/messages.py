@@ -29,7 +29,13 @@ def room_payload(rooms: RoomService, item: AgendaItem) -> dict[str, Any]:
         "viewers": viewers,
         "slots": rooms.slots(item),
         "sources": rooms.on_stage(item.id),
+        # Until when "End now" can be undone (``control`` ``reopen``), or null.
+        "reopen_until": _optional_iso(rooms.reopen_until(item.id), rooms),
     }
+
+
+def _optional_iso(instant: datetime | None, rooms: RoomService) -> str | None:
+    return None if instant is None else local_iso(instant, rooms)
 
 
 def room_state_message(

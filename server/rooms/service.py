@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -38,6 +38,14 @@ class Reason(StrEnum):
     OCCUPANCY = "occupancy"  # publishers or viewers came or went
 
 
+class RefusedOverride(Conflict):
+    """An override the running order refused, with the timetable's code for why."""
+
+    def __init__(self, refusal: OverrideRefused) -> None:
+        super().__init__(str(refusal))
+        self.code = refusal.reason.value
+
+
 @dataclass(frozen=True)
 class RoomUpdate:
     """What listeners hear: these rooms changed state or times, for this reason."""
@@ -59,6 +67,7 @@ class RoomService:
         records: RoomRecords,
         run: str,
         wall: Callable[[], datetime],
+        undo_window: timedelta = timedelta(minutes=5),
     ) -> None:
         self.published = timetable
         self.timetable = timetable
@@ -66,6 +75,7 @@ class RoomService:
         self.run = run
         self._records = records
         self._wall = wall
+        self.undo_window = undo_window
         self._overrides: list[Override] = []
         self._states: dict[str, RoomState] = {}
         self._listeners: list[Listener] = []
@@ -102,6 +112,11 @@ class RoomService:
         item = self.timetable.item(room_id)
         return self._states.get(room_id) or self.timetable.state_at(item, self.clock.now())
 
+    def reopen_until(self, room_id: str) -> datetime | None:
+        """Until when the room's "End now" can still be undone; None if it cannot be."""
+        deadline = self.timetable.reopen_deadline(room_id, self.undo_window)
+        return deadline if deadline is not None and self.clock.now() < deadline else None
+
     async def reconcile(self) -> tuple[str, ...]:
         async with self._lock:
             changed = await self._reconcile_locked(SCHEDULE)
@@ -116,9 +131,9 @@ class RoomService:
         async with self._lock:
             override = Override(item.id, action, self.clock.now(), minutes)
             try:
-                effective = self.timetable.apply(override)
+                effective = self.timetable.apply(override, undo_within=self.undo_window)
             except OverrideRefused as refusal:
-                raise Conflict(str(refusal)) from None
+                raise RefusedOverride(refusal) from None
             moved = _moved_rooms(self.timetable, effective)
             detail = {"action": action.value, "minutes": minutes, "moved": list(moved)}
             await self._records.add_override(
@@ -132,9 +147,10 @@ class RoomService:
         return self.timetable.item(item.id)
 
     async def audit(
-        self, room: str, action: str, actor: Actor, detail: Mapping[str, object]
+        self, room: str | None, action: str, actor: Actor, detail: Mapping[str, object]
     ) -> None:
-        """Write down what someone did in ``room`` that is not an override (the stage)."""
+        """Write down what someone did in ``room`` (None: every room) that is not an override:
+        the stage, notices."""
         await self._records.record(self.run, self._entry(room, action, actor, detail))
 
     async def audit_log(self, limit: int = 200) -> list[AuditEntry]:

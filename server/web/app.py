@@ -44,6 +44,7 @@ from server.registration.mail import mailer_for
 from server.registration.service import Registrar
 from server.registration.smtputf8 import smtputf8_support_for
 from server.rooms.live import LiveChannel
+from server.rooms.notice_channel import NoticeChannel
 from server.rooms.service import RoomService, RoomUpdate
 from server.store import Store
 from server.web import api, appkeys, pages
@@ -89,13 +90,19 @@ def create_app(settings: Settings) -> web.Application:
     revocations = RevocationList(store.registrations)
     tokens = TokenService(keyring, config.issuer, settings.wall, revocations.is_revoked)
     rooms = RoomService(
-        settings.config.timetable, settings.clock, store.rooms, settings.run, settings.wall
+        settings.config.timetable,
+        settings.clock,
+        store.rooms,
+        settings.run,
+        settings.wall,
+        config.rooms.undo_window,
     )
     runner = TransitionRunner(settings.clock, rooms.reconcile, ClockWatch(settings.wall))
     live = LiveChannel(
         config, rooms, tokens, OriginCheck(settings.public_url, config.allowed_origins)
     )
     live.server.attach(app)
+    notices = NoticeChannel(live, rooms)
     questions = QuestionService(config.questions, rooms, store.questions, settings.wall)
     QuestionChannel(live, questions, rooms)
     heap = HeapKeeper()
@@ -138,6 +145,7 @@ def create_app(settings: Settings) -> web.Application:
     app[appkeys.ROOMS] = rooms
     app[appkeys.RUNNER] = runner
     app[appkeys.LIVE] = live
+    app[appkeys.NOTICES] = notices
     app[appkeys.QUESTIONS] = questions
     app[appkeys.REVOCATIONS] = revocations
     app[appkeys.REGISTRAR] = registrar

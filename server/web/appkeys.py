@@ -20,6 +20,7 @@ from server.questions.service import QuestionService
 from server.registration.join_links import JoinLinkSender
 from server.registration.service import Registrar
 from server.rooms.live import LiveChannel
+from server.rooms.notice_channel import NoticeChannel
 from server.rooms.service import RoomService
 from server.store import Store
 from server.web.rate_limit import RateLimiter
@@ -31,6 +32,7 @@ TOKENS = web.AppKey("tokens", TokenService)
 ROOMS = web.AppKey("rooms", RoomService)
 RUNNER = web.AppKey("runner", TransitionRunner)
 LIVE = web.AppKey("live", LiveChannel)
+NOTICES = web.AppKey("notices", NoticeChannel)
 QUESTIONS = web.AppKey("questions", QuestionService)
 REGISTRAR = web.AppKey("registrar", Registrar)
 RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)  # sign-ups

@@ -73,6 +73,11 @@ class Stage:
             return response.status, await response.json(content_type=None)
 
 
+# Tuesday 13:50 in Vienna: the opening statement's lobby (an audio-only item) is open, and a
+# technician may start it now.
+IN_STATEMENT_LOBBY = 24 * 60 - 10
+
+
 async def make_stage(
     tmp_path: Path,
     aiohttp_server: ServerFactory,
@@ -282,7 +287,7 @@ async def test_a_returning_publisher_reaches_viewers_already_there(
 async def test_an_audio_only_room_carries_no_video(
     tmp_path: Path, aiohttp_server: ServerFactory
 ) -> None:
-    stage = await make_stage(tmp_path, aiohttp_server)
+    stage = await make_stage(tmp_path, aiohttp_server, minutes_in=IN_STATEMENT_LOBBY)
     rooms = stage.app[appkeys.ROOMS]
     await rooms.override("statement-day-2", OverrideAction.START, 0, TECH)
     speaker = await stage.publish("statement-day-2")

@@ -28,7 +28,13 @@ from server.auth.permissions import Role
 from server.media.aiortc_internals.ice import restrict_ice
 from server.web import appkeys
 from tests.helpers import Listener
-from tests.media.test_relay import TECH, ServerFactory, Stage, make_stage
+from tests.media.test_relay import (
+    IN_STATEMENT_LOBBY,
+    TECH,
+    ServerFactory,
+    Stage,
+    make_stage,
+)
 from tests.media_peers import LOOPBACK, Peer
 
 HALL, ANNA, BORIS = (320, 240), (160, 120), (240, 160)
@@ -424,8 +430,20 @@ async def test_the_whip_answer_names_the_source_and_views_are_checked(stage: Sta
     assert stage.relay.peer_connections == 1  # the refusals opened nothing
 
 
-async def test_an_audio_only_item_carries_no_video_whatever_is_on_stage(stage: Stage) -> None:
+@pytest.fixture
+async def statement_stage(tmp_path: Path, aiohttp_server: ServerFactory) -> AsyncIterator[Stage]:
+    """Tuesday's opening statement, an audio-only item, started from its lobby."""
+    stage = await make_stage(tmp_path, aiohttp_server, minutes_in=IN_STATEMENT_LOBBY)
     await stage.app[appkeys.ROOMS].override("statement-day-2", OverrideAction.START, 0, TECH)
+    yield stage
+    for peer in stage.peers:
+        await peer.close()
+
+
+async def test_an_audio_only_item_carries_no_video_whatever_is_on_stage(
+    statement_stage: Stage,
+) -> None:
+    stage = statement_stage
     room = "statement-day-2"  # auto_stage: the survivor is on stage as soon as they connect
     await publish(stage, Role.TECHNICIAN, "Hall", HALL, loud=False, room=room)
     await publish(stage, Role.SPEAKER, "Survivor", ANNA, loud=True, room=room)

@@ -909,7 +909,7 @@ def test_start_in_lobby_makes_the_room_live_at_that_instant(real: Timetable) -> 
     started = real.apply(Override("keynote", START, at))
     keynote = started.item("keynote")
     assert keynote.starts_at == at
-    assert keynote.ends_at == local(MON, "15:30")
+    assert keynote.ends_at == local(MON, "15:20")  # it keeps its 45 minutes
     assert started.state_at(keynote, at) is V
     assert started.state_at(keynote, at - TICK) is L
     assert span(started, "break-mon") == ("15:30", "16:00")
@@ -920,7 +920,7 @@ def test_start_before_the_lobby_opens_starts_early(real: Timetable) -> None:
     assert real.state_at(real.item("panel-1"), at) is S
     started = real.apply(Override("panel-1", START, at))
     assert started.state_at(started.item("panel-1"), at) is V
-    assert span(started, "panel-1") == ("15:35", "17:30")
+    assert span(started, "panel-1") == ("15:35", "17:05")
 
 
 @pytest.mark.parametrize("hhmm", ["14:45", "15:00", "15:29"])
@@ -1108,7 +1108,7 @@ def test_each_override_is_judged_against_the_running_order_before_it(real: Timet
         [override("welcome", EXTEND, MON, "14:30", 10), start_at_1450]
     )
     assert alone == real
-    assert span(after_extend, "keynote") == ("14:50", "15:40")
+    assert span(after_extend, "keynote") == ("14:50", "15:35")
 
 
 def test_with_no_overrides_is_the_same_timetable(real: Timetable) -> None:

@@ -190,3 +190,21 @@ async def test_audit_log_says_when_what_and_who(client: Client) -> None:
     assert transition["action"] == "transition" and transition["room"] == "keynote"
     assert transition["detail"] == {"from": "scheduled", "to": "live"}
     assert transition["agenda_at"].endswith("+02:00")
+
+
+@pytest.mark.parametrize(
+    ("role", "rooms", "can_control"),
+    [(Role.TECHNICIAN, ("panel-1",), True), (Role.MODERATOR, ("*",), False)],
+)
+async def test_me_says_what_the_pages_may_offer(
+    client: Client, role: Role, rooms: tuple[str, ...], can_control: bool
+) -> None:
+    assert client.app is not None
+    token = client.app[appkeys.TOKENS].issue(role=role, name="Tess", rooms=rooms)
+    response = await client.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+    body = await response.json()
+    assert body["role"] == role.value
+    assert body["rooms"] == list(rooms)
+    assert ("control_rooms" in body["permissions"]) is can_control
+    assert "send_notice" in body["permissions"]
+    assert body["permissions"] == sorted(body["permissions"])

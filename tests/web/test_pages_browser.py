@@ -151,19 +151,6 @@ def test_technician_confirms_before_ending_a_room(
     expect(welcome.get_by_role("button", name="End now")).to_be_disabled()
 
 
-def test_technician_page_shows_a_refused_command(
-    rehearsal_server: ServerProcess, open_page: OpenPage
-) -> None:
-    token = rehearsal_server.token("attendee", "Ada Attendee")
-    page = open_page(f"{rehearsal_server.url}/technician#token={token}")
-    keynote = card(page, "keynote")
-
-    keynote.get_by_role("button", name="Start now").click()
-
-    expect(keynote.get_by_role("alert")).to_contain_text("may not do that")
-    expect(keynote.locator(".badge")).to_have_text("Opens 14:30")
-
-
 def test_technician_page_with_a_garbage_token_says_the_link_is_invalid(
     rehearsal_server: ServerProcess, open_page: OpenPage
 ) -> None:
