@@ -13,9 +13,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import Literal, cast
 
-from sqlalchemy import Delete, Insert, Table, bindparam, delete, func, select, tuple_, update
+from sqlalchemy import Table, bindparam, delete, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -34,8 +34,6 @@ from server.store.models import QuestionOrderRow, QuestionRow, VoteRow
 Change = tuple[Question, Question]
 Check = Callable[[Question], None]
 Transform = Callable[[Question], Question]
-# Rows in one multi-row statement: two parameters each, well under SQLite's limit of 32,766.
-ROWS_PER_STATEMENT = 500
 
 
 @dataclass(frozen=True)
@@ -147,7 +145,8 @@ class QuestionRecords:
                 .with_for_update()
             )
             questions = {row.id: _question(row) for row in rows if row.run == run}
-            allowed = [(n, vote) for n, vote in enumerate(votes) if _allowed(vote, questions)]
+            verdicts = [_verdict(vote, questions) for vote in votes]
+            allowed = [(n, v) for n, v in enumerate(votes) if verdicts[n] is True]
             changed: set[int] = set()  # the votes that added or removed a row
             for turn in _turns(allowed):
                 keys = await _cast(session, [vote for _, vote in turn])
@@ -158,7 +157,10 @@ class QuestionRecords:
                 moved[vote.question_id] = moved.get(vote.question_id, 0) + (1 if vote.up else -1)
             await _move_counts(session, moved)
         after = {id: replace(q, votes=q.votes + moved.get(id, 0)) for id, q in questions.items()}
-        return [_vote_outcome(vote, after, n in changed) for n, vote in enumerate(votes)]
+        return [
+            (after[vote.question_id], n in changed) if verdict is True else verdict
+            for n, (vote, verdict) in enumerate(zip(votes, verdicts, strict=True))
+        ]
 
     async def change(
         self, run: str, question_id: str, check: Check, transform: Transform
@@ -280,14 +282,16 @@ class QuestionRecords:
             ]
 
 
-def _allowed(vote: Vote, questions: dict[str, Question]) -> bool:
+def _verdict(vote: Vote, questions: dict[str, Question]) -> Literal[True] | Exception | None:
+    """True if the vote's check lets it through, else what the check raised; None if there is
+    no such question."""
     question = questions.get(vote.question_id)
     if question is None:
-        return False
+        return None
     try:
         vote.check(question)
-    except Exception:
-        return False  # _vote_outcome runs the check again for the caller's error
+    except Exception as error:
+        return error
     return True
 
 
@@ -308,32 +312,30 @@ def _turns(votes: list[tuple[int, Vote]]) -> list[list[tuple[int, Vote]]]:
 
 async def _cast(session: AsyncSession, votes: list[Vote]) -> set[tuple[str, str, bool]]:
     """The votes of one turn written: rows added for votes up (if not there) and removed for
-    votes taken back (if there); those that really changed, as (question, voter, up)."""
+    votes taken back (if there); those that really changed, as (question, voter, up). Each is
+    one statement compiled once, whatever the batch's size (the rows go as parameters)."""
     changed: set[tuple[str, str, bool]] = set()
-    for up in (True, False):
-        keys = [vote.key for vote in votes if vote.up is up]
-        for start in range(0, len(keys), ROWS_PER_STATEMENT):
-            chunk = keys[start : start + ROWS_PER_STATEMENT]
-            result = await session.execute(_vote_statement(session, chunk, up))
-            changed |= {(question_id, voter, up) for question_id, voter in result}
+    ups = [{"question_id": v.question_id, "voter": v.voter} for v in votes if v.up]
+    downs = [vote.key for vote in votes if not vote.up]
+    if ups:
+        added = await session.execute(_ADDITIONS[session.get_bind().dialect.name], ups)
+        changed |= {(question_id, voter, True) for question_id, voter in added}
+    if downs:
+        removed = await session.execute(_REMOVAL, {"keys": downs})
+        changed |= {(question_id, voter, False) for question_id, voter in removed}
     return changed
 
 
-def _vote_statement(session: AsyncSession, keys: list[tuple[str, str]], up: bool) -> Any:
-    """The vote rows added (those not there) or removed (those there), returning the keys of
-    those that really were."""
-    if not up:
-        voted = tuple_(VoteRow.question_id, VoteRow.voter)
-        removal: Delete = delete(VoteRow).where(voted.in_(keys))
-        return removal.returning(VoteRow.question_id, VoteRow.voter)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    addition: Insert = insert(VoteRow).values(
-        [{"question_id": question_id, "voter": voter} for question_id, voter in keys]
-    )
-    return addition.on_conflict_do_nothing().returning(  # type: ignore[attr-defined]
-        VoteRow.question_id, VoteRow.voter
-    )
+_VOTES = cast(Table, VoteRow.__table__)
+_KEY = (_VOTES.c.question_id, _VOTES.c.voter)
+# A vote row added unless it is there, or removed if it is; each returns the keys it changed.
+_ADDITIONS = {
+    name: dialect.insert(_VOTES).on_conflict_do_nothing().returning(*_KEY)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+_REMOVAL = (
+    delete(_VOTES).where(tuple_(*_KEY).in_(bindparam("keys", expanding=True))).returning(*_KEY)
+)
 
 
 async def _move_counts(session: AsyncSession, moved: dict[str, int]) -> None:
@@ -348,17 +350,6 @@ async def _move_counts(session: AsyncSession, moved: dict[str, int]) -> None:
         .values(votes=table.c.votes + bindparam("by"))
     )
     await session.execute(statement, moves)
-
-
-def _vote_outcome(vote: Vote, questions: dict[str, Question], changed: bool) -> Voted | Exception:
-    question = questions.get(vote.question_id)
-    if question is None:
-        return None
-    try:
-        vote.check(question)
-    except Exception as error:
-        return error
-    return question, changed
 
 
 def _unpinned(row: QuestionRow) -> Change:
