@@ -11,7 +11,9 @@ baseline from another (``bench.status.clients``); a moderator connects from this
 2. approvals: the moderator approves ``--approvals`` of them one by one, each followed (or
    preceded, in turn) by a baseline broadcast of a payload as big as an approved question;
    when each of the N receives it, from the send;
-3. votes: ``--vote-rate`` votes a second in bursts on ``--voted`` approved questions;
+3. votes: ``--vote-rate`` votes a second in bursts on ``--voted`` approved questions; then the
+   same offer from as many clients of the same kind to the bare server, which acks each vote
+   and does nothing else: the most python-socketio and these clients manage on this machine;
 4. none lost: every accepted question is in the moderator's ``questions`` and was announced to
    them; each question's final count equals the votes accepted.
 
@@ -107,6 +109,8 @@ class Bench:
         self.figures.machine.append(f"after approvals: {machine_load()}")
         await self.votes(attendees, approved[: self.opts.voted])
         self.figures.machine.append(f"after votes: {machine_load()}")
+        await self.bare_votes()
+        self.figures.machine.append(f"after bare votes: {machine_load()}")
         await self.moderator.sio.disconnect()
         await self.baseline.disconnect()
 
@@ -237,6 +241,28 @@ class Bench:
             if data["id"] in questions:
                 last[data["id"]] = data["votes"]
         self.figures.moderator_counts = last
+
+    async def bare_votes(self) -> None:
+        """The vote phase again, from as many clients of the same kind, against the bare
+        python-socketio server: what the same offer costs when nothing is stored or sent on."""
+        file = self.opts.workdir / "bare-tokens.txt"
+        file.write_text("\n".join(["bare"] * self.opts.clients))  # the bare server reads none
+        voters = self.children.start(
+            "bare voters",
+            [
+                *python_module("bench.questions.attendees", "--url", self.baseline_url),
+                *["--tokens", file, "--batch", self.opts.batch],
+            ],
+            self.opts.workdir / "workers.log",
+            pipes=True,
+        )
+        reply = await voters.ask({"op": "connect"}, CONNECT_TIMEOUT)
+        self.figures.connected[voters.name] = reply["connected"]
+        request: dict[str, Any] = {"op": "vote", "questions": ["b1", "b2"][: self.opts.voted]}
+        request |= {"rate": self.opts.vote_rate, "seconds": self.opts.seconds}
+        request |= {"burst": self.opts.burst}
+        with CpuWatch(self.servers["baseline"].pid, voters.pid, "bare votes", self.figures):
+            self.figures.bare_voted = await voters.ask(request, self.phase_timeout)
 
     @property
     def phase_timeout(self) -> float:

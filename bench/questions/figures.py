@@ -38,6 +38,7 @@ class Figures:
     approvals: EventSet = field(default_factory=EventSet)
     broadcasts: EventSet = field(default_factory=EventSet)
     voted: dict[str, Any] = field(default_factory=dict)  # the attendees' vote report
+    bare_voted: dict[str, Any] = field(default_factory=dict)  # the same, to the bare server
     final_counts: dict[str, int] = field(default_factory=dict)
     moderator_counts: dict[str, int] = field(default_factory=dict)
     # phase: (plenary's CPU, the attendee worker's), each in cores
@@ -61,9 +62,17 @@ class Figures:
 
     @property
     def votes_per_second(self) -> float:
-        span = self.voted.get("last_acked", 0.0) - self.voted.get("first_sent", 0.0)
+        return self.rate(self.voted)
+
+    @property
+    def bare_votes_per_second(self) -> float:
+        return self.rate(self.bare_voted)
+
+    def rate(self, voted: dict[str, Any]) -> float:
+        """Votes accepted a second, from a vote report."""
+        span = voted.get("last_acked", 0.0) - voted.get("first_sent", 0.0)
         span = max(span, self.opts.seconds)  # the phase's bursts cover this much
-        return self.voted.get("accepted", 0) / span if self.voted else 0.0
+        return voted.get("accepted", 0) / span if voted else 0.0
 
     def vote_mismatches(self) -> list[str]:
         expected: dict[str, int] = self.voted.get("counts", {})

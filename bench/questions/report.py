@@ -16,9 +16,9 @@ def spread(samples: list[float]) -> str:
     return f"p50 {ms(p50)} ms, p99 {ms(p99)} ms, max {ms(max(samples, default=math.nan))} ms"
 
 
-def cpu(figures: Figures, phase: str) -> str:
+def cpu(figures: Figures, phase: str, server_name: str = "plenary") -> str:
     server, worker = figures.cpu.get(phase, (math.nan, math.nan))
-    return f"CPU: plenary {server:.0%}, attendees {worker:.0%} of a core"
+    return f"CPU: {server_name} {server:.0%}, attendees {worker:.0%} of a core"
 
 
 def report(figures: Figures) -> None:
@@ -44,6 +44,13 @@ def report(figures: Figures) -> None:
         f" refused {voted.get('errors', {})}; ack {spread(voted.get('latencies', []))};"
         f" {cpu(figures, 'votes')}"
     )
+    bare = figures.bare_voted
+    if bare:
+        print(
+            f"  the same clients and offer to a bare python-socketio server (acks, stores"
+            f" nothing): {bare.get('accepted', 0)} at {figures.bare_votes_per_second:.0f}/s;"
+            f" ack {spread(bare.get('latencies', []))}; {cpu(figures, 'bare votes', 'bare server')}"
+        )
     mismatches = figures.vote_mismatches()
     print(f"  final counts: {'all equal the accepted votes' if voted and not mismatches else ''}")
     for line in mismatches:
@@ -69,7 +76,8 @@ def targets(figures: Figures) -> str:
         f"questions/s {figures.asks_per_second:.0f} >= {ASKS_TARGET:g}:"
         f" {figures.asks_per_second >= ASKS_TARGET}",
         f"votes/s {figures.votes_per_second:.0f} >= {VOTES_TARGET:g}:"
-        f" {figures.votes_per_second >= VOTES_TARGET}",
+        f" {figures.votes_per_second >= VOTES_TARGET}"
+        f" (bare server {figures.bare_votes_per_second:.0f}/s)",
         f"moderator p99 {ms(percentile(figures.to_moderator, 0.99))} ms <= 200:"
         f" {percentile(figures.to_moderator, 0.99) <= MODERATOR_P99_TARGET}",
         f"approval p99 / broadcast p99 {last / base if base else math.nan:.2f}",

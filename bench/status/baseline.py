@@ -54,6 +54,10 @@ def baseline_server(argv: list[str]) -> None:
         for seq in seqs:
             await broadcast(seq)
 
+    async def vote(sid: str, data: dict[str, Any]) -> dict[str, Any]:
+        """The questions bench's bare vote: acked with a question's shape, nothing stored."""
+        return {"ok": True, "question": {"id": data.get("question"), "votes": 1, "voted": True}}
+
     async def schedule(sid: str, data: dict[str, Any]) -> dict[str, Any]:
         for group in data["groups"]:
             task = asyncio.create_task(at_instant(group["at"], group["seqs"]))
@@ -65,6 +69,7 @@ def baseline_server(argv: list[str]) -> None:
     sio.on("configure", configure)
     sio.on("trigger", trigger)
     sio.on("schedule", schedule)
+    sio.on("vote", vote)
     app.router.add_get("/healthz", healthz)
     web.run_app(app, host=HOST, port=args.port, print=None, access_log=None)
 
