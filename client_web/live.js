@@ -124,6 +124,8 @@ export class LiveConnection {
     if (handlers.stage) socket.on('stage', handlers.stage);
     if (handlers.notice) socket.on('notice', handlers.notice);
     if (handlers.notices) socket.on('notices', handlers.notices);
+    if (handlers.health) socket.on('health', handlers.health);
+    if (handlers.alert) socket.on('alert', handlers.alert);
     if (handlers.question) socket.on('question', handlers.question);
     if (handlers.questionOrder) socket.on('question_order', handlers.questionOrder);
   }

@@ -7,6 +7,7 @@
 
 import { formatDuration } from './clock.js';
 import { el, setShown, setText } from './dom.js';
+import { viewersWords } from './health.js';
 import { ControlAction, RoomState, countdown, isAllowed, stateBadge } from './roomstate.js';
 import { canReopen, canStartNow, lengthWords } from './runningorder.js';
 import { SourceList } from './sourcelist.js';
@@ -66,6 +67,7 @@ export class RoomCard {
       opens: el('dd'),
       viewers: el('dd', { class: 'number' }),
       publishers: el('dd', { class: 'number' }),
+      reception: el('dd', {}, '—'),
       override: el('dd'),
       error: el('p', { class: 'card-error', role: 'alert' }),
       done: el('p', { class: 'card-done', role: 'status' }),
@@ -103,6 +105,12 @@ export class RoomCard {
     setShown(this.#sources.root, open);
     if (open) this.#sources.update(room.sources);
     this.#updateButtons();
+  }
+
+  /** The room's latest `health` (health.js `parseHealth`), at page time `now` in seconds. */
+  showHealth(health, now) {
+    setText(this.#fields.reception, viewersWords(health));
+    this.#sources.updateHealth(health.tracks, now);
   }
 
   tick(now) {
@@ -143,6 +151,7 @@ export class RoomCard {
         el('div', {}, el('dt', {}, 'Lobby opens'), fields.opens),
         el('div', {}, el('dt', {}, 'Viewers'), fields.viewers),
         el('div', {}, el('dt', {}, 'Publishers'), fields.publishers),
+        el('div', { class: 'wide' }, el('dt', {}, 'Viewers receive'), fields.reception),
         el('div', { class: 'wide' }, el('dt', {}, 'Last override'), fields.override)),
       this.#controls
         ? el('div', { class: 'card-actions', role: 'group', 'aria-labelledby': titleId }, this.#buttons)

@@ -1,8 +1,10 @@
 // A room's sources on the technician page: who publishes (name, role, what they send), who
-// speaks, who is on stage and who waits backstage, with one button each to move them. Rows are
-// kept per source and updated in place, so keyboard focus stays on the button pressed.
+// speaks, who is on stage and who waits backstage, with one button each to move them, and how
+// each one's picture and sound arrive (healthview.js). Rows are kept per source and updated in
+// place, so keyboard focus stays on the button pressed.
 
 import { el, setShown, setText } from './dom.js';
+import { SourceHealth } from './healthview.js';
 import { kindsWords, placeWords, roleWords, stageMove } from './stagewords.js';
 
 export class SourceList {
@@ -11,6 +13,8 @@ export class SourceList {
   #rows = new Map();
   #move;
   #movable;
+  #health = new Map(); // the latest health of each source's tracks, by source id
+  #healthAt = 0;
 
   /**
    * `move(source, action)` when a button is pressed (action "stage" or "backstage");
@@ -23,6 +27,13 @@ export class SourceList {
     this.#empty = el('p', { class: 'sources-empty' }, 'Nobody is sending into this room.');
     this.root = el('div', { class: 'card-sources' },
       el('h4', { class: 'sources-heading' }, 'Sources'), this.#list, this.#empty);
+  }
+
+  /** The room's latest `health` (health.js `parseHealth`) at page time `now`, in seconds. */
+  updateHealth(tracks, now) {
+    this.#health = tracks;
+    this.#healthAt = now;
+    for (const [id, row] of this.#rows) row.health.update(tracks.get(id) ?? null, now);
   }
 
   /** Show `sources` (null: none known yet). */
@@ -40,6 +51,7 @@ export class SourceList {
       if (row === undefined) {
         row = this.#newRow();
         this.#rows.set(source.id, row);
+        row.health.update(this.#health.get(source.id) ?? null, this.#healthAt);
       }
       showRow(row, source);
       // Kept in the server's order without moving rows that are already in place.
@@ -56,6 +68,7 @@ export class SourceList {
       facts: el('span', { class: 'source-facts' }),
       speaking: el('span', { class: 'source-speaking' }),
       place: el('span', { class: 'badge source-place' }),
+      health: new SourceHealth(),
     };
     row.button = el('button', {
       type: 'button', class: 'source-move',
@@ -64,7 +77,7 @@ export class SourceList {
     row.root = el('li', { class: 'source' },
       el('span', { class: 'source-dot', 'aria-hidden': 'true' }),
       el('span', { class: 'source-who' }, row.name, row.facts, row.speaking),
-      row.place, this.#movable ? row.button : null);
+      row.place, this.#movable ? row.button : null, row.health.root);
     return row;
   }
 }

@@ -1,14 +1,19 @@
 // The technician page (technician.html): the running order (today first, planned, now, ahead
 // or behind, and the day's delay), the notices composer, and every room with its state and the
 // controls to start, extend or end it or undo an end, its sources to bring on stage or send
-// backstage, and the links to its hall screen and its question screen. Only the controls the
+// backstage with how each one's picture and sound arrive, and the links to its hall screen and
+// its question screen; at the top, the alerts that are up and, when asked for, every live
+// room's picture. Only the controls the
 // access link may use are shown; a link that may not control rooms gets a page that says so.
 
 import { AgendaClock, ZoneFormat, dayHeading } from './clock.js';
 import { ConfirmDialog } from './confirm.js';
 import { byId, el, setShown, setText } from './dom.js';
 import { LinkStatus, LiveConnection } from './live.js';
+import { Multiview } from './multiview.js';
 import { NoticeComposer } from './noticecomposer.js';
+import { parseAlert, parseHealth } from './health.js';
+import { AlertBoard } from './healthview.js';
 import { fetchMe } from './registrationapi.js';
 import { RoomCard } from './roomcard.js';
 import { stateAnnouncement } from './roomstate.js';
@@ -70,11 +75,14 @@ class TechnicianPage {
   #runningOrder = null;
   #composer = null;
   #notices = [];
+  #alerts;
+  #multiview = null;
 
   constructor(doc) {
     this.#doc = doc;
     this.#announcer = new Announcer(byId(doc, 'announcer'));
     this.#confirmDialog = new ConfirmDialog(doc);
+    this.#alerts = new AlertBoard(byId(doc, 'alerts'), (text) => this.#announcer.say(text));
   }
 
   connect(token) {
@@ -87,6 +95,8 @@ class TechnicianPage {
         stage: (body) => this.showStage(body),
         notice: (body) => this.#composer?.notice(body),
         notices: (body) => this.showNotices(body),
+        health: (body) => this.showHealth(body),
+        alert: (body) => this.showAlert(body),
         status: (status, detail) => this.showStatus(status, detail),
       },
     });
@@ -106,6 +116,8 @@ class TechnicianPage {
       this.#showProblem(`The server refused the connection${detail ? `: ${detail}` : '.'}`);
     } else if (status === LinkStatus.LIVE) {
       setShown(byId(this.#doc, 'link-problem'), false);
+    } else {
+      this.#alerts.clear(); // the server sends those still up when the link is back
     }
   }
 
@@ -144,6 +156,16 @@ class TechnicianPage {
   showStage(body) {
     this.#items = withStage(this.#items, parseStage(body));
     this.#render();
+  }
+
+  showHealth(body) {
+    const health = parseHealth(body);
+    if (health !== null) this.#cards.get(health.room)?.showHealth(health, performance.now() / 1000);
+  }
+
+  showAlert(body) {
+    const alert = parseAlert(body);
+    if (alert !== null) this.#alerts.show(alert);
   }
 
   showNotices(body) {
@@ -222,6 +244,7 @@ class TechnicianPage {
     });
     this.#buildComposer();
     this.#buildCards(sendControl, confirm);
+    this.#multiview ??= new Multiview(byId(doc, 'multiview'), this.#token);
     setShown(byId(doc, 'console'), true);
   }
 
@@ -276,6 +299,7 @@ class TechnicianPage {
       this.#cards.get(item.room.id)?.update(item, this.#overrides.get(item.room.id));
     }
     this.#runningOrder?.show(this.#allItems, this.#clock.now());
+    this.#multiview?.show(this.#items.filter((item) => this.#access?.covers(item.room.id)));
     this.#tick();
   }
 
