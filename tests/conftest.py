@@ -196,3 +196,19 @@ def open_page(browser: Browser) -> Iterator[OpenPage]:
     for context in contexts:
         context.close()
     assert errors == [], f"uncaught errors in the page: {errors}"
+
+
+@pytest.fixture(scope="module")
+def module_page(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
+    """A page of a real rehearsing server, from which the pages' modules are imported as the
+    pages import them: shared by a module's tests that only call their pure functions."""
+    folder = tmp_path_factory.mktemp("module-page")
+    server = ServerProcess(data_dir=folder / "data", rehearse=utc_in(8)).start()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(server.url)
+        yield page
+    finally:
+        context.close()
+        server.stop()

@@ -3,28 +3,15 @@ load it: notices for the page's room and every room, up and down, and the list o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, Page
-
-from tests.serverproc import ServerProcess, utc_in
+from playwright.sync_api import Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def page(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
-    folder = tmp_path_factory.mktemp("notice-board")
-    server = ServerProcess(data_dir=folder / "data", rehearse=utc_in(8)).start()
-    context = browser.new_context()
-    try:
-        page = context.new_page()
-        page.goto(server.url)
-        yield page
-    finally:
-        context.close()
-        server.stop()
+def page(module_page: Page) -> Page:
+    return module_page
 
 
 def test_the_notice_board_follows_notices_up_and_down(page: Page) -> None:

@@ -5,13 +5,10 @@ questions in what order, what the pages say, and that a question's text is only 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
-
-from tests.serverproc import ServerProcess, utc_in
+from playwright.sync_api import Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -39,18 +36,8 @@ def at(minute: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def page(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
-    """A page of a real server, from which the modules are imported as the pages import them."""
-    folder = tmp_path_factory.mktemp("questions-logic")
-    server = ServerProcess(data_dir=folder / "data", rehearse=utc_in(8)).start()
-    context = browser.new_context()
-    try:
-        page = context.new_page()
-        page.goto(server.url)
-        yield page
-    finally:
-        context.close()
-        server.stop()
+def page(module_page: Page) -> Page:
+    return module_page
 
 
 def ids(found: list[dict[str, Any]]) -> list[str]:

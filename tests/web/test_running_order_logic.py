@@ -3,13 +3,10 @@ midnight in clock.js), run in headless Chromium as the pages load them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
-
-from tests.serverproc import ServerProcess, utc_in
+from playwright.sync_api import Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -51,17 +48,8 @@ def item(
 
 
 @pytest.fixture(scope="module")
-def page(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
-    folder = tmp_path_factory.mktemp("running-order-logic")
-    server = ServerProcess(data_dir=folder / "data", rehearse=utc_in(8)).start()
-    context = browser.new_context()
-    try:
-        page = context.new_page()
-        page.goto(server.url)
-        yield page
-    finally:
-        context.close()
-        server.stop()
+def page(module_page: Page) -> Page:
+    return module_page
 
 
 def call(page: Page, function: str, *args: Any) -> Any:

@@ -4,13 +4,10 @@ picture is large, who is heard but not seen, and what the pages say in words."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
-
-from tests.serverproc import ServerProcess, utc_in
+from playwright.sync_api import Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -39,19 +36,8 @@ def arrange(page: Page, sources: Any, offered: dict[str, int], **options: Any) -
 
 
 @pytest.fixture(scope="module")
-def page(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
-    """A page of a real server, from which the modules are imported as the pages import them.
-    Shared by the module's tests: they only call pure functions."""
-    folder = tmp_path_factory.mktemp("stage-logic")
-    server = ServerProcess(data_dir=folder / "data", rehearse=utc_in(8)).start()
-    context = browser.new_context()
-    try:
-        page = context.new_page()
-        page.goto(server.url)
-        yield page
-    finally:
-        context.close()
-        server.stop()
+def page(module_page: Page) -> Page:
+    return module_page
 
 
 SIX_BY_FOUR = {"audio": 6, "video": 4}
