@@ -86,11 +86,19 @@ export class AlertBoard {
       const item = el('li', { class: `alert alert-${alert.level}`, 'data-code': alert.code },
         el('span', { class: 'alert-level' }, alert.level === 'critical' ? 'Critical' : 'Warning'),
         el('span', { class: 'alert-text' }, alert.text));
+      item.dataset.room = alert.room;
       this.#items.set(alert.key, item);
       this.#list.prepend(item);
       this.#say(`${alert.level === 'critical' ? 'Critical alert' : 'Alert'}: ${alert.text}`);
     }
     this.#render();
+  }
+
+  /** How many alerts of `roomId` are up. */
+  count(roomId) {
+    let count = 0;
+    for (const item of this.#items.values()) if (item.dataset.room === roomId) count += 1;
+    return count;
   }
 
   /** After a reconnection the server sends what is up again: forget what was shown. */

@@ -9,6 +9,7 @@ import { formatDuration } from './clock.js';
 import { el, setShown, setText } from './dom.js';
 import { viewersWords } from './health.js';
 import { ControlAction, RoomState, countdown, isAllowed, stateBadge } from './roomstate.js';
+import { overrunMinutes } from './roomsummary.js';
 import { canReopen, canStartNow, lengthWords } from './runningorder.js';
 import { SourceList } from './sourcelist.js';
 import { movedWords } from './stagewords.js';
@@ -118,6 +119,7 @@ export class RoomCard {
     const text = countdown(this.#item.room, now);
     setShown(this.#fields.countdown, text !== null);
     setText(this.#fields.countdown, text ?? '');
+    this.root.dataset.overrun = String(overrunMinutes(this.#item.room, now) !== null);
     this.#updateButtons();
   }
 

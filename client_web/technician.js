@@ -3,9 +3,11 @@
 // controls to start, extend or end it or undo an end, its sources to bring on stage or send
 // backstage with how each one's picture and sound arrive, and the links to its hall screen and
 // its question screen; at the top, the alerts that are up and, when asked for, every live
-// room's picture. Only the controls the
+// room's picture; beside the rooms, today's audit log. The rooms show as cards or, for many
+// rooms on one screen, one line each that opens the card. Only the controls the
 // access link may use are shown; a link that may not control rooms gets a page that says so.
 
+import { AuditLogView } from './auditview.js';
 import { AgendaClock, ZoneFormat, dayHeading } from './clock.js';
 import { ConfirmDialog } from './confirm.js';
 import { byId, el, setShown, setText } from './dom.js';
@@ -16,6 +18,7 @@ import { parseAlert, parseHealth } from './health.js';
 import { AlertBoard } from './healthview.js';
 import { fetchMe } from './registrationapi.js';
 import { RoomCard } from './roomcard.js';
+import { RoomLine } from './roomlineview.js';
 import { stateAnnouncement } from './roomstate.js';
 import { todayFirst } from './runningorder.js';
 import { RunningOrderView } from './runningorderview.js';
@@ -32,6 +35,8 @@ const ROLE_WORDS = Object.freeze({
   attendee: 'an attendee’s', speaker: 'a speaker’s', interpreter: 'an interpreter’s', moderator: 'a moderator’s',
 });
 const ME_RETRY_MS = 5_000;
+const VIEW_KEY = 'plenary.technician.rooms-view';
+const RoomsView = Object.freeze({ CARDS: 'cards', COMPACT: 'compact' });
 
 /** What an access link may do on this page, from GET /api/me. */
 class Access {
@@ -77,6 +82,9 @@ class TechnicianPage {
   #notices = [];
   #alerts;
   #multiview = null;
+  #auditLog = null;
+  #lines = new Map();
+  #expanded = new Set(); // the rooms whose line is open, in the compact view
 
   constructor(doc) {
     this.#doc = doc;
@@ -93,7 +101,7 @@ class TechnicianPage {
         agenda: (body) => this.showAgenda(body),
         roomState: (body) => this.showRoomState(body),
         stage: (body) => this.showStage(body),
-        notice: (body) => this.#composer?.notice(body),
+        notice: (body) => this.showNotice(body),
         notices: (body) => this.showNotices(body),
         health: (body) => this.showHealth(body),
         alert: (body) => this.showAlert(body),
@@ -118,6 +126,7 @@ class TechnicianPage {
       setShown(byId(this.#doc, 'link-problem'), false);
     } else {
       this.#alerts.clear(); // the server sends those still up when the link is back
+      for (const line of this.#lines.values()) line.showAlerts(0);
     }
   }
 
@@ -151,21 +160,33 @@ class TechnicianPage {
     this.#items = withRoomState(this.#items, update);
     this.#allItems = withRoomState(this.#allItems, update);
     this.#render();
+    this.#auditLog?.changed();
   }
 
   showStage(body) {
     this.#items = withStage(this.#items, parseStage(body));
     this.#render();
+    this.#auditLog?.changed();
   }
 
   showHealth(body) {
     const health = parseHealth(body);
-    if (health !== null) this.#cards.get(health.room)?.showHealth(health, performance.now() / 1000);
+    if (health === null) return;
+    this.#cards.get(health.room)?.showHealth(health, performance.now() / 1000);
+    this.#lines.get(health.room)?.showHealth(health);
   }
 
   showAlert(body) {
     const alert = parseAlert(body);
-    if (alert !== null) this.#alerts.show(alert);
+    if (alert === null) return;
+    this.#alerts.show(alert);
+    this.#lines.get(alert.room)?.showAlerts(this.#alerts.count(alert.room));
+    this.#auditLog?.changed();
+  }
+
+  showNotice(body) {
+    this.#composer?.notice(body);
+    this.#auditLog?.changed();
   }
 
   showNotices(body) {
@@ -243,9 +264,71 @@ class TechnicianPage {
       sendControl, confirm, mayDelay: access.permissions.has('control_rooms'),
     });
     this.#buildComposer();
+    this.#buildAuditLog();
+    this.#buildViewSwitch();
     this.#buildCards(sendControl, confirm);
     this.#multiview ??= new Multiview(byId(doc, 'multiview'), this.#token);
     setShown(byId(doc, 'console'), true);
+  }
+
+  #buildAuditLog() {
+    const panel = byId(this.#doc, 'audit-log');
+    const mayRead = this.#access.permissions.has('control_rooms');
+    setShown(panel, mayRead);
+    if (!mayRead || this.#auditLog !== null) return;
+    this.#auditLog = new AuditLogView(panel, {
+      token: this.#token,
+      format: this.#format,
+      titleOf: (id) => this.#items.find((item) => item.room.id === id)?.title ?? null,
+      covers: (id) => this.#access.covers(id),
+      today: () => this.#format.dayKey(this.#clock.now()),
+    });
+  }
+
+  /** Cards, or one line per room: the technician's choice, kept in this browser. */
+  #buildViewSwitch() {
+    const switcher = byId(this.#doc, 'rooms-view');
+    if (switcher.childElementCount > 0) return;
+    const buttons = [[RoomsView.CARDS, 'Cards'], [RoomsView.COMPACT, 'One line each']].map(
+      ([view, label]) => el('button', {
+        type: 'button', class: 'view-choice', 'data-view': view, onclick: () => this.#showView(view, true),
+      }, label));
+    switcher.append(el('span', { class: 'view-label', id: 'rooms-view-label' }, 'Show rooms as'), ...buttons);
+    let stored = null;
+    try {
+      stored = localStorage.getItem(VIEW_KEY);
+    } catch {
+      stored = null; // storage may be off: the cards, as before
+    }
+    this.#showView(stored === RoomsView.COMPACT ? RoomsView.COMPACT : RoomsView.CARDS, false);
+  }
+
+  #showView(view, remember) {
+    byId(this.#doc, 'rooms').dataset.view = view;
+    for (const button of byId(this.#doc, 'rooms-view').querySelectorAll('button')) {
+      button.setAttribute('aria-pressed', String(button.dataset.view === view));
+    }
+    if (!remember) return;
+    try {
+      localStorage.setItem(VIEW_KEY, view);
+    } catch {
+      // not kept: the choice holds until the page is reloaded
+    }
+  }
+
+  #toggleLine(roomId) {
+    const open = !this.#expanded.has(roomId);
+    if (open) this.#expanded.add(roomId);
+    else this.#expanded.delete(roomId);
+    this.#showExpanded(roomId);
+  }
+
+  #showExpanded(roomId) {
+    const open = this.#expanded.has(roomId);
+    const card = this.#cards.get(roomId);
+    if (card) card.root.dataset.expanded = String(open);
+    const line = this.#lines.get(roomId);
+    if (line) line.expanded = open;
   }
 
   #buildComposer() {
@@ -270,6 +353,7 @@ class TechnicianPage {
   #buildCards(sendControl, confirm) {
     const access = this.#access;
     this.#cards.clear();
+    this.#lines.clear();
     this.#today = this.#format.dayKey(this.#clock.now());
     const days = todayFirst(groupByDay(this.#items), this.#today).map((day) => {
       const headingId = `rooms-${day.day}`;
@@ -285,7 +369,13 @@ class TechnicianPage {
             move: access.may('move_sources', item.room.id),
           },
         });
-        this.#cards.set(item.room.id, card);
+        const roomId = item.room.id;
+        const line = new RoomLine(this.#format, { toggle: () => this.#toggleLine(roomId) });
+        card.root.prepend(line.root);
+        line.showAlerts(this.#alerts.count(roomId));
+        this.#cards.set(roomId, card);
+        this.#lines.set(roomId, line);
+        this.#showExpanded(roomId);
         list.append(card.root);
       }
       return el('section', { class: 'day', 'aria-labelledby': headingId },
@@ -297,6 +387,7 @@ class TechnicianPage {
   #render() {
     for (const item of this.#items) {
       this.#cards.get(item.room.id)?.update(item, this.#overrides.get(item.room.id));
+      this.#lines.get(item.room.id)?.update(item);
     }
     this.#runningOrder?.show(this.#allItems, this.#clock.now());
     this.#multiview?.show(this.#items.filter((item) => this.#access?.covers(item.room.id)));
@@ -313,6 +404,7 @@ class TechnicianPage {
       return;
     }
     for (const card of this.#cards.values()) card.tick(now);
+    for (const line of this.#lines.values()) line.tick(now);
     this.#runningOrder?.tick(now);
     const pace = this.#clock.rehearsal ? ` · rehearsal at ${this.#clock.speed}×` : '';
     setText(byId(this.#doc, 'agenda-clock'),

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -153,8 +153,14 @@ class RoomService:
         the stage, notices."""
         await self._records.record(self.run, self._entry(room, action, actor, detail))
 
-    async def audit_log(self, limit: int = 200) -> list[AuditEntry]:
-        return await self._records.audit_log(self.run, limit)
+    async def audit_log(self, limit: int = 200, day: date | None = None) -> list[AuditEntry]:
+        """The newest entries; with ``day``, those of that calendar day in the event's zone."""
+        if day is None:
+            return await self._records.audit_log(self.run, limit)
+        zone = self.timetable.zone
+        start = datetime.combine(day, time(), zone)
+        end = datetime.combine(day + timedelta(days=1), time(), zone)
+        return await self._records.audit_log(self.run, limit, (start, end))
 
     async def _reconcile_locked(self, actor: Actor) -> tuple[str, ...]:
         target = self.timetable.states_at(self.clock.now())

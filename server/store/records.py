@@ -77,14 +77,16 @@ class RoomRecords:
         async with self._sessions.begin() as session:
             session.add(audit_row(run, entry))
 
-    async def audit_log(self, run: str, limit: int = 200) -> list[AuditEntry]:
+    async def audit_log(
+        self, run: str, limit: int = 200, during: tuple[datetime, datetime] | None = None
+    ) -> list[AuditEntry]:
+        """The newest ``limit`` entries, oldest first; with ``during``, only those whose agenda
+        time is from its start up to (not including) its end."""
+        query = select(AuditRow).where(AuditRow.run == run)
+        if during is not None:
+            query = query.where(AuditRow.agenda_at >= during[0], AuditRow.agenda_at < during[1])
         async with self._sessions() as session:
-            rows = await session.scalars(
-                select(AuditRow)
-                .where(AuditRow.run == run)
-                .order_by(AuditRow.id.desc())
-                .limit(limit)
-            )
+            rows = await session.scalars(query.order_by(AuditRow.id.desc()).limit(limit))
             return [_audit_entry(row) for row in rows][::-1]
 
     async def room_states(self, run: str) -> dict[str, RoomState]:

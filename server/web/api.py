@@ -9,7 +9,7 @@ from server.auth.bearer import require
 from server.auth.permissions import Permission
 from server.rooms.messages import agenda_payload, local_iso
 from server.web import appkeys
-from server.web.request_input import query_whole
+from server.web.request_input import query_date, query_whole
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -57,11 +57,13 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def audit(request: web.Request) -> web.Response:
-    """The newest entries of the audit log: transitions and overrides, when, what and who."""
+    """The newest entries of the audit log: transitions and overrides, when, what and who;
+    with ``day``, only those of that day (agenda time, in the event's zone)."""
     require(request, Permission.CONTROL_ROOMS)
     limit = query_whole(request.query, "limit", 100, 1, 1000)
+    day = query_date(request.query, "day")
     rooms = request.app[appkeys.ROOMS]
-    entries = await rooms.audit_log(limit)
+    entries = await rooms.audit_log(limit, day)
     return web.json_response(
         {
             "entries": [

@@ -4,7 +4,9 @@ checked before anything else."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from aiohttp import web
@@ -14,6 +16,8 @@ from server.errors import InvalidInput, TooLarge, UnsupportedMediaType
 JSON_LIMIT = 8 * 1024
 JSON_DEPTH = 16  # no body plenary reads nests deeper than a few levels
 INT_DIGITS = 18
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+FIRST_DATE, LAST_DATE = date(1970, 1, 1), date(9998, 12, 31)
 
 
 async def read_json(request: web.Request, limit: int = JSON_LIMIT) -> Any:
@@ -84,3 +88,21 @@ def query_whole(query: Mapping[str, str], name: str, default: int, low: int, hig
     ):
         raise InvalidInput(f"{name} must be a whole number from {low} to {high}")
     return int(value)
+
+
+def query_date(query: Mapping[str, str], name: str) -> date | None:
+    """A calendar date query parameter, ``2021-06-14``, or None when it is absent. Years far
+    off (whose midnight no zone can move to UTC) are refused with the malformed ones."""
+    value = query.get(name)
+    if value is None:
+        return None
+    problem = f"{name} must be a date from {FIRST_DATE} to {LAST_DATE}, written as YYYY-MM-DD"
+    if not ISO_DATE.fullmatch(value):
+        raise InvalidInput(problem)
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(problem) from None
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise InvalidInput(problem)
+    return day

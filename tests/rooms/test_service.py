@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ from scheduler.clock import ManualClock, wall_now
 from scheduler.timetable import OverrideAction, RoomState
 from server.errors import Conflict, UnknownRoom
 from server.rooms.service import Reason, RoomService, RoomUpdate
-from server.store import Actor, Store
+from server.store import Actor, AuditEntry, Store
 from tests.helpers import bundled_config
 
 TECH = Actor("u_tech", "Tess Technician")
@@ -70,6 +70,27 @@ async def test_transitions_are_in_the_audit_log(store: Store) -> None:
     assert log[-1].detail["from"] == "live"
     assert log[-1].agenda_at == WELCOME.ends_at
     assert log[-1].actor.name == "schedule"
+
+
+async def test_a_days_audit_log_is_that_day_in_the_events_zone(store: Store) -> None:
+    # Vienna's midnight is 22:00 UTC in June: an entry at 23:30 UTC is already the next day's.
+    zone = CONFIG.timetable.zone
+    late_monday = datetime(2021, 6, 14, 23, 59, 59, tzinfo=zone)
+    clock = ManualClock(late_monday)
+    rooms = await service(store, clock)
+    await rooms.audit(None, "notice", TECH, {"id": "n1", "text": "Monday"})
+    clock.set(late_monday + timedelta(seconds=1))
+    await rooms.audit(None, "notice", TECH, {"id": "n2", "text": "Tuesday"})
+    clock.set(datetime(2021, 6, 16, 0, 0, tzinfo=zone))
+    await rooms.audit(None, "notice", TECH, {"id": "n3", "text": "Wednesday"})
+
+    def texts(entries: list[AuditEntry]) -> list[str]:
+        return [e.detail["text"] for e in entries if e.action == "notice"]
+
+    assert texts(await rooms.audit_log(day=date(2021, 6, 14))) == ["Monday"]
+    assert texts(await rooms.audit_log(day=date(2021, 6, 15))) == ["Tuesday"]
+    assert texts(await rooms.audit_log()) == ["Monday", "Tuesday", "Wednesday"]
+    assert await rooms.audit_log(day=date(2021, 6, 13)) == []
 
 
 async def test_override_start_extend_end_with_who_and_when(store: Store) -> None:

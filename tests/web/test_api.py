@@ -172,6 +172,13 @@ async def test_audit_log_needs_a_technician(client: Client) -> None:
         assert bad.status == 400, limit
         assert (await bad.json())["error"] == "invalid_input"
 
+    for day in ("2021-6-14", "2021-02-30", "14.06.2021", "0001-01-01", "9999-12-31", "%D9%A3" * 8):
+        bad = await client.get(f"/api/audit?day={day}", headers=bearer(client, "technician"))
+        assert bad.status == 400, day
+        assert (await bad.json())["message"] == (
+            "day must be a date from 1970-01-01 to 9998-12-31, written as YYYY-MM-DD"
+        )
+
 
 async def test_audit_log_says_when_what_and_who(client: Client) -> None:
     assert client.app is not None
@@ -190,6 +197,17 @@ async def test_audit_log_says_when_what_and_who(client: Client) -> None:
     assert transition["action"] == "transition" and transition["room"] == "keynote"
     assert transition["detail"] == {"from": "scheduled", "to": "live"}
     assert transition["agenda_at"].endswith("+02:00")
+
+
+async def test_audit_log_of_one_day(client: Client) -> None:
+    """The rehearsal replays Monday 14 June: its entries are that day's, in Vienna."""
+    technician = bearer(client, "technician")
+    monday = await (await client.get("/api/audit?day=2021-06-14", headers=technician)).json()
+    assert monday["entries"] and all(
+        entry["agenda_at"].startswith("2021-06-14T") for entry in monday["entries"]
+    )
+    tuesday = await (await client.get("/api/audit?day=2021-06-15", headers=technician)).json()
+    assert tuesday == {"entries": []}
 
 
 @pytest.mark.parametrize(
