@@ -30,7 +30,8 @@ from server.background import BackgroundTask
 from server.config import Config
 from server.errors import InvalidInput, InvalidToken
 from server.registration.backoff import Backoff
-from server.registration.mail import DeliveryFailed, Letter, Mailer, new_message_id
+from server.registration.join_letter import join_letter
+from server.registration.mail import DeliveryFailed, Mailer, new_message_id
 from server.registration.model import JoinLetter, MailStatus, NewLetter, Registration
 from server.store.registrations import RegistrationRecords
 
@@ -213,40 +214,3 @@ def _stopping() -> bool:
     can come back as another error, and must still end the task."""
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
-
-
-def join_letter(
-    config: Config,
-    registration: Registration,
-    link: str,
-    starts: datetime,
-    until: datetime,
-    message_id: str,
-) -> Letter:
-    event = config.event
-    zone = config.timetable.zone
-    first_day = starts.astimezone(zone)
-    text = "\n".join(
-        [
-            f"Dear {registration.name},",
-            "",
-            f"you are registered to follow {event.name} online.",
-            f"{event.theme}" if event.theme else "",
-            "",
-            "Your personal join link (it signs you in; please do not share it):",
-            "",
-            link,
-            "",
-            f"The conference begins on {first_day:%A %d %B %Y} at {first_day:%H:%M} "
-            f"({zone.key} time). Your link works until {until.astimezone(zone):%d %B %Y}.",
-            "",
-            'To delete your registration, open the link and choose "Delete my registration";',
-            "the link stops working at once.",
-        ]
-    )
-    return Letter(
-        to=registration.email,
-        subject=f"Your join link: {event.name}",
-        text=text,
-        message_id=message_id,
-    )
