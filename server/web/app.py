@@ -125,6 +125,7 @@ def create_app(settings: Settings) -> web.Application:
         settings.public_url,
         settings.wall,
         settings.mail_backoff,
+        calendar=lambda: calendar.whole(method="PUBLISH").body,
     )
     registrar = Registrar(
         config.registration,
