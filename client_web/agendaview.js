@@ -72,6 +72,7 @@ class ItemView {
   #badge;
   #countdown;
   #watch;
+  #calendar;
 
   constructor(item, format, localFormat) {
     this.#format = format;
@@ -83,12 +84,18 @@ class ItemView {
     this.#badge = el('span', { class: 'badge' });
     this.#countdown = el('span', { class: 'countdown' });
     this.#watch = el('a', { class: 'watch-link' });
+    this.#calendar = el('a', {
+      class: 'calendar-link',
+      type: 'text/calendar',
+      href: `/api/agenda/${encodeURIComponent(item.id)}.ics`,
+    }, 'Add to calendar');
     this.root = item.kind === 'break' ? this.#buildBreak(item) : this.#buildSession(item);
   }
 
   update(item) {
     this.#item = item;
     setText(this.#title, item.title);
+    this.#calendar.setAttribute('aria-label', `Add “${item.title}” to your calendar`);
     this.#times.replaceChildren(
       timeElement(item.startsAt, this.#format), '–', timeElement(item.endsAt, this.#format));
     this.#updateLocal(item);
@@ -131,7 +138,8 @@ class ItemView {
       this.#times, ' ',
       el('span', { class: 'time-zone' }, this.#format.label), ' ',
       this.#moved, ' ',
-      this.#local);
+      this.#local, ' ',
+      this.#calendar);
   }
 
   #buildBreak(item) {

@@ -30,7 +30,8 @@ from server.background import BackgroundTask
 from server.config import Config
 from server.errors import InvalidInput, InvalidToken
 from server.registration.backoff import Backoff
-from server.registration.mail import DeliveryFailed, Letter, Mailer, new_message_id
+from server.registration.join_letter import join_letter
+from server.registration.mail import DeliveryFailed, Mailer, new_message_id
 from server.registration.model import JoinLetter, MailStatus, NewLetter, Registration
 from server.store.registrations import RegistrationRecords
 
@@ -58,7 +59,9 @@ class JoinLinkSender:
         wall: Callable[[], datetime],
         backoff: Backoff | None = None,
         spread: Callable[[], float] | None = None,
+        calendar: Callable[[], bytes] | None = None,
     ) -> None:
+        """``calendar``: the agenda as iCalendar, as the letter is written, for its attachment."""
         self._config = config
         self._records = records
         self._tokens = tokens
@@ -68,6 +71,7 @@ class JoinLinkSender:
         self._wall = wall
         self._backoff = backoff or Backoff()
         self._spread = spread or random.Random().random  # where each wait falls in its jitter
+        self._calendar = calendar
         self._timeout = config.mail.smtp_timeout
         self._wanted = asyncio.Event()
         self._task = BackgroundTask("join-link-sender", self._run)
@@ -168,9 +172,11 @@ class JoinLinkSender:
             reason = f"its join link no longer works ({error.message})"
             raise DeliveryFailed(reason, permanent=True) from None
         link = f"{self._public_url}/#token={token}"
-        starts = self._clock.to_wall(self._config.timetable.items[0].starts_at)
         until = self._clock.to_wall(self._config.timetable.access_ends_at())
-        composed = join_letter(self._config, registration, link, starts, until, letter.message_id)
+        calendar = self._calendar() if self._calendar is not None else None
+        composed = join_letter(
+            self._config, registration, link, self._days(), until, letter.message_id, calendar
+        )
         try:
             # The whole conversation, not only each command: the letter's lease must outlast it.
             async with asyncio.timeout(self._timeout):
@@ -184,6 +190,14 @@ class JoinLinkSender:
         except Exception as error:  # one letter's fault must not hold up the others
             log.exception("sending a join link failed unexpectedly")
             raise DeliveryFailed(f"unexpected error: {error!r}", permanent=False) from None
+
+    def _days(self) -> list[tuple[datetime, datetime]]:
+        """When each day of the event begins and ends, on the wall (a rehearsal's own days)."""
+        to_wall = self._clock.to_wall
+        return [
+            (to_wall(items[0].starts_at), to_wall(max(item.ends_at for item in items)))
+            for _, items in self._config.timetable.days()
+        ]
 
     async def _failed(
         self, registration: Registration, letter: JoinLetter, failure: DeliveryFailed
@@ -213,40 +227,3 @@ def _stopping() -> bool:
     can come back as another error, and must still end the task."""
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
-
-
-def join_letter(
-    config: Config,
-    registration: Registration,
-    link: str,
-    starts: datetime,
-    until: datetime,
-    message_id: str,
-) -> Letter:
-    event = config.event
-    zone = config.timetable.zone
-    first_day = starts.astimezone(zone)
-    text = "\n".join(
-        [
-            f"Dear {registration.name},",
-            "",
-            f"you are registered to follow {event.name} online.",
-            f"{event.theme}" if event.theme else "",
-            "",
-            "Your personal join link (it signs you in; please do not share it):",
-            "",
-            link,
-            "",
-            f"The conference begins on {first_day:%A %d %B %Y} at {first_day:%H:%M} "
-            f"({zone.key} time). Your link works until {until.astimezone(zone):%d %B %Y}.",
-            "",
-            'To delete your registration, open the link and choose "Delete my registration";',
-            "the link stops working at once.",
-        ]
-    )
-    return Letter(
-        to=registration.email,
-        subject=f"Your join link: {event.name}",
-        text=text,
-        message_id=message_id,
-    )

@@ -37,11 +37,21 @@ UTF8_HEADERS = email.policy.default.clone(utf8=True)
 
 
 @dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str  # "text/calendar"
+    data: bytes
+    params: tuple[tuple[str, str], ...] = ()  # of the Content-Type: ("method", "PUBLISH")
+
+
+@dataclass(frozen=True)
 class Letter:
     to: str
     subject: str
     text: str
     message_id: str  # the same on every attempt: a letter sent again is the same letter
+    html: str = ""  # the same words as ``text``; with it, the letter is multipart/alternative
+    attachments: tuple[Attachment, ...] = ()
 
 
 class DeliveryFailed(Exception):
@@ -75,6 +85,17 @@ def compose(letter: Letter, sender: str) -> EmailMessage:
     message["Message-ID"] = letter.message_id
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(letter.text)
+    if letter.html:
+        message.add_alternative(letter.html, subtype="html")
+    for attachment in letter.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        message.add_attachment(
+            attachment.data,
+            maintype=maintype,
+            subtype=subtype,
+            filename=attachment.filename,
+            params=dict(attachment.params),
+        )
     return message
 
 

@@ -92,6 +92,11 @@ class RoomService:
     def override_count(self) -> int:
         return len(self._overrides)
 
+    @property
+    def overrides(self) -> tuple[Override, ...]:
+        """This run's accepted overrides, oldest first: how the running order came to be."""
+        return tuple(self._overrides)
+
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
 

@@ -43,6 +43,7 @@ from server.registration.join_links import JoinLinkSender
 from server.registration.mail import mailer_for
 from server.registration.service import Registrar
 from server.registration.smtputf8 import smtputf8_support_for
+from server.rooms.agenda_calendar import AgendaCalendar, written_at
 from server.rooms.live import LiveChannel
 from server.rooms.notice_channel import NoticeChannel
 from server.rooms.service import RoomService, RoomUpdate
@@ -98,6 +99,9 @@ def create_app(settings: Settings) -> web.Application:
         config.rooms.undo_window,
     )
     runner = TransitionRunner(settings.clock, rooms.reconcile, ClockWatch(settings.wall))
+    calendar = AgendaCalendar(
+        config, rooms, settings.public_url, written_at(config.path, settings.wall())
+    )
     live = LiveChannel(
         config, rooms, tokens, OriginCheck(settings.public_url, config.allowed_origins)
     )
@@ -121,6 +125,7 @@ def create_app(settings: Settings) -> web.Application:
         settings.public_url,
         settings.wall,
         settings.mail_backoff,
+        calendar=lambda: calendar.whole(method="PUBLISH").body,
     )
     registrar = Registrar(
         config.registration,
@@ -143,6 +148,7 @@ def create_app(settings: Settings) -> web.Application:
     app[appkeys.KEYRING] = keyring
     app[appkeys.TOKENS] = tokens
     app[appkeys.ROOMS] = rooms
+    app[appkeys.CALENDAR] = calendar
     app[appkeys.RUNNER] = runner
     app[appkeys.LIVE] = live
     app[appkeys.NOTICES] = notices

@@ -19,6 +19,7 @@ from server.operations.metrics import Metrics
 from server.questions.service import QuestionService
 from server.registration.join_links import JoinLinkSender
 from server.registration.service import Registrar
+from server.rooms.agenda_calendar import AgendaCalendar
 from server.rooms.live import LiveChannel
 from server.rooms.notice_channel import NoticeChannel
 from server.rooms.service import RoomService
@@ -30,6 +31,7 @@ STORE = web.AppKey("store", Store)
 KEYRING = web.AppKey("keyring", KeyRing)
 TOKENS = web.AppKey("tokens", TokenService)
 ROOMS = web.AppKey("rooms", RoomService)
+CALENDAR = web.AppKey("calendar", AgendaCalendar)
 RUNNER = web.AppKey("runner", TransitionRunner)
 LIVE = web.AppKey("live", LiveChannel)
 NOTICES = web.AppKey("notices", NoticeChannel)
