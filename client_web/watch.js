@@ -40,7 +40,7 @@ class WatchPage {
   #link;
   #item = null;
   #items = [];
-  #format = null;
+  #times = null;
   #now = 0;
   #stop = null;
   #lobbyRefused = false;
@@ -71,11 +71,11 @@ class WatchPage {
     if (token === null) this.#stop = STOPS.noToken;
   }
 
-  changed({ event, item, items, format, previous, now }) {
+  changed({ event, item, items, times, previous, now }) {
     setText(byId(this.#doc, 'event-name'), event.name);
     this.#questions.changed({ item });
     this.#items = items;
-    this.#format = format;
+    this.#times = times;
     this.#now = now;
     this.#item = item;
     if (item === null) {
@@ -237,7 +237,7 @@ class WatchPage {
         // Read out by screen readers (aria-live): no countdown here, the stage shows it.
         return `${retryNotice(this.#linkDetail.error).heading} — this page keeps trying`;
       default:
-        return item === null || this.#format === null ? 'Loading…' : roomStatusText(item, this.#items, this.#now, this.#format);
+        return item === null || this.#times === null ? 'Loading…' : roomStatusText(item, this.#items, this.#now, this.#times);
     }
   }
 
@@ -252,7 +252,7 @@ class WatchPage {
     // Rebuilt only when it changes, so the link keeps keyboard focus.
     const at = next.room.state === RoomState.LIVE
       ? 'live now'
-      : when(next.room.startsAt ?? next.startsAt, this.#now, this.#format);
+      : when(next.room.startsAt ?? next.startsAt, this.#now, this.#times);
     if (nextLine.dataset.shows !== `${next.id} ${at}`) {
       nextLine.dataset.shows = `${next.id} ${at}`;
       nextLine.replaceChildren('Next: ',
