@@ -139,10 +139,12 @@ class AgendaPage {
     const now = this.#clock.now();
     const today = this.#format.dayKey(now);
     const target = itemsOnNow(this.#items, now)[0] ?? nextItem(this.#items, now);
-    let node = null;
-    if (target && target.day === today && target !== this.#items[0]) node = this.#doc.getElementById(`item-${target.id}`);
-    else if (this.#items.some((item) => item.day === today) && this.#items[0].day !== today) node = this.#doc.getElementById(`day-${today}`);
-    node?.scrollIntoView({ block: 'start' });
+    const todays = this.#items.filter((item) => item.day === today);
+    if (todays.length === 0 || target === this.#items[0]) return;
+    // Today's first item is shown under its day's heading.
+    const onToday = target !== null && target.day === today && target !== todays[0];
+    const id = onToday ? `item-${target.id}` : `day-${today}`;
+    this.#doc.getElementById(id)?.scrollIntoView({ block: 'start' });
   }
 
   #tick() {
