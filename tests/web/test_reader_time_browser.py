@@ -66,6 +66,20 @@ def test_a_reader_in_new_york_sees_both_times_labelled(
         " the room opens at 14:30 Vienna time (08:30 your time)"
     )
 
+    speaker = rehearsal_server.token("speaker", "Sam", rooms=("keynote",))
+    speak = open_page(
+        f"{rehearsal_server.url}/speak/keynote#token={speaker}",
+        timezone_id="America/New_York",
+        locale="en-US",
+    )
+    expect(speak.locator("#item-times")).to_have_text(
+        "14:45–15:30 Vienna time (08:45–09:30 your time)"
+    )
+    expect(speak.locator("#air-hint")).to_have_text(
+        "You can go on air from 14:30 Vienna time (08:30 your time), when the lobby opens."
+        " The item starts at 14:45 Vienna time (08:45 your time)."
+    )
+
 
 def test_a_reader_in_vienna_sees_one_time_labelled(
     rehearsal_server: ServerProcess, open_page: OpenPage
