@@ -1,7 +1,7 @@
 // The public agenda page (index.html): wires the agenda from HTTP and Socket.IO to the views.
 
 import { fetchAgenda } from './api.js';
-import { AgendaClock, ZoneFormat, browserTimeZone } from './clock.js';
+import { AgendaClock, ReaderTime, ZoneFormat, browserTimeZone, placeName } from './clock.js';
 import { ConfirmDialog } from './confirm.js';
 import { byId, setShown, setText } from './dom.js';
 import { AgendaView } from './agendaview.js';
@@ -10,7 +10,7 @@ import { stateAnnouncement } from './roomstate.js';
 import { SignedInBar, TokenCheck } from './signedin.js';
 import { Announcer, NoticeBoard, showLinkStatus } from './status.js';
 import { SummaryView } from './summary.js';
-import { parseAgenda, parseRoomState, withRoomState } from './timetable.js';
+import { itemsOnNow, nextItem, parseAgenda, parseRoomState, withRoomState } from './timetable.js';
 import { takeToken } from './token.js';
 
 class AgendaPage {
@@ -23,7 +23,9 @@ class AgendaPage {
   #agendaView = null;
   #summary = null;
   #format = null;
+  #localFormat = null;
   #fromSocket = false;
+  #openedAtToday = false;
 
   constructor(doc) {
     this.#doc = doc;
@@ -95,8 +97,9 @@ class AgendaPage {
     this.#summary = new SummaryView({
       onNow: byId(this.#doc, 'on-now'),
       upNext: byId(this.#doc, 'up-next'),
-    }, format);
+    }, new ReaderTime(format, localFormat));
     this.#format = format;
+    this.#localFormat = localFormat;
   }
 
   #showEvent() {
@@ -108,7 +111,9 @@ class AgendaPage {
     setText(byId(doc, 'event-venue'), event.venue);
     const first = this.#items[0];
     const zone = first ? ` (${this.#format.abbreviation(first.startsAt)})` : '';
-    setText(byId(doc, 'zone-note'), `All times are ${this.#format.label}${zone}.`);
+    const yours = this.#localFormat === null ? ''
+      : `, with your own time (${placeName(this.#localFormat.timeZone)}) beside it`;
+    setText(byId(doc, 'zone-note'), `Times are ${this.#format.label}${zone}${yours}.`);
     const rehearsal = byId(doc, 'rehearsal-note');
     setShown(rehearsal, this.#clock.rehearsal);
     const pace = this.#clock.speed === 1 ? '' : ` at ${this.#clock.speed}× speed`;
@@ -119,6 +124,27 @@ class AgendaPage {
     if (this.#agendaView === null) return;
     this.#agendaView.show(this.#items);
     this.#tick();
+    this.#openAtToday();
+  }
+
+  /**
+   * Once, when the agenda first shows: scroll to what is on now or next today, or to today's
+   * heading, so a reader on day 3 does not start at day 1. Not before the event, nor when the
+   * address points somewhere on the page already.
+   */
+  #openAtToday() {
+    if (this.#openedAtToday || this.#items.length === 0) return;
+    this.#openedAtToday = true;
+    if (this.#doc.location.hash !== '' || this.#doc.defaultView.scrollY > 0) return;
+    const now = this.#clock.now();
+    const today = this.#format.dayKey(now);
+    const target = itemsOnNow(this.#items, now)[0] ?? nextItem(this.#items, now);
+    const todays = this.#items.filter((item) => item.day === today);
+    if (todays.length === 0 || target === this.#items[0]) return;
+    // Today's first item is shown under its day's heading.
+    const onToday = target !== null && target.day === today && target !== todays[0];
+    const id = onToday ? `item-${target.id}` : `day-${today}`;
+    this.#doc.getElementById(id)?.scrollIntoView({ block: 'start' });
   }
 
   #tick() {

@@ -2,7 +2,7 @@
 // the running order or a room's state changes, so open panel descriptions stay open and
 // nothing jumps under the reader's eyes.
 
-import { dayHeading } from './clock.js';
+import { ReaderTime, dayHeading } from './clock.js';
 import { el, setShown, setText } from './dom.js';
 import { countdown, stateBadge } from './roomstate.js';
 import { groupByDay, isMoved, kindLabel, sameRunningOrder } from './timetable.js';
@@ -64,6 +64,7 @@ export class AgendaView {
 class ItemView {
   #format;
   #localFormat;
+  #reader;
   #item;
   #times;
   #local;
@@ -77,6 +78,7 @@ class ItemView {
   constructor(item, format, localFormat) {
     this.#format = format;
     this.#localFormat = localFormat;
+    this.#reader = new ReaderTime(format, localFormat);
     this.#times = el('span', { class: 'time-range' });
     this.#local = el('span', { class: 'time-local' });
     this.#moved = el('span', { class: 'time-moved' });
@@ -105,7 +107,7 @@ class ItemView {
       setText(this.#moved, `moved from ${this.#format.range(item.scheduledStartsAt, item.scheduledEndsAt)}`);
     }
     if (item.room) {
-      const badge = stateBadge(item.room, this.#format);
+      const badge = stateBadge(item.room, this.#reader);
       setText(this.#badge, badge.text);
       this.#badge.className = `badge badge-${badge.tone}`;
       this.root.dataset.state = item.room.state;

@@ -113,9 +113,71 @@ export class ZoneFormat {
     return part ? part.value : '';
   }
 
+  /** "14:00" today (`now`), "14:00 on Tuesday 15 June" on another day. */
+  when(ms, now) {
+    const day = this.dayKey(ms);
+    return day === this.dayKey(now) ? this.time(ms) : `${this.time(ms)} on ${dayHeading(day)}`;
+  }
+
   /** "Vienna time" */
   get label() {
     return `${this.place} time`;
+  }
+}
+
+/**
+ * Times as a reader needs them: in the event's zone, labelled, and in the reader's own zone
+ * beside them when that is another one: "14:30 Vienna time (08:30 your time)". The same
+ * methods as ZoneFormat's that write a time, so the pages' texts take either.
+ */
+export class ReaderTime {
+  #event;
+  #local;
+
+  /** `event`: the event's ZoneFormat; `local`: the reader's, or null when it is the same zone. */
+  constructor(event, local) {
+    this.#event = event;
+    this.#local = local;
+  }
+
+  /** For this browser: its own zone beside the event's `timeZone` when they differ. */
+  static forBrowser(timeZone) {
+    const own = browserTimeZone();
+    return new ReaderTime(new ZoneFormat(timeZone), own && own !== timeZone ? new ZoneFormat(own) : null);
+  }
+
+  get timeZone() {
+    return this.#event.timeZone;
+  }
+
+  /** Whether the reader's zone differs from the event's (two times are written). */
+  get twoZones() {
+    return this.#local !== null;
+  }
+
+  /** "14:30 Vienna time (08:30 your time)"; "14:30 Vienna time" in Vienna's zone. */
+  time(ms) {
+    return `${this.#event.time(ms)} ${this.#event.label}${this.#yours(ms, this.#local?.time(ms))}`;
+  }
+
+  /** "14:00–14:45 Vienna time (08:00–08:45 your time)". */
+  range(startMs, endMs) {
+    const yours = this.#local === null ? '' : this.#local.range(startMs, endMs);
+    return `${this.#event.range(startMs, endMs)} ${this.#event.label}${this.#yours(startMs, yours)}`;
+  }
+
+  /** As time(), with the event's date when it is not today (`now`): "14:30 Vienna time on Tuesday 15 June (…)". */
+  when(ms, now) {
+    const day = this.#event.dayKey(ms);
+    const on = day === this.#event.dayKey(now) ? '' : ` on ${dayHeading(day)}`;
+    return `${this.#event.time(ms)} ${this.#event.label}${on}${this.#yours(ms, this.#local?.time(ms))}`;
+  }
+
+  /** " (08:30 your time)", with the reader's date when it is another than the event's. */
+  #yours(ms, text) {
+    if (this.#local === null) return '';
+    const otherDay = this.#local.dayKey(ms) !== this.#event.dayKey(ms);
+    return ` (${text}${otherDay ? ` ${this.#local.shortDate(ms)}` : ''} your time)`;
   }
 }
 

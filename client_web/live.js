@@ -128,6 +128,7 @@ export class LiveConnection {
     if (handlers.alert) socket.on('alert', handlers.alert);
     if (handlers.question) socket.on('question', handlers.question);
     if (handlers.questionOrder) socket.on('question_order', handlers.questionOrder);
+    if (handlers.registration) socket.on('registration', handlers.registration);
   }
 
   #connectLater() {

@@ -9,6 +9,7 @@ import {
   Decision, RegistrationStatus, decide, fetchMe, fetchPolicy, fetchRegistrationsCsv,
   listRegistrations, resendLink, revoke,
 } from './registrationapi.js';
+import { LiveConnection } from './live.js';
 import { fetchQuestionsExport, showQuestionExports } from './questionexports.js';
 import { RegistrationTable } from './registrations.js';
 import { Announcer } from './status.js';
@@ -18,6 +19,8 @@ const PAGE_SIZE = 50;
 const SEARCH_DELAY_MS = 300;
 // While a letter shown is on its way, the list is looked at again this often.
 const MAIL_WATCH_MS = 3000;
+// Changes pushed in a burst (a hundred approvals) are counted again once, this long after.
+const RECOUNT_DELAY_MS = 500;
 const ALL = '';
 
 const MODE_TEXT = Object.freeze({
@@ -40,6 +43,7 @@ class OrganizerPage {
   #searchTimer = null;
   #watchTimer = null;
   #watching = null;
+  #recountTimer = null;
 
   constructor(doc, token) {
     this.#doc = doc;
@@ -62,8 +66,43 @@ class OrganizerPage {
     }
     if (me.status === 'fulfilled') this.#showSignedIn(me.value);
     if (policy.status === 'fulfilled') this.#showPolicy(policy.value);
+    this.#listen();
     await this.#load();
     await this.#showExports();
+  }
+
+  /** Sign-ups and letters as they change, pushed by the server to organizers only. */
+  #listen() {
+    new LiveConnection({
+      token: this.#token,
+      handlers: { registration: (body) => this.#registrationChanged(body) },
+    });
+  }
+
+  #registrationChanged(registration) {
+    if (registration === null || typeof registration !== 'object' || registration.id === undefined) return;
+    const { failed } = this.#table.changed(registration, this.#lists(registration));
+    if (failed) this.#announcer.say(`The join link for ${String(registration.name ?? '')} could not be delivered.`);
+    clearTimeout(this.#recountTimer);
+    this.#recountTimer = setTimeout(() => this.#recount(), RECOUNT_DELAY_MS);
+  }
+
+  /** Whether the first page as filtered lists `registration` above every row shown: a new sign-up. */
+  #lists(registration) {
+    if (this.#offset !== 0 || this.#query !== '') return false;
+    if (this.#status !== ALL && this.#status !== registration.status) return false;
+    const created = Date.parse(registration.created_at ?? '');
+    return Number.isFinite(created) && created > this.#table.newestCreatedAt();
+  }
+
+  async #recount() {
+    try {
+      const body = await listRegistrations(this.#token, { limit: 1, offset: 0 });
+      this.#counts = { ...body.counts };
+      this.#showCounts();
+    } catch {
+      // The counts catch up with the next change or load.
+    }
   }
 
   async #showExports() {

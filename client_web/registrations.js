@@ -104,6 +104,35 @@ export class RegistrationTable {
     return failed;
   }
 
+  /**
+   * A registration as it changed (pushed by the server): its row shows it, keeping the
+   * selection; one not on the page is put first when `belongs` (a new sign-up this view lists).
+   * Returns {previous, failed}: the registration shown before (undefined if none), and whether
+   * its letter has just failed.
+   */
+  changed(registration, belongs) {
+    const row = this.#rows.get(String(registration.id));
+    if (row) {
+      const previous = row.registration;
+      row.update(registration);
+      return { previous, failed: registration.mail === 'failed' && previous.mail !== 'failed' };
+    }
+    if (belongs) {
+      const added = new RegistrationRow(registration, this.#rowActions);
+      this.#rows.set(String(registration.id), added);
+      this.#body.prepend(added.root);
+      setShown(this.#empty, false);
+      this.#syncSelectAll();
+    }
+    return { previous: undefined, failed: registration.mail === 'failed' };
+  }
+
+  /** When the newest registration shown was made, in epoch ms (-Infinity when none is). */
+  newestCreatedAt() {
+    const times = [...this.#rows.values()].map((row) => Date.parse(row.registration.created_at ?? ''));
+    return Math.max(-Infinity, ...times.filter(Number.isFinite));
+  }
+
   /** The ids of the rows whose letter is still on its way: they will change by themselves. */
   awaitingMail() {
     return [...this.#rows.values()]

@@ -3,7 +3,7 @@
 // is on it and who is backstage), its questions as they change, and agenda time ticking.
 
 import { fetchAgenda } from './api.js';
-import { AgendaClock, ZoneFormat } from './clock.js';
+import { AgendaClock, ReaderTime, ZoneFormat } from './clock.js';
 import { LinkStatus, LiveConnection } from './live.js';
 import { parseStage } from './stage.js';
 import { carrySources, parseAgenda, parseRoomState, withRoomState, withStage } from './timetable.js';
@@ -23,15 +23,17 @@ export class RoomFollower {
   #handlers;
   #clock = new AgendaClock();
   #format = null;
+  #times = null;
   #event = null;
   #items = [];
   #fromSocket = false;
   #connection = null;
 
   /**
-   * `handlers`: changed({event, item, items, format, previous, now}) when the agenda or the
-   * room changes (`item` null when the agenda has no such room; `previous` the room state
-   * before; `now` agenda time),
+   * `handlers`: changed({event, item, items, format, times, previous, now}) when the agenda or
+   * the room changes (`item` null when the agenda has no such room; `format` writes the event's
+   * zone, `times` the reader's beside it (ReaderTime); `previous` the room state before; `now`
+   * agenda time),
    * tick(now) with agenda time, notice(body) and notices(body) (those up on connecting) for
    * this room's notices and every room's, question(body) for this room's questions,
    * questionOrder(body) for the order its speakers' queue is sorted in,
@@ -98,7 +100,10 @@ export class RoomFollower {
     this.#fromSocket ||= live;
     const agenda = parseAgenda(body);
     if (agenda.clock.now) this.#clock.sync(agenda.clock.now, agenda.clock);
-    if (this.#format?.timeZone !== agenda.event.timeZone) this.#format = new ZoneFormat(agenda.event.timeZone);
+    if (this.#format?.timeZone !== agenda.event.timeZone) {
+      this.#format = new ZoneFormat(agenda.event.timeZone);
+      this.#times = ReaderTime.forBrowser(agenda.event.timeZone);
+    }
     const previous = this.#item()?.room.state ?? null;
     this.#event = agenda.event;
     this.#items = carrySources(this.#items, agenda.items);
@@ -127,6 +132,7 @@ export class RoomFollower {
       item: this.#item(),
       items: this.#items,
       format: this.#format,
+      times: this.#times,
       previous,
       now: this.#clock.now(),
     });

@@ -1,5 +1,5 @@
 // The masthead of a one-room page (watch, speak): the item's title, kind and privacy notes,
-// its times in the event's zone, the room's state badge and its countdown.
+// its times in the event's zone and the reader's, the room's state badge and its countdown.
 
 import { byId, el, setShown, setText } from './dom.js';
 import { countdown, stateBadge } from './roomstate.js';
@@ -25,7 +25,8 @@ export class RoomHeader {
     this.#countdown = byId(doc, 'room-countdown');
   }
 
-  show(item, format) {
+  /** `times` a ReaderTime: both zones, labelled. */
+  show(item, times) {
     setText(this.#title, item.title);
     this.#doc.title = `${item.title} – ${this.#pageName}`;
     const facts = `${item.kind} ${item.audioOnly} ${item.recorded}`;
@@ -40,8 +41,8 @@ export class RoomHeader {
     const room = item.room;
     const starts = room.startsAt ?? item.startsAt;
     const ends = room.endsAt ?? item.endsAt;
-    setText(this.#times, `${format.range(starts, ends)} ${format.label}`);
-    const badge = stateBadge(room, format);
+    setText(this.#times, times.range(starts, ends));
+    const badge = stateBadge(room, times);
     setText(this.#badge, badge.text);
     this.#badge.className = `badge badge-${badge.tone}`;
     setShown(this.#badge, true);

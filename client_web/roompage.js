@@ -83,7 +83,7 @@ class RoomFrame {
     if (view.item === null) {
       setText(byId(this.#doc, 'item-title'), 'No such room');
     } else {
-      this.#header.show(view.item, view.format);
+      this.#header.show(view.item, view.times);
       this.#header.tick(view.item, view.now);
     }
     this.#page.changed(view);

@@ -25,7 +25,7 @@ const ALLOWED = Object.freeze({
   [ControlAction.REOPEN]: new Set([RoomState.ENDED]),
 });
 
-/** The badge for a room: {text, tone}; `format` writes times in the event's zone. */
+/** The badge for a room: {text, tone}; `format` writes times (a ZoneFormat or a ReaderTime). */
 export function stateBadge(room, format) {
   switch (room.state) {
     case RoomState.LOBBY:

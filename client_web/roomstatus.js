@@ -1,7 +1,6 @@
 // What the pages of one room (watch, speak) say about it apart from the stream: the status
 // sentence for its state, the big countdown to its start, and what comes after it. Pure.
 
-import { dayHeading } from './clock.js';
 import { RoomState, countdown } from './roomstate.js';
 
 /** One sentence on where the room stands at agenda time `now`. */
@@ -40,10 +39,12 @@ export function nextSession(items, item) {
   return upcoming[0] ?? null;
 }
 
-/** "14:00" today, "14:00 on Tuesday 15 June" on another day. */
+/**
+ * "14:00" today, "14:00 on Tuesday 15 June" on another day; with a ReaderTime for `format`,
+ * labelled and in the reader's zone too.
+ */
 export function when(ms, now, format) {
-  const day = format.dayKey(ms);
-  return day === format.dayKey(now) ? format.time(ms) : `${format.time(ms)} on ${dayHeading(day)}`;
+  return format.when(ms, now);
 }
 
 /** The break going on at `now`, or null. */

@@ -46,7 +46,7 @@ class SpeakPage {
   #preview = null;
   #link;
   #item = null;
-  #format = null;
+  #times = null;
   #now = 0;
   #stop = null;
   #linkState = LinkState.IDLE;
@@ -80,9 +80,9 @@ class SpeakPage {
     if (token === null) this.#stop = STOPS.noToken;
   }
 
-  changed({ event, item, format, now }) {
+  changed({ event, item, times, now }) {
     setText(byId(this.#doc, 'event-name'), `Speaker check-in · ${event.name}`);
-    this.#format = format;
+    this.#times = times;
     this.#now = now;
     this.#item = item;
     if (item === null) {
@@ -312,18 +312,18 @@ class SpeakPage {
 
   #hintText() {
     const item = this.#item;
-    if (item === null || this.#format === null || this.#stop !== null) return '';
+    if (item === null || this.#times === null || this.#stop !== null) return '';
     if (this.#linkState === LinkState.FULL) {
       const { reason } = retryNotice(this.#linkDetail.error);
       return [reason, retryLine(this.#linkDetail.retryAt)].filter(Boolean).join(' ');
     }
     const room = item.room;
-    const start = when(room.startsAt ?? item.startsAt, this.#now, this.#format);
+    const start = when(room.startsAt ?? item.startsAt, this.#now, this.#times);
     switch (room.state) {
       case RoomState.SCHEDULED:
         return room.opensAt === null
           ? `You can go on air once the lobby opens, before ${start}.`
-          : `You can go on air from ${when(room.opensAt, this.#now, this.#format)}, when the lobby opens. The item starts at ${start}.`;
+          : `You can go on air from ${when(room.opensAt, this.#now, this.#times)}, when the lobby opens. The item starts at ${start}.`;
       case RoomState.LOBBY:
         return this.#link.wanted
           ? `Only staff ${this.#preview?.hasVideo ? 'see and hear' : 'hear'} you until the item starts at ${start}.`

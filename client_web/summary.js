@@ -13,6 +13,7 @@ export class SummaryView {
   #key = '';
   #timers = [];
 
+  /** `format` writes times for the reader (a ReaderTime: both zones, labelled). */
   constructor({ onNow, upNext }, format) {
     this.#onNow = onNow;
     this.#upNext = upNext;
@@ -57,7 +58,7 @@ export class SummaryView {
       el('p', { class: 'summary-meta' },
         badge ? el('span', { class: `badge badge-${badge.tone}` }, badge.text) : null, ' ',
         el('span', { class: 'summary-time' },
-          `${this.#format.range(item.startsAt, item.endsAt)} ${this.#format.label}`), ' ',
+          this.#format.range(item.startsAt, item.endsAt)), ' ',
         timer));
   }
 }

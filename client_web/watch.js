@@ -2,16 +2,19 @@
 // once the room is live (or in the lobby, for those the server lets in early): every picture
 // on stage in a tile of its own, the hall's large, and every voice. It connects by itself when
 // the room goes live, reconnects after a network drop, and lets go at the end. Beside the
-// stage (below it on a phone), the audience's questions (questionpanel.js).
+// stage (below it on a phone), the audience's questions (questionpanel.js). When the item
+// ends it leads on: the next item with its countdown, and the page moves there by itself once
+// that room opens, if the access link covers it (nextroom.js).
 
 import { byId, el, setShown, setText } from './dom.js';
 import { LinkState, MediaLink } from './medialink.js';
+import { NextRoom, RoomAccess, leadOn } from './nextroom.js';
 import { Player } from './player.js';
 import { QuestionPanel } from './questionpanel.js';
 import { lastingRefusal, startRoomPage } from './roompage.js';
 import { RoomState } from './roomstate.js';
 import { retryLine, retryNotice } from './retrynotice.js';
-import { nextSession, roomStatusText, startCountdown, when } from './roomstatus.js';
+import { nextSession, roomStatusText, startCountdown } from './roomstatus.js';
 import { arrangeStage, offeredSlots } from './stage.js';
 import { emptyStageWords, heardLabel } from './stagewords.js';
 import { watchRoom } from './whep.js';
@@ -40,7 +43,7 @@ class WatchPage {
   #link;
   #item = null;
   #items = [];
-  #format = null;
+  #times = null;
   #now = 0;
   #stop = null;
   #lobbyRefused = false;
@@ -50,9 +53,20 @@ class WatchPage {
   #linkState = LinkState.IDLE;
   #linkDetail = {};
   #questions;
+  #access = RoomAccess.unknown();
+  #nextRoom;
+  #description = null;
 
   constructor(doc, roomId, token, follower) {
     this.#doc = doc;
+    this.#nextRoom = new NextRoom(byId(doc, 'waiting-next'),
+      (room) => window.location.replace(`/watch/${encodeURIComponent(room)}`));
+    if (token !== null) {
+      RoomAccess.of(token).then((access) => {
+        this.#access = access;
+        this.#render();
+      });
+    }
     this.#questions = new QuestionPanel(doc, roomId, token, follower);
     this.#player = new Player(byId(doc, 'player'), {
       audioOnlyChanged: (checked) => this.#chooseSoundOnly(checked),
@@ -71,17 +85,18 @@ class WatchPage {
     if (token === null) this.#stop = STOPS.noToken;
   }
 
-  changed({ event, item, items, format, previous, now }) {
+  changed({ event, item, items, times, previous, now }) {
     setText(byId(this.#doc, 'event-name'), event.name);
     this.#questions.changed({ item });
     this.#items = items;
-    this.#format = format;
+    this.#times = times;
     this.#now = now;
     this.#item = item;
     if (item === null) {
       this.#stopWatching(STOPS.unknownRoom);
       return;
     }
+    this.#showDescription(item);
     const changedState = previous !== null && previous !== item.room.state;
     if (changedState) this.#lobbyRefused = false;
     this.#sync({ spreadMs: changedState ? GO_LIVE_SPREAD_MS : 0 });
@@ -237,7 +252,7 @@ class WatchPage {
         // Read out by screen readers (aria-live): no countdown here, the stage shows it.
         return `${retryNotice(this.#linkDetail.error).heading} — this page keeps trying`;
       default:
-        return item === null || this.#format === null ? 'Loading…' : roomStatusText(item, this.#items, this.#now, this.#format);
+        return item === null || this.#times === null ? 'Loading…' : roomStatusText(item, this.#items, this.#now, this.#times);
     }
   }
 
@@ -246,18 +261,18 @@ class WatchPage {
     setText(byId(this.#doc, 'waiting-big'), big);
     setText(byId(this.#doc, 'waiting-small'), small);
     setShown(byId(this.#doc, 'retry'), this.#stop?.retry === true);
-    const nextLine = byId(this.#doc, 'waiting-next');
-    setShown(nextLine, next !== null);
-    if (next === null) return;
-    // Rebuilt only when it changes, so the link keeps keyboard focus.
-    const at = next.room.state === RoomState.LIVE
-      ? 'live now'
-      : when(next.room.startsAt ?? next.startsAt, this.#now, this.#format);
-    if (nextLine.dataset.shows !== `${next.id} ${at}`) {
-      nextLine.dataset.shows = `${next.id} ${at}`;
-      nextLine.replaceChildren('Next: ',
-        el('a', { href: `/watch/${encodeURIComponent(next.room.id)}` }, next.title), `, ${at}`);
-    }
+    this.#nextRoom.show(next, { now: this.#now, times: this.#times, access: this.#access });
+  }
+
+  /** The item's description from the agenda, folded, as on the agenda's card. */
+  #showDescription(item) {
+    const about = byId(this.#doc, 'item-about');
+    if (this.#description === item.description) return;
+    this.#description = item.description;
+    setShown(about, item.description !== '');
+    setText(byId(this.#doc, 'item-about-label'), item.kind === 'panel' ? 'About this panel' : 'About this item');
+    byId(this.#doc, 'item-description').replaceChildren(
+      ...item.description.split(/\n\s*\n/).filter(Boolean).map((paragraph) => el('p', {}, paragraph)));
   }
 
   /** What the stage says while there is no picture: {big, small, next}. */
@@ -286,7 +301,7 @@ class WatchPage {
       const next = nextSession(this.#items, item);
       return {
         big: 'This item has ended',
-        small: next === null ? 'That was the last item. Thank you for joining.' : '',
+        small: next === null ? 'That was the last item. Thank you for joining.' : leadOn(next, this.#access),
         next,
       };
     }

@@ -51,6 +51,7 @@ EVENTS = (
     "question_order",
     "health",
     "alert",
+    "registration",
     "connect_error",
 )
 

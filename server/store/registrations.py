@@ -3,7 +3,7 @@ them, and revocations."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.auth.permissions import Role
+from server.listeners import tell_each
 from server.registration.model import (
     HAS_ACCESS,
     WAITING_MAIL,
@@ -27,6 +28,9 @@ from server.store.models import IssuedTokenRow, RegistrationRow, RevocationRow
 EXPORT_BATCH = 500
 Query = TypeVar("Query", bound=Select[Any])
 
+# Told the id of each registration changed here, once its change is committed.
+ChangeListener = Callable[[str], Awaitable[None]]
+
 
 class DuplicateEmail(Exception):
     """Another registration already holds this address, in some letter case."""
@@ -35,6 +39,15 @@ class DuplicateEmail(Exception):
 class RegistrationRecords:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        self._change_listeners: list[ChangeListener] = []
+
+    def on_change(self, listener: ChangeListener) -> None:
+        """``listener(id)`` after each change this process makes to a registration or its letter."""
+        self._change_listeners.append(listener)
+
+    async def _changed(self, ids: Iterable[str]) -> None:
+        for registration_id in ids:
+            await tell_each(self._change_listeners, registration_id, "registration change")
 
     async def add(self, registration: Registration, consent_at: datetime) -> None:
         row = RegistrationRow(
@@ -57,6 +70,7 @@ class RegistrationRecords:
                 session.add(row)
         except IntegrityError:
             raise DuplicateEmail(registration.email) from None
+        await self._changed([registration.id])
 
     async def get(self, registration_id: str) -> Registration | None:
         async with self._sessions() as session:
@@ -142,7 +156,9 @@ class RegistrationRecords:
                     _queue_new_letter(row, at)
             if outcome is not RegistrationStatus.APPROVED:
                 await _revoke_tokens(session, [row.id for row in rows], at, outcome.value)
-            return [_registration(row) for row in rows]
+            decided = [_registration(row) for row in rows]
+        await self._changed(registration.id for registration in decided)
+        return decided
 
     async def close(
         self, registration_id: str, outcome: RegistrationStatus, at: datetime, by: str
@@ -154,7 +170,9 @@ class RegistrationRecords:
                 return None, []
             row.status, row.decided_at, row.decided_by = outcome.value, at, by
             revoked = await _revoke_tokens(session, [row.id], at, outcome.value)
-            return _registration(row), revoked
+            closed = _registration(row)
+        await self._changed([registration_id])
+        return closed, revoked
 
     async def queue_mail(self, registration_id: str, at: datetime) -> Registration | None:
         """A new letter, with a new token, in place of any before it (an organizer's resend)."""
@@ -163,7 +181,9 @@ class RegistrationRecords:
             if row is None:
                 return None
             _queue_new_letter(row, at)
-            return _registration(row)
+            queued = _registration(row)
+        await self._changed([registration_id])
+        return queued
 
     async def due_letters(
         self, now: datetime, limit: int = 50
@@ -211,7 +231,9 @@ class RegistrationRecords:
                 return None
             if isinstance(letter, NewLetter):
                 session.add(_issued_token(claimed, letter))
-            return _registration(claimed)
+            registration = _registration(claimed)
+        await self._changed([registration_id])
+        return registration
 
     async def fail_unsent(self, registration_id: str, reason: str) -> None:
         """A waiting letter that will not be sent, and why."""
@@ -226,6 +248,7 @@ class RegistrationRecords:
                     mail=MailStatus.FAILED.value, mail_due_at=None, mail_error=f"not sent: {reason}"
                 )
             )
+        await self._changed([registration_id])
 
     async def settle_letter(
         self,
@@ -249,7 +272,10 @@ class RegistrationRecords:
             result = await session.execute(
                 SETTLE_LETTER, params, execution_options={"synchronize_session": False}
             )
-            return bool(getattr(result, "rowcount", 0))
+            settled = bool(getattr(result, "rowcount", 0))
+        if settled:
+            await self._changed([registration_id])
+        return settled
 
     async def record_token(
         self,

@@ -40,6 +40,7 @@ from server.questions.service import QuestionService
 from server.registration import http as registration_api
 from server.registration.backoff import Backoff
 from server.registration.join_links import JoinLinkSender
+from server.registration.live import RegistrationFeed
 from server.registration.mail import mailer_for
 from server.registration.service import Registrar
 from server.registration.smtputf8 import smtputf8_support_for
@@ -137,6 +138,7 @@ def create_app(settings: Settings) -> web.Application:
         access_until,
     )
     registrar.on_withdrawn(questions.forget_asker)
+    RegistrationFeed(live, store.registrations)
 
     async def reschedule(update: RoomUpdate) -> None:
         if update.running_order_changed:

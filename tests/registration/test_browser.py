@@ -538,3 +538,20 @@ def test_a_stale_link_on_the_agenda_page_is_forgotten(
     expect(page.locator("#account-bar")).to_be_hidden()
     assert page.evaluate("sessionStorage.getItem('plenary.token')") is None
     expect(page.locator("#link-status")).to_have_text("live updates")
+
+
+def test_the_organizer_list_shows_a_new_sign_up_and_its_letter_without_a_reload(
+    start_site: StartSite, open_page: OpenPage
+) -> None:
+    server = start_site("open")
+    page = open_page(f"{server.url}/organizer#token={server.token('organizer', 'Olga')}")
+    expect(page.locator("#table-empty")).to_be_visible()
+
+    register(server, "Chidi Eze", "chidi@example.org", "Radio Free")
+
+    # The page polls only rows it already shows: a new row is the server's push.
+    chidi = registration_row(page, "Chidi Eze")
+    expect(chidi).to_contain_text("Radio Free")
+    expect(chidi.locator(".reg-mail")).to_have_text("Sent", timeout=MAIL_SEEN_MS)
+    expect(page.get_by_role("button", name=re.compile(r"^All"))).to_have_text(re.compile(r"1$"))
+    expect(page.locator("#table-empty")).to_be_hidden()

@@ -39,9 +39,11 @@ class Site:
         assert client.app is not None
         self.app = client.app
 
+    def app_token(self, role: Role = Role.ORGANIZER) -> str:
+        return str(self.app[appkeys.TOKENS].issue(role=role, name=f"A {role.value}"))
+
     def bearer(self, role: Role = Role.ORGANIZER) -> dict[str, str]:
-        token = self.app[appkeys.TOKENS].issue(role=role, name=f"A {role.value}")
-        return {"Authorization": f"Bearer {token}"}
+        return {"Authorization": f"Bearer {self.app_token(role)}"}
 
     async def register(self, body: Any, **kwargs: Any) -> tuple[int, dict[str, Any]]:
         response = await self.client.post("/api/registrations", json=body, **kwargs)
