@@ -3,9 +3,12 @@
 import { fetchAgenda } from './api.js';
 import { AgendaClock, ReaderTime, ZoneFormat, browserTimeZone, placeName } from './clock.js';
 import { ConfirmDialog } from './confirm.js';
+import { wayIn } from './contact.js';
 import { byId, setShown, setText } from './dom.js';
 import { AgendaView } from './agendaview.js';
+import { JoinNowView } from './joinnow.js';
 import { LinkStatus, LiveConnection } from './live.js';
+import { fetchPolicy } from './registrationapi.js';
 import { stateAnnouncement } from './roomstate.js';
 import { SignedInBar, TokenCheck } from './signedin.js';
 import { Announcer, NoticeBoard, showLinkStatus } from './status.js';
@@ -26,6 +29,11 @@ class AgendaPage {
   #localFormat = null;
   #fromSocket = false;
   #openedAtToday = false;
+  #joinView = null;
+  // The signed-in attendee's rooms (from /api/me); null when signed out or not yet known.
+  #rooms = null;
+  #signedOut = false;
+  #policy = null;
 
   constructor(doc) {
     this.#doc = doc;
@@ -69,6 +77,26 @@ class AgendaPage {
     this.#notices.showAll(body);
   }
 
+  /** /api/me's answer for a good token, or null: signed out (no token, or one refused). */
+  signedIn(me) {
+    this.#signedOut = me === null;
+    this.#rooms = me === null ? null : (Array.isArray(me.rooms) ? me.rooms : []);
+    this.#showWayIn();
+    this.#tick();
+  }
+
+  /** The registration policy: what someone without a link is offered. */
+  showPolicy(policy) {
+    this.#policy = policy;
+    this.#showWayIn();
+  }
+
+  #showWayIn() {
+    const shown = this.#signedOut && this.#policy !== null;
+    setShown(byId(this.#doc, 'way-in'), shown);
+    if (shown) byId(this.#doc, 'way-in-actions').replaceChildren(...wayIn(this.#policy));
+  }
+
   showStatus(status) {
     showLinkStatus(byId(this.#doc, 'link-status'), status);
   }
@@ -94,6 +122,7 @@ class AgendaPage {
     const ownZone = browserTimeZone();
     const localFormat = ownZone && ownZone !== timeZone ? new ZoneFormat(ownZone) : null;
     this.#agendaView = new AgendaView(byId(this.#doc, 'days'), format, localFormat);
+    this.#joinView = new JoinNowView(byId(this.#doc, 'join-line'), format);
     this.#summary = new SummaryView({
       onNow: byId(this.#doc, 'on-now'),
       upNext: byId(this.#doc, 'up-next'),
@@ -152,6 +181,7 @@ class AgendaPage {
     const now = this.#clock.now();
     this.#agendaView.tick(now);
     this.#summary.show(this.#items, now);
+    this.#joinView.show(this.#items, this.#rooms, now);
   }
 }
 
@@ -196,6 +226,7 @@ async function main() {
   const signedIn = new SignedInBar(document, {
     confirm: (message, label) => confirmDialog.ask(message, label),
     signedOut: () => link.connect(null),
+    shown: (me) => page.signedIn(me),
   });
   const link = new AgendaLink({
     agenda: (body) => page.showAgenda(body, { live: true }),
@@ -205,7 +236,20 @@ async function main() {
     status: (status) => page.showStatus(status),
   }, () => signedIn.withdrawn());
   page.startTicking();
-  await Promise.all([showFirstAgenda(page), connectLink(link, signedIn, takeToken())]);
+  const token = takeToken();
+  if (token === null) page.signedIn(null);
+  await Promise.all([
+    showFirstAgenda(page), showPolicy(page), connectLink(link, signedIn, token),
+  ]);
+}
+
+/** Without it the page still works: it just offers no way to register. */
+async function showPolicy(page) {
+  try {
+    page.showPolicy(await fetchPolicy());
+  } catch {
+    // The agenda says when the server cannot be reached; nothing more to say here.
+  }
 }
 
 async function showFirstAgenda(page) {

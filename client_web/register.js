@@ -2,8 +2,10 @@
 // checks the form, sends it and says clearly what happens next. Nothing on this page reveals
 // who else has registered.
 
+import { contactSentence, parseContact } from './contact.js';
 import { byId, el, setShown, setText } from './dom.js';
 import { Refusal } from './http.js';
+import { LinkAgainForm } from './linkagain.js';
 import { RegistrationStatus, fetchPolicy, register } from './registrationapi.js';
 import { Announcer } from './status.js';
 
@@ -31,10 +33,12 @@ class RegisterPage {
   #form;
   #submit;
   #announcer;
+  #linkAgain;
   #retryTimer = null;
 
   constructor(doc) {
     this.#doc = doc;
+    this.#linkAgain = new LinkAgainForm(doc);
     this.#form = byId(doc, 'register-form');
     this.#submit = byId(doc, 'submit');
     this.#announcer = new Announcer(byId(doc, 'announcer'));
@@ -47,6 +51,11 @@ class RegisterPage {
   showPolicy(policy) {
     setShown(byId(this.#doc, 'loading'), false);
     this.#showEvent(policy.event ?? {});
+    const contact = parseContact(policy.contact);
+    byId(this.#doc, 'closed-contact').replaceChildren(...contactSentence('If you need access', contact));
+    byId(this.#doc, 'link-again-contact').replaceChildren(...contactSentence('If it still does not come', contact));
+    setShown(byId(this.#doc, 'link-again'), true);
+    if (this.#doc.location.hash === '#link-again') byId(this.#doc, 'link-again').focus();
     if (policy.mode === 'closed') {
       this.#showClosed();
       return;
@@ -127,8 +136,8 @@ class RegisterPage {
       this.#showClosed();
       byId(this.#doc, 'closed').focus();
     } else if (error.status === 409) {
-      this.#showFieldError('email', 'This e-mail address is already registered. If you cannot find the e-mail with your join link, please contact the organizers.');
-      this.#focusField('email');
+      this.#showFieldError('email', 'This e-mail address is already registered. Your join link can be sent to it again: see “Already registered?” below.');
+      this.#linkAgain.suggest(byId(this.#doc, 'email').value.trim());
     } else if (error.status === 413) {
       this.#showFormError('What you entered is too long to send. Please shorten it and try again.');
     } else if (error.status === 429) {

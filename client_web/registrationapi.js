@@ -15,7 +15,7 @@ export const Decision = Object.freeze({ APPROVE: 'approve', REJECT: 'reject' });
 
 const CSV_FILENAME = 'registrations.csv';
 
-/** GET /api/registrations/policy: {mode, privacy_notice, event}. */
+/** GET /api/registrations/policy: {mode, privacy_notice, contact, event}. */
 export async function fetchPolicy() {
   return bodyOf(await send('GET', '/api/registrations/policy'));
 }
@@ -25,6 +25,11 @@ export async function register({ name, email, affiliation, consent }) {
   const form = { name, email, consent };
   if (affiliation) form.affiliation = affiliation;
   return bodyOf(await send('POST', '/api/registrations', { json: form }));
+}
+
+/** POST /api/registrations/resend: {status, message}, the same whatever the address. */
+export async function requestLinkAgain(email) {
+  return bodyOf(await send('POST', '/api/registrations/resend', { json: { email } }));
 }
 
 /** GET /api/me: {name, role, expires_at, registration: null | {id, status}}. */

@@ -11,7 +11,7 @@ export const TokenCheck = Object.freeze({ VALID: 'valid', INVALID: 'invalid', UN
 const ENDINGS = Object.freeze({
   invalid: {
     heading: 'Your access link is not valid or has expired.',
-    text: 'You can still follow the public agenda here. If you registered, ask the organizers for a new link.',
+    text: 'You can still follow the public agenda here. If you registered, you can have your link sent again from the register page.',
   },
   withdrawn: {
     heading: 'Your access has been withdrawn or has expired.',
@@ -27,18 +27,21 @@ export class SignedInBar {
   #doc;
   #confirm;
   #signedOut;
+  #shown;
   #token = null;
   #busy = false;
   #ended = false;
 
   /**
    * `confirm(message, label)` resolves true when the person agrees; `signedOut()` is called
-   * when the token stops working during the visit (deleted or withdrawn).
+   * when the token stops working during the visit (deleted or withdrawn); `shown(me)` with
+   * /api/me's answer once the token is known good, and `shown(null)` once it is not.
    */
-  constructor(doc, { confirm, signedOut }) {
+  constructor(doc, { confirm, signedOut, shown = () => {} }) {
     this.#doc = doc;
     this.#confirm = confirm;
     this.#signedOut = signedOut;
+    this.#shown = shown;
     byId(doc, 'delete-registration').addEventListener('click', () => this.#deleteRegistration());
   }
 
@@ -67,6 +70,7 @@ export class SignedInBar {
     const registered = me.registration !== null && typeof me.registration === 'object';
     setShown(byId(this.#doc, 'delete-registration'), registered);
     setShown(byId(this.#doc, 'account-bar'), true);
+    this.#shown(me);
   }
 
   async #deleteRegistration() {
@@ -103,6 +107,7 @@ export class SignedInBar {
     this.#token = null;
     forgetToken();
     setShown(byId(this.#doc, 'account-bar'), false);
+    this.#shown(null);
     const ending = ENDINGS[reason];
     setText(byId(this.#doc, 'account-message-heading'), ending.heading);
     setText(byId(this.#doc, 'account-message-text'), ending.text);

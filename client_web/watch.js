@@ -6,11 +6,14 @@
 // ends it leads on: the next item with its countdown, and the page moves there by itself once
 // that room opens, if the access link covers it (nextroom.js).
 
+import { wayIn } from './contact.js';
 import { byId, el, setShown, setText } from './dom.js';
+import { coversRoom, watchPath } from './joinnow.js';
 import { LinkState, MediaLink } from './medialink.js';
 import { NextRoom, RoomAccess, leadOn } from './nextroom.js';
 import { Player } from './player.js';
 import { QuestionPanel } from './questionpanel.js';
+import { fetchMe, fetchPolicy } from './registrationapi.js';
 import { lastingRefusal, startRoomPage } from './roompage.js';
 import { RoomState } from './roomstate.js';
 import { retryLine, retryNotice } from './retrynotice.js';
@@ -27,12 +30,18 @@ const STOPS = Object.freeze({
   noToken: {
     heading: 'This page needs your access link',
     text: 'Open it with the personal link you received by e-mail (it ends in #token=…).',
+    wayIn: true,
   },
   invalidToken: {
     heading: 'Your access link is not valid or has expired',
-    text: 'Ask the organizers for a new link. You can still follow the agenda.',
+    text: 'You can have your link sent again, and you can still follow the agenda.',
+    wayIn: true,
   },
-  forbidden: { heading: 'Your access link does not include this room' },
+  forbidden: {
+    heading: 'Your link is for other rooms',
+    text: 'Your personal link opens only the rooms it was made for.',
+    otherRooms: true,
+  },
   unknownRoom: { heading: 'There is no such room', text: 'Check the link, or pick an item from the agenda.' },
   failed: { heading: 'The stream could not be started', retry: true },
 });
@@ -56,6 +65,9 @@ class WatchPage {
   #access = RoomAccess.unknown();
   #nextRoom;
   #description = null;
+  #token;
+  #policy = null; // the registration policy, fetched for a page without a working link
+  #myRooms = null; // the rooms the link covers, fetched once it is refused this one
 
   constructor(doc, roomId, token, follower) {
     this.#doc = doc;
@@ -82,7 +94,8 @@ class WatchPage {
       retryRefused: (error) => error.code === 'room_not_open' && this.#item?.room.state === RoomState.LIVE,
     });
     byId(doc, 'retry').addEventListener('click', () => this.#retry());
-    if (token === null) this.#stop = STOPS.noToken;
+    this.#token = token;
+    if (token === null) this.#stopFor(STOPS.noToken);
   }
 
   changed({ event, item, items, times, previous, now }) {
@@ -159,9 +172,49 @@ class WatchPage {
   }
 
   #stopWatching(stop) {
-    this.#stop = stop;
+    this.#stopFor(stop);
     this.#link.stop();
     this.#render();
+  }
+
+  /** Stopped for good, for `stop`'s reason; the link is stopped by whoever calls. */
+  #stopFor(stop) {
+    this.#stop = stop;
+    this.#learnWayOut(stop);
+  }
+
+  /** What the stop's next steps need to know: the policy, or the rooms the link covers. */
+  async #learnWayOut(stop) {
+    try {
+      if (stop.wayIn && this.#policy === null) this.#policy = await fetchPolicy();
+      if (stop.otherRooms && this.#myRooms === null && this.#token !== null) {
+        const me = await fetchMe(this.#token);
+        this.#myRooms = Array.isArray(me.rooms) ? me.rooms : [];
+      }
+    } catch {
+      return; // the words alone still say what happened
+    }
+    this.#render();
+  }
+
+  /** The stop's next steps, as nodes: register or ask again, or the rooms the link opens. */
+  #wayOut(stop) {
+    if (stop.wayIn && this.#policy !== null) return wayIn(this.#policy);
+    if (!stop.otherRooms || this.#myRooms === null) return [];
+    const rooms = this.#items.filter((item) => item.room !== null && coversRoom(this.#myRooms, item.room.id));
+    if (rooms.length === 0) return [el('p', {}, 'Your link opens none of the rooms on the agenda. ', el('a', { href: '/' }, 'Back to the agenda'))];
+    return [el('p', { class: 'other-rooms', id: 'other-rooms' }, 'Your link is for: ',
+      ...rooms.flatMap((item, index) => [index > 0 ? ', ' : '', el('a', { href: watchPath(item) }, item.title)]), '.')];
+  }
+
+  #renderWayOut() {
+    const node = byId(this.#doc, 'waiting-actions');
+    const stop = this.#stop;
+    const key = stop === null ? '' : `${stop.heading}|${this.#policy !== null}|${this.#myRooms}|${this.#items.length}`;
+    if (node.dataset.shows === key) return;
+    node.dataset.shows = key;
+    node.replaceChildren(...(stop === null ? [] : this.#wayOut(stop)));
+    setShown(node, node.childElementCount > 0);
   }
 
   #linkChanged(state, detail) {
@@ -191,8 +244,10 @@ class WatchPage {
   #refused(error) {
     this.#player.clear();
     const lasting = lastingRefusal(error, STOPS);
-    if (lasting !== null) {
-      this.#stop = lasting;
+    if (error.status === 403) {
+      this.#stopFor(STOPS.forbidden); // the server's words name room ids, not rooms
+    } else if (lasting !== null) {
+      this.#stopFor(lasting);
     } else if (error.code === 'room_not_open') {
       // Not open to us yet (attendees wait for "live") or not any more: the room state says which.
       this.#lobbyRefused = this.#item?.room.state === RoomState.LOBBY;
@@ -261,6 +316,7 @@ class WatchPage {
     setText(byId(this.#doc, 'waiting-big'), big);
     setText(byId(this.#doc, 'waiting-small'), small);
     setShown(byId(this.#doc, 'retry'), this.#stop?.retry === true);
+    this.#renderWayOut();
     this.#nextRoom.show(next, { now: this.#now, times: this.#times, access: this.#access });
   }
 

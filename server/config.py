@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from scheduler.timetable import Timetable, TimetableError, parse_timetable
 from server.auth.tokens import parse_ttl
+from server.contact import Contact, ContactError
 from server.errors import InvalidInput
 from server.operations.logs import LogFormat
 from server.text import has_invisible
@@ -37,7 +38,7 @@ SECTIONS = {
     "server",
     "days",
 }
-EVENT_KEYS = {"name", "theme", "venue", "timezone", "lobby_minutes"}
+EVENT_KEYS = {"name", "theme", "venue", "timezone", "lobby_minutes", "contact"}
 AUTH_KEYS = {"issuer", "staff_ttl"}
 MEDIA_KEYS = {
     "ice_addresses",
@@ -113,6 +114,7 @@ class EventInfo:
     name: str
     theme: str
     venue: str
+    contact: Contact | None = None  # who attendees can turn to; None: nobody is named
 
 
 class RegistrationMode(StrEnum):
@@ -278,6 +280,7 @@ def parse_config(raw: Mapping[str, Any], path: Path) -> Config:
             name=_text(event, "name", path, "[event]", required=True),
             theme=_text(event, "theme", path, "[event]"),
             venue=_text(event, "venue", path, "[event]"),
+            contact=_contact(event, path),
         ),
         timetable=timetable,
         # Left out, "plenary"; given, it must be something: no token can carry an empty issuer.
@@ -541,6 +544,16 @@ def _store_url(table: Mapping[str, Any], path: Path) -> str:
             "(or sqlite+aiosqlite://); leave it out for SQLite under --data",
         )
     return url
+
+
+def _contact(table: Mapping[str, Any], path: Path) -> Contact | None:
+    text = _text(table, "contact", path, "[event]")
+    if not text:
+        return None
+    try:
+        return Contact.parse(text)
+    except ContactError as error:
+        raise ConfigError(path, "[event]", f"field 'contact': {error}") from None
 
 
 def _public_url(table: Mapping[str, Any], path: Path) -> str:

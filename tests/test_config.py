@@ -27,6 +27,7 @@ from server.config import (
     load_config,
     parse_config,
 )
+from server.contact import Contact
 from tests.helpers import bundled_config, bundled_raw
 from tests.serverproc import CONFIG
 
@@ -256,6 +257,25 @@ GOOD = [
     pytest.param(event("lobby_minutes = 240"), "lobby", timedelta(hours=4), id="lobby-240"),
     pytest.param(swap("Test Conference", "  Padded  "), "name", "Padded", id="name-trimmed"),
     pytest.param(swap("Europe/Vienna", "UTC"), "zone", "UTC", id="utc"),
+    pytest.param(
+        event('contact = "Help@Example.org"'),
+        "contact",
+        Contact("Help@example.org", "mailto:Help@example.org"),
+        id="contact-mail",
+    ),
+    pytest.param(
+        event('contact = "j\u00fcrg@b\u00fccher.example"'),
+        "contact",
+        Contact("j\u00fcrg@b\u00fccher.example", "mailto:j\u00fcrg@xn--bcher-kva.example"),
+        id="contact-international",
+    ),
+    pytest.param(
+        event('contact = "https://example.org/contact"'),
+        "contact",
+        Contact("https://example.org/contact", "https://example.org/contact"),
+        id="contact-page",
+    ),
+    pytest.param(BASE, "contact", None, id="no-contact"),
     pytest.param(swap("Europe/Vienna", "America/New_York"), "zone", "America/New_York", id="ny"),
     pytest.param(table("auth", 'staff_ttl = "90s"'), "ttl", timedelta(seconds=90), id="ttl-s"),
     pytest.param(table("auth", 'staff_ttl = "400d"'), "ttl", timedelta(days=400), id="ttl-max"),
@@ -343,6 +363,7 @@ def read(config: Config, what: str) -> object:
         "lobby": config.timetable.lobby,
         "zone": config.timetable.zone.key,
         "name": config.event.name,
+        "contact": config.event.contact,
         "ttl": config.staff_ttl,
         "max_viewers": config.max_viewers,
         "per_room": config.max_viewers_per_room,
@@ -460,7 +481,7 @@ BAD = [
     refused("store = true\n" + BASE, "[store]: must be a table", "store-bool"),
     refused('server = "x"\n' + BASE, "[server]: must be a table", "server-text"),
     # [event]
-    refused(event("nmae = 1"), "[event]: unknown field 'nmae'; known: lobby_minutes, name", "ev-x"),
+    refused(event("nmae = 1"), "[event]: unknown field 'nmae'; known: contact, lobby", "ev-x"),
     refused(
         swap('name = "Test Conference"\n', ""), "[event]: field 'name': must be non", "no-name"
     ),
@@ -472,6 +493,18 @@ BAD = [
     ),
     refused(swap("Test Conference", "x" * 1_000_000), "[event]: field 'name': longer than", "1MB"),
     refused(event("theme = 1"), "[event]: field 'theme': must be", "theme-int"),
+    refused(event("contact = 1"), "[event]: field 'contact': must be", "contact-int"),
+    refused(event('contact = "help"'), "[event]: field 'contact': not an e-mail", "contact-word"),
+    refused(event('contact = "a@b@c.org"'), "[event]: field 'contact': not an e-", "contact-@@"),
+    refused(event('contact = "help@x.local"'), "[event]: field 'contact': not an", "contact-local"),
+    refused(event('contact = "ftp://x.org"'), "[event]: field 'contact': 'ftp://", "contact-ftp"),
+    refused(event('contact = "https://"'), "[event]: field 'contact': 'https://'", "contact-host"),
+    refused(event('contact = "https://x.org/a b"'), "[event]: field 'contact': an ", "contact-sp"),
+    refused(
+        event('contact = "help\u202e@x.org"'),
+        "[event]: field 'contact': contains control or invisible",
+        "contact-bidi",
+    ),
     refused(event("venue = {x = 1}"), "[event]: field 'venue': must be", "venue-table"),
     refused(swap(TIMEZONE, ""), "[event]: field 'timezone': must be an IANA zone", "no-zone"),
     refused(swap(TIMEZONE, 'timezone = ""\n'), "[event]: field 'timezone': must be", "zone-empty"),

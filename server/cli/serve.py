@@ -7,16 +7,19 @@ import logging
 import os
 import resource
 import signal
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 
 from aiohttp import web
 
 from scheduler.clock import Clock, RehearsalClock, SystemClock, wall_now
+from scheduler.timetable import RoomState, Timetable
 from server.auth.keys import KeyRing
 from server.auth.permissions import Role
 from server.auth.tokens import TokenService
 from server.config import Config
+from server.web import appkeys
 from server.web.app import Settings, create_app
 from server.web.site import Guard, GuardedSite
 
@@ -27,8 +30,7 @@ SPARE_DESCRIPTORS = 4096
 # A stopping server hangs up on live clients at once (they come back by themselves); a request
 # still being answered after that gets this long, and is then cut.
 SHUTDOWN_SECONDS = 1.0
-# Which page each staff role starts from; attendees start from the agenda.
-# Where each role starts: staff at their desks, everyone else in the first room.
+# Where each role starts: staff at their desks, everyone else in the room open now, or next.
 ROLE_PAGES = {
     Role.TECHNICIAN: "/technician",
     Role.ORGANIZER: "/organizer",
@@ -67,12 +69,29 @@ def serve(
 
     guard = Guard(config.header_timeout_seconds, config.max_connections)
     _allow_descriptors(config.max_connections + SPARE_DESCRIPTORS)
-    banner = _banner(config, base, clock, data_dir, print_links)
+
+    def banner() -> str:  # once the store is read: a room ended before a restart stays ended
+        rooms = app[appkeys.ROOMS]
+        states = {item.id: rooms.state(item.id) for item in rooms.timetable.rooms}
+        room = room_open_or_next(rooms.timetable, states)
+        return _banner(config, base, clock, data_dir, print_links, room)
+
     asyncio.run(_serve_until_stopped(app, host, port, guard, banner))
 
 
+def room_open_or_next(timetable: Timetable, states: Mapping[str, RoomState]) -> str:
+    """The room the printed links open: the first live, else the first in its lobby, else the
+    next to open, else, after the event, the last."""
+    rooms = timetable.rooms
+    for wanted in (RoomState.LIVE, RoomState.LOBBY, RoomState.SCHEDULED):
+        found = next((item for item in rooms if states.get(item.id) is wanted), None)
+        if found is not None:
+            return found.id
+    return rooms[-1].id
+
+
 async def _serve_until_stopped(
-    app: web.Application, host: str, port: int, guard: Guard, banner: str
+    app: web.Application, host: str, port: int, guard: Guard, banner: Callable[[], str]
 ) -> None:
     """Serve on a guarded site (``server/web/site.py``) until SIGTERM or SIGINT, then stop as
     aiohttp's ``run_app`` would: the app's shutdown and cleanup, in order."""
@@ -86,7 +105,7 @@ async def _serve_until_stopped(
     await runner.setup()
     try:
         await GuardedSite(runner, host, port, guard).start()
-        print(banner, flush=True)
+        print(banner(), flush=True)
         await stop.wait()
     finally:
         await runner.cleanup()
@@ -114,7 +133,9 @@ def _clock(config: Config, rehearsal_start: datetime | None, speed: float) -> Cl
     return RehearsalClock(agenda_origin=first, wall_origin=rehearsal_start, speed=speed)
 
 
-def _banner(config: Config, base: str, clock: Clock, data_dir: Path, print_links: bool) -> str:
+def _banner(
+    config: Config, base: str, clock: Clock, data_dir: Path, print_links: bool, room: str
+) -> str:
     lines = [
         "",
         f"plenary is serving {config.event.name}",
@@ -135,13 +156,13 @@ def _banner(config: Config, base: str, clock: Clock, data_dir: Path, print_links
         tokens = TokenService(KeyRing.open(data_dir), config.issuer, wall_now)
         lines.append("")
         lines.append("Signed-in links (each carries its token after #; keep them private):")
-        first_room = config.timetable.rooms[0].id
+        lines.append(f"  (the rooms' links open {room!r}: the room open now, or next)")
         for role in Role:
             token = tokens.issue(role=role, name=f"Rehearsal {role.value}", ttl=config.staff_ttl)
-            page = ROLE_PAGES.get(role, "/watch/{room}").format(room=first_room)
+            page = ROLE_PAGES.get(role, "/watch/{room}").format(room=room)
             lines.append(f"  {role.value:<12}  {base}{page}#token={token}")
             if role is Role.TECHNICIAN:  # the hall's projectors and loudspeakers
-                lines.append(f"  {'hall screen':<12}  {base}/hall/{first_room}#token={token}")
-                lines.append(f"  {'Q&A screen':<12}  {base}/screen/{first_room}#token={token}")
+                lines.append(f"  {'hall screen':<12}  {base}/hall/{room}#token={token}")
+                lines.append(f"  {'Q&A screen':<12}  {base}/screen/{room}#token={token}")
     lines.append("")
     return "\n".join(lines)

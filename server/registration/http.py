@@ -18,6 +18,7 @@ from server.registration.model import (
     Registration,
     RegistrationForm,
     RegistrationStatus,
+    parse_link_request,
 )
 from server.web import appkeys
 from server.web.request_input import query_whole, read_json
@@ -27,6 +28,11 @@ MAX_IDS = 500
 DECISIONS_LIMIT = 32 * 1024  # room for MAX_IDS ids of 32 characters, quoted
 MAX_QUERY = 200
 PAGE_LIMIT = 200
+LINK_REQUESTED = {
+    "status": "requested",
+    "message": "If this address has an approved registration, its join link is on its way."
+    " Check your inbox (and spam folder) in a few minutes.",
+}
 CSV_COLUMNS = [
     "id",
     "name",
@@ -69,6 +75,7 @@ async def policy(request: web.Request) -> web.Response:
         {
             "mode": registrar.mode.value,
             "privacy_notice": registrar.settings.privacy_notice,
+            "contact": event.contact.payload() if event.contact else None,
             "event": {"name": event.name, "theme": event.theme, "venue": event.venue},
         }
     )
@@ -81,6 +88,15 @@ async def register(request: web.Request) -> web.Response:
     return web.json_response(
         {"id": registration.id, "status": registration.status.value}, status=201
     )
+
+
+async def send_link_again(request: web.Request) -> web.Response:
+    """Always the same answer, at once, for any well-formed address: whether it is registered
+    is for its mailbox to learn (``link_requests.py``)."""
+    request.app[appkeys.RATE_LIMITER].check(request.remote or "unknown")
+    address = parse_link_request(await read_json(request))
+    request.app[appkeys.LINK_REQUESTS].ask(address)
+    return web.json_response(LINK_REQUESTED, status=202)
 
 
 async def list_registrations(request: web.Request) -> web.Response:
@@ -185,6 +201,7 @@ async def withdraw(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/registrations/policy", policy)
     app.router.add_post("/api/registrations", register)
+    app.router.add_post("/api/registrations/resend", send_link_again)
     app.router.add_get("/api/registrations", list_registrations)
     app.router.add_post("/api/registrations/decisions", decide)
     app.router.add_post("/api/registrations/{id}/revoke", revoke)

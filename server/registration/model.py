@@ -100,6 +100,16 @@ class RegistrationForm:
         )
 
 
+def parse_link_request(body: object) -> EmailAddress:
+    """``{"email"}``: the address someone asks their join link to be mailed to again."""
+    if not isinstance(body, Mapping):
+        raise InvalidInput('the body must be a JSON object: {"email": "you@example.org"}')
+    unknown = sorted(set(body) - {"email"})
+    if unknown:
+        raise FieldError(unknown[0], f"unknown field {unknown[0]!r}")
+    return _email(body.get("email"))
+
+
 @dataclass(frozen=True)
 class Registration:
     id: str

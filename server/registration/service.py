@@ -13,10 +13,12 @@ from datetime import datetime
 from server.auth.revocation import RevocationList
 from server.config import RegistrationMode, RegistrationSettings
 from server.errors import Conflict, Forbidden, NotFound
+from server.registration.address import EmailAddress
 from server.registration.join_links import JoinLinkSender
 from server.registration.model import (
     DECIDABLE,
     OUTCOME,
+    WAITING_MAIL,
     Decision,
     FieldError,
     MailStatus,
@@ -141,6 +143,18 @@ class Registrar:
         self._sender.wake()
         assert queued is not None
         return queued
+
+    async def send_link_again(self, address: EmailAddress) -> bool:
+        """Someone asked for the join link of ``address`` again: an approved registration of
+        that mailbox gets a new letter, unless one is on its way already. Like an organizer's
+        resend it has a new token, and the earlier links keep working. Whether it was sent is
+        for the log and the tests, never for the one who asked."""
+        registration = await self._records.by_email_key(address.key)
+        if registration is None or not registration.has_access or registration.mail in WAITING_MAIL:
+            return False
+        await self._records.queue_mail(registration.id, self._wall())
+        self._sender.wake()
+        return True
 
     async def get(self, registration_id: str) -> Registration:
         registration = await self._records.get(registration_id)

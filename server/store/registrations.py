@@ -82,6 +82,13 @@ class RegistrationRecords:
             row = await session.scalar(select(RegistrationRow).where(RegistrationRow.sub == sub))
             return _registration(row) if row else None
 
+    async def by_email_key(self, key: str) -> Registration | None:
+        async with self._sessions() as session:
+            row = await session.scalar(
+                select(RegistrationRow).where(RegistrationRow.email_key == key)
+            )
+            return _registration(row) if row else None
+
     async def search(
         self,
         status: RegistrationStatus | None,

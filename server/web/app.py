@@ -40,6 +40,7 @@ from server.questions.service import QuestionService
 from server.registration import http as registration_api
 from server.registration.backoff import Backoff
 from server.registration.join_links import JoinLinkSender
+from server.registration.link_requests import LinkRequests
 from server.registration.live import RegistrationFeed
 from server.registration.mail import mailer_for
 from server.registration.service import Registrar
@@ -158,6 +159,7 @@ def create_app(settings: Settings) -> web.Application:
     app[appkeys.REVOCATIONS] = revocations
     app[appkeys.REGISTRAR] = registrar
     app[appkeys.JOIN_LINKS] = join_links
+    app[appkeys.LINK_REQUESTS] = LinkRequests(registrar)
     app[appkeys.RATE_LIMITER] = RateLimiter(config.registration.per_address_per_minute)
     app[appkeys.OFFER_LIMITER] = RateLimiter(config.offers_per_address_per_minute)
     app[appkeys.HEAP] = heap
@@ -257,10 +259,13 @@ async def _run_access(app: web.Application) -> AsyncIterator[None]:
     """Revocations known before the first request; join links and access checks running."""
     await app[appkeys.REVOCATIONS].refresh()
     join_links, watch = app[appkeys.JOIN_LINKS], app[appkeys.ACCESS_WATCH]
+    link_requests = app[appkeys.LINK_REQUESTS]
     join_links.start()
+    link_requests.start()
     watch.start()
     yield
     await watch.stop()
+    await link_requests.stop()
     await join_links.stop()
 
 

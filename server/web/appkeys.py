@@ -18,6 +18,7 @@ from server.operations.health import HealthCheck
 from server.operations.metrics import Metrics
 from server.questions.service import QuestionService
 from server.registration.join_links import JoinLinkSender
+from server.registration.link_requests import LinkRequests
 from server.registration.service import Registrar
 from server.rooms.agenda_calendar import AgendaCalendar
 from server.rooms.live import LiveChannel
@@ -37,10 +38,11 @@ LIVE = web.AppKey("live", LiveChannel)
 NOTICES = web.AppKey("notices", NoticeChannel)
 QUESTIONS = web.AppKey("questions", QuestionService)
 REGISTRAR = web.AppKey("registrar", Registrar)
-RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)  # sign-ups
+RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)  # sign-ups and link requests
 OFFER_LIMITER = web.AppKey("offer_limiter", RateLimiter)  # WHIP and WHEP offers
 REVOCATIONS = web.AppKey("revocations", RevocationList)
 JOIN_LINKS = web.AppKey("join_links", JoinLinkSender)
+LINK_REQUESTS = web.AppKey("link_requests", LinkRequests)  # "e-mail me my link again"
 ACCESS_WATCH = web.AppKey("access_watch", AccessWatch)
 RELAY = web.AppKey("relay", Relay)
 HEALTH_FEED = web.AppKey("health_feed", HealthFeed)

@@ -19,6 +19,7 @@ from server.errors import (
     TooManyRequests,
     UnsupportedMediaType,
 )
+from server.web.pages import not_found_page, wants_page
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except web.HTTPException as error:
         if error.status < 400:
             raise
+        if error.status == 404 and wants_page(request):
+            return not_found_page()
         code = HTTP_CODES.get(error.status) or error.reason.lower().replace(" ", "_")
         return web.json_response({"error": code, "message": error.reason}, status=error.status)
     except Exception:

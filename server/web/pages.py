@@ -22,6 +22,10 @@ ROOM_PAGES = {
     "moderate": "moderate.html",
     "screen": "screen.html",
 }
+NOT_FOUND_PAGE = CLIENT_DIR / "notfound.html"
+# Where programs, not people, ask: a miss there is answered in JSON, as every API error is.
+API_PREFIXES = ("/api/", "/whip", "/whep", "/socket.io", "/.well-known/", "/app/", "/vendor/")
+API_PATHS = frozenset({"/healthz", "/metrics"})
 ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(js|css|svg|png|ico|html)$")
 PAGES = {
     "/": "index.html",
@@ -43,6 +47,24 @@ def _file(path: Path, cache: str) -> web.FileResponse:
     if not path.is_file():
         raise NotFound(f"{path.name} is not here")
     return web.FileResponse(path, headers={**SECURITY_HEADERS, "Cache-Control": cache})
+
+
+def wants_page(request: web.Request) -> bool:
+    """Whether a miss should be told as a page: a person's GET of a page's address."""
+    if request.method not in ("GET", "HEAD"):
+        return False
+    path = request.path
+    if path in API_PATHS or path.startswith(API_PREFIXES):
+        return False
+    accept = request.headers.get("Accept", "")
+    return "application/json" not in accept or "text/html" in accept
+
+
+def not_found_page() -> web.FileResponse:
+    """The page for an address that is none: what happened, and the way to the agenda."""
+    return web.FileResponse(
+        NOT_FOUND_PAGE, status=404, headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"}
+    )
 
 
 async def page(request: web.Request) -> web.FileResponse:

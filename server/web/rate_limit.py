@@ -26,13 +26,13 @@ class _Bucket:
 class RateLimiter:
     def __init__(
         self,
-        per_minute: int,
+        per_minute: float,
         clock: Callable[[], float] = time.monotonic,
         *,
         burst: int | None = None,
     ) -> None:
         """``per_minute`` tokens come back a minute; a bucket holds ``burst`` (default: as many
-        as a minute brings)."""
+        as a minute brings). Less than one a minute is allowed: a mailbox's link requests."""
         self._capacity = float(per_minute if burst is None else burst)
         self._rate = per_minute / 60.0
         self._clock = clock

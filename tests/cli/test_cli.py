@@ -12,15 +12,17 @@ import secrets
 import subprocess
 import urllib.request
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from scheduler.clock import SystemClock, wall_now
+from scheduler.timetable import RoomState
 from server.auth.keys import KeyRing
 from server.auth.permissions import Role
 from server.auth.tokens import TokenService
-from server.cli.serve import _banner
+from server.cli.serve import _banner, room_open_or_next
 from tests.helpers import bundled_config
 from tests.serverproc import CONFIG, PLENARY, ServerProcess
 
@@ -283,7 +285,9 @@ def test_serve_mints_turn_credentials_from_the_secret_in_its_environment(
 
 def test_the_printed_links_sign_in_every_role_and_the_screens(tmp_path: Path) -> None:
     config = bundled_config()
-    banner = _banner(config, "http://127.0.0.1:8080", SystemClock(), tmp_path, print_links=True)
+    banner = _banner(
+        config, "http://127.0.0.1:8080", SystemClock(), tmp_path, print_links=True, room="welcome"
+    )
     links = {
         match[1]: (match[2], match[3])
         for match in re.finditer(r"^  (\S.*?)\s{2,}(http\S+)#token=(\S+)$", banner, re.M)
@@ -296,3 +300,35 @@ def test_the_printed_links_sign_in_every_role_and_the_screens(tmp_path: Path) ->
     assert links["technician"][0] == "http://127.0.0.1:8080/technician"
     assert links["Q&A screen"][0] == "http://127.0.0.1:8080/screen/welcome"
     assert links["moderator"][0] == "http://127.0.0.1:8080/moderate/welcome"
+
+
+def test_the_printed_links_open_the_room_open_now_or_next() -> None:
+    timetable = bundled_config().timetable
+    rooms = timetable.rooms
+    first, second = rooms[0], rooms[1]
+
+    def at(instant: datetime) -> str:
+        return room_open_or_next(timetable, timetable.states_at(instant))
+
+    assert at(first.starts_at - timedelta(days=1)) == first.id  # before the event
+    assert at(first.starts_at) == first.id  # live
+    assert at(first.ends_at) == second.id  # ended: the next, though it is not open yet
+    assert at(second.starts_at - timedelta(minutes=5)) == first.id  # live beats a lobby
+    after_break = rooms[2]
+    assert at(after_break.starts_at - timedelta(minutes=5)) == after_break.id  # its lobby
+    assert at(rooms[-1].ends_at + timedelta(hours=1)) == rooms[-1].id  # after the event
+    ended_early = {**timetable.states_at(first.starts_at), first.id: RoomState.ENDED}
+    assert room_open_or_next(timetable, ended_early) == second.id
+
+
+def test_plenary_serve_prints_links_to_the_room_after_one_that_has_ended(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    timetable = bundled_config().timetable
+    first, second = timetable.rooms[0], timetable.rooms[1]
+    into = (first.ends_at - first.starts_at).total_seconds() + 60  # a minute after its end
+    server = start_server(lead_seconds=-into, extra_args=("--print-links",))
+    watch = re.search(r"^  attendee\s+(http\S+)#token=", server.log(), re.M)
+    assert watch is not None, server.log()
+    assert watch[1] == f"{server.url}/watch/{second.id}"
+    assert f"{server.url}/moderate/{second.id}#token=" in server.log()

@@ -152,7 +152,9 @@ def test_register_in_approval_mode_says_an_organizer_will_review(
     fill_form(again, "Ana Pérez", "ANA@example.org")
     again.get_by_role("button", name="Register").click()
     expect(again.locator("#email-error")).to_contain_text("already registered")
-    expect(again.get_by_label("E-mail address")).to_be_focused()
+    # The way on is the link sent again, with the address already in its field.
+    expect(again.get_by_label("The address you registered with")).to_be_focused()
+    expect(again.get_by_label("The address you registered with")).to_have_value("ANA@example.org")
     shoot(again, "register-duplicate-phone")
     assert fits_without_scrolling_sideways(again)
 

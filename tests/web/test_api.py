@@ -88,7 +88,9 @@ async def test_metrics_in_prometheus_text(client: Client) -> None:
     [
         ("GET", "/api/nothing", 404, "not_found"),
         ("POST", "/api/agenda", 405, "method_not_allowed"),
-        ("GET", "/nowhere", 404, "not_found"),
+        ("GET", "/nowhere", 404, "not_found"),  # asked for as JSON
+        ("POST", "/nowhere", 404, "not_found"),  # not a GET: never the page
+        ("GET", "/whep/nothing/else/at/all", 404, "not_found"),
         ("GET", "/app/..%2Fconfig.toml", 404, "not_found"),
         ("GET", "/app/node_modules", 404, "not_found"),
         ("GET", "/app/missing.js", 404, "not_found"),
@@ -101,10 +103,43 @@ async def test_errors_are_json(
     status: int,
     code: str,
 ) -> None:
-    response = await client.request(method, path)
+    response = await client.request(method, path, headers={"Accept": "application/json"})
     assert response.status == status
     body = await response.json()
     assert body["error"] == code and body["message"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/nothing",
+        "/whip/x/y/z/w",
+        "/whep/x/y/z/w",
+        "/.well-known/x",
+        "/app/x.js",
+        "/vendor/x.js",
+    ],
+)
+async def test_a_program_missing_gets_json_even_as_a_browser_asks(
+    client: Client, path: str
+) -> None:
+    response = await client.get(path, headers={"Accept": "text/html,*/*;q=0.8"})
+    assert response.status == 404
+    assert (await response.json())["error"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    "path", ["/nowhere", "/Watch/keynote", "/watch/keynote/more", "/watch/", "/%E2%80%AEevil"]
+)
+async def test_an_unknown_page_is_a_page_leading_to_the_agenda(client: Client, path: str) -> None:
+    for accept in ("text/html,application/xhtml+xml,*/*;q=0.8", "*/*", None):
+        headers = {"Accept": accept} if accept else {}
+        response = await client.get(path, headers=headers, skip_auto_headers=["Accept"])
+        assert response.status == 404, (path, accept)
+        assert response.content_type == "text/html"
+        text = await response.text()
+        assert "Page not found" in text and 'href="/"' in text
+        assert "default-src 'self'" in response.headers["Content-Security-Policy"]
 
 
 async def test_pages_are_served_with_a_strict_policy(client: Client) -> None:
@@ -135,7 +170,7 @@ async def test_room_pages_are_served_for_any_room_name_the_agenda_could_have(
         "/moderate/",
         "/screen/keynote/x",
     ):
-        response = await client.get(path)
+        response = await client.get(path, headers={"Accept": "application/json"})
         assert response.status == 404, path
         assert (await response.json())["error"] == "not_found"
 
