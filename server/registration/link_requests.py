@@ -22,6 +22,7 @@ from server.web.rate_limit import RateLimiter
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 1000
+STOP_SECONDS = 5.0  # how long stopping waits for the request in hand
 PER_MAILBOX_BURST = 3
 PER_MAILBOX_PER_MINUTE = 0.2  # then one every five minutes
 
@@ -38,6 +39,7 @@ class LinkRequests:
         self._limiter = limiter or RateLimiter(PER_MAILBOX_PER_MINUTE, burst=PER_MAILBOX_BURST)
         self._waiting: asyncio.Queue[EmailAddress] = asyncio.Queue(QUEUE_SIZE)
         self._task = BackgroundTask("link-requests", self._run)
+        self._in_hand: asyncio.Task[None] | None = None
         self.dropped = 0  # requests not carried out: a mailbox asking too often, a full queue
         self.sent = 0  # requests that queued a letter
 
@@ -51,12 +53,22 @@ class LinkRequests:
         self._task.start()
 
     async def stop(self) -> None:
+        """Stop taking requests; the one in hand is let finish, since its store call cut off
+        halfway would answer into an event loop that is closed by then. What waits is
+        dropped."""
+        in_hand = self._in_hand
         await self._task.stop()
+        if in_hand is not None and not in_hand.done():
+            try:
+                await asyncio.wait_for(in_hand, STOP_SECONDS)
+            except TimeoutError:
+                log.warning("a request for a join link again was cut off by the shutdown")
 
     async def _run(self) -> None:
         while True:
             address = await self._waiting.get()
-            await self._carry_out(address)
+            self._in_hand = asyncio.ensure_future(self._carry_out(address))
+            await asyncio.shield(self._in_hand)
 
     async def _carry_out(self, address: EmailAddress) -> None:
         try:

@@ -203,3 +203,13 @@ async def test_the_answer_does_not_wait_for_the_lookup(open_site: Site) -> None:
         ]
     assert answers[0] == answers[1]
     assert answers[0][0] == 202
+
+
+async def test_stopping_lets_the_request_in_hand_finish(open_site: Site) -> None:
+    """A lookup cut off halfway by the shutdown would answer into a closed event loop."""
+    requests = open_site.app[appkeys.LINK_REQUESTS]
+    for number in range(5):
+        assert (await ask_again(open_site, {"email": f"n{number}@example.org"}))[0] == 202
+    await requests.stop()
+    assert requests._in_hand is not None and requests._in_hand.done()
+    assert not requests._in_hand.cancelled()
