@@ -168,7 +168,7 @@ class TokenService:
                 name=name.strip(),
                 role=role,
                 rooms=_room_tuple(rooms),
-                jti=secrets.token_urlsafe(16),
+                jti=new_jti(),
                 issued_at=issued_at,
                 not_before=issued_at,
                 expires_at=_expiry(issued_at, ttl, expires_at),
@@ -382,6 +382,14 @@ def _room_tuple(rooms: Sequence[str]) -> tuple[str, ...]:
 def _whole_seconds(moment: datetime) -> datetime:
     # JWT times are whole seconds; round down so what we sign is what verify() reads back.
     return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def new_jti() -> str:
+    """A token's id: random and URL-safe, and never starting with "-", so that it can be given
+    to ``plenary token revoke`` as it is (a leading "-" would read as an option)."""
+    while (jti := secrets.token_urlsafe(16)).startswith("-"):
+        pass
+    return jti
 
 
 def _new_sub() -> str:

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 
 from server.auth.keys import KeyRing
 from server.auth.permissions import Permission, Role
-from server.auth.tokens import Claims, TokenService, parse_ttl, without_signature
+from server.auth.tokens import Claims, TokenService, new_jti, parse_ttl, without_signature
 from server.errors import InvalidInput, InvalidToken
 
 ISSUER = "https://plenary.test"
@@ -659,3 +659,10 @@ def test_parse_ttl(text: str, expected: timedelta) -> None:
 def test_parse_ttl_refuses(text: str) -> None:
     with pytest.raises(InvalidInput):
         parse_ttl(text)
+
+
+def test_a_token_id_never_starts_with_a_dash() -> None:
+    """`plenary token revoke JTI` takes it as it is: one in 64 random ids would otherwise read
+    as an option."""
+    ids = [new_jti() for _ in range(2000)]
+    assert not any(jti.startswith("-") for jti in ids) and len(set(ids)) == 2000
