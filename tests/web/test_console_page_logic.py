@@ -3,13 +3,10 @@ compact view (client_web/roomsummary.js), run in headless Chromium as the page l
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
-
-from tests.serverproc import ServerProcess, utc_in
+from playwright.sync_api import Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -18,17 +15,8 @@ TITLES = {"welcome": "Welcoming Remarks", "keynote": "Keynote Address"}
 
 
 @pytest.fixture(scope="module")
-def page(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
-    folder = tmp_path_factory.mktemp("console-page-logic")
-    server = ServerProcess(data_dir=folder / "data", rehearse=utc_in(8)).start()
-    context = browser.new_context()
-    try:
-        page = context.new_page()
-        page.goto(server.url)
-        yield page
-    finally:
-        context.close()
-        server.stop()
+def page(module_page: Page) -> Page:
+    return module_page
 
 
 def run(page: Page, body: str, *args: Any) -> Any:
