@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -238,12 +238,32 @@ class Timetable:
         over: the audit log keeps it, the running order cannot.
         """
         current = self
+        for _, _, after in self.replay(overrides):
+            current = after
+        return current
+
+    def replay(
+        self, overrides: Iterable[Override]
+    ) -> Iterator[tuple[Override, Timetable, Timetable]]:
+        """Each stored override that still fits, in order, with the running order before and
+        after it (``with_overrides``, one step at a time)."""
+        current = self
         for override in overrides:
             try:
-                current = current.apply(override)
+                after = current.apply(override)
             except OverrideRefused:
                 continue
-        return current
+            yield override, current, after
+            current = after
+
+    def moved_since(self, before: Timetable) -> tuple[str, ...]:
+        """The items whose times differ from those they have in ``before``."""
+        return tuple(
+            item.id
+            for item in self.items
+            if (item.starts_at, item.ends_at)
+            != (before.item(item.id).starts_at, before.item(item.id).ends_at)
+        )
 
     def apply(self, override: Override, *, undo_within: timedelta | None = None) -> Timetable:
         """One override; raises ``OverrideRefused`` if the room's state does not allow it.

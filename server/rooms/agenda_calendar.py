@@ -19,7 +19,7 @@ from pathlib import Path
 
 from icalendar import Calendar, Event, vDuration
 
-from scheduler.timetable import AgendaItem, Override, OverrideRefused, Timetable
+from scheduler.timetable import AgendaItem, Override, Timetable
 from server.config import Config
 from server.errors import NotFound
 from server.rooms.service import RoomService
@@ -54,17 +54,9 @@ def revisions(published: Timetable, overrides: Iterable[Override]) -> dict[str, 
     """Each moved item's revision, replaying ``overrides`` as the running order did: one that
     no longer fits is passed over, and one that leaves an item's times alone does not count."""
     found: dict[str, Revision] = {}
-    current = published
-    for override in overrides:
-        try:
-            after = current.apply(override)
-        except OverrideRefused:
-            continue
-        for item in after.items:
-            before = current.item(item.id)
-            if (item.starts_at, item.ends_at) != (before.starts_at, before.ends_at):
-                found[item.id] = Revision(found.get(item.id, Revision()).sequence + 1, override.at)
-        current = after
+    for override, before, after in published.replay(overrides):
+        for item_id in after.moved_since(before):
+            found[item_id] = Revision(found.get(item_id, Revision()).sequence + 1, override.at)
     return found
 
 

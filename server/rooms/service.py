@@ -205,9 +205,4 @@ class RoomService:
 
 
 def _moved_rooms(before: Timetable, after: Timetable) -> tuple[str, ...]:
-    return tuple(
-        item.id
-        for item in after.rooms
-        if (item.starts_at, item.ends_at)
-        != (before.item(item.id).starts_at, before.item(item.id).ends_at)
-    )
+    return tuple(item_id for item_id in after.moved_since(before) if after.item(item_id).has_room)
