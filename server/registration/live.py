@@ -16,6 +16,7 @@ from server.store.registrations import RegistrationRecords
 
 REGISTRATION_EVENT = "registration"
 ORGANIZERS_ROOM = "organizers"
+NAMESPACE = "/"
 
 
 class RegistrationFeed:
@@ -26,10 +27,16 @@ class RegistrationFeed:
         records.on_change(self.changed)
 
     async def changed(self, registration_id: str) -> None:
+        if not self._organizers_connected():
+            return  # nobody to tell: a burst of sign-ups costs no read each
         registration = await self._records.get(registration_id)
         if registration is None:
             return
         await self._sio.emit(REGISTRATION_EVENT, organizer_view(registration), to=ORGANIZERS_ROOM)
+
+    def _organizers_connected(self) -> bool:
+        participants = self._sio.manager.get_participants(NAMESPACE, ORGANIZERS_ROOM)
+        return next(iter(participants), None) is not None
 
     async def _join(self, sid: str, claims: Claims) -> None:
         if claims.can(Permission.MANAGE_REGISTRATIONS):
