@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from typing import Protocol
 
@@ -105,6 +105,13 @@ class ForwardingStats:
         """Count ``other``'s figures in too: a room's totals outlive its forwarders."""
         for figure in fields(self):
             setattr(self, figure.name, getattr(self, figure.name) + getattr(other, figure.name))
+
+    @classmethod
+    def summed(cls, all_stats: Iterable[ForwardingStats]) -> ForwardingStats:
+        total = cls()
+        for stats in all_stats:
+            total.add(stats)
+        return total
 
 
 @dataclass

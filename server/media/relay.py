@@ -183,13 +183,11 @@ class Relay:
 
     def forwarded(self) -> dict[str, ForwardingStats]:
         """What was sent to viewers since start, by kind (rooms that ended included)."""
-        totals = {kind: ForwardingStats() for kind in self._forwarded_before}
-        for kind, stats in self._forwarded_before.items():
-            totals[kind].add(stats)
-        for media in self._rooms.values():
-            for kind, stats in media.forwarded().items():
-                totals[kind].add(stats)
-        return totals
+        rooms = [media.forwarded() for media in self._rooms.values()]
+        return {
+            kind: ForwardingStats.summed([before, *(room[kind] for room in rooms)])
+            for kind, before in self._forwarded_before.items()
+        }
 
     @property
     def peer_connections(self) -> int:

@@ -154,12 +154,13 @@ class RoomMedia:
 
     def forwarded(self) -> dict[str, ForwardingStats]:
         """What every forwarder the room has had sent to viewers, by kind."""
-        totals = {kind: ForwardingStats() for kind in self.retired}
-        for kind, stats in self.retired.items():
-            totals[kind].add(stats)
-        for forwarder in self.forwarders():
-            totals[forwarder.kind].add(forwarder.stats)
-        return totals
+        forwarders = self.forwarders()
+        return {
+            kind: ForwardingStats.summed(
+                [retired, *(f.stats for f in forwarders if f.kind == kind)]
+            )
+            for kind, retired in self.retired.items()
+        }
 
     def source_of(self, session: MediaSession) -> Source | None:
         return self._by_session.get(session)
