@@ -17,8 +17,6 @@ import pytest
 from scheduler.timetable import ItemKind
 from server.config import (
     Config,
-    ConfigError,
-    IceServer,
     MailSettings,
     QuestionSettings,
     RegistrationMode,
@@ -27,6 +25,8 @@ from server.config import (
     load_config,
     parse_config,
 )
+from server.config_fields import ConfigError
+from server.config_media import IceServer
 from server.contact import Contact
 from tests.helpers import bundled_config, bundled_raw
 from tests.serverproc import CONFIG

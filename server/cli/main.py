@@ -15,7 +15,9 @@ from pathlib import Path
 
 from scheduler.clock import SystemClock, wall_now
 from server.auth.keys import KeyRing, KeyRingError
-from server.config import ConfigError, ice_address_problem, load_config
+from server.config import load_config
+from server.config_fields import ConfigError
+from server.config_media import ice_address_problem
 from server.data_folder import prepare_data_folder
 from server.errors import InvalidInput, StoreUnavailable
 from server.media.aiortc_internals.compat import InternalsChanged, check_compatible

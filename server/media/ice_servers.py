@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from server.auth.tokens import Claims
-from server.config import Config, ConfigError, IceServer
+from server.config import Config
+from server.config_fields import ConfigError
+from server.config_media import IceServer
 
 
 @dataclass(frozen=True)

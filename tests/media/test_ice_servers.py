@@ -18,7 +18,8 @@ from aiohttp.test_utils import TestClient
 from scheduler.clock import wall_now
 from server.auth.permissions import Role
 from server.auth.tokens import Claims, TokenService
-from server.config import ConfigError, IceServer
+from server.config_fields import ConfigError
+from server.config_media import IceServer
 from server.media.ice_servers import IceServers, mint_turn_credential
 from server.web import appkeys
 from server.web.app import create_app

@@ -19,7 +19,7 @@ from aiortc import RTCIceServer
 
 from scheduler.clock import wall_now
 from server.auth.permissions import Role
-from server.config import IceServer
+from server.config_media import IceServer
 from server.media.ice_servers import IceServers, TurnCredential
 from server.web import appkeys
 from tests.coturn import CoturnServer
