@@ -78,10 +78,21 @@ class AgendaCalendar:
         self._published_at = published_at
         digest = hashlib.sha256(f"{config.issuer}\n{config.event.name}".encode()).hexdigest()
         self._uid_suffix = f"{digest[:16]}@plenary"
+        # The whole agenda as last made, by method, with the running order it was made from:
+        # every join letter and every calendar's poll asks for it, and it changes only when
+        # the running order does.
+        self._made: dict[str | None, tuple[Timetable, CalendarFile]] = {}
 
     def whole(self, *, method: str | None = None) -> CalendarFile:
         """Every item; ``method`` (PUBLISH) for a copy sent by mail (RFC 5546)."""
-        return self._file(self._rooms.timetable.items, "agenda.ics", method)
+        timetable = self._rooms.timetable
+        made = self._made.get(method)
+        if made is None or made[0] is not timetable:
+            made = self._made[method] = (
+                timetable,
+                self._file(timetable.items, "agenda.ics", method),
+            )
+        return made[1]
 
     def of_item(self, item_id: str) -> CalendarFile:
         if item_id not in self._rooms.timetable:
