@@ -11,18 +11,21 @@ import { roomStatusText, startCountdown } from './roomstatus.js';
 import { StageSound } from './sound.js';
 import { arrangeStage, offeredSlots } from './stage.js';
 import { StageView } from './stageview.js';
+import { explainStop, showWay } from './stopway.js';
 import { REMOTE_VIEW, watchRoom } from './whep.js';
 
 const STOPS = Object.freeze({
   noToken: {
     heading: 'This page needs a technician’s access link',
     text: 'Open it from the technician page, or with a link that ends in #token=….',
+    next: 'contact',
   },
   invalidToken: {
     heading: 'The access link is not valid or has expired',
     text: 'Open the hall page again from the technician page.',
+    next: 'contact',
   },
-  forbidden: { heading: 'This access link does not include the hall’s return' },
+  forbidden: { heading: 'This access link does not include the hall’s return', next: 'access' },
   unknownRoom: { heading: 'There is no such room', text: 'Check the link.' },
   failed: { heading: 'The remote panelists could not be shown' },
 });
@@ -34,6 +37,8 @@ const NOBODY = Object.freeze({
 
 class HallPage {
   #doc;
+  #roomId;
+  #token;
   #link;
   #view = new StageView({ fill: true });
   #sound;
@@ -49,6 +54,8 @@ class HallPage {
 
   constructor(doc, roomId, token) {
     this.#doc = doc;
+    this.#roomId = roomId;
+    this.#token = token;
     byId(doc, 'hall-stage').append(this.#view.root);
     this.#sound = new StageSound(byId(doc, 'hall-sounds'), { changed: () => this.#renderSound() });
     this.#link = new MediaLink({
@@ -66,7 +73,7 @@ class HallPage {
     byId(doc, 'hall-fullscreen').addEventListener('click', () => toggleFullscreen(doc));
     doc.addEventListener('fullscreenchange', () => this.#renderFullscreen());
     setShown(byId(doc, 'hall-fullscreen'), doc.fullscreenEnabled === true);
-    if (token === null) this.#stop = STOPS.noToken;
+    if (token === null) this.#stopFor(STOPS.noToken);
     this.#renderSound();
   }
 
@@ -109,9 +116,20 @@ class HallPage {
   }
 
   #stopShowing(stop) {
-    this.#stop = stop;
+    this.#stopFor(stop);
     this.#link.stop();
     this.#render();
+  }
+
+  /** Stopped for good, for `stop`'s reason; its next step is filled in once the server says. */
+  #stopFor(stop) {
+    this.#stop = stop;
+    const context = { token: this.#token, page: 'hall', roomId: this.#roomId, items: this.#items };
+    explainStop(stop, context).then((explained) => {
+      if (explained === null || this.#stop !== stop) return;
+      this.#stop = explained;
+      this.#render();
+    });
   }
 
   #linkChanged(state, detail) {
@@ -125,7 +143,7 @@ class HallPage {
       this.#sound.stop();
     }
     if (state === LinkState.REFUSED) {
-      this.#stop = lastingRefusal(detail.error, STOPS) ?? { ...STOPS.failed, text: detail.error.message };
+      this.#stopFor(lastingRefusal(detail.error, STOPS) ?? { ...STOPS.failed, text: detail.error.message });
     }
     this.#render();
   }
@@ -160,6 +178,7 @@ class HallPage {
       setText(byId(doc, 'waiting-small'), small);
       setText(status, big);
     }
+    showWay(byId(doc, 'waiting-way'), showing ? null : this.#stop);
     this.#renderSound();
   }
 

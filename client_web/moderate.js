@@ -12,24 +12,26 @@ import { QuestionCard } from './questioncard.js';
 import { QuestionFeed } from './questionfeed.js';
 import { Change, QuestionSort, QuestionStatus, moderatorColumns } from './questions.js';
 import { arrivalWords, moderateActions, movedWords, refusalWords } from './questionwords.js';
-import { fetchMe } from './registrationapi.js';
 import { startRoomPage } from './roompage.js';
+import { accessStop, explainStop, showWay } from './stopway.js';
 
 const COLUMNS = Object.freeze(['pending', 'approved', 'answered', 'dismissed']);
-const MODERATING_ROLES = new Set(['moderator', 'organizer']);
 
 const STOPS = Object.freeze({
   noToken: {
     heading: 'This page needs a moderator’s access link',
     text: 'Open it with the link you were given (it ends in #token=…).',
+    next: 'contact',
   },
   invalidToken: {
     heading: 'Your access link is not valid or has expired',
     text: 'Ask the organizers for a new moderator link.',
+    next: 'contact',
   },
-  notModerator: {
-    heading: 'This page is for moderators',
-    text: 'Your access link does not allow moderating questions. The audience asks on the watch page.',
+  forbidden: {
+    heading: 'Your link does not let you moderate this room',
+    text: 'Your link opens only the rooms and pages it was made for.',
+    next: 'access',
   },
   unknownRoom: { heading: 'There is no such room', text: 'Check the link you were given.' },
 });
@@ -37,6 +39,8 @@ const STOPS = Object.freeze({
 class ModeratePage {
   #doc;
   #roomId;
+  #token;
+  #items = [];
   #feed;
   #announcer;
   #cards = new Map();
@@ -47,6 +51,7 @@ class ModeratePage {
   constructor(doc, roomId, token, follower) {
     this.#doc = doc;
     this.#roomId = roomId;
+    this.#token = token;
     this.#announcer = new Announcer(byId(doc, 'announcer'));
     this.#feed = new QuestionFeed(roomId, follower, {
       changed: (done) => this.#changed(done),
@@ -60,11 +65,12 @@ class ModeratePage {
       button.addEventListener('click', () => this.#showColumn(button.dataset.column));
     }
     if (token === null) this.#stopWith(STOPS.noToken);
-    else this.#checkRole(token);
+    else this.#checkAccess(token);
     this.#render();
   }
 
-  changed({ event, item }) {
+  changed({ event, item, items }) {
+    this.#items = items;
     setText(byId(this.#doc, 'event-name'), `Moderation · ${event.name}`);
     if (item === null) this.#stopWith(STOPS.unknownRoom);
     this.#render();
@@ -100,10 +106,11 @@ class ModeratePage {
     this.#feed.questionOrder(reply);
   }
 
-  async #checkRole(token) {
+  /** Stop at once, in plain words, if the link may not moderate here (another role or room). */
+  async #checkAccess(token) {
     try {
-      const me = await fetchMe(token);
-      if (!MODERATING_ROLES.has(me.role)) this.#stopWith(STOPS.notModerator);
+      const stop = await accessStop(token, 'moderate', this.#roomId, this.#items);
+      if (stop !== null) this.#stopWith(stop);
     } catch (error) {
       if (error.status === 401) this.#stopWith(STOPS.invalidToken);
       // Otherwise the server's answers to the page's requests say what is wrong.
@@ -119,13 +126,19 @@ class ModeratePage {
   }
 
   #refused(words, reply) {
-    if (reply.error === 'forbidden') this.#stopWith({ ...STOPS.notModerator, text: words });
+    if (reply.error === 'forbidden') this.#stopWith(STOPS.forbidden);
     else this.#showProblem(words);
   }
 
   #stopWith(stop) {
     this.#stop = stop;
     this.#render();
+    const context = { token: this.#token, page: 'moderate', roomId: this.#roomId, items: this.#items };
+    explainStop(stop, context).then((explained) => {
+      if (explained === null || this.#stop !== stop) return;
+      this.#stop = explained;
+      this.#render();
+    });
   }
 
   async #moderate(question, action, text) {
@@ -199,6 +212,7 @@ class ModeratePage {
     const stopPanel = byId(doc, 'stop-panel');
     setShown(stopPanel, this.#stop !== null);
     setShown(byId(doc, 'moderation'), this.#stop === null);
+    showWay(byId(doc, 'stop-way'), this.#stop);
     if (this.#stop !== null) {
       setText(byId(doc, 'stop-heading'), this.#stop.heading);
       setText(byId(doc, 'stop-text'), this.#stop.text ?? '');

@@ -45,6 +45,7 @@ export function startRoomPage(pageName, createPage) {
 /**
  * What a refused media session means for good, from the page's `stops`: its token refused
  * (401; the token is forgotten), the room not allowed (403) or not there (404). Null otherwise.
+ * The server's own sentence is not shown: it names room ids and permissions, not next steps.
  */
 export function lastingRefusal(error, stops) {
   switch (error.status) {
@@ -52,7 +53,7 @@ export function lastingRefusal(error, stops) {
       forgetToken();
       return stops.invalidToken;
     case 403:
-      return { ...stops.forbidden, text: error.message };
+      return stops.forbidden;
     case 404:
       return stops.unknownRoom;
     default:

@@ -6,32 +6,42 @@ import { byId, setShown, setText } from './dom.js';
 import { QuestionFeed } from './questionfeed.js';
 import { pinnedQuestion } from './questions.js';
 import { startRoomPage } from './roompage.js';
+import { accessStop, explainStop, showWay } from './stopway.js';
 
-const NOTES = Object.freeze({
-  noToken: 'This screen needs a technician’s or moderator’s access link (#token=…).',
-  invalidToken: 'The access link is not valid or has expired.',
-  unknownRoom: 'There is no such room.',
+const STOPS = Object.freeze({
+  noToken: { heading: 'This screen needs a technician’s or moderator’s access link (#token=…).', next: 'contact' },
+  invalidToken: { heading: 'The access link is not valid or has expired.', next: 'contact' },
+  forbidden: { heading: 'This screen is not open to your access link.', next: 'access' },
+  unknownRoom: { heading: 'There is no such room.' },
 });
 
 class ScreenPage {
   #doc;
+  #roomId;
+  #token;
+  #items = [];
   #feed;
   #note = '';
+  #stop = null;
   #hasToken;
 
   constructor(doc, roomId, token, follower) {
     this.#doc = doc;
+    this.#roomId = roomId;
+    this.#token = token;
     this.#hasToken = token !== null;
     this.#feed = new QuestionFeed(roomId, follower, {
       changed: () => this.#render(),
-      refused: (words) => this.#showNote(words),
+      refused: (words, reply) => this.#refused(words, reply),
     });
-    if (token === null) this.#note = NOTES.noToken;
+    if (token === null) this.#stopWith(STOPS.noToken);
+    else this.#checkAccess(token);
     this.#render();
   }
 
-  changed({ item }) {
-    if (item === null) this.#note = NOTES.unknownRoom;
+  changed({ item, items }) {
+    this.#items = items;
+    if (item === null) this.#stopWith(STOPS.unknownRoom);
     this.#render();
   }
 
@@ -39,7 +49,7 @@ class ScreenPage {
 
   tokenRefused() {
     this.#hasToken = false;
-    this.#showNote(NOTES.invalidToken);
+    this.#stopWith(STOPS.invalidToken);
   }
 
   leave() {}
@@ -50,6 +60,31 @@ class ScreenPage {
 
   question(body) {
     this.#feed.question(body);
+  }
+
+  /** Stop at once, in plain words, if the link may not use this screen (another role or room). */
+  async #checkAccess(token) {
+    try {
+      const stop = await accessStop(token, 'screen', this.#roomId, this.#items);
+      if (stop !== null) this.#stopWith(stop);
+    } catch {
+      // A refused token is reported by the live link; other failures by the feed's answers.
+    }
+  }
+
+  #refused(words, reply) {
+    if (reply?.error === 'forbidden') this.#stopWith(STOPS.forbidden);
+    else this.#showNote(words);
+  }
+
+  #stopWith(stop) {
+    this.#stop = stop;
+    this.#showNote([stop.heading, stop.text].filter(Boolean).join(' '));
+    const context = { token: this.#token, page: 'screen', roomId: this.#roomId, items: this.#items };
+    explainStop(stop, context).then((explained) => {
+      if (explained === null || this.#stop !== stop) return;
+      this.#stopWith(explained);
+    });
   }
 
   #showNote(words) {
@@ -67,6 +102,7 @@ class ScreenPage {
     setText(author, pinned?.author ?? '');
     setShown(author, pinned?.author != null);
     setText(byId(doc, 'screen-note'), this.#note);
+    showWay(byId(doc, 'screen-way'), this.#stop);
   }
 }
 

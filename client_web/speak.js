@@ -16,6 +16,7 @@ import { when } from './roomstatus.js';
 import { sourceById } from './stage.js';
 import { StageReturn } from './stagereturn.js';
 import { SpeakerQueue } from './speakqueue.js';
+import { explainStop, showWay } from './stopway.js';
 import { speakerPlace } from './stagewords.js';
 import { publishToRoom, switchTrack } from './whip.js';
 
@@ -24,12 +25,18 @@ const STOPS = Object.freeze({
   noToken: {
     heading: 'This page needs your speaker link',
     text: 'Open it with the personal link the organizers sent you (it ends in #token=…). You can still test your camera and microphone here.',
+    next: 'contact',
   },
   invalidToken: {
     heading: 'Your speaker link is not valid or has expired',
     text: 'Ask the organizers for a new link. You can still test your camera and microphone here.',
+    next: 'contact',
   },
-  forbidden: { heading: 'Your link does not let you speak in this room' },
+  forbidden: {
+    heading: 'Your link does not let you speak in this room',
+    text: 'You can still test your camera and microphone here.',
+    next: 'access',
+  },
   unknownRoom: { heading: 'There is no such room', text: 'Check the link you were given.' },
 });
 
@@ -41,6 +48,9 @@ const OFF_AIR = Object.freeze({
 
 class SpeakPage {
   #doc;
+  #roomId;
+  #token;
+  #items = [];
   #confirm;
   #meter;
   #preview = null;
@@ -60,6 +70,8 @@ class SpeakPage {
 
   constructor(doc, roomId, token, follower) {
     this.#doc = doc;
+    this.#roomId = roomId;
+    this.#token = token;
     this.#queue = new SpeakerQueue(doc, roomId, token, follower);
     this.#confirm = new ConfirmDialog(doc);
     this.#return = new StageReturn(doc, roomId, token, { mayConnect: () => this.#mayPublish() });
@@ -77,10 +89,11 @@ class SpeakPage {
     byId(doc, 'go-live').addEventListener('click', () => this.#goOnAir());
     byId(doc, 'stop').addEventListener('click', () => this.#stopAir());
     byId(doc, 'mute-mic').addEventListener('click', () => this.#toggleMic());
-    if (token === null) this.#stop = STOPS.noToken;
+    if (token === null) this.#stopFor(STOPS.noToken);
   }
 
-  changed({ event, item, times, now }) {
+  changed({ event, item, items, times, now }) {
+    this.#items = items;
     setText(byId(this.#doc, 'event-name'), `Speaker check-in · ${event.name}`);
     this.#times = times;
     this.#now = now;
@@ -216,7 +229,7 @@ class SpeakPage {
   }
 
   #stopSpeaking(stop) {
-    this.#stop = stop;
+    this.#stopFor(stop);
     this.#return.stop();
     this.#link.stop();
     this.#render();
@@ -225,7 +238,8 @@ class SpeakPage {
   #linkChanged(state, detail) {
     this.#linkState = state;
     this.#linkDetail = detail;
-    if (state === LinkState.REFUSED) this.#stop = lastingRefusal(detail.error, STOPS) ?? this.#stop;
+    const lasting = state === LinkState.REFUSED ? lastingRefusal(detail.error, STOPS) : null;
+    if (lasting !== null) this.#stopFor(lasting);
     // The return comes up with the first connection and stays through reconnections.
     if (state === LinkState.CONNECTED) {
       this.#ownId = detail.connection.session.source;
@@ -238,6 +252,17 @@ class SpeakPage {
   }
 
   /** This page's own source, as the `stage` event lists it; null until both are known. */
+  /** Stopped for good, for `stop`'s reason; its next step is filled in once the server says. */
+  #stopFor(stop) {
+    this.#stop = stop;
+    const context = { token: this.#token, page: 'speak', roomId: this.#roomId, items: this.#items };
+    explainStop(stop, context).then((explained) => {
+      if (explained === null || this.#stop !== stop) return;
+      this.#stop = explained;
+      this.#render();
+    });
+  }
+
   #ownSource() {
     return this.#ownId === null ? null : sourceById(this.#item?.room.sources, this.#ownId);
   }
@@ -263,6 +288,7 @@ class SpeakPage {
       setText(byId(doc, 'stop-heading'), this.#stop.heading);
       setText(byId(doc, 'stop-text'), this.#stop.text ?? '');
     }
+    showWay(byId(doc, 'stop-way'), this.#stop);
     const status = byId(doc, 'air-status');
     setText(status, this.#statusText());
     status.dataset.state = this.#airState();
