@@ -16,7 +16,7 @@ import { when } from './roomstatus.js';
 import { sourceById } from './stage.js';
 import { StageReturn } from './stagereturn.js';
 import { SpeakerQueue } from './speakqueue.js';
-import { explainStop, showWay } from './stopway.js';
+import { accessStop, explainStop, showWay } from './stopway.js';
 import { speakerPlace } from './stagewords.js';
 import { publishToRoom, switchTrack } from './whip.js';
 
@@ -90,6 +90,7 @@ class SpeakPage {
     byId(doc, 'stop').addEventListener('click', () => this.#stopAir());
     byId(doc, 'mute-mic').addEventListener('click', () => this.#toggleMic());
     if (token === null) this.#stopFor(STOPS.noToken);
+    else this.#checkAccess(token);
   }
 
   changed({ event, item, items, times, now }) {
@@ -252,6 +253,16 @@ class SpeakPage {
   }
 
   /** This page's own source, as the `stage` event lists it; null until both are known. */
+  /** Stop at once, in plain words, if the link may not speak here (another role or room). */
+  async #checkAccess(token) {
+    try {
+      const stop = await accessStop(token, 'speak', this.#roomId, this.#items);
+      if (stop !== null) this.#stopSpeaking(stop);
+    } catch {
+      // A refused token is reported by the live link; the rest when going on air.
+    }
+  }
+
   /** Stopped for good, for `stop`'s reason; its next step is filled in once the server says. */
   #stopFor(stop) {
     this.#stop = stop;
