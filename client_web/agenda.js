@@ -122,11 +122,12 @@ class AgendaPage {
     const ownZone = browserTimeZone();
     const localFormat = ownZone && ownZone !== timeZone ? new ZoneFormat(ownZone) : null;
     this.#agendaView = new AgendaView(byId(this.#doc, 'days'), format, localFormat);
-    this.#joinView = new JoinNowView(byId(this.#doc, 'join-line'), format);
+    const times = new ReaderTime(format, localFormat);
+    this.#joinView = new JoinNowView(byId(this.#doc, 'join-line'), times);
     this.#summary = new SummaryView({
       onNow: byId(this.#doc, 'on-now'),
       upNext: byId(this.#doc, 'up-next'),
-    }, new ReaderTime(format, localFormat));
+    }, times);
     this.#format = format;
     this.#localFormat = localFormat;
   }

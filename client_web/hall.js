@@ -124,7 +124,7 @@ class HallPage {
   /** Stopped for good, for `stop`'s reason; its next step is filled in once the server says. */
   #stopFor(stop) {
     this.#stop = stop;
-    const context = { token: this.#token, page: 'hall', roomId: this.#roomId, items: this.#items };
+    const context = { token: this.#token, page: 'hall', roomId: this.#roomId };
     explainStop(stop, context).then((explained) => {
       if (explained === null || this.#stop !== stop) return;
       this.#stop = explained;
@@ -178,7 +178,7 @@ class HallPage {
       setText(byId(doc, 'waiting-small'), small);
       setText(status, big);
     }
-    showWay(byId(doc, 'waiting-way'), showing ? null : this.#stop);
+    showWay(byId(doc, 'waiting-way'), showing ? null : this.#stop, this.#items);
     this.#renderSound();
   }
 

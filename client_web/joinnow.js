@@ -3,7 +3,6 @@
 // the next such item. Pure choice (`joinTarget`) apart from the view that shows it.
 
 import { el } from './dom.js';
-import { when } from './roomstatus.js';
 import { RoomState } from './roomstate.js';
 
 /** Whether a link's `rooms` (from /api/me: room ids, or ["*"]) covers a room. */
@@ -32,18 +31,19 @@ export function watchPath(item) {
 
 export class JoinNowView {
   #node;
-  #format;
+  #times;
   #key = '';
 
-  constructor(node, format) {
+  /** `times`: the reader's times (ReaderTime): the event's zone, labelled, and the reader's. */
+  constructor(node, times) {
     this.#node = node;
-    this.#format = format;
+    this.#times = times;
   }
 
   /** Rebuilt only when what it says changes, so a focused link keeps the focus. */
   show(items, rooms, now) {
     const target = rooms === null ? null : joinTarget(items, rooms);
-    const at = target && !target.live ? when(target.item.startsAt, now, this.#format) : '';
+    const at = target && !target.live ? this.#times.when(target.item.startsAt, now) : '';
     const key = target === null ? 'none' : `${target.live} ${target.item.id} ${at}`;
     if (key === this.#key) return;
     this.#key = key;
@@ -59,7 +59,7 @@ export class JoinNowView {
       this.#node.replaceChildren(
         el('span', { class: 'join-next', id: 'join-next' }, 'Next: ',
           el('a', { href: watchPath(target.item) }, target.item.title),
-          ` at ${at} (${this.#format.label})`));
+          ` at ${at}`));
     }
   }
 }

@@ -109,7 +109,7 @@ class ModeratePage {
   /** Stop at once, in plain words, if the link may not moderate here (another role or room). */
   async #checkAccess(token) {
     try {
-      const stop = await accessStop(token, 'moderate', this.#roomId, this.#items);
+      const stop = await accessStop(token, 'moderate', this.#roomId);
       if (stop !== null) this.#stopWith(stop);
     } catch (error) {
       if (error.status === 401) this.#stopWith(STOPS.invalidToken);
@@ -133,7 +133,7 @@ class ModeratePage {
   #stopWith(stop) {
     this.#stop = stop;
     this.#render();
-    const context = { token: this.#token, page: 'moderate', roomId: this.#roomId, items: this.#items };
+    const context = { token: this.#token, page: 'moderate', roomId: this.#roomId };
     explainStop(stop, context).then((explained) => {
       if (explained === null || this.#stop !== stop) return;
       this.#stop = explained;
@@ -212,7 +212,7 @@ class ModeratePage {
     const stopPanel = byId(doc, 'stop-panel');
     setShown(stopPanel, this.#stop !== null);
     setShown(byId(doc, 'moderation'), this.#stop === null);
-    showWay(byId(doc, 'stop-way'), this.#stop);
+    showWay(byId(doc, 'stop-way'), this.#stop, this.#items);
     if (this.#stop !== null) {
       setText(byId(doc, 'stop-heading'), this.#stop.heading);
       setText(byId(doc, 'stop-text'), this.#stop.text ?? '');

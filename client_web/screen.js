@@ -65,7 +65,7 @@ class ScreenPage {
   /** Stop at once, in plain words, if the link may not use this screen (another role or room). */
   async #checkAccess(token) {
     try {
-      const stop = await accessStop(token, 'screen', this.#roomId, this.#items);
+      const stop = await accessStop(token, 'screen', this.#roomId);
       if (stop !== null) this.#stopWith(stop);
     } catch {
       // A refused token is reported by the live link; other failures by the feed's answers.
@@ -80,7 +80,7 @@ class ScreenPage {
   #stopWith(stop) {
     this.#stop = stop;
     this.#showNote([stop.heading, stop.text].filter(Boolean).join(' '));
-    const context = { token: this.#token, page: 'screen', roomId: this.#roomId, items: this.#items };
+    const context = { token: this.#token, page: 'screen', roomId: this.#roomId };
     explainStop(stop, context).then((explained) => {
       if (explained === null || this.#stop !== stop) return;
       this.#stopWith(explained);
@@ -102,7 +102,7 @@ class ScreenPage {
     setText(author, pinned?.author ?? '');
     setShown(author, pinned?.author != null);
     setText(byId(doc, 'screen-note'), this.#note);
-    showWay(byId(doc, 'screen-way'), this.#stop);
+    showWay(byId(doc, 'screen-way'), this.#stop, this.#items);
   }
 }
 

@@ -252,11 +252,10 @@ class SpeakPage {
     this.#render();
   }
 
-  /** This page's own source, as the `stage` event lists it; null until both are known. */
   /** Stop at once, in plain words, if the link may not speak here (another role or room). */
   async #checkAccess(token) {
     try {
-      const stop = await accessStop(token, 'speak', this.#roomId, this.#items);
+      const stop = await accessStop(token, 'speak', this.#roomId);
       if (stop !== null) this.#stopSpeaking(stop);
     } catch {
       // A refused token is reported by the live link; the rest when going on air.
@@ -266,7 +265,7 @@ class SpeakPage {
   /** Stopped for good, for `stop`'s reason; its next step is filled in once the server says. */
   #stopFor(stop) {
     this.#stop = stop;
-    const context = { token: this.#token, page: 'speak', roomId: this.#roomId, items: this.#items };
+    const context = { token: this.#token, page: 'speak', roomId: this.#roomId };
     explainStop(stop, context).then((explained) => {
       if (explained === null || this.#stop !== stop) return;
       this.#stop = explained;
@@ -274,6 +273,7 @@ class SpeakPage {
     });
   }
 
+  /** This page's own source, as the `stage` event lists it; null until both are known. */
   #ownSource() {
     return this.#ownId === null ? null : sourceById(this.#item?.room.sources, this.#ownId);
   }
@@ -299,7 +299,7 @@ class SpeakPage {
       setText(byId(doc, 'stop-heading'), this.#stop.heading);
       setText(byId(doc, 'stop-text'), this.#stop.text ?? '');
     }
-    showWay(byId(doc, 'stop-way'), this.#stop);
+    showWay(byId(doc, 'stop-way'), this.#stop, this.#items);
     const status = byId(doc, 'air-status');
     setText(status, this.#statusText());
     status.dataset.state = this.#airState();

@@ -28,11 +28,11 @@ const ROLE_NAMES = Object.freeze({
 
 /**
  * Why a link was turned away from `page` (one of PAGES' keys) in room `roomId`, from GET
- * /api/me: {heading, text, way} where `way` is nodes leading on, or null when the link does
- * allow the page here after all (then the server's refusal had another reason).
- * `items` (agenda items, optional) give the rooms their titles.
+ * /api/me: {heading, text, way} where `way` is nodes leading on, or {heading, text, otherRooms}
+ * for a link limited to other rooms (showWay lists them, by title once the agenda is known), or
+ * null when the link does allow the page here after all (the refusal had another reason).
  */
-export async function accessStop(token, page, roomId, items = []) {
+export async function accessStop(token, page, roomId) {
   const me = await fetchMe(token);
   const permissions = Array.isArray(me.permissions) ? me.permissions : [];
   const rooms = Array.isArray(me.rooms) ? me.rooms : [];
@@ -50,7 +50,7 @@ export async function accessStop(token, page, roomId, items = []) {
   return {
     heading: 'Your link is for other rooms',
     text: 'Your personal link opens only the rooms it was made for.',
-    way: roomLinks(page, rooms, items),
+    otherRooms: { page, rooms },
   };
 }
 
@@ -59,10 +59,10 @@ export async function accessStop(token, page, roomId, items = []) {
  * `next: 'contact'` gains the event's contact, one with `next: 'access'` says why the link was
  * turned away (see accessStop). `page` is one of PAGES' keys.
  */
-export async function explainStop(stop, { token, page, roomId, items = [] }) {
+export async function explainStop(stop, { token, page, roomId }) {
   try {
     if (stop.next === 'contact') return await withContact(stop);
-    if (stop.next === 'access' && token !== null) return await accessStop(token, page, roomId, items);
+    if (stop.next === 'access' && token !== null) return await accessStop(token, page, roomId);
   } catch {
     // The words alone still say what happened.
   }
@@ -75,21 +75,32 @@ async function withContact(stop) {
   return { ...stop, way: [el('p', { class: 'stop-way-contact' }, ...contactSentence('To get a link', parseContact(policy?.contact)))] };
 }
 
-/** Show a stop's way (or nothing) in `node`, rebuilt only when the stop changes. */
-export function showWay(node, stop) {
-  const way = stop?.way ?? [];
-  if (node.stopShown === stop) return;
+/**
+ * Show a stop's way (or nothing) in `node`, rebuilt only when the stop or the rooms' titles
+ * change. `items` (the agenda's items) give the rooms of a link for other rooms their titles.
+ */
+export function showWay(node, stop, items = []) {
+  const rooms = stop?.otherRooms ? roomTitles(stop.otherRooms.rooms, items) : [];
+  const key = rooms.map(([room, title]) => `${room}\t${title}`).join('\n');
+  if (node.stopShown === stop && node.keyShown === key) return;
   node.stopShown = stop;
+  node.keyShown = key;
+  const way = stop?.otherRooms ? roomLinks(stop.otherRooms.page, rooms) : stop?.way ?? [];
   node.replaceChildren(...way);
   node.hidden = way.length === 0;
 }
 
-function roomLinks(page, rooms, items) {
+/** [room id, title] for each room, the title being the room's id until the agenda is known. */
+function roomTitles(rooms, items) {
+  const titles = new Map(items.filter((item) => item.room !== null).map((item) => [item.room.id, item.title]));
+  return rooms.map((room) => [room, titles.get(room) ?? room]);
+}
+
+function roomLinks(page, rooms) {
   if (rooms.length === 0) {
     return [el('p', {}, 'Your link opens none of the rooms. ', el('a', { href: '/' }, 'Back to the agenda'))];
   }
-  const titles = new Map(items.filter((item) => item.room !== null).map((item) => [item.room.id, item.title]));
-  const links = rooms.map((room, index) => [index > 0 ? ', ' : '',
-    el('a', { href: `/${page}/${encodeURIComponent(room)}` }, titles.get(room) ?? room)]);
+  const links = rooms.map(([room, title], index) => [index > 0 ? ', ' : '',
+    el('a', { href: `/${page}/${encodeURIComponent(room)}` }, title)]);
   return [el('p', { class: 'other-rooms', id: 'other-rooms' }, 'Your link is for: ', ...links, '.')];
 }

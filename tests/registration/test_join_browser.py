@@ -9,12 +9,13 @@ Screenshots at desktop and phone widths go to /tmp/plenary-shots/join-*.png.
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from server.auth.permissions import Role
 from tests.conftest import DESKTOP, PHONE, OpenPage
@@ -98,12 +99,35 @@ def test_closed_registration_says_so_with_the_contact_on_the_agenda_and_the_watc
     expect(watch.locator("#waiting-actions a.contact-link")).to_have_attribute("href", CONTACT)
 
 
+def contrast(link: Locator) -> float:
+    """The WCAG contrast ratio of an element's text against its own background colour."""
+    ratio = link.evaluate(
+        """(node) => {
+          const style = getComputedStyle(node);
+          const luminance = (color) => {
+            const [r, g, b] = color.match(/[\\d.]+/g).slice(0, 3).map((part) => {
+              const c = Number(part) / 255;
+              return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+            });
+            return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+          };
+          const [light, dark] = [luminance(style.color), luminance(style.backgroundColor)]
+            .sort((a, b) => b - a);
+          return (light + 0.05) / (dark + 0.05);
+        }"""
+    )
+    return float(ratio)
+
+
 def test_the_watch_page_without_a_link_offers_registration(
     start_site: StartSite, open_page: OpenPage
 ) -> None:
     server = start_site("open")
     page = open_page(f"{server.url}/watch/welcome")
     expect(page.locator("#waiting-big")).to_have_text("This page needs your access link")
+    again = page.locator("#waiting-actions").get_by_role("link", name="E-mail me my link again")
+    assert contrast(again) >= 4.5  # readable on the dark stage, not greyed out
+    shoot(page, "watch-without-link")
     page.locator("#waiting-actions").get_by_role("link", name="Register to attend online").click()
     page.wait_for_url(f"{server.url}/register")
     expect(page.locator("#register-form")).to_be_visible()
@@ -133,10 +157,12 @@ def test_before_the_first_item_the_attendee_sees_what_is_next(
 ) -> None:
     server = start_site("approval", lead_seconds=600)
     token = server.token(Role.ATTENDEE, "Bo", rooms=("keynote",))
-    page = open_page(f"{server.url}/#token={token}")
+    page = open_page(f"{server.url}/#token={token}", timezone_id="America/New_York")
     next_line = page.locator("#join-next")
     expect(next_line).to_contain_text("Next: ")
-    expect(next_line).to_contain_text("Vienna time")
+    # The reader in New York is told the time in Vienna and in their own zone.
+    reader_time = re.compile(r"at \d\d:\d\d Vienna time.*\(\d\d:\d\d.* your time\)")
+    expect(next_line).to_contain_text(reader_time)
     expect(next_line.locator("a")).to_have_attribute("href", "/watch/keynote")
     expect(page.get_by_role("link", name="Join now")).to_have_count(0)
 

@@ -24,35 +24,49 @@ CONTACT = "https://www.osce.org/cthb"  # the bundled config's [event] contact
 RAW = "does not include room"
 
 
-def test_a_speaker_link_for_another_room_leads_there(
+def test_a_link_for_other_rooms_leads_to_them_by_title(
     start_server: Callable[..., ServerProcess], open_page: OpenPage
 ) -> None:
     server = start_server(lead_seconds=-60)
-    token = server.token(Role.SPEAKER, "Bo", rooms=("keynote",))
-    page = open_page(f"{server.url}/speak/welcome#token={token}", viewport=PHONE)
+    speaker = server.token(Role.SPEAKER, "Bo", rooms=("keynote",))
+    page = open_page(f"{server.url}/speak/welcome#token={speaker}", viewport=PHONE)
     expect(page.locator("#stop-heading")).to_have_text("Your link is for other rooms")
-    expect(page.locator("#other-rooms a")).to_have_attribute("href", "/speak/keynote")
+    link = page.locator("#other-rooms a")
+    expect(link).to_have_text("Keynote Address")  # the agenda's title, not the room's id
+    expect(link).to_have_attribute("href", "/speak/keynote")
     expect(page.locator("main")).not_to_contain_text(RAW)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "refusal-speak-other-rooms.png"), full_page=True)
 
+    technician = server.token(Role.TECHNICIAN, "Cy", rooms=("keynote",))
+    hall = open_page(f"{server.url}/hall/welcome#token={technician}")
+    expect(hall.locator("#waiting-way #other-rooms a")).to_have_attribute("href", "/hall/keynote")
+    expect(hall.locator("#waiting-way")).to_contain_text("Keynote Address")
+    expect(hall.locator("body")).not_to_contain_text(RAW)
 
-def test_an_attendee_link_on_the_moderator_page_leads_to_the_agenda(
+
+def test_a_link_for_another_role_leads_to_the_agenda(
     start_server: Callable[..., ServerProcess], open_page: OpenPage
 ) -> None:
     server = start_server(lead_seconds=-60)
-    token = server.token(Role.ATTENDEE, "Bo", rooms=("welcome",))
-    page = open_page(f"{server.url}/moderate/welcome#token={token}")
+    attendee = server.token(Role.ATTENDEE, "Bo", rooms=("welcome",))
+    page = open_page(f"{server.url}/moderate/welcome#token={attendee}")
     expect(page.locator("#stop-heading")).to_have_text("This page is for moderators")
     expect(page.locator("#stop-text")).to_contain_text("an attendee’s")
     expect(page.locator("#stop-way #agenda-link")).to_have_attribute("href", "/")
     expect(page.locator("main")).not_to_contain_text(RAW)
 
+    screen = open_page(f"{server.url}/screen/welcome#token={attendee}")
+    expect(screen.locator("#screen-note")).to_contain_text(
+        "This page is for technicians and moderators"
+    )
+    expect(screen.locator("#screen-way #agenda-link")).to_have_attribute("href", "/")
 
-@pytest.mark.parametrize("page_name", ["speak", "moderate", "hall"])
+
 def test_a_page_without_a_link_names_the_contact(
-    start_server: Callable[..., ServerProcess], open_page: OpenPage, page_name: str
+    start_server: Callable[..., ServerProcess], open_page: OpenPage
 ) -> None:
     server = start_server(lead_seconds=-60)
-    page = open_page(f"{server.url}/{page_name}/welcome")
-    expect(page.locator("a.contact-link")).to_have_attribute("href", CONTACT)
+    for page_name in ("speak", "moderate", "hall", "screen"):
+        page = open_page(f"{server.url}/{page_name}/welcome")
+        expect(page.locator("a.contact-link")).to_have_attribute("href", CONTACT)
