@@ -52,8 +52,12 @@ from server.media.sequence_window import SEQUENCE_SPACE, Placement, SequenceWind
 
 KEYFRAME_INTERVAL_SECONDS = 1.0
 TIMESTAMP_SPACE = 1 << 32
-# Plans are made afresh this often (in packets) even when nothing announced a change.
+# Plans are made afresh this often (in packets, and in seconds) even when nothing announced a
+# change: a viewer's way out moves with its ICE pair (browsers switch pairs after connecting),
+# and nothing tells the forwarder. Sooner when a send failed: the old pair is often closed.
 REPLAN_EVERY = 512
+REPLAN_SECONDS = 1.0
+REPLAN_AFTER_MISS_SECONDS = 0.1
 # A viewer waiting for a keyframe is sent a padding-only packet this often (in packets), so its
 # SRTP index (and the browser's) never falls 2^15 behind: it would be guessed a rollover off.
 KEEP_IN_STEP_EVERY = 8192
@@ -170,6 +174,7 @@ class Forwarder:
     _reports_queued: bool = False
     _last_sent_at: float | None = None  # on ``clock``, which may read nought
     _last_keyframe_request: float = float("-inf")
+    _replan_at: float = float("-inf")  # on ``clock``: when every plan is made afresh
 
     def __post_init__(self) -> None:
         self._reports = ReportSchedule(INTERVAL_SECONDS[self.kind])
@@ -254,12 +259,15 @@ class Forwarder:
         codec_key = (codec.mimeType.lower(), codec.clockRate)
         if newest and self._waiting:
             self._keep_in_step(codec_key, sequence, timestamp)
+        if now >= self._replan_at:
+            self._plans.clear()
+            self._replan_at = now + REPLAN_SECONDS
         plan = self._plans.get(codec_key)
         if plan is None or self._packets % REPLAN_EVERY == 0:
             plan = self._plan(codec_key)
         self._packets += 1
         self._octets += len(packet.payload)
-        sent = 0
+        sent = missed = 0
         for copy in plan:
             out = RtpPacket(
                 payload_type=copy.payload_type,
@@ -279,10 +287,13 @@ class Forwarder:
                 self.stats.dropped += fanout.size  # larger than any network carries
                 continue
             delivered = fanout.send(data)
-            self.stats.dropped += fanout.size - delivered  # sockets full or gone
+            missed += fanout.size - delivered  # sockets full or gone, or a pair that moved
             self.stats.bytes_out += delivered * len(data)
             sent += delivered
         self.stats.packets_out += sent
+        if missed:
+            self.stats.dropped += missed
+            self._replan_at = min(self._replan_at, now + REPLAN_AFTER_MISS_SECONDS)
         if newest:
             self._last_ntp_time = ntp_time
             self._queue_reports(now)

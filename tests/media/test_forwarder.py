@@ -461,6 +461,50 @@ async def test_a_viewer_that_cannot_be_sent_to_misses_only_its_copy(clock: FakeC
     assert forwarder.stats.bytes_out == sum(len(packet) for packet in viewer.received)
 
 
+async def test_a_viewer_whose_pair_moved_is_followed_soon_after_a_send_fails(
+    clock: FakeClock,
+) -> None:
+    """A browser switches its ICE pair after connecting, and the old one is closed: the first
+    send that fails has the forwarder look again at every viewer's way out a moment later
+    (``REPLAN_AFTER_MISS_SECONDS``), not hundreds of packets later."""
+
+    old_pair: list[bytes] = []
+
+    def send_on_the_old_pair(data: bytes, address: object) -> None:
+        if closed:
+            raise ConnectionRefusedError("nobody listens there any more")
+        old_pair.append(data)
+
+    closed = False
+    forwarder = audio(clock, first_sequence=0)
+    viewer = FakeViewer(way_out=(bytes, send_on_the_old_pair, ("127.0.0.1", 9)))
+    forwarder.add_viewer(viewer)
+    await forward(forwarder, clock, [rtp(0), rtp(1)])  # one every 1/64 s
+    closed, viewer.way_out = True, None  # the browser moved to a new pair and closed the old
+    await forward(forwarder, clock, [rtp(n) for n in range(2, 12)])
+    assert len(old_pair) == 2
+    # Packet 2 fails at 2/64 s; 0.1 s later, from packet 9 (at 9/64 s), the new pair.
+    assert viewer.sequence_numbers() == list(range(9, 12))
+    assert forwarder.stats.dropped == 7
+
+
+async def test_a_viewer_whose_pair_moved_quietly_is_followed_within_a_second(
+    clock: FakeClock,
+) -> None:
+    """Even when nothing fails (the old pair still takes the packets), every viewer's way out
+    is looked at again each ``REPLAN_SECONDS``, however few packets go out meanwhile."""
+    forwarder = audio(clock, first_sequence=0)
+    viewer = FakeViewer()
+    forwarder.add_viewer(viewer)
+    old_pair: list[bytes] = []
+    viewer.way_out = (bytes, lambda data, address: old_pair.append(data), ("127.0.0.1", 9))
+    await forward(forwarder, clock, [rtp(0)], every=0.25)
+    viewer.way_out = None  # the new pair
+    await forward(forwarder, clock, [rtp(n) for n in range(1, 8)], every=0.25)
+    assert len(old_pair) == 4  # 0, 0.25, 0.5 and 0.75 s
+    assert viewer.sequence_numbers() == list(range(4, 8))  # from 1 s on
+
+
 # -- a slot of the stage: sources by name, and viewers that refuse one ---------------------------
 
 
