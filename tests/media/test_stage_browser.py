@@ -203,11 +203,14 @@ def test_a_remote_panelist_joins_the_hall_on_stage_and_every_page_follows(
         open_page, f"{server.url}/watch/welcome#token={server.token(Role.ATTENDEE, 'Wim')}"
     )
     sound_starts(watcher, "#player .sound-on")
-    # Backstage is nobody's to see: the watcher has the hall alone, large.
+    # Backstage is nobody's to see: the watcher has the hall alone, large. Its picture keeps
+    # coming while Chromium moves to another ICE pair after connecting (it froze for 15 s when
+    # the relay did not follow the move).
     hall_only = wait_until(
         watcher,
         lambda: tiles(watcher, "#player"),
-        lambda found: names_with_frames(found, 10) == [HALL_NAME],
+        lambda found: names_with_frames(found, 60) == [HALL_NAME],
+        within_ms=10_000,
     )
     assert len(hall_only) == 1
 
