@@ -53,7 +53,7 @@ from server.store import Actor
 from server.store.questions import NewQuestion, QuestionRecords, Vote, Voted
 from server.web.rate_limit import RateLimiter
 
-COUNT_SECONDS = 0.25  # a question's count goes out at most four times a second
+COUNT_SECONDS = 0.5  # a question's count goes out at most twice a second
 # Votes one person may cast (or take back) a minute, and at once: far above any hand's pace,
 # low enough that one client toggling in a loop cannot keep the store busy.
 VOTES_PER_MINUTE = 600
