@@ -88,11 +88,12 @@ class QuestionChannel:
                 group_room(question.room, moderates),
                 skipped,
             )
-            await self._emit(
-                delivery(question, change.before, group, True, change.withdrawn),
-                voters_room(question.id, moderates),
-                SkippedSids(own),
-            )
+            if voters[moderates]:  # a payload encoded for nobody is not encoded at all
+                await self._emit(
+                    delivery(question, change.before, group, True, change.withdrawn),
+                    voters_room(question.id, moderates),
+                    SkippedSids(own),
+                )
         for sid in own:
             await self._deliver_own(sid, change, voted=any(sid in voters[m] for m in GROUPS))
         if change.withdrawn:
