@@ -231,7 +231,7 @@ class Bench:
         request |= {"seconds": self.opts.seconds, "burst": self.opts.burst}
         with self.cpu("votes", attendees):
             self.figures.voted = await attendees.ask(request, self.phase_timeout)
-        await asyncio.sleep(1.0)  # counts are coalesced: the last goes out within 0.25 s
+        await asyncio.sleep(1.0)  # counts are coalesced: the last goes out within 0.5 s
         listing = await self.moderator.call("questions", {"room": ROOM})
         self.figures.final_counts = {
             q["id"]: q["votes"] for q in listing["questions"] if q["id"] in questions
