@@ -11,7 +11,7 @@ import { roomStatusText, startCountdown } from './roomstatus.js';
 import { StageSound } from './sound.js';
 import { arrangeStage, offeredSlots } from './stage.js';
 import { StageView } from './stageview.js';
-import { explainStop, showWay } from './stopway.js';
+import { explainLater, showWay } from './stopway.js';
 import { REMOTE_VIEW, watchRoom } from './whep.js';
 
 const STOPS = Object.freeze({
@@ -125,8 +125,7 @@ class HallPage {
   #stopFor(stop) {
     this.#stop = stop;
     const context = { token: this.#token, page: 'hall', roomId: this.#roomId };
-    explainStop(stop, context).then((explained) => {
-      if (explained === null || this.#stop !== stop) return;
+    explainLater(stop, context, () => this.#stop, (explained) => {
       this.#stop = explained;
       this.#render();
     });

@@ -13,7 +13,7 @@ import { QuestionFeed } from './questionfeed.js';
 import { Change, QuestionSort, QuestionStatus, moderatorColumns } from './questions.js';
 import { arrivalWords, moderateActions, movedWords, refusalWords } from './questionwords.js';
 import { startRoomPage } from './roompage.js';
-import { accessStop, explainStop, showWay } from './stopway.js';
+import { accessStop, explainLater, showWay } from './stopway.js';
 
 const COLUMNS = Object.freeze(['pending', 'approved', 'answered', 'dismissed']);
 
@@ -134,8 +134,7 @@ class ModeratePage {
     this.#stop = stop;
     this.#render();
     const context = { token: this.#token, page: 'moderate', roomId: this.#roomId };
-    explainStop(stop, context).then((explained) => {
-      if (explained === null || this.#stop !== stop) return;
+    explainLater(stop, context, () => this.#stop, (explained) => {
       this.#stop = explained;
       this.#render();
     });

@@ -6,7 +6,7 @@ import { byId, setShown, setText } from './dom.js';
 import { QuestionFeed } from './questionfeed.js';
 import { pinnedQuestion } from './questions.js';
 import { startRoomPage } from './roompage.js';
-import { accessStop, explainStop, showWay } from './stopway.js';
+import { accessStop, explainLater, showWay } from './stopway.js';
 
 const STOPS = Object.freeze({
   noToken: { heading: 'This screen needs a technician’s or moderator’s access link (#token=…).', next: 'contact' },
@@ -81,10 +81,7 @@ class ScreenPage {
     this.#stop = stop;
     this.#showNote([stop.heading, stop.text].filter(Boolean).join(' '));
     const context = { token: this.#token, page: 'screen', roomId: this.#roomId };
-    explainStop(stop, context).then((explained) => {
-      if (explained === null || this.#stop !== stop) return;
-      this.#stopWith(explained);
-    });
+    explainLater(stop, context, () => this.#stop, (explained) => this.#stopWith(explained));
   }
 
   #showNote(words) {

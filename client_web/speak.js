@@ -16,7 +16,7 @@ import { when } from './roomstatus.js';
 import { sourceById } from './stage.js';
 import { StageReturn } from './stagereturn.js';
 import { SpeakerQueue } from './speakqueue.js';
-import { accessStop, explainStop, showWay } from './stopway.js';
+import { accessStop, explainLater, showWay } from './stopway.js';
 import { speakerPlace } from './stagewords.js';
 import { publishToRoom, switchTrack } from './whip.js';
 
@@ -266,8 +266,7 @@ class SpeakPage {
   #stopFor(stop) {
     this.#stop = stop;
     const context = { token: this.#token, page: 'speak', roomId: this.#roomId };
-    explainStop(stop, context).then((explained) => {
-      if (explained === null || this.#stop !== stop) return;
+    explainLater(stop, context, () => this.#stop, (explained) => {
       this.#stop = explained;
       this.#render();
     });

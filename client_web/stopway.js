@@ -59,7 +59,7 @@ export async function accessStop(token, page, roomId) {
  * `next: 'contact'` gains the event's contact, one with `next: 'access'` says why the link was
  * turned away (see accessStop). `page` is one of PAGES' keys.
  */
-export async function explainStop(stop, { token, page, roomId }) {
+async function explainStop(stop, { token, page, roomId }) {
   try {
     if (stop.next === 'contact') return await withContact(stop);
     if (stop.next === 'access' && token !== null) return await accessStop(token, page, roomId);
@@ -67,6 +67,16 @@ export async function explainStop(stop, { token, page, roomId }) {
     // The words alone still say what happened.
   }
   return null;
+}
+
+/**
+ * Asks for the stop's better words (explainStop) and hands them to `show` once the server has
+ * said, unless the page has moved on to another stop by then (`current()` is not `stop`).
+ */
+export function explainLater(stop, context, current, show) {
+  explainStop(stop, context).then((explained) => {
+    if (explained !== null && current() === stop) show(explained);
+  });
 }
 
 /** `stop` with a way added that names the event's contact as whom to ask for a link. */
