@@ -12,6 +12,7 @@ export class SpeakerQueue {
   #feed;
   #cards = new Map();
   #hasToken;
+  #refused = false; // the list will not come: its refusal is shown instead of "Loading…"
 
   constructor(doc, roomId, token, follower) {
     this.#doc = doc;
@@ -44,6 +45,8 @@ export class SpeakerQueue {
     const problem = byId(this.#doc, 'queue-error');
     setText(problem, words);
     setShown(problem, true);
+    this.#refused = !this.#feed.loaded;
+    this.#render();
   }
 
   #render() {
@@ -57,7 +60,7 @@ export class SpeakerQueue {
     setText(empty, this.#feed.loaded
       ? 'No questions approved yet. They appear here as the moderator approves them.'
       : 'Loading the questions…');
-    setShown(empty, queue.length === 0);
+    setShown(empty, queue.length === 0 && !(this.#refused && !this.#feed.loaded));
     setText(byId(doc, 'queue-count'), queue.length === 0 ? '' : String(queue.length));
   }
 

@@ -35,6 +35,9 @@ def test_a_link_for_other_rooms_leads_to_them_by_title(
     expect(link).to_have_text("Keynote Address")  # the agenda's title, not the room's id
     expect(link).to_have_attribute("href", "/speak/keynote")
     expect(page.locator("main")).not_to_contain_text(RAW)
+    # The questions will not come: their panel says why, and stops saying it is loading them.
+    expect(page.locator("#queue-error")).to_be_visible()
+    expect(page.locator("#queue-empty")).to_be_hidden()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "refusal-speak-other-rooms.png"), full_page=True)
 
