@@ -128,6 +128,16 @@ def test_the_watch_page_without_a_link_offers_registration(
     again = page.locator("#waiting-actions").get_by_role("link", name="E-mail me my link again")
     assert contrast(again) >= 4.5  # readable on the dark stage, not greyed out
     shoot(page, "watch-without-link")
+    phone = open_page(f"{server.url}/watch/welcome", viewport=PHONE)
+    expect(phone.locator("#waiting-big")).to_have_text("This page needs your access link")
+    expect(phone.locator("#waiting-actions .contact-link")).to_be_visible()
+    box, heading, contact = (
+        phone.locator(selector).bounding_box()
+        for selector in ("#waiting", "#waiting-big", "#waiting-actions .contact-link")
+    )
+    assert box and heading and contact
+    assert box["y"] <= heading["y"] and contact["y"] + contact["height"] <= box["y"] + box["height"]
+    shoot(phone, "watch-without-link-phone")
     page.locator("#waiting-actions").get_by_role("link", name="Register to attend online").click()
     page.wait_for_url(f"{server.url}/register")
     expect(page.locator("#register-form")).to_be_visible()
