@@ -13,9 +13,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
-from sqlalchemy import Table, bindparam, delete, func, select, tuple_, update
+from sqlalchemy import Row, Table, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -83,29 +83,38 @@ class QuestionRecords:
                     outcomes.append(error)
                     continue
                 latest[key] = question
-                session.add(_row(run, question))
                 outcomes.append(question)
+            added = [_values(run, q) for q in outcomes if isinstance(q, Question)]
+            if added:  # one statement, the rows as its parameters: no object per row
+                await session.execute(insert(_QUESTIONS), added)
             return outcomes
 
     async def _latest_of(
         self, session: AsyncSession, run: str, questions: list[Question]
     ) -> dict[tuple[str, str | None], Question]:
-        """The newest question of each asker of ``questions`` in its room."""
+        """The newest question of each asker of ``questions`` in its room: one row each,
+        however many they asked before."""
         askers = {q.asker for q in questions if q.asker is not None}
         rooms = {q.room for q in questions}
         latest: dict[tuple[str, str | None], Question] = {}
         if not askers:
             return latest
-        rows = await session.scalars(
-            select(QuestionRow)
+        newest_first = func.row_number().over(
+            partition_by=(QuestionRow.room, QuestionRow.asker),
+            order_by=(QuestionRow.created_at.desc(), QuestionRow.id.desc()),
+        )
+        ranked = (
+            select(QuestionRow.id, newest_first.label("rank"))
             .where(
                 QuestionRow.run == run,
                 QuestionRow.room.in_(rooms),
                 QuestionRow.asker.in_(askers),
             )
-            .order_by(QuestionRow.created_at, QuestionRow.id)
+            .subquery()
         )
-        for row in rows:
+        newest = select(_QUESTIONS).join(ranked, ranked.c.id == _QUESTIONS.c.id)
+        rows = await session.execute(newest.where(ranked.c.rank == 1))
+        for row in rows:  # plain rows: no object of the session's to make and keep per row
             latest[(row.room, row.asker)] = _question(row)
         return latest
 
@@ -358,10 +367,25 @@ def _unpinned(row: QuestionRow) -> Change:
     return before, _question(row)
 
 
-def _row(run: str, question: Question) -> QuestionRow:
-    row = QuestionRow(id=question.id, run=run, room=question.room, created_at=question.created_at)
-    _write(row, question)
-    return row
+_QUESTIONS = cast(Table, QuestionRow.__table__)
+
+
+def _values(run: str, question: Question) -> dict[str, object]:
+    """A new question's row, as the parameters of an insert."""
+    return {
+        "id": question.id,
+        "run": run,
+        "room": question.room,
+        "created_at": question.created_at,
+        "text": question.text,
+        "original_text": question.original_text,
+        "status": question.status.value,
+        "votes": question.votes,
+        "pinned": question.pinned,
+        "author": question.author,
+        "asker": question.asker,
+        "answered_at": question.answered_at,
+    }
 
 
 def _write(row: QuestionRow, question: Question) -> None:
@@ -375,7 +399,8 @@ def _write(row: QuestionRow, question: Question) -> None:
     row.answered_at = question.answered_at
 
 
-def _question(row: QuestionRow) -> Question:
+def _question(row: QuestionRow | Row[Any]) -> Question:
+    """From a row of the session's, or a plain one with the same columns."""
     return Question(
         id=row.id,
         room=row.room,

@@ -299,3 +299,20 @@ async def test_a_batch_of_questions_refuses_each_repeat(store: Store) -> None:
         q.id for room in ("welcome", "keynote") for q in await store.questions.in_room(RUN, room)
     }
     assert stored_now == {stored.id, asked[1].id, asked[3].id, asked[4].id}
+
+
+async def test_a_repeat_is_of_the_askers_newest_stored_question_only(store: Store) -> None:
+    """Of an asker's many stored questions only the newest counts, whoever asked since."""
+    for minutes, text in enumerate(("Why?", "What?", "When?")):
+        await add(store, question(text=text, created_at=AT + timedelta(minutes=minutes)))
+    await add(store, question(text="Who?", asker="u_bob", created_at=AT + timedelta(minutes=5)))
+    seen: list[str] = []
+
+    def remember(latest: Question) -> None:
+        seen.append(latest.text)
+
+    outcomes = await store.questions.add_new(
+        RUN, [NewQuestion(question(text="How?", created_at=AT + timedelta(minutes=9)), remember)]
+    )
+    assert isinstance(outcomes[0], Question)
+    assert seen == ["When?"]
