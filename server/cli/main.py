@@ -22,6 +22,7 @@ from server.data_folder import prepare_data_folder
 from server.errors import InvalidInput, StoreUnavailable
 from server.media.aiortc_internals.compat import InternalsChanged, check_compatible
 from server.operations.logs import LogFormat, configure_logging
+from server.rooms.socket_manager import check_compatible as check_socketio
 from server.store import StoreError
 
 EXIT_USAGE = 2
@@ -141,6 +142,7 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     check_compatible()  # before the relay's modules are imported: some would fail to import
+    check_socketio()
     from server.cli.serve import serve
 
     addresses = _ice_addresses(args.ice_address) or config.ice_addresses

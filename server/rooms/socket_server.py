@@ -18,6 +18,7 @@ from aiohttp import WSCloseCode, web
 from server.errors import InvalidInput, ServerStopping
 from server.rooms.socket_input import CheckedPacket
 from server.rooms.socket_log import SocketLog
+from server.rooms.socket_manager import DirectManager, check_compatible
 
 PATH = "/socket.io/"
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -31,6 +32,7 @@ OriginCheck = Callable[[str | None, Mapping[str, Any]], bool]
 
 class SocketServer:
     def __init__(self, log: SocketLog, allows_origin: OriginCheck) -> None:
+        check_compatible()  # the client manager builds packets as python-socketio does
         self._log = log
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
@@ -38,6 +40,7 @@ class SocketServer:
             # A handshake from a page of another origin is refused (400) before it connects.
             cors_allowed_origins=allows_origin,
             serializer=CheckedPacket,
+            client_manager=DirectManager(),
             logger=log,
             engineio_logger=log,
         )
