@@ -8,7 +8,6 @@ import importlib
 import re
 import subprocess
 import sys
-import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -33,6 +32,7 @@ from server.media.aiortc_internals.compat import (
     internal_problem,
 )
 from server.media.aiortc_internals.srtp import protect_address
+from tests.pins import assert_pinned_exactly
 
 ROOT = Path(__file__).resolve().parents[2]
 MEDIA = ROOT / "server" / "media"
@@ -49,14 +49,7 @@ def test_the_installed_versions_are_the_pinned_ones() -> None:
 
 
 def test_the_pins_are_those_of_pyproject_and_the_lock() -> None:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    pinned = dict(
-        requirement.split("==") for requirement in project["dependencies"] if "==" in requirement
-    )
-    lock = (ROOT / "requirements.lock").read_text(encoding="utf-8")
-    locked = dict(re.findall(r"^([a-z0-9-]+)==(\S+)", lock, re.MULTILINE))
-    assert {name: pinned[name] for name in PINS} == PINS
-    assert {name: locked[name] for name in PINS} == PINS
+    assert_pinned_exactly(PINS)
 
 
 # -- complete: every private name and internal module the relay's code uses is in the table

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import tomllib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -25,8 +24,8 @@ from server.rooms.socket_manager import (
     SocketioChanged,
     check_compatible,
 )
+from tests.pins import assert_pinned_exactly
 
-ROOT = Path(__file__).resolve().parents[2]
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
 
 
@@ -37,14 +36,7 @@ def test_every_internal_in_the_table_is_as_the_manager_uses_it(internal: Interna
 
 def test_the_installed_versions_are_the_pinned_ones_of_pyproject_and_the_lock() -> None:
     check_compatible()
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    pinned = dict(
-        requirement.split("==") for requirement in project["dependencies"] if "==" in requirement
-    )
-    lock = (ROOT / "requirements.lock").read_text(encoding="utf-8")
-    locked = dict(re.findall(r"^([a-z0-9-]+)==(\S+)", lock, re.MULTILINE))
-    assert {name: pinned[name] for name in PINS} == PINS
-    assert {name: locked[name] for name in PINS} == PINS
+    assert_pinned_exactly(PINS)
 
 
 def test_another_version_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
