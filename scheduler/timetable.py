@@ -352,11 +352,11 @@ class Timetable:
             and at < item.ends_at
         }
         items = tuple(moved.get(item.id, item) for item in self.items)
-        return replace(self, items=_in_order(items))
+        return replace(self, items=in_order(items))
 
     def _replace_item(self, new: AgendaItem) -> Timetable:
         items = tuple(new if item.id == new.id else item for item in self.items)
-        return replace(self, items=_in_order(items))
+        return replace(self, items=in_order(items))
 
     def _push_back_after(self, anchor: AgendaItem, at: datetime) -> Timetable:
         """Later items of the same day that now overlap move back, keeping their length;
@@ -379,7 +379,7 @@ class Timetable:
             moved[item.id] = shifted
             boundary = shifted.ends_at
         items = tuple(moved.get(item.id, item) for item in self.items)
-        return replace(self, items=_in_order(items))
+        return replace(self, items=in_order(items))
 
 
 class OverrideRefused(ValueError):
@@ -401,7 +401,8 @@ def _delayed(item: AgendaItem, delta: timedelta, at: datetime) -> AgendaItem:
     return item.shifted(delta)
 
 
-def _in_order(items: Iterable[AgendaItem]) -> tuple[AgendaItem, ...]:
+def in_order(items: Iterable[AgendaItem]) -> tuple[AgendaItem, ...]:
+    """Items as a running order holds them: by start, then end."""
     return tuple(sorted(items, key=lambda item: (item.starts_at, item.ends_at)))
 
 
@@ -419,7 +420,7 @@ def parse_timetable(event: Mapping[str, Any], days: Sequence[Any]) -> Timetable:
         items.extend(_parse_day(day, day_index, zone))
     _check_unique_ids(items)
     _check_no_overlaps(items, zone)
-    return Timetable(items=_in_order(items), zone=zone, lobby=lobby)
+    return Timetable(items=in_order(items), zone=zone, lobby=lobby)
 
 
 def _parse_zone(value: object) -> ZoneInfo:
