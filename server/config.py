@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from scheduler.timetable import Timetable, TimetableError, parse_timetable
+from scheduler.timetable import Timetable
+from scheduler.timetable_config import TimetableError, parse_timetable
 from server.auth.tokens import parse_ttl
 from server.config_fields import (
     ConfigError,

@@ -23,10 +23,9 @@ from scheduler.timetable import (
     OverrideRefused,
     RoomState,
     Timetable,
-    TimetableError,
     Transition,
-    parse_timetable,
 )
+from scheduler.timetable_config import TimetableError, parse_timetable
 
 CONFIG_PATH = Path(__file__).resolve().parents[2] / "config.toml"
 VIENNA = ZoneInfo("Europe/Vienna")
