@@ -90,7 +90,7 @@ async function withContact(stop) {
  * change. `items` (the agenda's items) give the rooms of a link for other rooms their titles.
  */
 export function showWay(node, stop, items = []) {
-  const rooms = stop?.otherRooms ? roomTitles(stop.otherRooms.rooms, items) : [];
+  const rooms = stop?.otherRooms ? coveredRooms(stop.otherRooms.rooms, items) : [];
   const key = rooms.map(([room, title]) => `${room}\t${title}`).join('\n');
   if (node.stopShown === stop && node.keyShown === key) return;
   node.stopShown = stop;
@@ -100,15 +100,20 @@ export function showWay(node, stop, items = []) {
   node.hidden = way.length === 0;
 }
 
-/** [room id, title] for each room, the title being the room's id until the agenda is known. */
-function roomTitles(rooms, items) {
-  const titles = new Map(items.filter((item) => item.room !== null).map((item) => [item.room.id, item.title]));
-  return rooms.map((room) => [room, titles.get(room) ?? room]);
+/**
+ * [room id, title] for each room of the agenda that a link's `rooms` (from /api/me) covers, in
+ * the agenda's order; until the agenda is known, the link's own rooms by id.
+ */
+export function coveredRooms(rooms, items) {
+  const agenda = items.filter((item) => item.room !== null);
+  if (agenda.length === 0) return rooms.filter((room) => room !== '*').map((room) => [room, room]);
+  return agenda.filter((item) => coversRoom(rooms, item.room.id)).map((item) => [item.room.id, item.title]);
 }
 
-function roomLinks(page, rooms) {
+/** "Your link is for: …", each room (`coveredRooms`) a link to the same `page` of it. */
+export function roomLinks(page, rooms) {
   if (rooms.length === 0) {
-    return [el('p', {}, 'Your link opens none of the rooms. ', el('a', { href: '/' }, 'Back to the agenda'))];
+    return [el('p', {}, 'Your link opens none of the rooms on the agenda. ', el('a', { href: '/' }, 'Back to the agenda'))];
   }
   const links = rooms.map(([room, title], index) => [index > 0 ? ', ' : '',
     el('a', { href: `/${page}/${encodeURIComponent(room)}` }, title)]);

@@ -8,7 +8,6 @@
 
 import { wayIn } from './contact.js';
 import { byId, el, setShown, setText } from './dom.js';
-import { coversRoom, watchPath } from './joinnow.js';
 import { LinkState, MediaLink } from './medialink.js';
 import { NextRoom, RoomAccess, leadOn } from './nextroom.js';
 import { Player } from './player.js';
@@ -20,6 +19,7 @@ import { retryLine, retryNotice } from './retrynotice.js';
 import { nextSession, roomStatusText, startCountdown } from './roomstatus.js';
 import { arrangeStage, offeredSlots } from './stage.js';
 import { emptyStageWords, heardLabel } from './stagewords.js';
+import { coveredRooms, roomLinks } from './stopway.js';
 import { watchRoom } from './whep.js';
 
 // When a room goes live, every open page connects within this long of the news.
@@ -201,10 +201,7 @@ class WatchPage {
   #wayOut(stop) {
     if (stop.wayIn && this.#policy !== null) return wayIn(this.#policy);
     if (!stop.otherRooms || this.#myRooms === null) return [];
-    const rooms = this.#items.filter((item) => item.room !== null && coversRoom(this.#myRooms, item.room.id));
-    if (rooms.length === 0) return [el('p', {}, 'Your link opens none of the rooms on the agenda. ', el('a', { href: '/' }, 'Back to the agenda'))];
-    return [el('p', { class: 'other-rooms', id: 'other-rooms' }, 'Your link is for: ',
-      ...rooms.flatMap((item, index) => [index > 0 ? ', ' : '', el('a', { href: watchPath(item) }, item.title)]), '.')];
+    return roomLinks('watch', coveredRooms(this.#myRooms, this.#items));
   }
 
   #renderWayOut() {
