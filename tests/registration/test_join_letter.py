@@ -19,11 +19,12 @@ from scheduler.timetable import OverrideAction
 from server.config import MailSettings, SmtpSecurity
 from server.registration.join_letter import join_letter
 from server.registration.mail import OutboxMailer, SmtpMailer, new_message_id
-from server.registration.model import MailStatus, Registration, RegistrationStatus
+from server.registration.model import MailStatus, Registration
 from server.store import Actor
 from server.web import appkeys
 from tests.helpers import bundled_config
 from tests.registration.test_http import ANA, ClientFactory, Site, make_site
+from tests.registration.test_join_links import approved_registration
 from tests.smtp import SmtpServer, join_link
 
 CONFIG = bundled_config()
@@ -70,19 +71,8 @@ def calendar_of(message: EmailMessage) -> Calendar:
 
 
 def registration(name: str = "Ana Pérez", email_address: str = "ana@example.org") -> Registration:
-    now = datetime(2021, 6, 1, tzinfo=UTC)
-    return Registration(
-        id="r_1",
-        sub="a_1",
-        name=name,
-        email=email_address,
-        affiliation="",
-        status=RegistrationStatus.APPROVED,
-        created_at=now,
-        decided_at=now,
-        decided_by="open registration",
-        mail=MailStatus.QUEUED,
-        mail_due_at=now,
+    return approved_registration(
+        "r_1", "a_1", name, email_address, datetime(2021, 6, 1, tzinfo=UTC)
     )
 
 

@@ -35,6 +35,25 @@ PUBLIC_URL = "http://plenary.test"
 ANA = "ana@example.org"
 
 
+def approved_registration(
+    registration_id: str, sub: str, name: str, email: str, at: datetime
+) -> Registration:
+    """An approved registration whose join letter is queued at ``at``."""
+    return Registration(
+        id=registration_id,
+        sub=sub,
+        name=name,
+        email=email,
+        affiliation="",
+        status=RegistrationStatus.APPROVED,
+        created_at=at,
+        decided_at=at,
+        decided_by="open registration",
+        mail=MailStatus.QUEUED,
+        mail_due_at=at,
+    )
+
+
 @dataclass
 class Bench:
     """One sender, as a server runs it, and what it needs: the test moves the clock."""
@@ -68,19 +87,7 @@ class Bench:
 
     async def approved(self, n: int = 1, email: str = ANA) -> str:
         now = self.clock.now()
-        registration = Registration(
-            id=f"r_{n:04d}",
-            sub=f"a_{n:04d}",
-            name="Ana Pérez",
-            email=email,
-            affiliation="",
-            status=RegistrationStatus.APPROVED,
-            created_at=now,
-            decided_at=now,
-            decided_by="open registration",
-            mail=MailStatus.QUEUED,
-            mail_due_at=now,
-        )
+        registration = approved_registration(f"r_{n:04d}", f"a_{n:04d}", "Ana Pérez", email, now)
         await self.store.registrations.add(registration, consent_at=now)
         return registration.id
 
