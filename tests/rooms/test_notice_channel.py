@@ -4,26 +4,17 @@ who connect while it is up, and anything else is refused with nothing changed.""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from server.auth.permissions import Role
 from server.web import appkeys
-from server.web.app import create_app
-from tests.helpers import Listener, settings
-from tests.rooms.test_live import Harness, ServerFactory, clock_in_welcome
+from tests.helpers import Listener
+from tests.rooms import test_live
+from tests.rooms.test_live import Harness
 
-
-@pytest.fixture
-async def harness(tmp_path: Path, aiohttp_server: ServerFactory) -> AsyncIterator[Harness]:
-    app = create_app(settings(tmp_path, clock_in_welcome(10)))
-    harness = Harness(await aiohttp_server(app), app)
-    yield harness
-    for listener in harness.listeners:
-        await listener.close()
+harness = test_live.harness  # the same live server and its listeners, as a fixture here
 
 
 def notice_saying(text: str) -> Any:

@@ -3,32 +3,20 @@ with the running order changed through a real Socket.IO ``control``."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import ClientSession, web
-from aiohttp.test_utils import TestServer
+from aiohttp import ClientSession
 from icalendar import Calendar, Event
 from yarl import URL
 
 from server.auth.permissions import Role
-from server.web.app import create_app
-from tests.helpers import settings
-from tests.rooms.test_live import Harness, clock_in_welcome
+from tests.rooms import test_live
+from tests.rooms.test_live import Harness
 
-ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
-
-
-@pytest.fixture
-async def harness(tmp_path: Path, aiohttp_server: ServerFactory) -> AsyncIterator[Harness]:
-    app = create_app(settings(tmp_path, clock_in_welcome(10)))
-    harness = Harness(await aiohttp_server(app), app)
-    yield harness
-    for listener in harness.listeners:
-        await listener.close()
+harness = test_live.harness  # the same live server and its listeners, as a fixture here
 
 
 @pytest.fixture
