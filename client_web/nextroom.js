@@ -3,10 +3,9 @@
 // its room opens. What the link covers comes from GET /api/me; the server still decides.
 
 import { el, setShown, setText } from './dom.js';
+import { coversRoom } from './joinnow.js';
 import { fetchMe } from './registrationapi.js';
 import { RoomState, countdown } from './roomstate.js';
-
-const ALL_ROOMS = '*';
 
 /** What an access link may watch: its permissions and rooms, as GET /api/me says. */
 export class RoomAccess {
@@ -40,7 +39,7 @@ export class RoomAccess {
   }
 
   covers(roomId) {
-    return this.#watches && (this.#rooms.includes(ALL_ROOMS) || this.#rooms.includes(roomId));
+    return this.#watches && coversRoom(this.#rooms, roomId);
   }
 }
 

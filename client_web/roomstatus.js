@@ -12,15 +12,15 @@ export function roomStatusText(item, items, now, format) {
     case RoomState.LIVE:
       return 'Live now';
     case RoomState.LOBBY:
-      return `The lobby is open — the item starts at ${when(startOf(item), now, format)}`;
+      return `The lobby is open — the item starts at ${format.when(startOf(item), now)}`;
     case RoomState.ENDED:
       return pause && next
-        ? `This item has ended. The break is on — the next item starts at ${when(startOf(next), now, format)}`
+        ? `This item has ended. The break is on — the next item starts at ${format.when(startOf(next), now)}`
         : 'This item has ended';
     default: {
-      if (pause) return `The break is on — this item starts at ${when(startOf(item), now, format)}`;
-      const opens = room.opensAt === null ? '' : `; the room opens at ${when(room.opensAt, now, format)}`;
-      return `Starts at ${when(startOf(item), now, format)}${opens}`;
+      if (pause) return `The break is on — this item starts at ${format.when(startOf(item), now)}`;
+      const opens = room.opensAt === null ? '' : `; the room opens at ${format.when(room.opensAt, now)}`;
+      return `Starts at ${format.when(startOf(item), now)}${opens}`;
     }
   }
 }
@@ -37,14 +37,6 @@ export function nextSession(items, item) {
     && candidate.room.state !== RoomState.ENDED && startOf(candidate) >= startOf(item));
   upcoming.sort((a, b) => startOf(a) - startOf(b));
   return upcoming[0] ?? null;
-}
-
-/**
- * "14:00" today, "14:00 on Tuesday 15 June" on another day; with a ReaderTime for `format`,
- * labelled and in the reader's zone too.
- */
-export function when(ms, now, format) {
-  return format.when(ms, now);
 }
 
 /** The break going on at `now`, or null. */

@@ -12,7 +12,6 @@ import { DevicePreview } from './preview.js';
 import { lastingRefusal, startRoomPage } from './roompage.js';
 import { retryLine, retryNotice } from './retrynotice.js';
 import { RoomState } from './roomstate.js';
-import { when } from './roomstatus.js';
 import { sourceById } from './stage.js';
 import { StageReturn } from './stagereturn.js';
 import { SpeakerQueue } from './speakqueue.js';
@@ -354,12 +353,12 @@ class SpeakPage {
       return [reason, retryLine(this.#linkDetail.retryAt)].filter(Boolean).join(' ');
     }
     const room = item.room;
-    const start = when(room.startsAt ?? item.startsAt, this.#now, this.#times);
+    const start = this.#times.when(room.startsAt ?? item.startsAt, this.#now);
     switch (room.state) {
       case RoomState.SCHEDULED:
         return room.opensAt === null
           ? `You can go on air once the lobby opens, before ${start}.`
-          : `You can go on air from ${when(room.opensAt, this.#now, this.#times)}, when the lobby opens. The item starts at ${start}.`;
+          : `You can go on air from ${this.#times.when(room.opensAt, this.#now)}, when the lobby opens. The item starts at ${start}.`;
       case RoomState.LOBBY:
         return this.#link.wanted
           ? `Only staff ${this.#preview?.hasVideo ? 'see and hear' : 'hear'} you until the item starts at ${start}.`
