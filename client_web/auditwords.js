@@ -1,6 +1,8 @@
 // The audit log as a technician reads it: `GET /api/audit`'s entries checked, and each one
 // said in plain words (what happened, to which room, by whom). Pure: no DOM, no clock.
 
+import { text } from './values.js';
+
 const STATE_WORDS = Object.freeze({
   scheduled: 'Back to scheduled',
   lobby: 'Lobby opened',
@@ -20,10 +22,6 @@ const QUESTION_WORDS = Object.freeze({
 
 // Actors that are not people: the server's own doings.
 const MACHINE_ACTORS = Object.freeze({ schedule: 'the schedule', alerts: 'the alerts' });
-
-function text(value) {
-  return typeof value === 'string' ? value : '';
-}
 
 function minutesWords(value) {
   const minutes = Number.isInteger(value) ? value : 0;

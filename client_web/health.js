@@ -2,17 +2,11 @@
 // messages checked and turned into plain values, the figures in words, and the last minute
 // of each source's bitrate kept for its chart. No DOM here.
 
+import { number, text } from './values.js';
+
 export const GRADES = ['excellent', 'good', 'poor', 'lost'];
 const GRADE_WORDS = { excellent: 'Excellent', good: 'Good', poor: 'Poor', lost: 'Lost' };
 export const HISTORY_SECONDS = 60;
-
-function number(value) {
-  return typeof value === 'number' && Number.isFinite(value) ? value : null;
-}
-
-function text(value) {
-  return typeof value === 'string' ? value : '';
-}
 
 /** One track of a `health` message's `publishers`, or null if it is not one. */
 export function parseTrack(raw) {
