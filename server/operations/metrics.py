@@ -86,7 +86,8 @@ class RoomFigures:
 
     def collect(self) -> Iterator[Metric]:
         rooms = self._rooms
-        states = Counter(rooms.state(item.id) for item in rooms.timetable.rooms)
+        state_of = {item.id: rooms.state(item.id) for item in rooms.timetable.rooms}
+        states = Counter(state_of.values())
         by_state = GaugeMetricFamily(
             "plenary_rooms", "Rooms of the agenda by state.", labels=["state"]
         )
@@ -96,8 +97,8 @@ class RoomFigures:
         live = GaugeMetricFamily(
             "plenary_room_live", "Whether each room is live (1) or not (0).", labels=["room"]
         )
-        for item in rooms.timetable.rooms:
-            live.add_metric([item.id], int(rooms.state(item.id) is RoomState.LIVE))
+        for room, state in state_of.items():
+            live.add_metric([room], int(state is RoomState.LIVE))
         yield live
         yield GaugeMetricFamily(
             "plenary_socket_clients", "Connected Socket.IO clients.", value=self._live.connected
