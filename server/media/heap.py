@@ -8,8 +8,9 @@ has grown by a quarter, and a room's sessions or a hall's sockets connecting mak
 So the heap is *settled* twice a second: the objects made since the last settling are collected
 (they are few, so this is quick) and what survives is frozen (``gc.freeze``), out of reach of
 every later collection. A burst of work (a hall's worth of agenda pages connecting at once)
-makes many objects in a second, so the heap is also settled after every
-``SETTLE_AFTER_YOUNG_COLLECTIONS`` collections of the young generations. The collector then
+makes many objects in a second, so while someone watches the heap is also settled after every
+``SETTLE_AFTER_YOUNG_COLLECTIONS`` collections of the young generations; with nobody watching,
+no collection holds anything up, and a burst waits for the next tick. The collector then
 only ever walks what is young, and no collection walks more than a little of it (with 200
 viewers and 1,000 sockets, 20,000 to 45,000 objects: 3 to 15 ms on this project's machine).
 
@@ -38,11 +39,11 @@ log = logging.getLogger(__name__)
 
 SETTLE_EVERY_SECONDS = 0.5
 # Python collects its middle generation once every 7,000 or so new objects that live; after
-# this many such collections the heap is settled without waiting for the second to pass. Ten is
-# Python's own pace for looking at its old generation. Each settling walks what is in flight
-# at that moment, so under a flood of events (votes) settling more often costs more: at 4,
-# 5,000 votes a second spent 8% of the server's time settling (bench.questions), and the
-# longest collection in bench.stalls was 7 ms instead of 13.
+# this many such collections, while someone watches, the heap is settled without waiting for
+# the second to pass. Ten is Python's own pace for looking at its old generation. Each settling
+# walks what is in flight at that moment, so under a flood of events (votes) settling more often
+# costs more: at 4, 5,000 votes a second spent 8% of the server's time settling
+# (bench.questions), and the longest collection in bench.stalls was 7 ms instead of 13.
 SETTLE_AFTER_YOUNG_COLLECTIONS = 10
 FULL_WHEN_IDLE_EVERY_SECONDS = 60.0  # with nobody watching, at most this often
 FULL_AFTER_CLOSES = 2000  # media sessions closed since the last full collection: collect anyway
@@ -170,12 +171,13 @@ class HeapKeeper:
 
     def _observe(self, phase: str, info: dict[str, int]) -> None:
         """Called by the collector before and after each collection: times it, and after a
-        burst of young collections, has the heap settled as soon as the loop is free."""
+        burst of young collections while someone watches, has the heap settled as soon as the
+        loop is free."""
         if phase == "start":
             self._collecting_since = time.perf_counter()
             return
         took = time.perf_counter() - self._collecting_since
-        if info.get("generation") == 1:
+        if info.get("generation") == 1 and self.viewers:
             self._young_since_settle += 1
             if self._young_since_settle >= SETTLE_AFTER_YOUNG_COLLECTIONS:
                 self._queue_settle()
