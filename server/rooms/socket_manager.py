@@ -11,6 +11,11 @@ not support callbacks to many receivers anyway).
 
 The packet is built as python-socketio's own ``AsyncManager.emit`` builds it (the server's
 ``packet_class``, engine.io's ``Packet``), and sent with engine.io's public ``send_packet``.
+The same goes for each connection's writer (``QuickSocket``): engine.io's waits for the next
+packet to send with ``asyncio.wait_for``, which on Python 3.11 makes a task for every wait,
+so one for every message a connection is sent (each vote's ack, each count it hears of).
+``asyncio.timeout`` waits as long without one.
+
 That is reaching into python-socketio, so it is pinned like the relay's internals: ``PINS``
 and ``INTERNALS`` are checked at start-up (``check_compatible``), and a difference stops the
 server with a message that names it.
@@ -18,11 +23,14 @@ server with a message that names it.
 
 from __future__ import annotations
 
+import asyncio
 from importlib import metadata
 from typing import Any
 
 import socketio
+from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
+from engineio.async_socket import AsyncSocket
 from socketio import packet
 
 from server.media.aiortc_internals.compat import (
@@ -55,6 +63,15 @@ INTERNALS = (
     _takes("engineio.packet:Packet", "packet_type", "data", "encoded_packet"),
     Internal("engineio.packet:MESSAGE"),
     Internal("socketio.packet:EVENT"),
+    # QuickSocket, and where it takes the place of engine.io's connection
+    _takes("engineio.async_socket:AsyncSocket.poll"),
+    _set_in_init("engineio.base_socket:BaseSocket.queue"),
+    _set_in_init("engineio.base_socket:BaseSocket.server"),
+    _set_in_init("engineio.base_server:BaseServer.sockets"),
+    _set_in_init("engineio.base_server:BaseServer.ping_interval"),
+    _set_in_init("engineio.base_server:BaseServer.ping_timeout"),
+    Internal("engineio.exceptions:QueueEmpty"),
+    _takes("socketio.async_server:AsyncServer._handle_eio_connect", "eio_sid", "environ"),
 )
 
 
@@ -119,3 +136,40 @@ class DirectManager(socketio.AsyncManager):  # type: ignore[misc]  # untyped
             if sid not in skipped:
                 for part in sent:
                     await send(eio_sid, part)
+
+
+class QuickSocket(AsyncSocket):  # type: ignore[misc]  # untyped
+    """engine.io's connection, whose writer waits for the next packet without a task of its own.
+
+    ``poll`` is engine.io's, but for the wait: what it returns, and when it gives up (no packet
+    in a ping interval and timeout: the writer ends), are the same."""
+
+    async def poll(self) -> list[eio_packet.Packet]:
+        try:
+            async with asyncio.timeout(self.server.ping_interval + self.server.ping_timeout):
+                first = await self.queue.get()
+            self.queue.task_done()
+        except (TimeoutError, asyncio.CancelledError):
+            raise eio_exceptions.QueueEmpty() from None
+        if first is None:  # the connection is closing
+            return []
+        packets = [first]
+        while not self.queue.empty():
+            queued = self.queue.get_nowait()
+            self.queue.task_done()
+            if queued is None:
+                self.queue.put_nowait(None)  # for the next poll: it ends the writer
+                break
+            packets.append(queued)
+        return packets
+
+
+class QuickSocketServer(socketio.AsyncServer):  # type: ignore[misc]  # untyped
+    """python-socketio's server, whose engine.io connections are ``QuickSocket``s: each becomes
+    one as it connects, before its writer first waits."""
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
+        connection = self.eio.sockets.get(eio_sid)
+        if type(connection) is AsyncSocket:
+            connection.__class__ = QuickSocket
+        return await super()._handle_eio_connect(eio_sid, environ)

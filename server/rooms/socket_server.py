@@ -12,13 +12,12 @@ import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import socketio
 from aiohttp import WSCloseCode, web
 
 from server.errors import InvalidInput, ServerStopping
 from server.rooms.socket_input import CheckedPacket
 from server.rooms.socket_log import SocketLog
-from server.rooms.socket_manager import DirectManager, check_compatible
+from server.rooms.socket_manager import DirectManager, QuickSocketServer, check_compatible
 
 PATH = "/socket.io/"
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -34,7 +33,7 @@ class SocketServer:
     def __init__(self, log: SocketLog, allows_origin: OriginCheck) -> None:
         check_compatible()  # the client manager builds packets as python-socketio does
         self._log = log
-        self.sio = socketio.AsyncServer(
+        self.sio = QuickSocketServer(
             async_mode="aiohttp",
             max_http_buffer_size=MAX_PAYLOAD_BYTES,
             # A handshake from a page of another origin is refused (400) before it connects.

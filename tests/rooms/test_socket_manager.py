@@ -10,10 +10,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import engineio
 import pytest
 import socketio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from engineio import packet as eio_packet
+from engineio.exceptions import QueueEmpty
 
 from server.media.aiortc_internals.compat import Internal, internal_problem
 from server.rooms import socket_manager
@@ -21,6 +24,8 @@ from server.rooms.socket_manager import (
     INTERNALS,
     PINS,
     DirectManager,
+    QuickSocket,
+    QuickSocketServer,
     SocketioChanged,
     check_compatible,
 )
@@ -77,7 +82,7 @@ class Receiver:
 
 @pytest.fixture
 async def served(aiohttp_server: ServerFactory) -> AsyncIterator[tuple[Any, list[Receiver]]]:
-    sio = socketio.AsyncServer(async_mode="aiohttp", client_manager=DirectManager())
+    sio = QuickSocketServer(async_mode="aiohttp", client_manager=DirectManager())
 
     @sio.on("join")  # type: ignore[untyped-decorator]
     async def join(sid: str, room: str) -> str:
@@ -125,3 +130,89 @@ async def test_a_message_with_a_callback_still_gets_its_answer(
     answered: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
     await sio.emit("ask", to=sid, callback=lambda *answer: answered.set_result(answer))
     assert await asyncio.wait_for(answered, 5) == ("yes",)
+
+
+async def test_every_connection_writes_through_a_quick_socket_in_order(
+    served: tuple[Any, list[Receiver]],
+) -> None:
+    sio, receivers = served
+    assert {type(connection) for connection in sio.eio.sockets.values()} == {QuickSocket}
+    for n in range(200):  # queued faster than the writer sends: it takes them in batches
+        await sio.emit("news", n, to=await receivers[1].client.call("join", "burst"))
+    async with asyncio.timeout(5):
+        while len(receivers[1].got) < 200:
+            await asyncio.sleep(0.01)
+    assert receivers[1].got == [(n,) for n in range(200)]
+
+
+async def test_a_long_polling_client_is_served_by_a_quick_socket_too(
+    aiohttp_server: ServerFactory,
+) -> None:
+    sio = QuickSocketServer(async_mode="aiohttp", client_manager=DirectManager())
+    app = web.Application()
+    sio.attach(app)
+    server = await aiohttp_server(app)
+    receiver = Receiver("polling")
+    await receiver.client.connect(str(server.make_url("/")), transports=["polling"])
+    try:
+        assert {type(connection) for connection in sio.eio.sockets.values()} == {QuickSocket}
+        await sio.emit("news", "by a long poll")
+        async with asyncio.timeout(5):
+            while not receiver.got:
+                await asyncio.sleep(0.01)
+        assert receiver.got == [("by a long poll",)]
+    finally:
+        # Each side would wait out the other's long poll (25 to 30 s): both end at once.
+        for sid in list(sio.eio.sockets):
+            await sio.eio.disconnect(sid)
+        await receiver.client.eio.disconnect(abort=True)
+
+
+def quick_socket(wait: float = 60.0) -> QuickSocket:
+    """A connection of a real engine.io server that gives up waiting after ``wait`` seconds."""
+    server = engineio.AsyncServer(async_mode="aiohttp", ping_interval=wait / 2)
+    server.ping_timeout = wait / 2
+    return QuickSocket(server, "sid")
+
+
+async def test_a_poll_takes_everything_queued_in_order() -> None:
+    connection = quick_socket()
+    sent = [eio_packet.Packet(eio_packet.MESSAGE, str(n)) for n in range(3)]
+    for queued in sent:
+        await connection.queue.put(queued)
+    assert await connection.poll() == sent
+    assert connection.queue.empty()
+
+
+async def test_a_poll_stops_at_the_close_and_the_next_one_ends_the_writer() -> None:
+    connection = quick_socket()
+    first = eio_packet.Packet(eio_packet.MESSAGE, "last words")
+    await connection.queue.put(first)
+    await connection.queue.put(None)
+    assert await connection.poll() == [first]
+    assert await connection.poll() == []
+
+
+async def test_a_poll_waits_for_the_next_packet() -> None:
+    connection = quick_socket()
+    polled = asyncio.ensure_future(connection.poll())
+    await asyncio.sleep(0)
+    assert not polled.done()
+    later = eio_packet.Packet(eio_packet.MESSAGE, "later")
+    await connection.queue.put(later)
+    assert await asyncio.wait_for(polled, 5) == [later]
+
+
+async def test_a_poll_gives_up_after_the_ping_interval_and_timeout() -> None:
+    connection = quick_socket(wait=0.05)
+    with pytest.raises(QueueEmpty):
+        await asyncio.wait_for(connection.poll(), 5)
+
+
+async def test_a_cancelled_poll_ends_the_writer_as_engineio_s_does() -> None:
+    connection = quick_socket()
+    polled = asyncio.ensure_future(connection.poll())
+    await asyncio.sleep(0)
+    polled.cancel()
+    with pytest.raises(QueueEmpty):
+        await polled
