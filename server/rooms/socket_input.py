@@ -44,7 +44,10 @@ class CheckedPacket(packet.Packet):  # type: ignore[misc]  # python-socketio has
             attachments = super().decode(encoded_packet)
         except Exception as error:  # anything at all a client can make the decoder raise
             return self._refuse(f"the packet could not be decoded ({type(error).__name__})")
-        problem = _problem(self.packet_type, self.data, attachments)
+        # Nesting needs an opening bracket per level: most packets are not walked at all.
+        brackets = encoded_packet.count("[") + encoded_packet.count("{")
+        too_deep = brackets > MAX_DEPTH and _deeper_than(self.data, MAX_DEPTH)
+        problem = _problem(self.packet_type, self.data, attachments, too_deep)
         if self.id is not None and self.id > MAX_ACK_ID:
             problem = "the ack id is too large"
         return self._refuse(problem) if problem else 0
@@ -58,10 +61,10 @@ class CheckedPacket(packet.Packet):  # type: ignore[misc]  # python-socketio has
         return 0
 
 
-def _problem(packet_type: object, data: object, attachments: object) -> str | None:
+def _problem(packet_type: object, data: object, attachments: object, too_deep: bool) -> str | None:
     if packet_type not in ACCEPTED_TYPES or attachments:
         return "that kind of packet is not accepted"
-    if _deeper_than(data, MAX_DEPTH):
+    if too_deep:
         return f"the payload is nested deeper than {MAX_DEPTH} levels"
     if packet_type != packet.EVENT:
         return None

@@ -41,6 +41,9 @@ def test_malformed_packets_become_the_malformed_event_with_their_ack_id(
     [
         ('25["notice",{"text":"hi"}]', packet.EVENT, ["notice", {"text": "hi"}]),
         ('2["control",' + "[" * (MAX_DEPTH - 2) + "]" * (MAX_DEPTH - 2) + "]", packet.EVENT, None),
+        ('2["control",' + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "]", packet.EVENT, None),
+        # Brackets in text are not nesting, however many.
+        ('2["ask",{"text":"' + "[{" * MAX_DEPTH + '"}]', packet.EVENT, None),
         ("0", packet.CONNECT, None),
         ('0{"token":"t"}', packet.CONNECT, {"token": "t"}),
         ("1", packet.DISCONNECT, None),
