@@ -89,6 +89,24 @@ def test_a_cycle_that_dies_frozen_waits_until_nobody_watches(
     assert keeper.closed_since_full == 0
 
 
+def test_with_nobody_watching_the_tick_freezes_without_collecting(keeper: HeapKeeper) -> None:
+    """Nothing to hold up, and a collection in the middle of a flood of events walks all that
+    is in flight: a cycle that died waits for the next full collection."""
+    survivor = Cycle()
+    garbage = weakref.ref(Cycle())
+    gc.disable()  # no collection of Python's own in between: any would be the keeper's
+    try:
+        collections = [generation["collections"] for generation in gc.get_stats()]
+        keeper.tick()
+        assert [generation["collections"] for generation in gc.get_stats()] == collections
+    finally:
+        gc.enable()
+    assert frozen(survivor)
+    assert garbage() is not None
+    keeper.collect_in_full()
+    assert garbage() is None
+
+
 def test_with_nobody_watching_a_full_collection_comes_at_most_once_a_minute(
     keeper: HeapKeeper, clock: Clock
 ) -> None:
