@@ -19,8 +19,8 @@ Choice = TypeVar("Choice", bound=StrEnum)
 def fields(data: object, known: set[str]) -> Mapping[str, Any]:
     if not isinstance(data, Mapping):
         raise InvalidInput("the payload must be a JSON object")
-    unknown = sorted(set(data) - known)
-    if unknown:
+    if not data.keys() <= known:
+        unknown = sorted(set(data) - known)
         raise InvalidInput(f"unknown field {shown(unknown[0])}")
     return data
 
