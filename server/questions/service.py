@@ -3,10 +3,11 @@
 The socket adapter parses and hands over the caller's claims; this service applies the rules
 (``model.py``), stores, and tells its listeners every change as a ``QuestionChange``. Vote
 counts are coalesced: however many votes a question gets, its listeners hear of the count at
-most ``1 / COUNT_SECONDS`` times a second, so thousands of votes do not become millions of
-messages. Every change is announced as the question stands in the store when it goes out, one
-announcement at a time, so the last one anyone receives is the newest; a new question is
-announced as asked, unless a later change of it has gone out already.
+most ``1 / COUNT_SECONDS`` times a second (the counts that changed go out together), so
+thousands of votes do not become millions of messages. Every change is announced as the
+question stands in the store when it goes out, one announcement at a time, so the last one
+anyone receives is the newest; a new question is announced as asked, unless a later change of
+it has gone out already.
 
 Votes and new questions are written in batches (``Batches``): under a burst, one transaction
 takes everything that arrived while the one before it was written.
@@ -112,8 +113,9 @@ class QuestionService:
         self._announced: set[str] = set()  # questions of which a change has gone out
         self._listeners: list[Listener] = []
         self._order_listeners: list[OrderListener] = []
-        self._counts_due: dict[str, asyncio.TimerHandle] = {}
-        self._counts_sent: dict[str, float] = {}
+        self._counts_changed: set[str] = set()  # questions whose count is yet to go out
+        self._counts_due: asyncio.TimerHandle | None = None
+        self._counts_sent = -math.inf  # when the last counts went out, on the loop's clock
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -245,9 +247,9 @@ class QuestionService:
     async def close(self) -> None:
         await self._new_questions.close()
         await self._cast_votes.close()
-        for handle in self._counts_due.values():
-            handle.cancel()
-        self._counts_due.clear()
+        if self._counts_due is not None:
+            self._counts_due.cancel()
+            self._counts_due = None
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -290,24 +292,27 @@ class QuestionService:
         )
 
     def _count_changed(self, question_id: str) -> None:
-        if question_id in self._counts_due:
+        self._counts_changed.add(question_id)
+        if self._counts_due is not None:
             return  # the next announcement will carry this vote too
         loop = asyncio.get_running_loop()
-        sent = self._counts_sent.get(question_id, -math.inf)
-        wait = max(0.0, sent + COUNT_SECONDS - loop.time())
-        self._counts_due[question_id] = loop.call_later(wait, self._send_count, question_id)
+        wait = max(0.0, self._counts_sent + COUNT_SECONDS - loop.time())
+        self._counts_due = loop.call_later(wait, self._send_counts)
 
-    def _send_count(self, question_id: str) -> None:
-        del self._counts_due[question_id]
-        self._counts_sent[question_id] = asyncio.get_running_loop().time()
-        task = asyncio.ensure_future(self._announce_count(question_id))
+    def _send_counts(self) -> None:
+        self._counts_due = None
+        self._counts_sent = asyncio.get_running_loop().time()
+        changed, self._counts_changed = self._counts_changed, set()
+        task = asyncio.ensure_future(self._announce_counts(changed))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _announce_count(self, question_id: str) -> None:
+    async def _announce_counts(self, changed: set[str]) -> None:
+        """Every changed count at once, with nothing awaited in between: a connection's
+        writer then sends them all when it next wakes."""
         async with self._announcing:
-            question = await self._records.get(self.run, question_id)
-            if question is not None:  # withdrawn meanwhile: that was announced
+            # Those withdrawn meanwhile are not found: their withdrawal was announced.
+            for question in await self._records.many(self.run, changed):
                 await tell_each(self._listeners, QuestionChange(question, question), "question")
 
     async def _announce(self, change: QuestionChange) -> bool:

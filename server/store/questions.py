@@ -123,6 +123,14 @@ class QuestionRecords:
             row = await session.get(QuestionRow, question_id)
             return _question(row) if row is not None and row.run == run else None
 
+    async def many(self, run: str, question_ids: set[str]) -> list[Question]:
+        """Those of ``question_ids`` there are, in no particular order."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(_QUESTIONS).where(_QUESTIONS.c.id.in_(question_ids), _QUESTIONS.c.run == run)
+            )
+            return [_question(row) for row in rows]
+
     async def in_room(self, run: str, room: str) -> list[Question]:
         """The room's questions, oldest first."""
         async with self._sessions() as session:

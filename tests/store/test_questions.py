@@ -70,8 +70,11 @@ async def test_questions_round_trip_by_run_and_room(store: Store) -> None:
     third = question(created_at=AT + timedelta(minutes=2), author=None)
     for one in (first, second, third):
         await add(store, one)
-    await add(store, question(), "rehearsal:a")
+    rehearsed = question()
+    await add(store, rehearsed, "rehearsal:a")
     assert await store.questions.in_room(RUN, "welcome") == [first, third]
+    many = await store.questions.many(RUN, {first.id, second.id, rehearsed.id, "q_none"})
+    assert sorted(many, key=lambda one: one.id) == sorted([first, second], key=lambda one: one.id)
     assert await store.questions.get(RUN, second.id) == second
     assert await store.questions.get("rehearsal:a", second.id) is None
     assert (await store.questions.get(RUN, first.id)).created_at.tzinfo is UTC  # type: ignore[union-attr]
