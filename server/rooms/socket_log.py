@@ -44,6 +44,12 @@ class SocketLog(logging.LoggerAdapter[logging.Logger]):
         self._next_line = -math.inf
         self._left_out = 0
 
+    def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
+        """Dropped: the libraries call this for every packet, so it does nothing at all."""
+
+    def info(self, msg: object, *args: object, **kwargs: Any) -> None:
+        """Dropped, as ``debug``."""
+
     def isEnabledFor(self, level: int) -> bool:
         return level >= logging.WARNING and self.logger.isEnabledFor(logging.WARNING)
 

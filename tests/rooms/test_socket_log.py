@@ -43,8 +43,15 @@ def test_one_line_per_period_without_traceback_or_arguments(
     assert all(record.exc_info is None for record in caplog.records)
 
 
-def test_chatter_is_off_and_warnings_on_for_the_libraries() -> None:
+def test_chatter_is_off_and_warnings_on_for_the_libraries(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     log = SocketLog("test.socket.levels")
+    with caplog.at_level(logging.DEBUG, logger="test.socket.levels"):
+        log.info("%s: Sending packet %s", "sid", "MESSAGE")
+        log.debug("emitting event %s", "question")
+        log.log(logging.INFO, "received event %s", "vote")
+    assert caplog.records == []
     assert not log.isEnabledFor(logging.INFO)
     assert log.isEnabledFor(logging.WARNING)
     assert log.isEnabledFor(logging.ERROR)
