@@ -43,12 +43,15 @@ class RateLimiter:
         """Spend one token of ``address``; raise TooManyRequests when it has none left,
         saying "too many ``what`` at once" when given (a sender's notices, say)."""
         now = self._clock()
-        bucket = self._buckets.pop(address, None) or _Bucket(self._capacity, now)
+        bucket = self._buckets.get(address)
+        if bucket is None:
+            bucket = self._buckets[address] = _Bucket(self._capacity, now)
+            if len(self._buckets) > MAX_TRACKED:
+                self._buckets.popitem(last=False)  # forget the quietest address, not memory
+        else:
+            self._buckets.move_to_end(address)  # most recently seen last
         bucket.tokens = min(self._capacity, bucket.tokens + (now - bucket.updated) * self._rate)
         bucket.updated = now
-        self._buckets[address] = bucket  # most recently seen last
-        if len(self._buckets) > MAX_TRACKED:
-            self._buckets.popitem(last=False)  # forget the quietest address, not memory
         if bucket.tokens < 1.0:
             self.refused += 1
             wait = math.ceil((1.0 - bucket.tokens) / self._rate)

@@ -55,6 +55,21 @@ def test_memory_is_bounded() -> None:
     assert len(limiter._buckets) == ratelimit.MAX_TRACKED
 
 
+def test_the_quietest_address_is_forgotten_not_one_seen_again() -> None:
+    from server.web import rate_limit as ratelimit
+
+    limiter = RateLimiter(per_minute=1, clock=Clock())
+    limiter.check("flooder")  # its one token spent
+    for n in range(ratelimit.MAX_TRACKED - 1):
+        limiter.check(f"addr-{n}")
+    with pytest.raises(TooManyRequests):
+        limiter.check("flooder")  # seen again: now the most recent
+    limiter.check("newcomer")  # one too many: addr-0, the quietest, is forgotten
+    with pytest.raises(TooManyRequests):
+        limiter.check("flooder")
+    limiter.check("addr-0")  # a fresh bucket
+
+
 def test_a_small_burst_then_the_rate() -> None:
     clock = Clock()
     limiter = RateLimiter(per_minute=120, clock=clock, burst=5)
