@@ -59,6 +59,7 @@ COUNT_SECONDS = 0.5  # a question's count goes out at most twice a second
 # low enough that one client toggling in a loop cannot keep the store busy.
 VOTES_PER_MINUTE = 600
 VOTE_BURST = 100
+VOTES_PER_BATCH = 1000
 PIN_ACTIONS = {ModerationAction.PIN: True, ModerationAction.UNPIN: False}
 
 
@@ -101,13 +102,16 @@ class QuestionService:
         self._rooms = rooms
         self._records = records
         self._wall = wall
+        self._open_after_end = timedelta(minutes=settings.open_minutes_after_end)
         self._asks = RateLimiter(settings.per_person_per_minute, monotonic)
         self._votes = RateLimiter(VOTES_PER_MINUTE, monotonic, burst=VOTE_BURST)
         self._new_questions: Batches[NewQuestion, Question] = Batches(
             lambda batch: records.add_new(self.run, batch)
         )
+        # A burst of votes is a few large transactions rather than many small ones: each
+        # costs about as much to run for one vote as for hundreds.
         self._cast_votes: Batches[Vote, Voted] = Batches(
-            lambda batch: records.vote(self.run, batch)
+            lambda batch: records.vote(self.run, batch), limit=VOTES_PER_BATCH
         )
         self._announcing = asyncio.Lock()
         self._announced: set[str] = set()  # questions of which a change has gone out
@@ -276,9 +280,8 @@ class QuestionService:
             raise Forbidden(f"your access does not include room {question.room!r}")
 
     def _check_open(self, item: AgendaItem) -> None:
-        after = timedelta(minutes=self._settings.open_minutes_after_end)
         now = self._rooms.clock.now()
-        if not is_open(self._rooms.state(item.id), item.ends_at, now, after):
+        if not is_open(self._rooms.state(item.id), item.ends_at, now, self._open_after_end):
             raise RoomClosed(f"room {item.id!r} is not taking questions now")
 
     async def _audit(

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from server.errors import Conflict
 from server.questions.model import Question, QuestionStatus, new_question_id
+from server.questions.service import VOTES_PER_BATCH
 from server.store import Store
 from server.store.models import VoteRow
 from server.store.questions import NewQuestion, Vote, Voted
@@ -252,6 +253,18 @@ async def test_a_batch_of_votes_is_counted_vote_by_vote(store: Store) -> None:
     counts = {q.id: q.votes for q in await store.questions.in_room(RUN, "welcome")}
     assert counts == {asked.id: 300, other.id: 1, pending.id: 0}
     assert await store.questions.voted(RUN, "u_bob") == {other.id: "welcome"}
+
+
+async def test_the_largest_batch_the_service_writes_counts_up_and_back(store: Store) -> None:
+    asked = question()
+    await add(store, asked)
+    voters = [f"u_{n}" for n in range(VOTES_PER_BATCH)]
+    up = await store.questions.vote(RUN, [Vote(asked.id, v, True, allow) for v in voters])
+    assert up[-1] == (replace(asked, votes=VOTES_PER_BATCH), True)
+    half = voters[: VOTES_PER_BATCH // 2]
+    back = await store.questions.vote(RUN, [Vote(asked.id, v, False, allow) for v in half])
+    assert all(changed for _, changed in back)  # type: ignore[misc]
+    assert (await store.questions.get(RUN, asked.id)).votes == VOTES_PER_BATCH // 2  # type: ignore[union-attr]
 
 
 async def test_batches_at_once_stay_exact(store: Store) -> None:
