@@ -8,11 +8,12 @@ from bench.common.metrics import read_metrics
 
 def relay_counters(url: str) -> dict[str, float]:
     """From plenary's ``/metrics``: packets sent to viewers so far (every kind), and the
-    collections made while anyone watched (how many, their seconds, how many over 20 ms, the
-    longest)."""
+    collections made while anyone watched (how many, their seconds, how many over 5 and 20 ms,
+    the longest)."""
     samples = read_metrics(url)
     stalls = samples.get("plenary_media_stall_seconds_count", 0.0)
     short = samples.get('plenary_media_stall_seconds_bucket{le="0.02"}', 0.0)
+    within_5_ms = samples.get('plenary_media_stall_seconds_bucket{le="0.005"}', 0.0)
     return {
         "forwarded": sum(
             value
@@ -22,6 +23,7 @@ def relay_counters(url: str) -> dict[str, float]:
         "stalls": stalls,
         "stall_seconds": samples.get("plenary_media_stall_seconds_sum", 0.0),
         "long_stalls": stalls - short,
+        "over_5_ms": stalls - within_5_ms,
         "longest": samples.get("plenary_media_stall_longest_seconds", 0.0),
     }
 

@@ -332,7 +332,8 @@ def relay_line(relay: dict[str, float]) -> str:
     return (
         f"; from a second before the window, relay sent {relay.get('forwarded', 0):.0f}"
         " packets, collector stalls"
-        f" {relay.get('stalls', 0):.0f} ({relay.get('long_stalls', 0):.0f} over 20 ms"
+        f" {relay.get('stalls', 0):.0f} ({relay.get('stall_seconds', 0) * 1000:.0f} ms in all,"
+        f" {relay.get('over_5_ms', 0):.0f} over 5 ms, {relay.get('long_stalls', 0):.0f} over 20 ms"
         + (f", longest {longest * 1000:.0f} ms" if longest else "")
         + ")"
     )
