@@ -9,7 +9,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, sync_playwright
 
 from tests.coturn import TURNSERVER, CoturnServer
 from tests.faketime import FakeTime, libfaketime
@@ -212,3 +212,23 @@ def module_page(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> I
     finally:
         context.close()
         server.stop()
+
+
+def contrast(link: Locator) -> float:
+    """The WCAG contrast ratio of an element's text against its own background colour."""
+    ratio = link.evaluate(
+        """(node) => {
+          const style = getComputedStyle(node);
+          const luminance = (color) => {
+            const [r, g, b] = color.match(/[\\d.]+/g).slice(0, 3).map((part) => {
+              const c = Number(part) / 255;
+              return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+            });
+            return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+          };
+          const [light, dark] = [luminance(style.color), luminance(style.backgroundColor)]
+            .sort((a, b) => b - a);
+          return (light + 0.05) / (dark + 0.05);
+        }"""
+    )
+    return float(ratio)

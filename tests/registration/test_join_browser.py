@@ -15,10 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from server.auth.permissions import Role
-from tests.conftest import DESKTOP, PHONE, OpenPage
+from tests.conftest import DESKTOP, PHONE, OpenPage, contrast
 from tests.serverproc import ServerProcess, event_config, free_port
 from tests.smtp import SmtpServer, join_link
 
@@ -97,26 +97,6 @@ def test_closed_registration_says_so_with_the_contact_on_the_agenda_and_the_watc
     expect(watch.locator("#waiting-big")).to_have_text("This page needs your access link")
     expect(watch.locator("#waiting-actions")).to_contain_text("Registration is closed")
     expect(watch.locator("#waiting-actions a.contact-link")).to_have_attribute("href", CONTACT)
-
-
-def contrast(link: Locator) -> float:
-    """The WCAG contrast ratio of an element's text against its own background colour."""
-    ratio = link.evaluate(
-        """(node) => {
-          const style = getComputedStyle(node);
-          const luminance = (color) => {
-            const [r, g, b] = color.match(/[\\d.]+/g).slice(0, 3).map((part) => {
-              const c = Number(part) / 255;
-              return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-            });
-            return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-          };
-          const [light, dark] = [luminance(style.color), luminance(style.backgroundColor)]
-            .sort((a, b) => b - a);
-          return (light + 0.05) / (dark + 0.05);
-        }"""
-    )
-    return float(ratio)
 
 
 def test_the_watch_page_without_a_link_offers_registration(
