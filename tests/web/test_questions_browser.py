@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from server.auth.permissions import Role
-from tests.conftest import PHONE, OpenPage
+from tests.conftest import PHONE, OpenPage, contrast
 from tests.serverproc import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -110,6 +110,12 @@ def test_an_attendee_asks_the_moderator_pins_and_everyone_sees_it(
     expect(pending.locator(".question-author")).to_have_text("Ada Asker")
     expect(moderator.locator("#announcer")).to_have_text(f"New question from Ada Asker: {QUESTION}")
     expect(moderator.locator("#pending-count")).to_have_text("1")
+    approve = pending.get_by_role("button", name="Approve")
+    approve.hover()
+    assert contrast(approve) >= 4.5
+    speakers_order = moderator.locator("#queue-order button[aria-pressed='true']")
+    speakers_order.hover()
+    assert contrast(speakers_order) >= 4.5
     pending.focus()
     moderator.keyboard.press("a")
     approved = card(moderator.locator("#approved-list"), QUESTION)
@@ -135,6 +141,8 @@ def test_an_attendee_asks_the_moderator_pins_and_everyone_sees_it(
     expect(vote).to_have_attribute("aria-pressed", "false")
     vote.click()
     expect(vote).to_have_attribute("aria-pressed", "true")
+    vote.hover()  # where the pointer is after the click: "✓ Vote" must stay readable
+    assert contrast(vote) >= 4.5
     expect(theirs.locator(".question-votes")).to_have_text("1 vote")
     expect(mine.locator(".question-votes")).to_have_text("1 vote")  # live, on the asker's page
     expect(approved.locator(".question-votes")).to_have_text("1 vote")
