@@ -52,10 +52,9 @@ from server.media.sequence_window import SEQUENCE_SPACE, Placement, SequenceWind
 
 KEYFRAME_INTERVAL_SECONDS = 1.0
 TIMESTAMP_SPACE = 1 << 32
-# Plans are made afresh this often (in packets, and in seconds) even when nothing announced a
-# change: a viewer's way out moves with its ICE pair (browsers switch pairs after connecting),
-# and nothing tells the forwarder. Sooner when a send failed: the old pair is often closed.
-REPLAN_EVERY = 512
+# Plans are made afresh this often even when nothing announced a change: a viewer's way out
+# moves with its ICE pair (browsers switch pairs after connecting), and nothing tells the
+# forwarder. Sooner when a send failed: the old pair is often closed.
 REPLAN_SECONDS = 1.0
 REPLAN_AFTER_MISS_SECONDS = 0.1
 # A viewer waiting for a keyframe is sent a padding-only packet this often (in packets), so its
@@ -263,7 +262,7 @@ class Forwarder:
             self._plans.clear()
             self._replan_at = now + REPLAN_SECONDS
         plan = self._plans.get(codec_key)
-        if plan is None or self._packets % REPLAN_EVERY == 0:
+        if plan is None:
             plan = self._plan(codec_key)
         self._packets += 1
         self._octets += len(packet.payload)
