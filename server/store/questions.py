@@ -119,9 +119,8 @@ class QuestionRecords:
         return latest
 
     async def get(self, run: str, question_id: str) -> Question | None:
-        async with self._sessions() as session:
-            row = await session.get(QuestionRow, question_id)
-            return _question(row) if row is not None and row.run == run else None
+        found = await self.many(run, {question_id})
+        return found[0] if found else None
 
     async def many(self, run: str, question_ids: set[str]) -> list[Question]:
         """Those of ``question_ids`` there are, in no particular order."""
