@@ -82,7 +82,8 @@ class SocketioChanged(InternalsChanged):
 
 def check_compatible() -> None:
     """Raise ``SocketioChanged``, naming everything that differs, unless the installed versions
-    are the pinned ones and every internal in ``INTERNALS`` is as ``DirectManager`` uses it."""
+    are the pinned ones and every internal in ``INTERNALS`` is as ``DirectManager`` and
+    ``QuickSocket`` use it."""
     problems = []
     for distribution, pinned in PINS.items():
         try:
@@ -96,10 +97,10 @@ def check_compatible() -> None:
         raise SocketioChanged(
             "the live channel cannot run on the python-socketio installed here: "
             + "; ".join(problems)
-            + ". Its client manager (server/rooms/socket_manager.py) builds packets as "
-            "python-socketio does, so it runs only on the exact versions requirements.lock "
-            "pins: reinstall from it (`make install`). To upgrade them, change the pins, the "
-            "table and the manager together."
+            + ". Its client manager and connection writer (server/rooms/socket_manager.py) "
+            "work as python-socketio's own do, so they run only on the exact versions "
+            "requirements.lock pins: reinstall from it (`make install`). To upgrade them, "
+            "change the pins, the table and the module together."
         )
 
 
